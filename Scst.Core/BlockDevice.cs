@@ -1,0 +1,131 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Buffers.Binary;
+using Scst.Core.Cdb;
+
+namespace Scst.Core;
+
+/// <summary>
+/// A direct-access block device (SBC-3). The core decodes and range-checks READ, WRITE, READ CAPACITY and SYNCHRONIZE
+/// CACHE here; a handler only moves bytes through <see cref="ReadAsync"/>, <see cref="WriteAsync"/> and
+/// <see cref="FlushAsync"/>.
+/// </summary>
+public abstract class BlockDevice : ScsiDevice
+{
+    /// <summary>Creates a block device.</summary>
+    /// <param name="name">The device name.</param>
+    /// <param name="handlerName">The handler's name.</param>
+    /// <param name="identity">Identifiers; derived from the name when null.</param>
+    protected BlockDevice(string name, string handlerName, DeviceIdentity? identity = null)
+        : base(name, handlerName, PeripheralDeviceType.DirectAccess, identity)
+    {
+    }
+
+    /// <summary>The number of logical blocks.</summary>
+    public abstract long BlockCount { get; }
+
+    /// <summary>Whether <paramref name="blocks"/> blocks starting at <paramref name="lba"/> lie on the device.</summary>
+    /// <param name="lba">First block.</param>
+    /// <param name="blocks">Number of blocks.</param>
+    /// <returns>True when the whole range exists.</returns>
+    public bool IsInRange(ulong lba, ulong blocks)
+    {
+        ulong count = (ulong)BlockCount;
+        return lba <= count && blocks <= count - lba;
+    }
+
+    /// <summary>Required. Reads <c>destination.Length</c> bytes at byte offset <paramref name="offset"/>.</summary>
+    /// <param name="offset">Byte offset, a multiple of the block size, in range.</param>
+    /// <param name="destination">The command's buffer; owned by the core.</param>
+    /// <returns>GOOD or a MEDIUM ERROR outcome.</returns>
+    protected abstract ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination);
+
+    /// <summary>Required. Writes <paramref name="source"/> at byte offset <paramref name="offset"/>.</summary>
+    /// <param name="offset">Byte offset, a multiple of the block size, in range.</param>
+    /// <param name="source">The command's write data; owned by the core.</param>
+    /// <param name="forceUnitAccess">FUA: the data must be on stable storage before the outcome is returned.</param>
+    /// <returns>GOOD or a MEDIUM ERROR outcome.</returns>
+    protected abstract ValueTask<CommandOutcome> WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess);
+
+    /// <summary>Required. Makes every acknowledged write stable (SYNCHRONIZE CACHE).</summary>
+    /// <returns>GOOD or an error outcome.</returns>
+    protected abstract ValueTask<CommandOutcome> FlushAsync();
+
+    /// <inheritdoc />
+    public override ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        switch (command.Cdb[0])
+        {
+            case 0x08 or 0x28 or 0xA8 or 0x88:
+                return command.DataLength == 0
+                    ? new(CommandOutcome.Good)
+                    : ReadAsync((long)command.Lba * BlockSize, command.Data);
+            case 0x0A or 0x2A or 0xAA or 0x8A:
+                return command.DataLength == 0
+                    ? new(CommandOutcome.Good)
+                    : WriteAsync((long)command.Lba * BlockSize, command.Data, command.ForceUnitAccess);
+            case 0x25:
+                return new(ReadCapacity10(command));
+            case 0x9E when (command.Cdb[1] & 0x1F) == 0x10:
+                return new(ReadCapacity16(command));
+            case 0x35 or 0x91:
+                return SynchronizeCache(command);
+            case 0x1B or 0x1E or 0x1D:
+                // START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL, SEND DIAGNOSTIC: accepted without effect for now.
+                return new(CommandOutcome.Good);
+            default:
+                return new(CommandOutcome.CheckCondition(SenseCode.InvalidOpcode));
+        }
+    }
+
+    private CommandOutcome ReadCapacity10(ScsiCommand command)
+    {
+        ReadOnlySpan<byte> cdb = command.Cdb;
+        bool pmi = (cdb[8] & 0x01) != 0;
+        if (!pmi && BinaryPrimitives.ReadUInt32BigEndian(cdb[2..]) != 0)
+        {
+            return CommandOutcome.InvalidFieldInCdb(2);
+        }
+
+        Span<byte> data = command.Data.Span;
+        ulong last = (ulong)BlockCount - 1;
+        BinaryPrimitives.WriteUInt32BigEndian(data, last > uint.MaxValue ? uint.MaxValue : (uint)last);
+        BinaryPrimitives.WriteUInt32BigEndian(data[4..], (uint)BlockSize);
+        command.SetResponseLength(8);
+        return CommandOutcome.Good;
+    }
+
+    private CommandOutcome ReadCapacity16(ScsiCommand command)
+    {
+        Span<byte> data = stackalloc byte[32];
+        data.Clear();
+        BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)BlockCount - 1);
+        BinaryPrimitives.WriteUInt32BigEndian(data[8..], (uint)BlockSize);
+        FillReadCapacity16(data);
+        command.WriteResponse(data);
+        return CommandOutcome.Good;
+    }
+
+    /// <summary>Optional. Lets a device set the provisioning and protection bits of READ CAPACITY(16) data.</summary>
+    /// <param name="data">The 32-byte parameter data, with the LBA and block length already written.</param>
+    protected virtual void FillReadCapacity16(Span<byte> data)
+    {
+    }
+
+    private ValueTask<CommandOutcome> SynchronizeCache(ScsiCommand command)
+    {
+        ReadOnlySpan<byte> cdb = command.Cdb;
+        ulong blocks = cdb[0] == 0x35 ? BinaryPrimitives.ReadUInt16BigEndian(cdb[7..]) : BinaryPrimitives.ReadUInt32BigEndian(cdb[10..]);
+        if (!IsInRange(command.Lba, blocks))
+        {
+            return new(CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange));
+        }
+
+        return FlushAsync();
+    }
+
+    /// <summary>The number of blocks a block-transfer CDB names (used by the core's range check).</summary>
+    internal static bool NeedsRangeCheck(CdbDescriptor descriptor) =>
+        descriptor.LbaLength != 0 && (descriptor.Flags & CdbFlags.BlockCommand) != 0;
+}

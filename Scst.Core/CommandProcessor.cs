@@ -1,0 +1,216 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Scst.Core.Buffers;
+using Scst.Core.Cdb;
+using Scst.Core.Spc;
+
+namespace Scst.Core;
+
+/// <summary>
+/// Moves commands through their life: LUN translation, CDB decoding and checks, buffer allocation, write data,
+/// execution (core-owned or device handler) and the response. Every step runs on the thread that finished the
+/// previous one; nothing here hops threads or allocates on the way of a command that completes synchronously.
+/// </summary>
+internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, ILogger logger)
+{
+    public void Submit(ScsiCommand command)
+    {
+        if (!command.IsPooled)
+        {
+            // More commands than the session's queue depth: refuse without running (SAM-5 TASK SET FULL).
+            command.SetDecoded(default);
+            Respond(command, CommandOutcome.FromStatus(ScsiStatus.TaskSetFull));
+            return;
+        }
+
+        CommandOutcome rejection = Prepare(command);
+        if (!rejection.IsGood)
+        {
+            Respond(command, rejection);
+            return;
+        }
+
+        if (command.Direction == DataDirection.Write && command.WriteBuffer.Length > 0)
+        {
+            command.State = CommandState.WaitingForData;
+            command.Session.Transport.RequestWriteData(command);
+            return;
+        }
+
+        Execute(command);
+    }
+
+    public void OnWriteDataReceived(ScsiCommand command, bool success)
+    {
+        if (!success)
+        {
+            Respond(command, CommandOutcome.CheckCondition(SenseCode.DataPhaseError));
+            return;
+        }
+
+        Execute(command);
+    }
+
+    private CommandOutcome Prepare(ScsiCommand command)
+    {
+        ScsiSession session = command.Session;
+        int lun = LunAddress.Decode(command.Lun);
+        LunMapping? mapping = lun < 0 ? null : session.Luns.Find(lun);
+        command.SetTarget(mapping);
+        ScsiDevice? device = mapping?.Device;
+
+        CdbDecodeResult result = CdbTable.TryDecode(command.Cdb, device?.BlockSize ?? 512, out DecodedCdb decoded);
+        if (device is null && (result != CdbDecodeResult.Ok || (decoded.Descriptor.Flags & CdbFlags.AllowedWithoutLun) == 0))
+        {
+            engine.PublishLunNotFound(command.Lun, session);
+            return CommandOutcome.CheckCondition(SenseCode.LunNotSupported);
+        }
+
+        switch (result)
+        {
+            case CdbDecodeResult.UnknownOpcode:
+                return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
+            case CdbDecodeResult.InvalidServiceAction:
+                return CommandOutcome.InvalidFieldInCdb(1, 4);
+            case CdbDecodeResult.TooShort:
+                return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
+            case CdbDecodeResult.TransferTooLong:
+                return CommandOutcome.InvalidFieldInCdb(CdbTable.Find(command.Cdb)!.LengthOffset);
+        }
+
+        command.SetDecoded(decoded);
+        CdbDescriptor d = decoded.Descriptor;
+
+        if (mapping is not null && (d.Flags & CdbFlags.WritesMedium) != 0 && mapping.IsWriteProtected)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.WriteProtected);
+        }
+
+        if ((d.Flags & CdbFlags.BlockCommand) != 0 && device is not BlockDevice)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
+        }
+
+        if (device is BlockDevice block && d.Unit is TransferLengthUnit.Blocks or TransferLengthUnit.DoubleBlocks &&
+            BlockDevice.NeedsRangeCheck(d) && !block.IsInRange(decoded.Lba, decoded.TransferLength))
+        {
+            return CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange);
+        }
+
+        if (decoded.DataLength > pool.MaxBufferSize)
+        {
+            return CommandOutcome.InvalidFieldInCdb(d.LengthOffset);
+        }
+
+        if (decoded.DataLength > 0)
+        {
+            command.AttachBuffer(pool.Rent(decoded.DataLength));
+        }
+
+        return CommandOutcome.Good;
+    }
+
+    private void Execute(ScsiCommand command)
+    {
+        if (command.IsAborted)
+        {
+            Respond(command, CommandOutcome.CheckCondition(SenseCode.CommandAborted));
+            return;
+        }
+
+        if (command.Direction == DataDirection.Write && command.ExpectedTransferLength < command.DataLength)
+        {
+            // FCP-4 / RFC 7143: the initiator sends at most EDTL bytes. A write cut short is refused without touching
+            // the medium (the data it did send was received and dropped, so that the exchange stays consistent), and
+            // the overflow residual tells the initiator why.
+            Respond(command, CommandOutcome.CheckCondition(SenseCode.InvalidFieldInInformationUnit));
+            return;
+        }
+
+        command.State = CommandState.Executing;
+        ValueTask<CommandOutcome> pending;
+        try
+        {
+            pending = (command.Descriptor!.Flags & CdbFlags.CoreOwned) != 0 || command.Device is null
+                ? new(SpcCommands.Execute(command, engine))
+                : command.Device.ExecuteAsync(command);
+        }
+        catch (Exception ex)
+        {
+            Respond(command, HandlerFault(command, ex));
+            return;
+        }
+
+        if (pending.IsCompleted)
+        {
+            CompleteExecution(command, pending.ConfigureAwait(false).GetAwaiter());
+        }
+        else
+        {
+            command.AwaitExecution(pending);
+        }
+    }
+
+    public void CompleteExecution(ScsiCommand command, ConfiguredValueTaskAwaitable<CommandOutcome>.ConfiguredValueTaskAwaiter awaiter)
+    {
+        CommandOutcome outcome;
+        try
+        {
+            outcome = awaiter.GetResult();
+        }
+        catch (Exception ex)
+        {
+            outcome = HandlerFault(command, ex);
+        }
+
+        Respond(command, outcome);
+    }
+
+    private CommandOutcome HandlerFault(ScsiCommand command, Exception ex)
+    {
+        Log.HandlerFault(logger, command.Device?.Name ?? "(core)", command.Cdb[0], ex);
+        return CommandOutcome.CheckCondition(SenseCode.InternalTargetFailure);
+    }
+
+    private void Respond(ScsiCommand command, in CommandOutcome outcome)
+    {
+        command.Finish(outcome, command.Device?.DescriptorSense ?? false);
+        if (command.IsAborted)
+        {
+            command.State = CommandState.Aborting;
+            command.Session.Transport.OnCommandAborted(command);
+            return;
+        }
+
+        command.State = CommandState.Responding;
+        command.Session.Transport.SendResponse(command);
+    }
+
+    /// <summary>
+    /// Marks a command aborted. Returns a task that completes when the command is released, or null when it is
+    /// already past the point where an abort changes anything.
+    /// </summary>
+    public Task? Abort(ScsiCommand command)
+    {
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        command.AbortWaiter = waiter;
+        if (!command.MarkAborted())
+        {
+            return null;
+        }
+
+        if (command.State == CommandState.Free)
+        {
+            return null;
+        }
+
+        if (command.State == CommandState.WaitingForData)
+        {
+            command.Session.Transport.OnAbortWhileReceiving(command);
+        }
+
+        return waiter.Task;
+    }
+}

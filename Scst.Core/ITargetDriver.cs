@@ -1,0 +1,20 @@
+// Licensed under the Apache License, Version 2.0.
+
+namespace Scst.Core;
+
+/// <summary>
+/// A fabric (target driver), as registered with the core: iSCSI, FCoE, SRP, QLogic, Local. The driver owns its
+/// listeners or ports; it opens sessions on <see cref="ScsiTarget"/>s with an <see cref="ISessionTransport"/> that
+/// carries the per-command callbacks.
+/// </summary>
+public interface ITargetDriver
+{
+    /// <summary>The driver's name, as SCST spells it (for example <c>iscsi</c>, <c>scst_local</c>).</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// The SPC-4 protocol identifier of the fabric (SPC-4 table 444), used in TransportIDs and in VPD page 83h
+    /// designators: 0 FC, 4 SRP, 5 iSCSI, 0xF none.
+    /// </summary>
+    byte ProtocolIdentifier { get; }
+}

@@ -1,0 +1,42 @@
+// Licensed under the Apache License, Version 2.0.
+
+using Microsoft.Extensions.Logging;
+
+namespace Scst.Core;
+
+/// <summary>Event ids of Scst.Core's log messages (range 1000-1999). Never reuse an id.</summary>
+public static class ScstCoreEventIds
+{
+    /// <summary>A device handler threw; the command got HARDWARE ERROR.</summary>
+    public const int HandlerFault = 1000;
+
+    /// <summary>A device was registered.</summary>
+    public const int DeviceRegistered = 1001;
+
+    /// <summary>A target was added.</summary>
+    public const int TargetAdded = 1002;
+
+    /// <summary>A LUN was mapped.</summary>
+    public const int LunMapped = 1003;
+
+    /// <summary>A device was removed.</summary>
+    public const int DeviceRemoved = 1004;
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = ScstCoreEventIds.HandlerFault, Level = LogLevel.Error, Message = "Device {Device} failed executing opcode {Opcode:X2}; the command ends with HARDWARE ERROR")]
+    public static partial void HandlerFault(ILogger logger, string device, byte opcode, Exception exception);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.DeviceRegistered, Level = LogLevel.Information, Message = "Registered device {Device} ({Handler}, {Blocks} blocks of {BlockSize} bytes)")]
+    public static partial void DeviceRegistered(ILogger logger, string device, string handler, long blocks, int blockSize);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.TargetAdded, Level = LogLevel.Information, Message = "Added target {Target} on driver {Driver}")]
+    public static partial void TargetAdded(ILogger logger, string target, string driver);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.LunMapped, Level = LogLevel.Information, Message = "Target {Target} LUN {Lun} maps device {Device}")]
+    public static partial void LunMapped(ILogger logger, string target, int lun, string device);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.DeviceRemoved, Level = LogLevel.Information, Message = "Removed device {Device}")]
+    public static partial void DeviceRemoved(ILogger logger, string device);
+}

@@ -1,0 +1,257 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Scst.Core.Buffers;
+using Scst.Core.Cdb;
+
+namespace Scst.Core;
+
+/// <summary>
+/// One SCSI command on its way through the core. Instances are pooled per session: a target driver gets one from
+/// <see cref="ScsiSession.CreateCommand"/>, hands it to <see cref="ScsiSession.Submit"/>, and gives it back with
+/// <see cref="Release"/> once the response has left (or after <see cref="ISessionTransport.OnCommandAborted"/>). The
+/// command must not be touched after release: the next command of the session reuses it.
+/// </summary>
+/// <remarks>
+/// Buffer ownership: the data buffer is rented by the core when the command is submitted and returned to the core's
+/// pool by <see cref="Release"/>. <see cref="Data"/>, <see cref="WriteBuffer"/> and <see cref="ResponseData"/> are
+/// views of it and are valid only until then.
+/// </remarks>
+public sealed class ScsiCommand
+{
+    /// <summary>The longest CDB accepted (a variable-length CDB with additional CDB bytes).</summary>
+    public const int MaxCdbLength = 260;
+
+    private readonly byte[] _cdb = new byte[MaxCdbLength];
+    private readonly byte[] _sense = new byte[SenseData.MaxLength];
+    private readonly Action _onExecuted;
+    private ConfiguredValueTaskAwaitable<CommandOutcome>.ConfiguredValueTaskAwaiter _pending;
+    private DataBuffer? _buffer;
+    private int _cdbLength;
+    private int _senseLength;
+    private int _responseLength;
+    private DecodedCdb _decoded;
+    private int _aborted;
+
+    internal ScsiCommand(ScsiSession session, bool pooled)
+    {
+        Session = session;
+        IsPooled = pooled;
+        _onExecuted = OnExecuted;
+    }
+
+    /// <summary>The session (I_T nexus) the command arrived on.</summary>
+    public ScsiSession Session { get; }
+
+    /// <summary>The 8-byte LUN field as the initiator sent it (SAM-5 format).</summary>
+    public ulong Lun { get; private set; }
+
+    /// <summary>The task tag (iSCSI Initiator Task Tag, FCP OX_ID, SRP tag).</summary>
+    public ulong Tag { get; private set; }
+
+    /// <summary>The task attribute.</summary>
+    public TaskAttribute Attribute { get; private set; }
+
+    /// <summary>The direction the initiator expects.</summary>
+    public DataDirection ExpectedDirection { get; private set; }
+
+    /// <summary>The number of bytes the initiator expects to transfer (iSCSI EDTL, FCP_DL).</summary>
+    public int ExpectedTransferLength { get; private set; }
+
+    /// <summary>The CDB.</summary>
+    public ReadOnlySpan<byte> Cdb => _cdb.AsSpan(0, _cdbLength);
+
+    /// <summary>Driver-private state for the command (for example its iSCSI task). Cleared on release.</summary>
+    public object? TransportState { get; set; }
+
+    /// <summary>The device the LUN maps to, or null when the LUN does not exist for this session.</summary>
+    public ScsiDevice? Device { get; private set; }
+
+    /// <summary>The table entry of the command, once decoded.</summary>
+    public CdbDescriptor? Descriptor => _decoded.Descriptor;
+
+    /// <summary>The logical block address of the CDB.</summary>
+    public ulong Lba => _decoded.Lba;
+
+    /// <summary>The transfer length field of the CDB, in its own unit.</summary>
+    public uint TransferLength => _decoded.TransferLength;
+
+    /// <summary>The FUA bit of the CDB.</summary>
+    public bool ForceUnitAccess => _decoded.ForceUnitAccess;
+
+    /// <summary>The direction of the data transfer according to the CDB.</summary>
+    public DataDirection Direction => _decoded.Direction;
+
+    /// <summary>The number of bytes the CDB asks to transfer.</summary>
+    public int DataLength => _decoded.DataLength;
+
+    /// <summary>The command's data buffer: <see cref="DataLength"/> bytes. Handlers read write data from it and put read data in it.</summary>
+    public Memory<byte> Data => _buffer is null ? Memory<byte>.Empty : _buffer.Memory[..DataLength];
+
+    /// <summary>For a write, the bytes the driver must fill from the initiator: the smaller of the CDB length and the expected length.</summary>
+    public Memory<byte> WriteBuffer => _buffer is null ? Memory<byte>.Empty : _buffer.Memory[..Math.Min(DataLength, ExpectedTransferLength)];
+
+    /// <summary>For a read, the data to send: the response, cut to the expected transfer length.</summary>
+    public ReadOnlyMemory<byte> ResponseData =>
+        _buffer is null ? ReadOnlyMemory<byte>.Empty : _buffer.Memory[..Math.Min(_responseLength, ExpectedTransferLength)];
+
+    /// <summary>The status of the finished command.</summary>
+    public ScsiStatus Status { get; private set; }
+
+    /// <summary>The outcome of the finished command.</summary>
+    public CommandOutcome Outcome { get; private set; }
+
+    /// <summary>Sense data of a CHECK CONDITION; empty otherwise.</summary>
+    public ReadOnlySpan<byte> SenseData => _sense.AsSpan(0, _senseLength);
+
+    /// <summary>
+    /// The residual count: for an underflow, the expected bytes that were not transferred; for an overflow, the bytes
+    /// the command would have moved beyond the expected transfer length.
+    /// </summary>
+    public int ResidualCount => Math.Abs(ExpectedTransferLength - WantedLength);
+
+    /// <summary>Whether the command would have moved more data than the initiator expected.</summary>
+    public bool ResidualOverflow => WantedLength > ExpectedTransferLength;
+
+    /// <summary>Whether the command moved less data than the initiator expected.</summary>
+    public bool ResidualUnderflow => WantedLength < ExpectedTransferLength;
+
+    // Writes want what the CDB names; reads want the response they produced (shorter than the allocation length for
+    // most SPC commands, zero after a CHECK CONDITION).
+    private int WantedLength => Direction == DataDirection.Write ? DataLength : _responseLength;
+
+    /// <summary>Whether a task management function aborted the command.</summary>
+    public bool IsAborted => Volatile.Read(ref _aborted) != 0;
+
+    internal bool IsPooled { get; }
+
+    internal CommandState State { get; set; }
+
+    internal LunMapping? Mapping { get; private set; }
+
+    internal TaskCompletionSource? AbortWaiter { get; set; }
+
+    internal void Initialize(ulong lun, ReadOnlySpan<byte> cdb, ulong tag, TaskAttribute attribute, DataDirection expectedDirection, int expectedTransferLength)
+    {
+        Debug.Assert(State == CommandState.Free, "a command is initialized once per use");
+        Lun = lun;
+        cdb = cdb.Length > MaxCdbLength ? cdb[..MaxCdbLength] : cdb;
+        cdb.CopyTo(_cdb);
+        _cdbLength = cdb.Length;
+        Tag = tag;
+        Attribute = attribute;
+        ExpectedDirection = expectedDirection;
+        ExpectedTransferLength = Math.Max(expectedTransferLength, 0);
+        State = CommandState.New;
+    }
+
+    internal void SetTarget(LunMapping? mapping)
+    {
+        Mapping = mapping;
+        Device = mapping?.Device;
+    }
+
+    internal void SetDecoded(in DecodedCdb decoded) => _decoded = decoded;
+
+    internal void AttachBuffer(DataBuffer buffer)
+    {
+        Debug.Assert(_buffer is null, "one buffer per command");
+        _buffer = buffer;
+        _responseLength = _decoded.DataLength;
+    }
+
+    internal bool MarkAborted() => Interlocked.Exchange(ref _aborted, 1) == 0;
+
+    /// <summary>Sets how many bytes of <see cref="Data"/> hold the response, when it is shorter than the buffer.</summary>
+    /// <param name="length">The response length; clamped to <see cref="DataLength"/>.</param>
+    public void SetResponseLength(int length) => _responseLength = Math.Clamp(length, 0, DataLength);
+
+    /// <summary>Copies <paramref name="response"/> into <see cref="Data"/>, cut to the allocation length, and sets the response length.</summary>
+    /// <param name="response">The full response as the command would return it with an unlimited allocation length.</param>
+    public void WriteResponse(ReadOnlySpan<byte> response)
+    {
+        int n = Math.Min(response.Length, DataLength);
+        response[..n].CopyTo(Data.Span);
+        _responseLength = n;
+    }
+
+    /// <summary>
+    /// Called by the driver when the write data requested by <see cref="ISessionTransport.RequestWriteData"/> is in
+    /// <see cref="WriteBuffer"/> (<paramref name="success"/> true), or could not be received (false: the command ends
+    /// with ABORTED COMMAND, or with no response if it was aborted). Exactly once per request, from any thread.
+    /// </summary>
+    /// <param name="success">Whether all the data arrived.</param>
+    public void OnWriteDataReceived(bool success) => Session.Engine.Processor.OnWriteDataReceived(this, success);
+
+    /// <summary>
+    /// Gives the command back to its session's pool, with its data buffer. Called by the driver exactly once, after
+    /// <see cref="ISessionTransport.SendResponse"/> when the response has left, or after
+    /// <see cref="ISessionTransport.OnCommandAborted"/>. A command that was created and never submitted may be released too.
+    /// </summary>
+    public void Release() => Session.ReleaseCommand(this);
+
+    internal void Finish(in CommandOutcome outcome, bool descriptorSense)
+    {
+        Outcome = outcome;
+        Status = outcome.Status;
+        if (outcome.Status == ScsiStatus.CheckCondition)
+        {
+            _senseLength = Core.SenseData.Write(_sense, outcome, descriptorSense);
+            _responseLength = 0;
+        }
+        else
+        {
+            _senseLength = 0;
+        }
+    }
+
+    internal void AwaitExecution(ValueTask<CommandOutcome> pending)
+    {
+        _pending = pending.ConfigureAwait(false).GetAwaiter();
+        _pending.UnsafeOnCompleted(_onExecuted);
+    }
+
+    private void OnExecuted()
+    {
+        ConfiguredValueTaskAwaitable<CommandOutcome>.ConfiguredValueTaskAwaiter awaiter = _pending;
+        _pending = default;
+        Session.Engine.Processor.CompleteExecution(this, awaiter);
+    }
+
+    internal DataBuffer? DetachBuffer()
+    {
+        DataBuffer? b = _buffer;
+        _buffer = null;
+        return b;
+    }
+
+    internal void Reset()
+    {
+        Lun = 0;
+        Tag = 0;
+        _cdbLength = 0;
+        _senseLength = 0;
+        _responseLength = 0;
+        _decoded = default;
+        Status = ScsiStatus.Good;
+        Outcome = default;
+        TransportState = null;
+        Mapping = null;
+        Device = null;
+        AbortWaiter = null;
+        _aborted = 0;
+        State = CommandState.Free;
+    }
+}
+
+/// <summary>Where a command is in its life.</summary>
+internal enum CommandState : byte
+{
+    Free = 0,
+    New,
+    WaitingForData,
+    Executing,
+    Responding,
+    Aborting,
+}

@@ -1,0 +1,88 @@
+// Licensed under the Apache License, Version 2.0.
+
+namespace Scst.Core;
+
+/// <summary>
+/// A SCSI target port as a target driver exposes it: a name (an iSCSI IQN, a WWPN), a relative target port
+/// identifier and a default LUN map. Sessions are opened on it by its driver.
+/// </summary>
+public sealed class ScsiTarget
+{
+    private readonly Lock _lock = new();
+    private ScsiSession[] _sessions = [];
+
+    internal ScsiTarget(ScstEngine engine, ITargetDriver driver, string name, ushort relativeTargetPortId)
+    {
+        Engine = engine;
+        Driver = driver;
+        Name = name;
+        RelativeTargetPortId = relativeTargetPortId;
+    }
+
+    /// <summary>The core the target belongs to.</summary>
+    public ScstEngine Engine { get; }
+
+    /// <summary>The target driver that serves it.</summary>
+    public ITargetDriver Driver { get; }
+
+    /// <summary>The target name.</summary>
+    public string Name { get; }
+
+    /// <summary>The relative target port identifier (SCST's rel_tgt_id), unique in the core, from 1.</summary>
+    public ushort RelativeTargetPortId { get; }
+
+    /// <summary>The target port group the port belongs to (VPD 83h). Defaults to 0 (no ALUA groups configured).</summary>
+    public ushort TargetPortGroupId { get; set; }
+
+    /// <summary>Whether initiators may log in. Defaults to true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The LUNs every initiator sees (the default security group).</summary>
+    public LunMap Luns { get; } = new();
+
+    /// <summary>The open sessions.</summary>
+    public IReadOnlyList<ScsiSession> Sessions => Volatile.Read(ref _sessions);
+
+    /// <summary>
+    /// Opens a session (I_T nexus) for an initiator. When the initiator sees no LUN at all, the core publishes
+    /// event 2 (negative LUNs inquiry).
+    /// </summary>
+    /// <param name="initiatorName">The initiator port name (for iSCSI the initiator name, optionally with its ISID).</param>
+    /// <param name="transportId">The initiator's SPC-4 TransportID.</param>
+    /// <param name="transport">The driver's callbacks for this session.</param>
+    /// <returns>The session.</returns>
+    public ScsiSession OpenSession(string initiatorName, ReadOnlyMemory<byte> transportId, ISessionTransport transport)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(initiatorName);
+        ArgumentNullException.ThrowIfNull(transport);
+        var session = new ScsiSession(this, initiatorName, transportId, transport, Luns, Engine.Options.MaxCommandsPerSession);
+        lock (_lock)
+        {
+            _sessions = [.. _sessions, session];
+        }
+
+        if (session.Luns.Luns.Count == 0)
+        {
+            Engine.PublishNegativeLunsInquiry(initiatorName, Name);
+        }
+
+        return session;
+    }
+
+    /// <summary>Whether an initiator would see at least one LUN (SCST's scst_initiator_has_luns).</summary>
+    /// <param name="initiatorName">The initiator name.</param>
+    /// <returns>True when the initiator's LUN map is not empty.</returns>
+    public bool InitiatorHasLuns(string initiatorName) => Luns.Luns.Count > 0;
+
+    internal void RemoveSession(ScsiSession session)
+    {
+        lock (_lock)
+        {
+            int i = Array.IndexOf(_sessions, session);
+            if (i >= 0)
+            {
+                _sessions = [.. _sessions[..i], .. _sessions[(i + 1)..]];
+            }
+        }
+    }
+}

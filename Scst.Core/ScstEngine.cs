@@ -1,0 +1,305 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Scst.Core.Buffers;
+using Scst.Events;
+
+namespace Scst.Core;
+
+/// <summary>
+/// The SCSI target core: device handlers and their devices, target drivers and their targets, and the command path
+/// that connects them. One instance per process, created by DI (<c>AddScst</c>).
+/// </summary>
+public sealed class ScstEngine : IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, IDeviceHandler> _handlers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ITargetDriver> _drivers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ScsiDevice> _devices = new(StringComparer.Ordinal);
+    private ScsiTarget[] _targets = [];
+    private ushort _nextRelativeTargetPortId = 1;
+
+    /// <summary>Creates the core.</summary>
+    /// <param name="options">Core options.</param>
+    /// <param name="events">The event bus.</param>
+    /// <param name="handlers">The registered device handlers.</param>
+    /// <param name="drivers">The registered target drivers.</param>
+    /// <param name="logger">The logger.</param>
+    public ScstEngine(
+        IOptions<ScstOptions> options, IScstEventBus events, IEnumerable<IDeviceHandler> handlers, IEnumerable<ITargetDriver> drivers,
+        ILogger<ScstEngine>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(events);
+        Options = options.Value;
+        Events = events;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        foreach (IDeviceHandler h in handlers ?? [])
+        {
+            _handlers[h.Name] = h;
+        }
+
+        foreach (ITargetDriver d in drivers ?? [])
+        {
+            _drivers[d.Name] = d;
+        }
+
+        BufferPool = new DataBufferPool(Options.MaxTransferLength, Options.RetainedBuffersPerSizeClass);
+        Processor = new CommandProcessor(this, BufferPool, _logger);
+    }
+
+    /// <summary>The core's options.</summary>
+    public ScstOptions Options { get; }
+
+    /// <summary>The event bus the core publishes to.</summary>
+    public IScstEventBus Events { get; }
+
+    /// <summary>The registered device handlers by name.</summary>
+    public IReadOnlyDictionary<string, IDeviceHandler> Handlers => _handlers;
+
+    /// <summary>The registered devices.</summary>
+    public IReadOnlyList<ScsiDevice> Devices
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _devices.Values];
+            }
+        }
+    }
+
+    /// <summary>The targets.</summary>
+    public IReadOnlyList<ScsiTarget> Targets => Volatile.Read(ref _targets);
+
+    internal DataBufferPool BufferPool { get; }
+
+    internal CommandProcessor Processor { get; }
+
+    /// <summary>Data buffers rented by commands and not yet returned.</summary>
+    public long OutstandingBuffers => BufferPool.Outstanding;
+
+    /// <summary>Creates a device with a registered handler and registers it (SCST's <c>add_device</c>).</summary>
+    /// <param name="handler">The handler's name.</param>
+    /// <param name="name">The device name.</param>
+    /// <param name="parameters">The handler's parameters.</param>
+    /// <returns>The registered device.</returns>
+    /// <exception cref="ArgumentException">Unknown handler, bad name or bad parameters.</exception>
+    public ScsiDevice AddDevice(string handler, string name, IReadOnlyDictionary<string, string> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        if (!_handlers.TryGetValue(handler, out IDeviceHandler? h))
+        {
+            throw new ArgumentException($"No device handler named '{handler}'. Known handlers: {string.Join(", ", _handlers.Keys)}.", nameof(handler));
+        }
+
+        ValidateDeviceName(name);
+        lock (_lock)
+        {
+            if (_devices.ContainsKey(name))
+            {
+                throw new ArgumentException($"A device named '{name}' already exists.", nameof(name));
+            }
+        }
+
+        ScsiDevice device = h.CreateDevice(name, parameters);
+        RegisterDevice(device);
+        return device;
+    }
+
+    /// <summary>
+    /// Registers a device made outside a handler factory (a user-space device, a test device). Publishes event 6
+    /// (virtual device registered) with the device's name.
+    /// </summary>
+    /// <param name="device">The device.</param>
+    /// <exception cref="ArgumentException">The name is taken or invalid.</exception>
+    public void RegisterDevice(ScsiDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ValidateDeviceName(device.Name);
+        lock (_lock)
+        {
+            if (!_devices.TryAdd(device.Name, device))
+            {
+                throw new ArgumentException($"A device named '{device.Name}' already exists.", nameof(device));
+            }
+        }
+
+        Log.DeviceRegistered(_logger, device.Name, device.HandlerName, (device as BlockDevice)?.BlockCount ?? 0, device.BlockSize);
+        Events.Publish(ScstEvents.VirtualDeviceRegistered(device.Name));
+    }
+
+    /// <summary>Finds a device by name.</summary>
+    /// <param name="name">The device name.</param>
+    /// <returns>The device or null.</returns>
+    public ScsiDevice? FindDevice(string name)
+    {
+        lock (_lock)
+        {
+            return _devices.GetValueOrDefault(name);
+        }
+    }
+
+    /// <summary>Unregisters a device and closes it. Its LUNs must have been removed first.</summary>
+    /// <param name="name">The device name.</param>
+    /// <returns>False when no such device exists.</returns>
+    /// <exception cref="InvalidOperationException">A LUN still maps the device.</exception>
+    public async ValueTask<bool> RemoveDeviceAsync(string name)
+    {
+        ScsiDevice? device;
+        lock (_lock)
+        {
+            if (!_devices.TryGetValue(name, out device))
+            {
+                return false;
+            }
+
+            foreach (ScsiTarget t in _targets)
+            {
+                foreach (LunMapping m in t.Luns.Luns)
+                {
+                    if (m.Device == device)
+                    {
+                        throw new InvalidOperationException($"Device '{name}' is still mapped as LUN {m.Lun} of target {t.Name}.");
+                    }
+                }
+            }
+
+            _devices.Remove(name);
+        }
+
+        await device.DisposeAsync().ConfigureAwait(false);
+        Log.DeviceRemoved(_logger, name);
+        return true;
+    }
+
+    /// <summary>Adds a target served by a driver (SCST's <c>add_target</c>).</summary>
+    /// <param name="driver">The driver.</param>
+    /// <param name="name">The target name, unique per driver.</param>
+    /// <returns>The target.</returns>
+    public ScsiTarget AddTarget(ITargetDriver driver, string name)
+    {
+        ArgumentNullException.ThrowIfNull(driver);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ScsiTarget target;
+        lock (_lock)
+        {
+            foreach (ScsiTarget t in _targets)
+            {
+                if (t.Driver.Name == driver.Name && t.Name == name)
+                {
+                    throw new ArgumentException($"Target '{name}' already exists on driver {driver.Name}.", nameof(name));
+                }
+            }
+
+            _drivers.TryAdd(driver.Name, driver);
+            target = new ScsiTarget(this, driver, name, _nextRelativeTargetPortId++);
+            _targets = [.. _targets, target];
+        }
+
+        Log.TargetAdded(_logger, name, driver.Name);
+        return target;
+    }
+
+    /// <summary>Finds a target of a driver by name.</summary>
+    /// <param name="driver">The driver's name.</param>
+    /// <param name="name">The target name.</param>
+    /// <returns>The target or null.</returns>
+    public ScsiTarget? FindTarget(string driver, string name)
+    {
+        foreach (ScsiTarget t in Targets)
+        {
+            if (t.Driver.Name == driver && string.Equals(t.Name, name, StringComparison.Ordinal))
+            {
+                return t;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Maps a registered device as a LUN of a target's default LUN map.</summary>
+    /// <param name="target">The target.</param>
+    /// <param name="lun">The LUN number.</param>
+    /// <param name="deviceName">The device name.</param>
+    /// <param name="readOnly">Whether the LUN is read-only.</param>
+    /// <returns>The mapping.</returns>
+    public LunMapping MapLun(ScsiTarget target, int lun, string deviceName, bool readOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ScsiDevice device = FindDevice(deviceName) ?? throw new ArgumentException($"No device named '{deviceName}'.", nameof(deviceName));
+        LunMapping m = target.Luns.Add(lun, device, readOnly);
+        Log.LunMapped(_logger, target.Name, lun, deviceName);
+        return m;
+    }
+
+    /// <summary>Creates the devices and targets listed in <see cref="ScstOptions"/>.</summary>
+    /// <exception cref="InvalidOperationException">A definition names an unknown handler, driver or device.</exception>
+    public void ApplyConfiguration()
+    {
+        foreach (DeviceDefinition d in Options.Devices)
+        {
+            AddDevice(d.Handler, d.Name, new Dictionary<string, string>(d.Parameters, StringComparer.Ordinal));
+        }
+
+        foreach (TargetDefinition t in Options.Targets)
+        {
+            if (!_drivers.TryGetValue(t.Driver, out ITargetDriver? driver))
+            {
+                throw new InvalidOperationException($"Target '{t.Name}' names target driver '{t.Driver}', which is not registered.");
+            }
+
+            ScsiTarget target = FindTarget(t.Driver, t.Name) ?? AddTarget(driver, t.Name);
+            foreach (KeyValuePair<int, string> lun in t.Luns.OrderBy(l => l.Key))
+            {
+                MapLun(target, lun.Key, lun.Value);
+            }
+        }
+    }
+
+    internal void PublishLunNotFound(ulong lun, ScsiSession session) =>
+        Events.Publish(ScstEvents.LunNotFound(lun, session.InitiatorName, session.Target.Name));
+
+    internal void PublishNegativeLunsInquiry(string initiator, string target) =>
+        Events.Publish(ScstEvents.NegativeLunsInquiry(initiator, target));
+
+    internal void PublishTaskManagement(TaskManagementFunction function, ScsiSession session, ulong lun, ulong tag)
+    {
+        int lunNumber = LunAddress.Decode(lun);
+        string device = session.Luns.Find(lunNumber)?.Device.Name ?? string.Empty;
+        Events.Publish(ScstEvents.TaskManagementFunctionReceived(
+            (uint)function, lun, device, session.InitiatorName, session.Target.Name, session.InitiatorName, tag, ReadOnlySpan<byte>.Empty));
+    }
+
+    private static void ValidateDeviceName(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (name.Contains('/', StringComparison.Ordinal) || name.Contains('.', StringComparison.Ordinal) || Encoding.UTF8.GetByteCount(name) > 64)
+        {
+            throw new ArgumentException($"Device name '{name}' is invalid: at most 64 bytes, no '/' and no '.'.", nameof(name));
+        }
+    }
+
+    /// <summary>Closes every device and frees the buffer pool.</summary>
+    /// <returns>A task that completes when done.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        ScsiDevice[] devices;
+        lock (_lock)
+        {
+            devices = [.. _devices.Values];
+            _devices.Clear();
+        }
+
+        foreach (ScsiDevice d in devices)
+        {
+            await d.DisposeAsync().ConfigureAwait(false);
+        }
+
+        BufferPool.Dispose();
+    }
+}

@@ -1,0 +1,67 @@
+// Licensed under the Apache License, Version 2.0.
+
+namespace Scst.Core;
+
+/// <summary>Options of the SCSI core.</summary>
+public sealed class ScstOptions
+{
+    /// <summary>
+    /// Commands a session may have in flight before the core answers TASK SET FULL. Each one keeps a pooled command
+    /// object. Defaults to 128; 1 to 65536.
+    /// </summary>
+    public int MaxCommandsPerSession { get; set; } = 128;
+
+    /// <summary>
+    /// The largest data transfer of one command, in bytes (VPD B0h MAXIMUM TRANSFER LENGTH). Larger commands get
+    /// INVALID FIELD IN CDB. Defaults to 8 MiB; 64 KiB to 64 MiB, a power of two.
+    /// </summary>
+    public int MaxTransferLength { get; set; } = 8 << 20;
+
+    /// <summary>
+    /// Idle data buffers kept per size class. More memory kept means fewer native allocations under bursts.
+    /// Defaults to 64.
+    /// </summary>
+    public int RetainedBuffersPerSizeClass { get; set; } = 64;
+
+    /// <summary>Devices created when the core starts.</summary>
+    public IList<DeviceDefinition> Devices { get; } = [];
+
+    /// <summary>Targets created when the core starts.</summary>
+    public IList<TargetDefinition> Targets { get; } = [];
+}
+
+/// <summary>A device to create at start-up: SCST's <c>add_device</c>.</summary>
+public sealed class DeviceDefinition
+{
+    /// <summary>The handler's name, for example <c>vdisk_fileio</c>.</summary>
+    public required string Handler { get; init; }
+
+    /// <summary>The device name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The handler's parameters (filename, blocksize...).</summary>
+    public IDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
+
+/// <summary>A target to create at start-up, with its default LUN map.</summary>
+public sealed class TargetDefinition
+{
+    /// <summary>The target driver's name, for example <c>iscsi</c>.</summary>
+    public required string Driver { get; init; }
+
+    /// <summary>The target name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>LUN number to device name.</summary>
+    public IDictionary<int, string> Luns { get; init; } = new Dictionary<int, string>();
+
+    /// <summary>Maps a LUN; returns this definition for chaining.</summary>
+    /// <param name="lun">The LUN number.</param>
+    /// <param name="device">The device name.</param>
+    /// <returns>This definition.</returns>
+    public TargetDefinition AddLun(int lun, string device)
+    {
+        Luns[lun] = device;
+        return this;
+    }
+}

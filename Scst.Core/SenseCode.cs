@@ -1,0 +1,69 @@
+// Licensed under the Apache License, Version 2.0.
+
+namespace Scst.Core;
+
+/// <summary>
+/// A sense key with its additional sense code and qualifier: the part of sense data that says what went wrong.
+/// </summary>
+/// <param name="Key">The sense key.</param>
+/// <param name="Asc">The additional sense code.</param>
+/// <param name="Ascq">The additional sense code qualifier.</param>
+public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
+{
+    /// <summary>NO SENSE, no additional information (00/00).</summary>
+    public static SenseCode NoAdditionalInformation => new(SenseKey.NoSense, 0x00, 0x00);
+
+    /// <summary>ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE (20/00).</summary>
+    public static SenseCode InvalidOpcode => new(SenseKey.IllegalRequest, 0x20, 0x00);
+
+    /// <summary>ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21/00).</summary>
+    public static SenseCode LbaOutOfRange => new(SenseKey.IllegalRequest, 0x21, 0x00);
+
+    /// <summary>ILLEGAL REQUEST, INVALID FIELD IN CDB (24/00).</summary>
+    public static SenseCode InvalidFieldInCdb => new(SenseKey.IllegalRequest, 0x24, 0x00);
+
+    /// <summary>ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED (25/00).</summary>
+    public static SenseCode LunNotSupported => new(SenseKey.IllegalRequest, 0x25, 0x00);
+
+    /// <summary>ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST (26/00).</summary>
+    public static SenseCode InvalidFieldInParameterList => new(SenseKey.IllegalRequest, 0x26, 0x00);
+
+    /// <summary>ILLEGAL REQUEST, PARAMETER LIST LENGTH ERROR (1A/00).</summary>
+    public static SenseCode ParameterListLengthError => new(SenseKey.IllegalRequest, 0x1A, 0x00);
+
+    /// <summary>ILLEGAL REQUEST, SAVING PARAMETERS NOT SUPPORTED (39/00).</summary>
+    public static SenseCode SavingParametersNotSupported => new(SenseKey.IllegalRequest, 0x39, 0x00);
+
+    /// <summary>ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT (0E/03): the expected transfer length is shorter than the CDB's.</summary>
+    public static SenseCode InvalidFieldInInformationUnit => new(SenseKey.IllegalRequest, 0x0E, 0x03);
+
+    /// <summary>DATA PROTECT, WRITE PROTECTED (27/00).</summary>
+    public static SenseCode WriteProtected => new(SenseKey.DataProtect, 0x27, 0x00);
+
+    /// <summary>MEDIUM ERROR, UNRECOVERED READ ERROR (11/00).</summary>
+    public static SenseCode UnrecoveredReadError => new(SenseKey.MediumError, 0x11, 0x00);
+
+    /// <summary>MEDIUM ERROR, WRITE ERROR (0C/00).</summary>
+    public static SenseCode WriteError => new(SenseKey.MediumError, 0x0C, 0x00);
+
+    /// <summary>HARDWARE ERROR, INTERNAL TARGET FAILURE (44/00).</summary>
+    public static SenseCode InternalTargetFailure => new(SenseKey.HardwareError, 0x44, 0x00);
+
+    /// <summary>ABORTED COMMAND, no additional information (00/00).</summary>
+    public static SenseCode CommandAborted => new(SenseKey.AbortedCommand, 0x00, 0x00);
+
+    /// <summary>ABORTED COMMAND, DATA PHASE ERROR (4B/00): the write data could not be received.</summary>
+    public static SenseCode DataPhaseError => new(SenseKey.AbortedCommand, 0x4B, 0x00);
+
+    /// <summary>NOT READY, MEDIUM NOT PRESENT (3A/00).</summary>
+    public static SenseCode MediumNotPresent => new(SenseKey.NotReady, 0x3A, 0x00);
+
+    /// <summary>UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29/00).</summary>
+    public static SenseCode PowerOnReset => new(SenseKey.UnitAttention, 0x29, 0x00);
+
+    /// <summary>UNIT ATTENTION, REPORTED LUNS DATA HAS CHANGED (3F/0E).</summary>
+    public static SenseCode ReportedLunsDataChanged => new(SenseKey.UnitAttention, 0x3F, 0x0E);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Key} {Asc:X2}/{Ascq:X2}";
+}

@@ -1,0 +1,188 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Scst.Core.Spc;
+
+/// <summary>INQUIRY (SPC-4 section 6.6): standard data and the vital product data pages.</summary>
+internal static class Inquiry
+{
+    private const int StandardLength = 96;
+
+    // Version descriptors (SPC-4 table 149): SAM-5, SPC-4, SBC-3, iSCSI (RFC 7143 / no version claimed).
+    private static readonly ushort[] s_versionDescriptors = [0x00A0, 0x0460, 0x04C0, 0x0960];
+
+    public static CommandOutcome Execute(ScsiCommand command)
+    {
+        ReadOnlySpan<byte> cdb = command.Cdb;
+        bool evpd = (cdb[1] & 0x01) != 0;
+        if ((cdb[1] & 0x02) != 0)
+        {
+            return CommandOutcome.InvalidFieldInCdb(1, 1);
+        }
+
+        if (!evpd && cdb[2] != 0)
+        {
+            return CommandOutcome.InvalidFieldInCdb(2);
+        }
+
+        Span<byte> data = stackalloc byte[SpcCommands.MaxResponseLength];
+        data.Clear();
+        int length;
+        if (!evpd)
+        {
+            length = Standard(data, command.Device, command.Session);
+        }
+        else if (command.Device is null)
+        {
+            // VPD pages of a LUN that does not exist: only the qualifier says so.
+            return CommandOutcome.CheckCondition(SenseCode.LunNotSupported);
+        }
+        else
+        {
+            length = VitalProductData(data, cdb[2], command);
+            if (length < 0)
+            {
+                return CommandOutcome.InvalidFieldInCdb(2);
+            }
+        }
+
+        command.WriteResponse(data[..length]);
+        return CommandOutcome.Good;
+    }
+
+    private static int Standard(Span<byte> d, ScsiDevice? device, ScsiSession session)
+    {
+        if (device is null)
+        {
+            // Peripheral qualifier 011b: the target cannot support a logical unit at this LUN.
+            d[0] = 0x7F;
+            d[2] = 0x06;
+            d[3] = 0x02;
+            d[4] = 36 - 5;
+            SpcCommands.WriteAscii(d.Slice(8, 8), string.Empty);
+            SpcCommands.WriteAscii(d.Slice(16, 16), string.Empty);
+            SpcCommands.WriteAscii(d.Slice(32, 4), string.Empty);
+            return 36;
+        }
+
+        d[0] = (byte)device.DeviceType;
+        d[1] = device.Removable ? (byte)0x80 : (byte)0;
+        d[2] = 0x06;                // VERSION: SPC-4
+        d[3] = 0x10 | 0x02;         // HISUP, RESPONSE DATA FORMAT 2
+        d[4] = StandardLength - 5;
+        d[7] = 0x02;                // CMDQUE
+        DeviceIdentity id = device.Identity;
+        SpcCommands.WriteAscii(d.Slice(8, 8), id.VendorId);
+        SpcCommands.WriteAscii(d.Slice(16, 16), id.ProductId);
+        SpcCommands.WriteAscii(d.Slice(32, 4), id.ProductRevision);
+        for (int i = 0; i < s_versionDescriptors.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(d[(58 + (2 * i))..], s_versionDescriptors[i]);
+        }
+
+        return StandardLength;
+    }
+
+    private static int VitalProductData(Span<byte> d, byte page, ScsiCommand command)
+    {
+        ScsiDevice device = command.Device!;
+        bool block = device is BlockDevice;
+        d[0] = (byte)device.DeviceType;
+        d[1] = page;
+        int pageLength;
+        switch (page)
+        {
+            case 0x00:
+                ReadOnlySpan<byte> pages = block ? [0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2] : [0x00, 0x80, 0x83];
+                pages.CopyTo(d[4..]);
+                pageLength = pages.Length;
+                break;
+            case 0x80:
+                pageLength = Math.Min(Encoding.ASCII.GetBytes(device.Identity.SerialNumber, d[4..]), 252);
+                break;
+            case 0x83:
+                pageLength = DeviceIdentification(d[4..], command);
+                break;
+            case 0xB0 when block:
+                pageLength = BlockLimits(d[4..], (BlockDevice)device, command.Session.Engine.Options.MaxTransferLength);
+                break;
+            case 0xB1 when block:
+                pageLength = 0x3C;
+                BinaryPrimitives.WriteUInt16BigEndian(d[4..], device.Rotational ? (ushort)0 : (ushort)1);
+                break;
+            case 0xB2 when block:
+                pageLength = 4;
+                break;
+            default:
+                return -1;
+        }
+
+        BinaryPrimitives.WriteUInt16BigEndian(d[2..], (ushort)pageLength);
+        return 4 + pageLength;
+    }
+
+    // Designation descriptor header (SPC-4 section 7.8.6.1):
+    //   byte 0: PROTOCOL IDENTIFIER (7-4) | CODE SET (3-0)
+    //   byte 1: PIV (7) | ASSOCIATION (5-4) | DESIGNATOR TYPE (3-0)
+    //   byte 3: DESIGNATOR LENGTH
+    private const byte CodeSetBinary = 1;
+    private const byte CodeSetAscii = 2;
+    private const byte AssociationLogicalUnit = 0x00;
+    private const byte AssociationTargetPort = 0x10;
+    private const byte TypeT10Vendor = 1;
+    private const byte TypeNaa = 3;
+    private const byte TypeRelativeTargetPort = 4;
+    private const byte TypeTargetPortGroup = 5;
+
+    private static int DeviceIdentification(Span<byte> d, ScsiCommand command)
+    {
+        ScsiDevice device = command.Device!;
+        ScsiTarget target = command.Session.Target;
+        int n = 0;
+
+        // NAA IEEE Registered-less "locally assigned" designator (NAA 3h): 60 bits from the device id.
+        n += Header(d[n..], CodeSetBinary, AssociationLogicalUnit | TypeNaa, 8);
+        BinaryPrimitives.WriteUInt64BigEndian(d[n..], (0x3UL << 60) | (device.Identity.DeviceId & 0x0FFF_FFFF_FFFF_FFFF));
+        n += 8;
+
+        // T10 vendor ID based: 8-byte vendor id, then the vendor-specific identifier.
+        string t10 = device.Identity.T10DeviceId;
+        int t10Length = 8 + Math.Min(t10.Length, 64);
+        n += Header(d[n..], CodeSetAscii, AssociationLogicalUnit | TypeT10Vendor, t10Length);
+        SpcCommands.WriteAscii(d.Slice(n, 8), device.Identity.VendorId);
+        SpcCommands.WriteAscii(d.Slice(n + 8, t10Length - 8), t10);
+        n += t10Length;
+
+        // Relative target port and target port group: 2 reserved bytes, then the 16-bit identifier.
+        byte protocol = target.Driver.ProtocolIdentifier;
+        n += Header(d[n..], CodeSetBinary, 0x80 | AssociationTargetPort | TypeRelativeTargetPort, 4, protocol);
+        BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], target.RelativeTargetPortId);
+        n += 4;
+        n += Header(d[n..], CodeSetBinary, 0x80 | AssociationTargetPort | TypeTargetPortGroup, 4, protocol);
+        BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], target.TargetPortGroupId);
+        n += 4;
+        return n;
+    }
+
+    private static int Header(Span<byte> d, byte codeSet, int associationAndType, int length, byte protocol = 0)
+    {
+        d[0] = (byte)((protocol << 4) | codeSet);
+        d[1] = (byte)associationAndType;
+        d[2] = 0;
+        d[3] = (byte)length;
+        return 4;
+    }
+
+    private static int BlockLimits(Span<byte> d, BlockDevice device, int maxTransferBytes)
+    {
+        int blockSize = device.BlockSize;
+        // OPTIMAL TRANSFER LENGTH GRANULARITY: one page.
+        BinaryPrimitives.WriteUInt16BigEndian(d[2..], (ushort)Math.Max(1, 4096 / blockSize));
+        // MAXIMUM TRANSFER LENGTH and OPTIMAL TRANSFER LENGTH, in blocks.
+        BinaryPrimitives.WriteUInt32BigEndian(d[4..], (uint)(maxTransferBytes / blockSize));
+        BinaryPrimitives.WriteUInt32BigEndian(d[8..], (uint)(Math.Min(maxTransferBytes, 1 << 20) / blockSize));
+        return 0x3C;
+    }
+}
