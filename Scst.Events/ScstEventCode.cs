@@ -34,7 +34,8 @@ public static class ScstEventCode
 
     /// <summary>
     /// An explicit ALUA SET TARGET PORT GROUPS needs a user-space agent to carry out the state change
-    /// (SCST_EVENT_STPG_USER_INVOKE). Expects a completion: status 0 lets the STPG succeed, anything else fails it.
+    /// (SCST_EVENT_STPG_USER_INVOKE). Payload: <see cref="StpgUserInvokeEvent"/>. Expects a completion: status 0 lets
+    /// the STPG succeed, anything else fails it.
     /// </summary>
     public const int StpgUserInvoke = 5;
 

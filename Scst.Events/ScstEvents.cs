@@ -4,7 +4,7 @@ namespace Scst.Events;
 
 /// <summary>
 /// Factories for the core's events: each returns a ready <see cref="ScstEvent"/> with SCST's code, the issuer
-/// <see cref="CoreIssuerName"/>, id 0 (no completion) and the payload laid out as SCST lays it out.
+/// <see cref="CoreIssuerName"/>, id 0 (no completion, except for <see cref="StpgUserInvoke"/>) and the payload laid out as SCST lays it out.
 /// </summary>
 public static class ScstEvents
 {
@@ -61,6 +61,21 @@ public static class ScstEvents
     {
         var payload = function.ToPayload();
         return new ScstEvent(ScstEventCode.TaskManagementFunctionReceived, CoreIssuerName, payload);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="ScstEventCode.StpgUserInvoke"/> event (payload: <see cref="StpgUserInvokeEvent"/>). Unlike the
+    /// other core events it expects a completion, so the caller supplies the completion id.
+    /// </summary>
+    /// <param name="stpg">The STPG command and the groups whose state it changes.</param>
+    /// <param name="id">The completion id; must not be 0.</param>
+    /// <returns>The event.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="id"/> is 0.</exception>
+    public static ScstEvent StpgUserInvoke(in StpgUserInvokeEvent stpg, uint id)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(id);
+        var payload = stpg.ToPayload();
+        return new ScstEvent(ScstEventCode.StpgUserInvoke, CoreIssuerName, payload, id);
     }
 
     /// <summary>
