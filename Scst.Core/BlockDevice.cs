@@ -70,7 +70,7 @@ public abstract class BlockDevice : ScsiDevice
             case 0x9E when (command.Cdb[1] & 0x1F) == 0x10:
                 return new(ReadCapacity16(command));
             case 0x35 or 0x91:
-                return SynchronizeCache(command);
+                return SynchronizeCacheAsync(command);
             case 0x1B or 0x1E or 0x1D:
                 // START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL, SEND DIAGNOSTIC: accepted without effect for now.
                 return new(CommandOutcome.Good);
@@ -113,7 +113,7 @@ public abstract class BlockDevice : ScsiDevice
     {
     }
 
-    private ValueTask<CommandOutcome> SynchronizeCache(ScsiCommand command)
+    private ValueTask<CommandOutcome> SynchronizeCacheAsync(ScsiCommand command)
     {
         ReadOnlySpan<byte> cdb = command.Cdb;
         ulong blocks = cdb[0] == 0x35 ? BinaryPrimitives.ReadUInt16BigEndian(cdb[7..]) : BinaryPrimitives.ReadUInt32BigEndian(cdb[10..]);

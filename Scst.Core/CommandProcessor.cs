@@ -174,7 +174,7 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         return CommandOutcome.CheckCondition(SenseCode.InternalTargetFailure);
     }
 
-    private void Respond(ScsiCommand command, in CommandOutcome outcome)
+    private static void Respond(ScsiCommand command, in CommandOutcome outcome)
     {
         command.Finish(outcome, command.Device?.DescriptorSense ?? false);
         if (command.IsAborted)
@@ -189,28 +189,20 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
     }
 
     /// <summary>
-    /// Marks a command aborted. Returns a task that completes when the command is released, or null when it is
-    /// already past the point where an abort changes anything.
+    /// Marks a command aborted; the caller holds the session lock. Returns the source of a task that completes when the command is
+    /// released: an aborted command gets no response (<see cref="ISessionTransport.OnCommandAborted"/> instead), unless
+    /// its response was already on its way.
     /// </summary>
-    public Task? Abort(ScsiCommand command)
+    public static TaskCompletionSource MarkAborted(ScsiCommand command)
     {
+        if (command.AbortWaiter is { } existing)
+        {
+            return existing;
+        }
+
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         command.AbortWaiter = waiter;
-        if (!command.MarkAborted())
-        {
-            return null;
-        }
-
-        if (command.State == CommandState.Free)
-        {
-            return null;
-        }
-
-        if (command.State == CommandState.WaitingForData)
-        {
-            command.Session.Transport.OnAbortWhileReceiving(command);
-        }
-
-        return waiter.Task;
+        command.MarkAborted();
+        return waiter;
     }
 }

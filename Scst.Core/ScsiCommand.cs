@@ -24,7 +24,7 @@ public sealed class ScsiCommand
     public const int MaxCdbLength = 260;
 
     private readonly byte[] _cdb = new byte[MaxCdbLength];
-    private readonly byte[] _sense = new byte[SenseData.MaxLength];
+    private readonly byte[] _sense = new byte[Core.SenseData.MaxLength];
     private readonly Action _onExecuted;
     private ConfiguredValueTaskAwaitable<CommandOutcome>.ConfiguredValueTaskAwaiter _pending;
     private DataBuffer? _buffer;

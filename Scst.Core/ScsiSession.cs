@@ -104,7 +104,7 @@ public sealed class ScsiSession
     public ValueTask<TaskManagementResponse> AbortTaskAsync(ulong tag)
     {
         Engine.PublishTaskManagement(TaskManagementFunction.AbortTask, this, 0, tag);
-        ScsiCommand? found = null;
+        var affected = new List<(ScsiCommand, Task)>(1);
         lock (_lock)
         {
             for (int i = 0; i < _created; i++)
@@ -112,18 +112,18 @@ public sealed class ScsiSession
                 ScsiCommand c = _all[i];
                 if (c.State != CommandState.Free && c.Tag == tag)
                 {
-                    found = c;
+                    affected.Add((c, CommandProcessor.MarkAborted(c).Task));
                     break;
                 }
             }
         }
 
-        if (found is null)
+        if (affected.Count == 0)
         {
             return new(TaskManagementResponse.TaskDoesNotExist);
         }
 
-        return WaitForAbortsAsync([found]);
+        return WaitForAbortsAsync(affected);
     }
 
     /// <summary>
@@ -140,7 +140,7 @@ public sealed class ScsiSession
             return new(TaskManagementResponse.LunDoesNotExist);
         }
 
-        var affected = new List<ScsiCommand>();
+        var affected = new List<(ScsiCommand, Task)>();
         lock (_lock)
         {
             for (int i = 0; i < _created; i++)
@@ -148,7 +148,7 @@ public sealed class ScsiSession
                 ScsiCommand c = _all[i];
                 if (c.State != CommandState.Free && c.Lun == lun)
                 {
-                    affected.Add(c);
+                    affected.Add((c, CommandProcessor.MarkAborted(c).Task));
                 }
             }
         }
@@ -156,15 +156,18 @@ public sealed class ScsiSession
         return WaitForAbortsAsync(affected);
     }
 
-    private async ValueTask<TaskManagementResponse> WaitForAbortsAsync(List<ScsiCommand> commands)
+    // Commands are marked under the session lock, so that none can be released and reused between the scan and the
+    // mark. Drivers are told about commands waiting for write data outside the lock.
+    private async ValueTask<TaskManagementResponse> WaitForAbortsAsync(List<(ScsiCommand Command, Task Released)> commands)
     {
-        var waits = new List<Task>(commands.Count);
-        foreach (ScsiCommand c in commands)
+        var waits = new Task[commands.Count];
+        for (int i = 0; i < commands.Count; i++)
         {
-            Task? wait = Engine.Processor.Abort(c);
-            if (wait is not null)
+            (ScsiCommand c, Task released) = commands[i];
+            waits[i] = released;
+            if (!released.IsCompleted && c.State == CommandState.WaitingForData)
             {
-                waits.Add(wait);
+                Transport.OnAbortWhileReceiving(c);
             }
         }
 
@@ -216,14 +219,20 @@ public sealed class ScsiSession
             Engine.BufferPool.Return(buffer);
         }
 
-        TaskCompletionSource? waiter = command.AbortWaiter;
-        command.Reset();
+        TaskCompletionSource? waiter;
         if (command.IsPooled)
         {
             lock (_lock)
             {
+                waiter = command.AbortWaiter;
+                command.Reset();
                 _free[_freeCount++] = command;
             }
+        }
+        else
+        {
+            waiter = command.AbortWaiter;
+            command.Reset();
         }
 
         waiter?.TrySetResult();

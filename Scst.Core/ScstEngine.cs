@@ -271,8 +271,8 @@ public sealed class ScstEngine : IAsyncDisposable
     {
         int lunNumber = LunAddress.Decode(lun);
         string device = session.Luns.Find(lunNumber)?.Device.Name ?? string.Empty;
-        Events.Publish(ScstEvents.TaskManagementFunctionReceived(
-            (uint)function, lun, device, session.InitiatorName, session.Target.Name, session.InitiatorName, tag, ReadOnlySpan<byte>.Empty));
+        Events.Publish(ScstEvents.TaskManagementFunctionReceived(new TaskManagementFunctionReceivedEvent(
+            (uint)function, lun, device, session.InitiatorName, session.Target.Name, session.InitiatorName, tag, ReadOnlyMemory<byte>.Empty)));
     }
 
     private static void ValidateDeviceName(string name)
