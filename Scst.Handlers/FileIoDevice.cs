@@ -1,0 +1,127 @@
+// Licensed under the Apache License, Version 2.0.
+
+using Microsoft.Win32.SafeHandles;
+using Scst.Core;
+
+namespace Scst.Handlers;
+
+/// <summary>
+/// A disk backed by a file (SCST's vdisk_fileio), read and written through the page cache with positional I/O.
+/// </summary>
+/// <remarks>
+/// I/O runs synchronously on the thread that executes the command: on a page-cache hit that is a copy of a few
+/// microseconds, far cheaper than a hop to another thread. A write with FUA, or any write with write_through, is
+/// followed by fdatasync before GOOD is returned; SYNCHRONIZE CACHE runs fdatasync unless nv_cache is set.
+/// </remarks>
+public sealed class FileIoDevice : BlockDevice
+{
+    private readonly SafeFileHandle _file;
+    private readonly int _blockSize;
+    private readonly long _blockCount;
+    private readonly bool _readOnly;
+    private readonly bool _nvCache;
+    private readonly bool _writeThrough;
+
+    internal FileIoDevice(string name, string path, SafeFileHandle file, int blockSize, long blockCount, bool readOnly, bool nvCache, bool writeThrough)
+        : base(name, VdiskFileIoHandler.HandlerName)
+    {
+        Path = path;
+        _file = file;
+        _blockSize = blockSize;
+        _blockCount = blockCount;
+        _readOnly = readOnly;
+        _nvCache = nvCache;
+        _writeThrough = writeThrough;
+    }
+
+    /// <summary>The backing file.</summary>
+    public string Path { get; }
+
+    /// <inheritdoc />
+    public override int BlockSize => _blockSize;
+
+    /// <inheritdoc />
+    public override long BlockCount => _blockCount;
+
+    /// <inheritdoc />
+    public override bool ReadOnly => _readOnly;
+
+    /// <inheritdoc />
+    public override bool Rotational => false;
+
+    /// <inheritdoc />
+    public override bool WriteCacheEnabled => !(_writeThrough || _nvCache);
+
+    /// <inheritdoc />
+    protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination)
+    {
+        try
+        {
+            Span<byte> span = destination.Span;
+            while (!span.IsEmpty)
+            {
+                int n = RandomAccess.Read(_file, span, offset);
+                if (n == 0)
+                {
+                    // The file is shorter than the device (it was truncated behind our back): the rest reads as zeros.
+                    span.Clear();
+                    break;
+                }
+
+                span = span[n..];
+                offset += n;
+            }
+
+            return new(CommandOutcome.Good);
+        }
+        catch (IOException)
+        {
+            return new(CommandOutcome.CheckCondition(SenseCode.UnrecoveredReadError));
+        }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<CommandOutcome> WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess)
+    {
+        try
+        {
+            RandomAccess.Write(_file, source.Span, offset);
+            if ((forceUnitAccess || _writeThrough) && !_nvCache)
+            {
+                RandomAccess.FlushToDisk(_file);
+            }
+
+            return new(CommandOutcome.Good);
+        }
+        catch (IOException)
+        {
+            return new(CommandOutcome.CheckCondition(SenseCode.WriteError));
+        }
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<CommandOutcome> FlushAsync()
+    {
+        if (_nvCache)
+        {
+            return new(CommandOutcome.Good);
+        }
+
+        try
+        {
+            RandomAccess.FlushToDisk(_file);
+            return new(CommandOutcome.Good);
+        }
+        catch (IOException)
+        {
+            return new(CommandOutcome.CheckCondition(SenseCode.WriteError));
+        }
+    }
+
+    /// <inheritdoc />
+    public override ValueTask DisposeAsync()
+    {
+        _file.Dispose();
+        return base.DisposeAsync();
+    }
+}
