@@ -115,6 +115,18 @@ public sealed class IscsiTestCuOutputTests
         parsed.Results.Should().ContainSingle().Which.Outcome.Should().Be(IscsiTestOutcome.Failed);
     }
 
+    [Theory]
+    [InlineData("[FAILED] READ10 returned wrong data")]
+    [InlineData("[FAILURE] Invalid PageLength returned.")]
+    public void Parse_CunitPassedWithFailureMessage_IsFlagged(string message)
+    {
+        var output = $"Suite: Inquiry\n  Test: BlockLimits ...    {message}\npassed\n";
+
+        var parsed = IscsiTestCuOutput.Parse(output, "SCSI");
+
+        parsed.Results.Should().ContainSingle().Which.Outcome.Should().Be(IscsiTestOutcome.Flagged);
+    }
+
     [Fact]
     public void Parse_WindowsLineEndings_AreAccepted()
     {

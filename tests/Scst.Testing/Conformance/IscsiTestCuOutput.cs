@@ -126,6 +126,13 @@ public static partial class IscsiTestCuOutput
     [GeneratedRegex(@"^\s*tests\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)")]
     private static partial Regex SummaryTestsRow();
 
+    /// <summary>
+    /// A failure message printed by the test itself: <c>[FAILED] ...</c>, and also libiscsi's other spelling
+    /// <c>[FAILURE] ...</c> (used by some tests next to their assertions); counting both flags more, never less.
+    /// </summary>
+    internal static bool IsFailureMessage(string message) =>
+        message.Contains("[FAILED]", StringComparison.Ordinal) || message.Contains("[FAILURE]", StringComparison.Ordinal);
+
     private sealed class PendingTest(string family, string suite, string name)
     {
         private readonly List<string> _messages = [];
@@ -172,7 +179,7 @@ public static partial class IscsiTestCuOutput
             {
                 outcome = IscsiTestOutcome.Skipped;
             }
-            else if (_messages.Any(m => m.Contains("[FAILED]", StringComparison.Ordinal)))
+            else if (_messages.Any(IsFailureMessage))
             {
                 outcome = IscsiTestOutcome.Flagged;
             }

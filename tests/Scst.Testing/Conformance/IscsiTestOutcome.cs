@@ -14,7 +14,7 @@ public enum IscsiTestOutcome
     /// <summary>CUnit says passed, but the test printed <c>[SKIPPED]</c>: it did not exercise the target.</summary>
     Skipped,
 
-    /// <summary>CUnit says passed, no skip, but the test printed a <c>[FAILED] ...</c> message.</summary>
+    /// <summary>CUnit says passed, no skip, but the test printed a <c>[FAILED] ...</c> (or <c>[FAILURE] ...</c>) message.</summary>
     Flagged,
 
     /// <summary>CUnit says passed and the test printed neither <c>[SKIPPED]</c> nor <c>[FAILED]</c>.</summary>

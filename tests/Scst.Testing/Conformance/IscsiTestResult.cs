@@ -23,6 +23,6 @@ public sealed record IscsiTestResult(
 
     /// <summary>The first <c>[SKIPPED]</c> or <c>[FAILED]</c> message, or the first CUnit assertion line, if any.</summary>
     public string? Reason =>
-        Messages.FirstOrDefault(m => m.Contains("[SKIPPED]", StringComparison.Ordinal) || m.Contains("[FAILED]", StringComparison.Ordinal))
+        Messages.FirstOrDefault(m => m.Contains("[SKIPPED]", StringComparison.Ordinal) || IscsiTestCuOutput.IsFailureMessage(m))
         ?? (Messages.Count > 0 ? Messages[0] : null);
 }
