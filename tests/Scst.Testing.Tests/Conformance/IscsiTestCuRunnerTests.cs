@@ -87,6 +87,25 @@ public sealed class IscsiTestCuRunnerTests : IDisposable
             ("SCSI.Read10.Async", IscsiTestOutcome.Failed));
     }
 
+    [Fact]
+    public async Task RunMustPassAsync_RunsOneProcessPerSuiteAndReportsShortfalls()
+    {
+        // The fake prints one passing test named after the suite it was asked for (-t is the 4th argument).
+        var tool = Script("""
+            suite=${4#*.}
+            printf 'Suite: %s\n  Test: Simple ...passed\n\nRun Summary:    Type  Total    Ran Passed Failed Inactive\n               tests      1      1      1      0        0\n' "$suite"
+            """);
+        var list = MustPassList.Parse("SCSI.Read10.Simple\nSCSI.Read10.DpoFua\niSCSI.iSCSIcmdsn.Simple\n");
+        var template = new IscsiTestCuOptions { Url = "iscsi://127.0.0.1:3260/iqn.x:a/0", Executable = tool };
+
+        var run = await IscsiTestCuRunner.RunMustPassAsync(template, list, TestContext.Current.CancellationToken);
+
+        run.Runs.Select(r => r.Options.Filter).Should().Equal("SCSI.Read10", "iSCSI.iSCSIcmdsn");
+        run.Report.ReallyPassed.Should().Be(2);
+        run.Report.NotReallyPassed.Should().ContainSingle().Which.Name.Should().Be("SCSI.Read10.DpoFua");
+        run.Format().Should().Contain("must-pass: 2 of 3 really passed").And.NotContain("incomplete run");
+    }
+
     // Needs the real tool: fails (does not skip) where libiscsi-bin is missing; test.sh installs it.
     [Fact]
     public async Task ListAsync_RealTool_KnowsEveryMustPassEntry()

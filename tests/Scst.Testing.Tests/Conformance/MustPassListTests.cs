@@ -20,6 +20,14 @@ public sealed class MustPassListTests
         list.Entries.Should().Equal("SCSI.Read10.Simple", "SCSI.Read10.BeyondEol");
     }
 
+    [Fact]
+    public void Suites_AreDistinctFamilySuitePrefixesInFileOrder()
+    {
+        var list = MustPassList.Parse("SCSI.Read10.Simple\nSCSI.Read10.DpoFua\niSCSI.iSCSIcmdsn.*\nSCSI.Inquiry.EVPD\n");
+
+        list.Suites.Should().Equal("SCSI.Read10", "iSCSI.iSCSIcmdsn", "SCSI.Inquiry");
+    }
+
     [Theory]
     [InlineData("SCSI.Read10.Simple", "SCSI.Read10.Simple", true)]
     [InlineData("SCSI.Read10.Simple", "SCSI.Read10.SimpleX", false)]

@@ -56,3 +56,23 @@ public sealed record ConformanceReport(
         return text.ToString();
     }
 }
+
+/// <summary>The outcome of <see cref="IscsiTestCuRunner.RunMustPassAsync"/>: the report and the individual runs.</summary>
+/// <param name="Report">Totals and shortfalls against the must-pass list.</param>
+/// <param name="Runs">One run per suite; a run that did not complete (<see cref="IscsiTestCuRun.Completed"/>) is a hang or crash.</param>
+public sealed record MustPassRun(ConformanceReport Report, IReadOnlyList<IscsiTestCuRun> Runs)
+{
+    /// <summary>The report, followed by one line per run that did not complete.</summary>
+    public string Format()
+    {
+        var text = new StringBuilder(Report.Format());
+        foreach (var run in Runs.Where(r => !r.Completed))
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $"  incomplete run -t {run.Options.Filter}: {(run.TimedOut ? "killed after " + run.Options.Timeout : "exit " + run.ExitCode)}, no CUnit summary");
+            text.AppendLine();
+        }
+
+        return text.ToString();
+    }
+}

@@ -43,6 +43,22 @@ public static class IscsiTestCuRunner
         return new IscsiTestCuRun(options, parsed.Results, parsed.Summary, exitCode, timedOut, stopwatch.Elapsed, stdout, stderr);
     }
 
+    /// <summary>
+    /// Runs every suite named by <paramref name="list"/> as its own iscsi-test-cu process (so that a hang in one suite
+    /// costs only that suite), with <paramref name="template"/>'s URL, flags and per-run timeout, and compares the
+    /// results with the list.
+    /// </summary>
+    public static async Task<MustPassRun> RunMustPassAsync(IscsiTestCuOptions template, MustPassList list, CancellationToken cancellationToken = default)
+    {
+        var runs = new List<IscsiTestCuRun>();
+        foreach (var suite in list.Suites)
+        {
+            runs.Add(await RunAsync(template with { Filter = suite }, cancellationToken));
+        }
+
+        return new MustPassRun(list.Compare(runs.SelectMany(r => r.Results)), runs);
+    }
+
     /// <summary>Runs <c>iscsi-test-cu --list</c> and returns every individual test as <c>Family.Suite.Test</c>.</summary>
     public static async Task<IReadOnlyList<string>> ListAsync(string executable = "iscsi-test-cu", CancellationToken cancellationToken = default)
     {

@@ -31,6 +31,10 @@ public sealed class MustPassList
         return new MustPassList(entries);
     }
 
+    /// <summary>The distinct <c>Family.Suite</c> prefixes of the entries, in file order (one iscsi-test-cu run each).</summary>
+    public IReadOnlyList<string> Suites =>
+        Entries.Select(e => e.Split('.')).Where(p => p.Length >= 2 && p[1] != "*").Select(p => $"{p[0]}.{p[1]}").Distinct(StringComparer.Ordinal).ToList();
+
     /// <summary>Reads and parses a must-pass file.</summary>
     public static MustPassList Load(string path) => Parse(File.ReadAllText(path));
 
