@@ -145,12 +145,11 @@ tree_ticks() {
 
 tgtadm_() { timeout 10 tgtadm -C "$tgtd_control" --lld iscsi "$@" >/dev/null; }
 
-# --- start tgtd ---
+# --- start tgtd -----------------------------------------------------------------------------------------------------
 read -r load1 _ < /proc/loadavg
 if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
   log "warning: load average $load1 before start: the machine is not idle, so compare only rows of this run"
 fi
--------------------------------------------------------------------------------------------------
 port_free "$tgtd_port" || { echo "port $tgtd_port is in use (--tgtd-port)" >&2; exit 2; }
 truncate -s 1G "$tgtd_lun"
 log "starting tgtd on 127.0.0.1:$tgtd_port (control port $tgtd_control)"
