@@ -58,11 +58,11 @@ public abstract class BlockDevice : ScsiDevice
         switch (command.Cdb[0])
         {
             case 0x08 or 0x28 or 0xA8 or 0x88:
-                return command.DataLength == 0
+                return command.Data.IsEmpty
                     ? new(CommandOutcome.Good)
                     : ReadAsync((long)command.Lba * BlockSize, command.Data);
             case 0x0A or 0x2A or 0xAA or 0x8A:
-                return command.DataLength == 0
+                return command.Data.IsEmpty
                     ? new(CommandOutcome.Good)
                     : WriteAsync((long)command.Lba * BlockSize, command.Data, command.ForceUnitAccess);
             case 0x25:
