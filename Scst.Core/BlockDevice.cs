@@ -55,7 +55,14 @@ public abstract class BlockDevice : ScsiDevice
     public override ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        switch (command.Cdb[0])
+        ReadOnlySpan<byte> cdb = command.Cdb;
+        if (cdb[0] is 0x28 or 0xA8 or 0x88 or 0x2A or 0xAA or 0x8A && (cdb[1] & 0xE0) != 0)
+        {
+            // RDPROTECT / WRPROTECT on a logical unit formatted without protection information (SBC-3 5.16).
+            return new(CommandOutcome.InvalidFieldInCdb(1, 7));
+        }
+
+        switch (cdb[0])
         {
             case 0x08 or 0x28 or 0xA8 or 0x88:
                 return command.Data.IsEmpty

@@ -91,7 +91,6 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
                 if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
                 {
                     listener.DualMode = false;
