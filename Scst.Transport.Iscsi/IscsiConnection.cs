@@ -159,6 +159,7 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
             await input.CompleteAsync().ConfigureAwait(false);
             await stream.DisposeAsync().ConfigureAwait(false);
             Close();
+            _abort.Dispose();
             _completion.TrySetResult();
         }
     }

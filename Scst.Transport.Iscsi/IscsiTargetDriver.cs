@@ -83,7 +83,8 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     /// <exception cref="SocketException">A portal cannot be bound.</exception>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _stopping = new CancellationTokenSource();
+        var stopping = new CancellationTokenSource();
+        _stopping = stopping;
         IEnumerable<string> portals = Options.Portals.Count == 0 ? ["127.0.0.1:3260"] : Options.Portals;
         foreach (string portal in portals)
         {
@@ -108,7 +109,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             lock (_lock)
             {
                 _listeners.Add(listener);
-                _acceptLoops.Add(AcceptLoopAsync(listener, _stopping.Token));
+                _acceptLoops.Add(AcceptLoopAsync(listener, stopping.Token));
             }
 
             Log.Listening(_logger, listener.LocalEndPoint!);
@@ -122,11 +123,17 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     /// <returns>A task that completes when the accept loops and connections ended.</returns>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        CancellationTokenSource? stopping = Interlocked.Exchange(ref _stopping, null);
+        if (stopping is null)
+        {
+            return;
+        }
+
         Task[] loops;
         IscsiConnection[] connections;
         lock (_lock)
         {
-            _stopping?.Cancel();
+            stopping.Cancel();
             foreach (Socket l in _listeners)
             {
                 l.Dispose();
@@ -147,15 +154,14 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         foreach (IscsiConnection c in connections)
         {
             await c.Completion.ConfigureAwait(false);
+            c.Dispose();
         }
+
+        stopping.Dispose();
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _stopping?.Dispose();
-    }
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
     private async Task AcceptLoopAsync(Socket listener, CancellationToken stopping)
     {
