@@ -13,7 +13,8 @@ using Microsoft.Extensions.Logging;
 //   --portal HOST:PORT   listening address (default 127.0.0.1:3260); repeat as --portal:0, --portal:1 for more
 //   --target IQN         target name (default iqn.2026-11.org.scst-dotnet:disk1)
 //   --handler NAME       vdisk_fileio (default) or vdisk_nullio
-string[] known = ["file", "size", "block-size", "portal", "target", "handler"];
+//   --thin 0|1           thin provisioning: UNMAP deallocates (default 0)
+string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -37,7 +38,7 @@ if (config["portal"] is { } single)
     portals.Add(single);
 }
 
-var parameters = new Dictionary<string, string> { ["blocksize"] = blockSize, ["size"] = size };
+var parameters = new Dictionary<string, string> { ["blocksize"] = blockSize, ["size"] = size, ["thin_provisioned"] = config["thin"] ?? "0" };
 if (handler == "vdisk_fileio")
 {
     parameters["filename"] = Path.GetFullPath(file);
