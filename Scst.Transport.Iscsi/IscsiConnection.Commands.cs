@@ -290,11 +290,19 @@ internal sealed partial class IscsiConnection
     {
         uint dataSn = 0;
         int offset = 0;
+        int burstLeft = _maxBurstLength;
         while (offset < data.Length)
         {
-            int n = Math.Min(_dataInLimit, data.Length - offset);
+            // A Data-In sequence (ended by the F bit) carries at most MaxBurstLength bytes.
+            int n = Math.Min(Math.Min(_dataInLimit, burstLeft), data.Length - offset);
             bool last = offset + n == data.Length;
-            bool endOfBurst = last || (offset + n) % _maxBurstLength == 0;
+            burstLeft -= n;
+            bool endOfBurst = last || burstLeft == 0;
+            if (burstLeft == 0)
+            {
+                burstLeft = _maxBurstLength;
+            }
+
             uint exp = Volatile.Read(ref _expCmdSn);
             var header = new DataInHeader
             {
