@@ -93,7 +93,12 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
         }
 
-        if (device is BlockDevice block && d.Unit is TransferLengthUnit.Blocks or TransferLengthUnit.DoubleBlocks &&
+        if (device is { MediumPresent: false } && (d.Flags & CdbFlags.BlockCommand) != 0 && (d.Flags & CdbFlags.WorksWithoutMedium) == 0)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
+        }
+
+        if (device is BlockDevice block && d.Unit is not (TransferLengthUnit.None or TransferLengthUnit.Bytes or TransferLengthUnit.Fixed) &&
             BlockDevice.NeedsRangeCheck(d) && !block.IsInRange(decoded.Lba, decoded.TransferLength))
         {
             return CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange);
