@@ -31,6 +31,9 @@ internal sealed record ScsiResult(
     IReadOnlyList<ReadyToTransferHeader> R2Ts,
     ScsiResponseHeader? ResponseHeader)
 {
+    /// <summary>Protocol violations seen while running the command (e.g. Data-In for a write); empty when none.</summary>
+    public IReadOnlyList<string> Violations { get; init; } = [];
+
     public const byte Good = 0x00;
     public const byte CheckCondition = 0x02;
 
@@ -306,6 +309,7 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
         await SendAsync(bhs, writeData.AsMemory(0, immediateLength), cancellationToken);
 
         var data = new byte[readLength];
+        var violations = new List<string>();
         var dataIn = new List<DataInHeader>();
         var r2ts = new List<ReadyToTransferHeader>();
         while (true)
@@ -326,15 +330,23 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
                 {
                     var din = pdu.Header.AsDataIn();
                     dataIn.Add(din);
-                    if (din.BufferOffset + (uint)pdu.Data.Length > (uint)data.Length)
+                    if (readLength == 0)
                     {
-                        throw new IOException($"Data-In beyond the expected length: offset {din.BufferOffset}, {pdu.Data.Length} bytes.");
+                        // RFC 7143 section 11.7: Data-In only carries data of a READ (or bidirectional) command.
+                        violations.Add($"Data-In for a command without read data (CDB {Convert.ToHexString(cdb)}): DataSN {din.DataSn}, offset {din.BufferOffset}, {pdu.Data.Length} bytes, S={din.HasStatus}, header {Convert.ToHexString(pdu.Header.Bytes)}");
+                    }
+                    else if (din.BufferOffset + (uint)pdu.Data.Length > (uint)data.Length)
+                    {
+                        throw new IOException($"Data-In beyond the expected length {data.Length} of ITT 0x{itt:x}: offset {din.BufferOffset}, {pdu.Data.Length} bytes.");
+                    }
+                    else
+                    {
+                        pdu.Data.CopyTo(data, (int)din.BufferOffset);
                     }
 
-                    pdu.Data.CopyTo(data, (int)din.BufferOffset);
                     if (din.HasStatus)
                     {
-                        return new ScsiResult(din.Status, 0, [], data, dataIn, r2ts, null);
+                        return new ScsiResult(din.Status, 0, [], data, dataIn, r2ts, null) { Violations = violations };
                     }
 
                     break;
@@ -350,7 +362,7 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
                         sense = pdu.Data.AsSpan(2, Math.Min(senseLength, pdu.Data.Length - 2)).ToArray();
                     }
 
-                    return new ScsiResult(response.Status, response.Response, sense, data, dataIn, r2ts, response);
+                    return new ScsiResult(response.Status, response.Response, sense, data, dataIn, r2ts, response) { Violations = violations };
                 }
 
                 case IscsiOpcode.NopIn or IscsiOpcode.AsyncMessage:
@@ -358,6 +370,18 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
 
                 default:
                     throw new IOException($"Unexpected {pdu.Opcode} during command ITT 0x{itt:x}.");
+            }
+        }
+    }
+
+    /// <summary>TEST UNIT READY until GOOD (at most 3 times): consumes the unit attention a new I_T nexus may report.</summary>
+    public async Task ClearUnitAttentionAsync(ulong lun = 0, CancellationToken cancellationToken = default)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            if ((await ExecuteAsync(lun, new byte[6], cancellationToken: cancellationToken)).Status == ScsiResult.Good)
+            {
+                return;
             }
         }
     }
