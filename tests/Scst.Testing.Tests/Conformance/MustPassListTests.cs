@@ -96,6 +96,90 @@ public sealed class MustPassListTests
     }
 
     [Fact]
+    public void Parse_ExpectFailedLinesAnnotation_IsReadAndNotPartOfTheName()
+    {
+        var list = MustPassList.Parse("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid  expect-failed-lines: WRITE10 command failed with status   # why\nSCSI.Read10.Simple\n");
+
+        list.Entries.Should().Equal("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid", "SCSI.Read10.Simple");
+        list.ExpectedFailedLines.Should().Equal(new Dictionary<string, string>
+        {
+            ["iSCSI.iSCSIdatasn.iSCSIDataSnInvalid"] = "WRITE10 command failed with status",
+        });
+    }
+
+    [Theory]
+    [InlineData("SCSI.Read10.Simple  whatever")]
+    [InlineData("SCSI.Read10.Simple  expect-failed-lines:")]
+    public void Parse_UnknownOrEmptyAnnotation_Throws(string line)
+    {
+        var parse = () => MustPassList.Parse(line);
+
+        parse.Should().Throw<FormatException>();
+    }
+
+    [Fact]
+    public void Compare_ExpectedFailureLinesOnly_IsReportedApartAndSatisfies()
+    {
+        var list = MustPassList.Parse("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid expect-failed-lines: WRITE10 command failed with status\nSCSI.Read10.Simple\n");
+        IscsiTestResult[] results =
+        [
+            Result("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid", IscsiTestOutcome.Flagged,
+                "[FAILED] WRITE10 command failed with status 2 / sense key COMMAND ABORTED(0x0b)",
+                "[FAILED] WRITE10 command failed with status 2 / sense key COMMAND ABORTED(0x0b)"),
+            Result("SCSI.Read10.Simple", IscsiTestOutcome.ReallyPassed),
+        ];
+
+        var report = list.Compare(results);
+
+        report.MustPassSatisfied.Should().BeTrue();
+        report.NotReallyPassed.Should().BeEmpty();
+        report.PassedWithExpectedFailureLines.Should().Equal(
+            new ExpectedFailureLinesPass("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid", "WRITE10 command failed with status"));
+        report.Flagged.Should().Be(1);
+        var lines = report.Format().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines[1].Should().Be("must-pass: 1 of 2 really passed, 1 passed with expected failure lines");
+        lines[2].Should().Contain("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid").And.Contain("every [FAILED] line contains \"WRITE10 command failed with status\"");
+    }
+
+    [Theory]
+    [InlineData(IscsiTestOutcome.Flagged, "[FAILED] READ10 returned wrong data")]
+    [InlineData(IscsiTestOutcome.Skipped, "[SKIPPED] WRITE10 command failed with status 2")]
+    [InlineData(IscsiTestOutcome.Failed, "[FAILED] WRITE10 command failed with status 2")]
+    public void Compare_ExpectedFailureLinesButOtherProblem_IsAShortfall(IscsiTestOutcome outcome, string otherMessage)
+    {
+        var list = MustPassList.Parse("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid expect-failed-lines: WRITE10 command failed with status\n");
+        var result = Result("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid", outcome, "[FAILED] WRITE10 command failed with status 2", otherMessage);
+
+        var report = list.Compare([result]);
+
+        report.MustPassSatisfied.Should().BeFalse();
+        report.PassedWithExpectedFailureLines.Should().BeEmpty();
+        report.NotReallyPassed.Should().ContainSingle().Which.Outcome.Should().Be(outcome);
+    }
+
+    [Fact]
+    public void Compare_AnnotatedEntryThatReallyPassed_CountsAsReallyPassed()
+    {
+        var list = MustPassList.Parse("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid expect-failed-lines: WRITE10\n");
+
+        var report = list.Compare([Result("iSCSI.iSCSIdatasn.iSCSIDataSnInvalid", IscsiTestOutcome.ReallyPassed)]);
+
+        report.MustPassSatisfied.Should().BeTrue();
+        report.PassedWithExpectedFailureLines.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void CheckedInList_AnnotatesOnlyDataSnInvalid()
+    {
+        var list = MustPassList.Load(MustPassList.FindDefaultPath());
+
+        list.ExpectedFailedLines.Should().Equal(new Dictionary<string, string>
+        {
+            ["iSCSI.iSCSIdatasn.iSCSIDataSnInvalid"] = "WRITE10 command failed with status",
+        });
+    }
+
+    [Fact]
     public void CheckedInList_StartsWithTheAgreedSuitesSpelledOutAsTests()
     {
         var list = MustPassList.Load(MustPassList.FindDefaultPath());

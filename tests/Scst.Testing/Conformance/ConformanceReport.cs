@@ -11,6 +11,14 @@ namespace Scst.Testing.Conformance;
 /// <param name="Reason">The first skip/failure message, if any.</param>
 public sealed record ConformanceShortfall(string Name, IscsiTestOutcome? Outcome, string? Reason);
 
+/// <summary>
+/// A must-pass entry annotated <c>expect-failed-lines: TEXT</c> that CUnit passed without a skip and whose every
+/// <c>[FAILED]</c> line contains <paramref name="ExpectedText"/>: not a shortfall, but not "really passed" either.
+/// </summary>
+/// <param name="Name">The test (<c>Family.Suite.Test</c>).</param>
+/// <param name="ExpectedText">The text every failure line contained.</param>
+public sealed record ExpectedFailureLinesPass(string Name, string ExpectedText);
+
 /// <summary>Totals of one or more iscsi-test-cu runs and the must-pass entries that did not really pass.</summary>
 /// <param name="Ran">Distinct tests that ran (started).</param>
 /// <param name="ReallyPassed">Tests that really passed.</param>
@@ -28,7 +36,13 @@ public sealed record ConformanceReport(
     int MustPassCount,
     IReadOnlyList<ConformanceShortfall> NotReallyPassed)
 {
-    /// <summary>Every must-pass entry really passed.</summary>
+    /// <summary>
+    /// Must-pass entries that passed only with their documented failure lines (see <see cref="MustPassList"/>); they are
+    /// counted as <see cref="Flagged"/> in the totals and are not in <see cref="NotReallyPassed"/>.
+    /// </summary>
+    public IReadOnlyList<ExpectedFailureLinesPass> PassedWithExpectedFailureLines { get; init; } = [];
+
+    /// <summary>Every must-pass entry really passed (or passed with its documented failure lines only).</summary>
     public bool MustPassSatisfied => NotReallyPassed.Count == 0;
 
     /// <summary>A human-readable report: one totals line, then one line per shortfall.</summary>
@@ -38,9 +52,22 @@ public sealed record ConformanceReport(
         text.Append(CultureInfo.InvariantCulture,
             $"iscsi-test-cu: {Ran} ran, {ReallyPassed} really passed, {Skipped} skipped, {Flagged} flagged, {Failed} failed");
         text.AppendLine();
+        var expected = PassedWithExpectedFailureLines.Count;
         text.Append(CultureInfo.InvariantCulture,
-            $"must-pass: {MustPassCount - NotReallyPassed.Count} of {MustPassCount} really passed");
+            $"must-pass: {MustPassCount - NotReallyPassed.Count - expected} of {MustPassCount} really passed");
+        if (expected > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $", {expected} passed with expected failure lines");
+        }
+
         text.AppendLine();
+        foreach (var pass in PassedWithExpectedFailureLines)
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $"  {"ExpectedFailureLines",-12} {pass.Name} -- CUnit passed, no skip, every [FAILED] line contains \"{pass.ExpectedText}\"");
+            text.AppendLine();
+        }
+
         foreach (var shortfall in NotReallyPassed)
         {
             var outcome = shortfall.Outcome?.ToString() ?? "NotRun";

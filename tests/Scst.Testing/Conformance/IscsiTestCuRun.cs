@@ -26,4 +26,7 @@ public sealed record IscsiTestCuRun(
     /// or hung the tool, and every test that did not run counts as not passed.
     /// </summary>
     public bool Completed => !TimedOut && Summary is not null;
+
+    /// <summary>Lines printed outside any test (start-up, suite cleanup and init); see <see cref="IscsiTestCuParseResult.BetweenTests"/>.</summary>
+    public IReadOnlyList<string> BetweenTests { get; init; } = [];
 }

@@ -40,7 +40,10 @@ public static class IscsiTestCuRunner
         var (exitCode, timedOut, stdout, stderr) = await RunProcessAsync(options.Executable, options.ToArguments(), options.Timeout, cancellationToken);
         stopwatch.Stop();
         var parsed = IscsiTestCuOutput.Parse(stdout, familyOfSuite);
-        return new IscsiTestCuRun(options, parsed.Results, parsed.Summary, exitCode, timedOut, stopwatch.Elapsed, stdout, stderr);
+        return new IscsiTestCuRun(options, parsed.Results, parsed.Summary, exitCode, timedOut, stopwatch.Elapsed, stdout, stderr)
+        {
+            BetweenTests = parsed.BetweenTests,
+        };
     }
 
     /// <summary>

@@ -7,28 +7,67 @@ namespace Scst.Testing.Conformance;
 /// line; <c>#</c> starts a comment; blank lines are ignored. An entry may end in <c>.*</c> to mean every test of a
 /// suite (or family), but the checked-in list spells out tests so that a new libiscsi test does not join silently.
 /// </summary>
+/// <remarks>
+/// An entry may carry one annotation after the name: <c>expect-failed-lines: TEXT</c>. It is for a test whose libiscsi
+/// helper prints <c>[FAILED] ...</c> for a command the test WANTS to fail (iSCSI.iSCSIdatasn.iSCSIDataSnInvalid asks
+/// the target to fail writes with a wrong DataSN, and the WRITE10 helper prints
+/// <c>[FAILED] WRITE10 command failed with status ...</c> for each), so a correct target is always "flagged". Such an
+/// entry is satisfied when CUnit passed the test, it printed no <c>[SKIPPED]</c>, and every <c>[FAILED]</c> /
+/// <c>[FAILURE]</c> line it printed contains TEXT; the report lists it apart ("passed with expected failure lines")
+/// rather than as really passed. Any other flagged line, a skip or a CUnit failure is still a shortfall.
+/// </remarks>
 public sealed class MustPassList
 {
-    private MustPassList(IReadOnlyList<string> entries) => Entries = entries;
+    /// <summary>The annotation keyword (with its colon) for expected failure lines.</summary>
+    public const string ExpectFailedLinesKeyword = "expect-failed-lines:";
 
-    /// <summary>The entries in file order, without comments.</summary>
+    private MustPassList(IReadOnlyList<string> entries, IReadOnlyDictionary<string, string> expectedFailedLines)
+    {
+        Entries = entries;
+        ExpectedFailedLines = expectedFailedLines;
+    }
+
+    /// <summary>The entries in file order, without comments and annotations.</summary>
     public IReadOnlyList<string> Entries { get; }
+
+    /// <summary>Entries annotated <c>expect-failed-lines: TEXT</c>: entry to TEXT.</summary>
+    public IReadOnlyDictionary<string, string> ExpectedFailedLines { get; }
 
     /// <summary>Parses the text of a must-pass file.</summary>
     public static MustPassList Parse(string text)
     {
         var entries = new List<string>();
+        var expected = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var raw in text.Split('\n'))
         {
             var hash = raw.IndexOf('#', StringComparison.Ordinal);
             var line = (hash >= 0 ? raw[..hash] : raw).Trim();
-            if (line.Length > 0 && !entries.Contains(line, StringComparer.Ordinal))
+            if (line.Length == 0)
             {
-                entries.Add(line);
+                continue;
+            }
+
+            var space = line.IndexOfAny([' ', '\t']);
+            var name = space < 0 ? line : line[..space];
+            var annotation = space < 0 ? string.Empty : line[space..].Trim();
+            if (annotation.Length > 0)
+            {
+                if (!annotation.StartsWith(ExpectFailedLinesKeyword, StringComparison.Ordinal)
+                    || annotation[ExpectFailedLinesKeyword.Length..].Trim() is not { Length: > 0 } expectedText)
+                {
+                    throw new FormatException($"must-pass entry '{line}': the only annotation is '{ExpectFailedLinesKeyword} TEXT'.");
+                }
+
+                expected[name] = expectedText;
+            }
+
+            if (!entries.Contains(name, StringComparer.Ordinal))
+            {
+                entries.Add(name);
             }
         }
 
-        return new MustPassList(entries);
+        return new MustPassList(entries, expected);
     }
 
     /// <summary>The distinct <c>Family.Suite</c> prefixes of the entries, in file order (one iscsi-test-cu run each).</summary>
@@ -62,6 +101,9 @@ public sealed class MustPassList
             ? fullName.StartsWith(entry[..^1], StringComparison.Ordinal)
             : string.Equals(entry, fullName, StringComparison.Ordinal);
 
+    private string ExpectedTextOfWildcard(string fullName) =>
+        ExpectedFailedLines.Where(p => Matches(p.Key, fullName)).Select(p => p.Value).FirstOrDefault() ?? string.Empty;
+
     /// <summary>Whether <paramref name="fullName"/> is on the list.</summary>
     public bool Contains(string fullName) => Entries.Any(e => Matches(e, fullName));
 
@@ -79,8 +121,10 @@ public sealed class MustPassList
         }
 
         var missing = new List<ConformanceShortfall>();
+        var withExpectedLines = new List<string>();
         foreach (var entry in Entries)
         {
+            ExpectedFailedLines.TryGetValue(entry, out var expectedText);
             if (entry.EndsWith(".*", StringComparison.Ordinal))
             {
                 var matched = byName.Values.Where(r => Matches(entry, r.FullName)).ToList();
@@ -89,17 +133,43 @@ public sealed class MustPassList
                     missing.Add(new ConformanceShortfall(entry, null, null));
                 }
 
-                missing.AddRange(matched
-                    .Where(r => r.Outcome != IscsiTestOutcome.ReallyPassed)
-                    .Select(r => new ConformanceShortfall(r.FullName, r.Outcome, r.Reason)));
+                foreach (var result in matched)
+                {
+                    Judge(result.FullName, result, expectedText);
+                }
             }
-            else if (!byName.TryGetValue(entry, out var result))
+            else
             {
-                missing.Add(new ConformanceShortfall(entry, null, null));
+                Judge(entry, byName.GetValueOrDefault(entry), expectedText);
             }
-            else if (result.Outcome != IscsiTestOutcome.ReallyPassed)
+        }
+
+        void Judge(string name, IscsiTestResult? result, string? expectedText)
+        {
+            if (result is null)
             {
-                missing.Add(new ConformanceShortfall(entry, result.Outcome, result.Reason));
+                missing.Add(new ConformanceShortfall(name, null, null));
+            }
+            else if (result.Outcome == IscsiTestOutcome.ReallyPassed)
+            {
+                // passed
+            }
+            else if (expectedText is not null && result.Outcome == IscsiTestOutcome.Flagged)
+            {
+                var unexpected = result.Messages.FirstOrDefault(m =>
+                    IscsiTestCuOutput.IsFailureMessage(m) && !m.Contains(expectedText, StringComparison.Ordinal));
+                if (unexpected is null)
+                {
+                    withExpectedLines.Add(name);
+                }
+                else
+                {
+                    missing.Add(new ConformanceShortfall(name, result.Outcome, unexpected));
+                }
+            }
+            else
+            {
+                missing.Add(new ConformanceShortfall(name, result.Outcome, result.Reason));
             }
         }
 
@@ -111,6 +181,12 @@ public sealed class MustPassList
             Flagged: counted.Count(r => r.Outcome == IscsiTestOutcome.Flagged),
             Failed: counted.Count(r => r.Outcome == IscsiTestOutcome.Failed),
             MustPassCount: Entries.Count,
-            NotReallyPassed: missing.DistinctBy(m => m.Name, StringComparer.Ordinal).ToList());
+            NotReallyPassed: missing.DistinctBy(m => m.Name, StringComparer.Ordinal).ToList())
+        {
+            PassedWithExpectedFailureLines = withExpectedLines
+                .Distinct(StringComparer.Ordinal)
+                .Select(n => new ExpectedFailureLinesPass(n, ExpectedFailedLines.GetValueOrDefault(n) ?? ExpectedTextOfWildcard(n)))
+                .ToList(),
+        };
     }
 }
