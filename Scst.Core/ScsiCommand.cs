@@ -96,9 +96,11 @@ public sealed class ScsiCommand
     /// <summary>For a write, the bytes the driver must fill from the initiator: the smaller of the CDB length and the expected length.</summary>
     public Memory<byte> WriteBuffer => _buffer is null ? Memory<byte>.Empty : _buffer.Memory[..Math.Min(DataLength, ExpectedTransferLength)];
 
-    /// <summary>For a read, the data to send: the response, cut to the expected transfer length.</summary>
+    /// <summary>For a read, the data to send: the response, cut to the expected transfer length. Empty for a write.</summary>
     public ReadOnlyMemory<byte> ResponseData =>
-        _buffer is null ? ReadOnlyMemory<byte>.Empty : _buffer.Memory[..Math.Min(_responseLength, ExpectedTransferLength)];
+        _buffer is null || Direction == DataDirection.Write
+            ? ReadOnlyMemory<byte>.Empty
+            : _buffer.Memory[..Math.Min(_responseLength, ExpectedTransferLength)];
 
     /// <summary>The status of the finished command.</summary>
     public ScsiStatus Status { get; private set; }

@@ -51,6 +51,7 @@ internal sealed partial class IscsiConnection
         task.Lun = header.Lun;
         task.UnsolicitedNextOffset = immediateLength;
         task.UnsolicitedDone = header.Final;
+        task.R2tNextOffset = immediateLength;
         lock (_taskLock)
         {
             if (!_tasks.TryAdd(header.InitiatorTaskTag, task))

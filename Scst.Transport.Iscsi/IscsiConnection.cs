@@ -126,6 +126,24 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
                             break;
                         }
 
+                        if (result == PduReadResult.ProtocolError && error == PduReadError.InvalidOpcode && _parameters is not null)
+                        {
+                            // The header is sound and says how long the PDU is: reject it and carry on
+                            // (RFC 7143 section 11.17, reason "command not supported").
+                            long length = BhsLength + (4L * pdu.Header.TotalAhsLengthWords) + Bhs.Padded(pdu.Header.DataSegmentLengthBytes);
+                            if (pdu.Header.DataSegmentLengthBytes <= _readerSettings.MaxDataSegmentLengthBytes)
+                            {
+                                if (buffer.Length < length)
+                                {
+                                    break;
+                                }
+
+                                buffer = buffer.Slice(length);
+                                SendReject(RejectReason.CommandNotSupported, pdu.Header.Bytes);
+                                continue;
+                            }
+                        }
+
                         if (result == PduReadResult.ProtocolError)
                         {
                             OnFramingError(pdu, error);

@@ -51,6 +51,9 @@ public class ScstTargetFixture : IAsyncLifetime
             ["filename"] = ImagePath,
             ["size"] = "1G",
             ["blocksize"] = BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+
+            // Thin provisioned, so that the provisioning tests (Inquiry.BlockLimits, Unmap) run instead of skipping.
+            ["thin_provisioned"] = "1",
         };
         builder.Services.AddScst()
             .AddVdiskHandlers()
