@@ -24,6 +24,18 @@ public abstract class BlockDevice : ScsiDevice
     /// <summary>The number of logical blocks.</summary>
     public abstract long BlockCount { get; }
 
+    /// <summary>
+    /// Whether the device is thin provisioned: READ CAPACITY(16) reports LBPME and LBPRZ, VPD B2h reports UNMAP support,
+    /// and UNMAP deallocates blocks through <see cref="UnmapAsync"/>. Defaults to false.
+    /// </summary>
+    public virtual bool ThinProvisioned => false;
+
+    /// <summary>The most blocks one UNMAP may name (VPD B0h). Defaults to 256 MiB worth of blocks.</summary>
+    public virtual uint MaxUnmapBlockCount => (uint)((256L << 20) / BlockSize);
+
+    /// <summary>The most block descriptors one UNMAP may carry (VPD B0h). Defaults to 256.</summary>
+    public virtual uint MaxUnmapDescriptorCount => 256;
+
     /// <summary>Whether <paramref name="blocks"/> blocks starting at <paramref name="lba"/> lie on the device.</summary>
     /// <param name="lba">First block.</param>
     /// <param name="blocks">Number of blocks.</param>
@@ -51,18 +63,35 @@ public abstract class BlockDevice : ScsiDevice
     /// <returns>GOOD or an error outcome.</returns>
     protected abstract ValueTask<CommandOutcome> FlushAsync();
 
+    /// <summary>
+    /// Optional, required when <see cref="ThinProvisioned"/> is true. Deallocates a byte range, which then reads as
+    /// zeros (LBPRZ). The range is block aligned and in range.
+    /// </summary>
+    /// <param name="offset">Byte offset.</param>
+    /// <param name="length">Byte count.</param>
+    /// <returns>GOOD or an error outcome.</returns>
+    protected virtual ValueTask<CommandOutcome> UnmapAsync(long offset, long length) =>
+        new(CommandOutcome.CheckCondition(SenseCode.InvalidOpcode));
+
     /// <inheritdoc />
     public override ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        switch (command.Cdb[0])
+        ReadOnlySpan<byte> cdb = command.Cdb;
+        if (cdb[0] is 0x28 or 0xA8 or 0x88 or 0x2A or 0xAA or 0x8A && (cdb[1] & 0xE0) != 0)
+        {
+            // RDPROTECT / WRPROTECT on a logical unit formatted without protection information (SBC-3 5.16).
+            return new(CommandOutcome.InvalidFieldInCdb(1, 7));
+        }
+
+        switch (cdb[0])
         {
             case 0x08 or 0x28 or 0xA8 or 0x88:
-                return command.DataLength == 0
+                return command.Data.IsEmpty
                     ? new(CommandOutcome.Good)
                     : ReadAsync((long)command.Lba * BlockSize, command.Data);
             case 0x0A or 0x2A or 0xAA or 0x8A:
-                return command.DataLength == 0
+                return command.Data.IsEmpty
                     ? new(CommandOutcome.Good)
                     : WriteAsync((long)command.Lba * BlockSize, command.Data, command.ForceUnitAccess);
             case 0x25:
@@ -71,6 +100,8 @@ public abstract class BlockDevice : ScsiDevice
                 return new(ReadCapacity16(command));
             case 0x35 or 0x91:
                 return SynchronizeCacheAsync(command);
+            case 0x42:
+                return ThinProvisioned ? UnmapListAsync(command) : new(CommandOutcome.CheckCondition(SenseCode.InvalidOpcode));
             case 0x1B or 0x1E or 0x1D:
                 // START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL, SEND DIAGNOSTIC: accepted without effect for now.
                 return new(CommandOutcome.Good);
@@ -111,17 +142,87 @@ public abstract class BlockDevice : ScsiDevice
     /// <param name="data">The 32-byte parameter data, with the LBA and block length already written.</param>
     protected virtual void FillReadCapacity16(Span<byte> data)
     {
+        if (ThinProvisioned)
+        {
+            data[14] |= 0x80 | 0x40; // LBPME, LBPRZ
+        }
+    }
+
+    // UNMAP parameter list (SBC-3 section 5.28.2):
+    //   bytes 0-1  UNMAP DATA LENGTH (n - 1)
+    //   bytes 2-3  UNMAP BLOCK DESCRIPTOR DATA LENGTH (n - 7)
+    //   bytes 8-   descriptors of 16 bytes: LBA (8), NUMBER OF LOGICAL BLOCKS (4), reserved (4)
+    private async ValueTask<CommandOutcome> UnmapListAsync(ScsiCommand command)
+    {
+        if ((command.Cdb[1] & 0x01) != 0)
+        {
+            return CommandOutcome.InvalidFieldInCdb(1, 0); // ANCHOR is not supported
+        }
+
+        ReadOnlyMemory<byte> list = command.Data;
+        if (list.Length == 0)
+        {
+            return CommandOutcome.Good;
+        }
+
+        if (list.Length < 8)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.ParameterListLengthError);
+        }
+
+        int dataLength = BinaryPrimitives.ReadUInt16BigEndian(list.Span);
+        int descriptorLength = BinaryPrimitives.ReadUInt16BigEndian(list.Span[2..]);
+        if (dataLength < 6 || descriptorLength % 16 != 0 || descriptorLength + 8 > list.Length || descriptorLength > dataLength - 6)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.ParameterListLengthError);
+        }
+
+        int count = descriptorLength / 16;
+        if ((uint)count > MaxUnmapDescriptorCount)
+        {
+            return CommandOutcome.InvalidFieldInParameterList(2);
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            ReadOnlySpan<byte> d = list.Span.Slice(8 + (16 * i), 16);
+            ulong lba = BinaryPrimitives.ReadUInt64BigEndian(d);
+            uint blocks = BinaryPrimitives.ReadUInt32BigEndian(d[8..]);
+            if (!IsInRange(lba, blocks))
+            {
+                return CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange);
+            }
+
+            if (blocks > MaxUnmapBlockCount)
+            {
+                return CommandOutcome.InvalidFieldInParameterList(8 + (16 * i) + 8);
+            }
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            ReadOnlyMemory<byte> d = list.Slice(8 + (16 * i), 16);
+            ulong lba = BinaryPrimitives.ReadUInt64BigEndian(d.Span);
+            uint blocks = BinaryPrimitives.ReadUInt32BigEndian(d.Span[8..]);
+            if (blocks == 0)
+            {
+                continue;
+            }
+
+            CommandOutcome outcome = await UnmapAsync((long)lba * BlockSize, (long)blocks * BlockSize).ConfigureAwait(false);
+            if (!outcome.IsGood)
+            {
+                return outcome;
+            }
+        }
+
+        return CommandOutcome.Good;
     }
 
     private ValueTask<CommandOutcome> SynchronizeCacheAsync(ScsiCommand command)
     {
-        ReadOnlySpan<byte> cdb = command.Cdb;
-        ulong blocks = cdb[0] == 0x35 ? BinaryPrimitives.ReadUInt16BigEndian(cdb[7..]) : BinaryPrimitives.ReadUInt32BigEndian(cdb[10..]);
-        if (!IsInRange(command.Lba, blocks))
-        {
-            return new(CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange));
-        }
-
+        // The core has range-checked LBA and NUMBER OF BLOCKS; the whole cache is flushed.
+        _ = command;
         return FlushAsync();
     }
 

@@ -93,7 +93,12 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
         }
 
-        if (device is BlockDevice block && d.Unit is TransferLengthUnit.Blocks or TransferLengthUnit.DoubleBlocks &&
+        if (device is { MediumPresent: false } && (d.Flags & CdbFlags.BlockCommand) != 0 && (d.Flags & CdbFlags.WorksWithoutMedium) == 0)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
+        }
+
+        if (device is BlockDevice block && d.Unit is not (TransferLengthUnit.None or TransferLengthUnit.Bytes or TransferLengthUnit.Fixed) &&
             BlockDevice.NeedsRangeCheck(d) && !block.IsInRange(decoded.Lba, decoded.TransferLength))
         {
             return CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange);
@@ -122,11 +127,15 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
 
         if (command.Direction == DataDirection.Write && command.ExpectedTransferLength < command.DataLength)
         {
-            // FCP-4 / RFC 7143: the initiator sends at most EDTL bytes. A write cut short is refused without touching
-            // the medium (the data it did send was received and dropped, so that the exchange stays consistent), and
-            // the overflow residual tells the initiator why.
-            Respond(command, CommandOutcome.CheckCondition(SenseCode.InvalidFieldInInformationUnit));
-            return;
+            // FCP-4 / RFC 7143: the initiator sent fewer bytes than the CDB names. A block command writes the whole
+            // blocks it did send and reports the overflow residual; any other command is refused without effect.
+            if (command.Descriptor!.Unit != TransferLengthUnit.Blocks || command.Device is not BlockDevice block)
+            {
+                Respond(command, CommandOutcome.CheckCondition(SenseCode.InvalidFieldInInformationUnit));
+                return;
+            }
+
+            command.TruncateExecution(command.ExpectedTransferLength / block.BlockSize * block.BlockSize);
         }
 
         command.State = CommandState.Executing;

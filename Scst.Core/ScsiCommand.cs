@@ -33,6 +33,7 @@ public sealed class ScsiCommand
     private int _responseLength;
     private DecodedCdb _decoded;
     private int _aborted;
+    private int _executionLength = int.MaxValue;
 
     internal ScsiCommand(ScsiSession session, bool pooled)
     {
@@ -86,8 +87,11 @@ public sealed class ScsiCommand
     /// <summary>The number of bytes the CDB asks to transfer.</summary>
     public int DataLength => _decoded.DataLength;
 
-    /// <summary>The command's data buffer: <see cref="DataLength"/> bytes. Handlers read write data from it and put read data in it.</summary>
-    public Memory<byte> Data => _buffer is null ? Memory<byte>.Empty : _buffer.Memory[..DataLength];
+    /// <summary>
+    /// The command's data buffer: <see cref="DataLength"/> bytes, or fewer for a write the initiator cut short (only the
+    /// whole blocks it sent are written). Handlers read write data from it and put read data in it.
+    /// </summary>
+    public Memory<byte> Data => _buffer is null ? Memory<byte>.Empty : _buffer.Memory[..Math.Min(DataLength, _executionLength)];
 
     /// <summary>For a write, the bytes the driver must fill from the initiator: the smaller of the CDB length and the expected length.</summary>
     public Memory<byte> WriteBuffer => _buffer is null ? Memory<byte>.Empty : _buffer.Memory[..Math.Min(DataLength, ExpectedTransferLength)];
@@ -160,6 +164,9 @@ public sealed class ScsiCommand
         _buffer = buffer;
         _responseLength = _decoded.DataLength;
     }
+
+    /// <summary>Limits what the device sees of a write to <paramref name="length"/> bytes (FCP-4 overflow handling).</summary>
+    internal void TruncateExecution(int length) => _executionLength = length;
 
     internal bool MarkAborted() => Interlocked.Exchange(ref _aborted, 1) == 0;
 
@@ -241,6 +248,7 @@ public sealed class ScsiCommand
         Device = null;
         AbortWaiter = null;
         _aborted = 0;
+        _executionLength = int.MaxValue;
         State = CommandState.Free;
     }
 }

@@ -52,6 +52,12 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// <summary>Whether the device is rotational (VPD B1h).</summary>
     public virtual bool Rotational => false;
 
+    /// <summary>
+    /// Whether a medium is loaded. When false, TEST UNIT READY and every medium-access command get NOT READY, MEDIUM
+    /// NOT PRESENT. Defaults to true.
+    /// </summary>
+    public virtual bool MediumPresent => true;
+
     /// <summary>Whether a write cache is enabled (caching mode page WCE); SYNCHRONIZE CACHE then matters.</summary>
     public virtual bool WriteCacheEnabled => false;
 

@@ -27,11 +27,8 @@ public sealed class ScstEngine : IAsyncDisposable
     /// <param name="options">Core options.</param>
     /// <param name="events">The event bus.</param>
     /// <param name="handlers">The registered device handlers.</param>
-    /// <param name="drivers">The registered target drivers.</param>
     /// <param name="logger">The logger.</param>
-    public ScstEngine(
-        IOptions<ScstOptions> options, IScstEventBus events, IEnumerable<IDeviceHandler> handlers, IEnumerable<ITargetDriver> drivers,
-        ILogger<ScstEngine>? logger = null)
+    public ScstEngine(IOptions<ScstOptions> options, IScstEventBus events, IEnumerable<IDeviceHandler> handlers, ILogger<ScstEngine>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(events);
@@ -41,11 +38,6 @@ public sealed class ScstEngine : IAsyncDisposable
         foreach (IDeviceHandler h in handlers ?? [])
         {
             _handlers[h.Name] = h;
-        }
-
-        foreach (ITargetDriver d in drivers ?? [])
-        {
-            _drivers[d.Name] = d;
         }
 
         BufferPool = new DataBufferPool(Options.MaxTransferLength, Options.RetainedBuffersPerSizeClass);
@@ -235,6 +227,20 @@ public sealed class ScstEngine : IAsyncDisposable
         LunMapping m = target.Luns.Add(lun, device, readOnly);
         Log.LunMapped(_logger, target.Name, lun, deviceName);
         return m;
+    }
+
+    /// <summary>
+    /// Makes a target driver known by name, so that <see cref="ApplyConfiguration"/> can create its targets. Drivers
+    /// depend on the core, so the core learns of them here rather than through its constructor.
+    /// </summary>
+    /// <param name="driver">The driver.</param>
+    public void RegisterDriver(ITargetDriver driver)
+    {
+        ArgumentNullException.ThrowIfNull(driver);
+        lock (_lock)
+        {
+            _drivers[driver.Name] = driver;
+        }
     }
 
     /// <summary>Creates the devices and targets listed in <see cref="ScstOptions"/>.</summary>

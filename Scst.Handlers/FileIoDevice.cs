@@ -21,8 +21,9 @@ public sealed class FileIoDevice : BlockDevice
     private readonly bool _readOnly;
     private readonly bool _nvCache;
     private readonly bool _writeThrough;
+    private readonly bool _thinProvisioned;
 
-    internal FileIoDevice(string name, string path, SafeFileHandle file, int blockSize, long blockCount, bool readOnly, bool nvCache, bool writeThrough)
+    internal FileIoDevice(string name, string path, SafeFileHandle file, int blockSize, long blockCount, bool readOnly, bool nvCache, bool writeThrough, bool thinProvisioned)
         : base(name, VdiskFileIoHandler.HandlerName)
     {
         Path = path;
@@ -32,6 +33,7 @@ public sealed class FileIoDevice : BlockDevice
         _readOnly = readOnly;
         _nvCache = nvCache;
         _writeThrough = writeThrough;
+        _thinProvisioned = thinProvisioned;
     }
 
     /// <summary>The backing file.</summary>
@@ -51,6 +53,16 @@ public sealed class FileIoDevice : BlockDevice
 
     /// <inheritdoc />
     public override bool WriteCacheEnabled => !(_writeThrough || _nvCache);
+
+    /// <inheritdoc />
+    public override bool ThinProvisioned => _thinProvisioned;
+
+    /// <inheritdoc />
+    protected override ValueTask<CommandOutcome> UnmapAsync(long offset, long length)
+    {
+        int error = Interop.FileSpace.PunchHole(_file, offset, length);
+        return new(error == 0 ? CommandOutcome.Good : CommandOutcome.CheckCondition(SenseCode.WriteError));
+    }
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination)

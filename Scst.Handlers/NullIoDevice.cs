@@ -13,14 +13,22 @@ public sealed class NullIoDevice : BlockDevice
     private readonly int _blockSize;
     private readonly long _blockCount;
     private readonly bool _readOnly;
+    private readonly bool _thinProvisioned;
 
-    internal NullIoDevice(string name, int blockSize, long blockCount, bool readOnly)
+    internal NullIoDevice(string name, int blockSize, long blockCount, bool readOnly, bool thinProvisioned)
         : base(name, VdiskNullIoHandler.HandlerName)
     {
         _blockSize = blockSize;
         _blockCount = blockCount;
         _readOnly = readOnly;
+        _thinProvisioned = thinProvisioned;
     }
+
+    /// <inheritdoc />
+    public override bool ThinProvisioned => _thinProvisioned;
+
+    /// <inheritdoc />
+    protected override ValueTask<CommandOutcome> UnmapAsync(long offset, long length) => new(CommandOutcome.Good);
 
     /// <inheritdoc />
     public override int BlockSize => _blockSize;
@@ -48,7 +56,7 @@ public sealed class NullIoDevice : BlockDevice
 
 /// <summary>
 /// SCST's vdisk_nullio handler. Parameters: <c>size</c> or <c>size_mb</c> (default 1 TiB), <c>blocksize</c>
-/// (default 512), <c>read_only</c>.
+/// (default 512), <c>read_only</c>, <c>thin_provisioned</c>.
 /// </summary>
 public sealed class VdiskNullIoHandler : IDeviceHandler
 {
@@ -75,12 +83,13 @@ public sealed class VdiskNullIoHandler : IDeviceHandler
 
         int blockSize = p.GetInt("blocksize", 512, 512, 1024, 2048, 4096);
         bool readOnly = p.GetBool("read_only", false);
+        bool thin = p.GetBool("thin_provisioned", false);
         p.RejectUnknown();
         if (size < blockSize)
         {
             throw new ArgumentException($"Device {name}: size {size} is smaller than one block.");
         }
 
-        return new NullIoDevice(name, blockSize, size / blockSize, readOnly);
+        return new NullIoDevice(name, blockSize, size / blockSize, readOnly, thin);
     }
 }

@@ -12,7 +12,8 @@ namespace Scst.Handlers;
 /// Parameters: <c>filename</c> (required); <c>size</c> or <c>size_mb</c> (creates a sparse file of that size when the
 /// file is missing, and is otherwise ignored); <c>blocksize</c> 512 (default), 1024, 2048 or 4096; <c>read_only</c>;
 /// <c>nv_cache</c> (SYNCHRONIZE CACHE and FUA do nothing: only for storage that survives power loss);
-/// <c>write_through</c> (every write is synced before it is acknowledged).
+/// <c>write_through</c> (every write is synced before it is acknowledged); <c>thin_provisioned</c> (UNMAP punches
+/// holes in the file, which then read as zeros).
 /// </remarks>
 public sealed class VdiskFileIoHandler : IDeviceHandler
 {
@@ -42,6 +43,7 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
         bool readOnly = p.GetBool("read_only", false);
         bool nvCache = p.GetBool("nv_cache", false);
         bool writeThrough = p.GetBool("write_through", false);
+        bool thin = p.GetBool("thin_provisioned", false);
         p.RejectUnknown();
 
         if (!File.Exists(path))
@@ -70,6 +72,6 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
             throw new ArgumentException($"Device {name}: file '{path}' holds {length} bytes, less than one {blockSize}-byte block.");
         }
 
-        return new FileIoDevice(name, path, file, blockSize, blocks, readOnly, nvCache, writeThrough);
+        return new FileIoDevice(name, path, file, blockSize, blocks, readOnly, nvCache, writeThrough, thin);
     }
 }

@@ -19,6 +19,18 @@ public enum TransferLengthUnit : byte
 
     /// <summary>The command always transfers a fixed number of bytes, given by <see cref="CdbDescriptor.FixedLength"/>.</summary>
     Fixed = 4,
+
+    /// <summary>
+    /// VERIFY: the length field counts blocks to verify; the data transferred depends on BYTCHK (byte 1, bits 2-1):
+    /// none for 0, the blocks for 1, one block for 3.
+    /// </summary>
+    ByteCheck = 5,
+
+    /// <summary>WRITE SAME: the length field counts blocks to write; one block is transferred, none with NDOB.</summary>
+    SingleBlock = 6,
+
+    /// <summary>PRE-FETCH, SYNCHRONIZE CACHE: the length field counts blocks, and no data is transferred.</summary>
+    NoDataBlocks = 7,
 }
 
 /// <summary>Properties of an operation code that the core acts on.</summary>
@@ -48,6 +60,9 @@ public enum CdbFlags : ushort
 
     /// <summary>The command needs a block device.</summary>
     BlockCommand = 0x0040,
+
+    /// <summary>The command is accepted when the medium is absent (START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL).</summary>
+    WorksWithoutMedium = 0x0080,
 }
 
 /// <summary>

@@ -63,33 +63,35 @@ public static class CdbTable
         Add(0x04, "FORMAT UNIT", 6, W, 0, 0, 0, 0, No, Wm);
         Add(0x08, "READ(6)", 6, R, 1, 3, 4, 1, Blk, Bc | CdbFlags.ZeroMeans256);
         Add(0x0A, "WRITE(6)", 6, W, 1, 3, 4, 1, Blk, Wm | CdbFlags.ZeroMeans256);
-        Add(0x1B, "START STOP UNIT", 6, N, 0, 0, 0, 0, No, Bc);
-        Add(0x1E, "PREVENT ALLOW MEDIUM REMOVAL", 6, N, 0, 0, 0, 0, No, Bc);
+        Add(0x1B, "START STOP UNIT", 6, N, 0, 0, 0, 0, No, Bc | CdbFlags.WorksWithoutMedium);
+        Add(0x1E, "PREVENT ALLOW MEDIUM REMOVAL", 6, N, 0, 0, 0, 0, No, Bc | CdbFlags.WorksWithoutMedium);
         Add(0x25, "READ CAPACITY(10)", 10, R, 2, 4, 0, 0, TransferLengthUnit.Fixed, Bc, fixedLength: 8);
         Add(0x28, "READ(10)", 10, R, 2, 4, 7, 2, Blk, Bc | CdbFlags.HasFua);
         Add(0x2A, "WRITE(10)", 10, W, 2, 4, 7, 2, Blk, Wm | CdbFlags.HasFua);
         Add(0x2E, "WRITE AND VERIFY(10)", 10, W, 2, 4, 7, 2, Blk, Wm);
-        Add(0x2F, "VERIFY(10)", 10, W, 2, 4, 7, 2, Blk, Bc);
-        Add(0x34, "PRE-FETCH(10)", 10, N, 2, 4, 0, 0, No, Bc);
-        Add(0x35, "SYNCHRONIZE CACHE(10)", 10, N, 2, 4, 0, 0, No, Bc);
+        Add(0x2F, "VERIFY(10)", 10, W, 2, 4, 7, 2, TransferLengthUnit.ByteCheck, Bc);
+        Add(0x34, "PRE-FETCH(10)", 10, N, 2, 4, 7, 2, TransferLengthUnit.NoDataBlocks, Bc);
+        Add(0x35, "SYNCHRONIZE CACHE(10)", 10, N, 2, 4, 7, 2, TransferLengthUnit.NoDataBlocks, Bc);
         Add(0x37, "READ DEFECT DATA(10)", 10, R, 0, 0, 7, 2, Byt, Bc);
-        Add(0x41, "WRITE SAME(10)", 10, W, 2, 4, 0, 0, Blk, Wm);
+        Add(0x41, "WRITE SAME(10)", 10, W, 2, 4, 7, 2, TransferLengthUnit.SingleBlock, Wm);
         Add(0x42, "UNMAP", 10, W, 0, 0, 7, 2, Byt, Wm);
         Add(0x88, "READ(16)", 16, R, 2, 8, 10, 4, Blk, Bc | CdbFlags.HasFua);
         Add(0x89, "COMPARE AND WRITE", 16, W, 2, 8, 13, 1, TransferLengthUnit.DoubleBlocks, Wm | CdbFlags.HasFua);
         Add(0x8A, "WRITE(16)", 16, W, 2, 8, 10, 4, Blk, Wm | CdbFlags.HasFua);
         Add(0x8B, "ORWRITE(16)", 16, W, 2, 8, 10, 4, Blk, Wm);
         Add(0x8E, "WRITE AND VERIFY(16)", 16, W, 2, 8, 10, 4, Blk, Wm);
-        Add(0x8F, "VERIFY(16)", 16, W, 2, 8, 10, 4, Blk, Bc);
-        Add(0x90, "PRE-FETCH(16)", 16, N, 2, 8, 0, 0, No, Bc);
-        Add(0x91, "SYNCHRONIZE CACHE(16)", 16, N, 2, 8, 0, 0, No, Bc);
-        Add(0x93, "WRITE SAME(16)", 16, W, 2, 8, 0, 0, Blk, Wm);
+        Add(0x8F, "VERIFY(16)", 16, W, 2, 8, 10, 4, TransferLengthUnit.ByteCheck, Bc);
+        Add(0x90, "PRE-FETCH(16)", 16, N, 2, 8, 10, 4, TransferLengthUnit.NoDataBlocks, Bc);
+        Add(0x91, "SYNCHRONIZE CACHE(16)", 16, N, 2, 8, 10, 4, TransferLengthUnit.NoDataBlocks, Bc);
+        Add(0x93, "WRITE SAME(16)", 16, W, 2, 8, 10, 4, TransferLengthUnit.SingleBlock, Wm);
+        Add(0x9C, "WRITE ATOMIC(16)", 16, W, 2, 8, 12, 2, Blk, Wm | CdbFlags.HasFua);
+        Add(0x48, "SANITIZE", 10, W, 0, 0, 7, 2, Byt, Wm);
         AddServiceAction(0x9E, 0x10, "READ CAPACITY(16)", 16, R, 10, 4, Bc, lbaOffset: 2, lbaLength: 8);
         AddServiceAction(0x9E, 0x12, "GET LBA STATUS", 16, R, 10, 4, Bc, lbaOffset: 2, lbaLength: 8);
         Add(0xA8, "READ(12)", 12, R, 2, 4, 6, 4, Blk, Bc | CdbFlags.HasFua);
         Add(0xAA, "WRITE(12)", 12, W, 2, 4, 6, 4, Blk, Wm | CdbFlags.HasFua);
         Add(0xAE, "WRITE AND VERIFY(12)", 12, W, 2, 4, 6, 4, Blk, Wm);
-        Add(0xAF, "VERIFY(12)", 12, W, 2, 4, 6, 4, Blk, Bc);
+        Add(0xAF, "VERIFY(12)", 12, W, 2, 4, 6, 4, TransferLengthUnit.ByteCheck, Bc);
         Add(0xB7, "READ DEFECT DATA(12)", 12, R, 0, 0, 6, 4, Byt, Bc);
     }
 
@@ -198,6 +200,13 @@ public static class CdbTable
         ulong bytes = d.Unit switch
         {
             TransferLengthUnit.Blocks => (ulong)length * (uint)blockSize,
+            TransferLengthUnit.ByteCheck => ((cdb[1] >> 1) & 0x03) switch
+            {
+                0 => 0UL,                                   // BYTCHK 0: medium verification only, no data
+                3 => (uint)blockSize,                       // BYTCHK 3: one block compared with every block
+                _ => (ulong)length * (uint)blockSize,       // BYTCHK 1 (2 is reserved; the device rejects it)
+            },
+            TransferLengthUnit.SingleBlock => (cdb[1] & 0x01) != 0 ? 0UL : (uint)blockSize, // NDOB: no data-out buffer
             TransferLengthUnit.DoubleBlocks => 2UL * length * (uint)blockSize,
             TransferLengthUnit.Bytes => length,
             TransferLengthUnit.Fixed => (ulong)d.FixedLength,

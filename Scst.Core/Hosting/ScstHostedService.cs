@@ -8,10 +8,15 @@ namespace Scst.Core.Hosting;
 /// Creates the configured devices and targets when the host starts, before the target drivers (registered after the
 /// core) open their ports; closes the devices when the host stops, after the drivers stopped.
 /// </summary>
-internal sealed class ScstHostedService(ScstEngine engine) : IHostedService
+internal sealed class ScstHostedService(ScstEngine engine, IEnumerable<ITargetDriver> drivers) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        foreach (ITargetDriver driver in drivers)
+        {
+            engine.RegisterDriver(driver);
+        }
+
         engine.ApplyConfiguration();
         return Task.CompletedTask;
     }

@@ -114,6 +114,12 @@ internal static class Inquiry
                 break;
             case 0xB2 when block:
                 pageLength = 4;
+                if (((BlockDevice)device).ThinProvisioned)
+                {
+                    d[5] = 0x80 | 0x04; // LBPU, LBPRZ: unmapped blocks read as zeros
+                    d[6] = 0x02;        // PROVISIONING TYPE: thin
+                }
+
                 break;
             default:
                 return -1;
@@ -183,6 +189,16 @@ internal static class Inquiry
         // MAXIMUM TRANSFER LENGTH and OPTIMAL TRANSFER LENGTH, in blocks.
         BinaryPrimitives.WriteUInt32BigEndian(d[4..], (uint)(maxTransferBytes / blockSize));
         BinaryPrimitives.WriteUInt32BigEndian(d[8..], (uint)(Math.Min(maxTransferBytes, 1 << 20) / blockSize));
+        if (device.ThinProvisioned)
+        {
+            // MAXIMUM UNMAP LBA COUNT, MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT, OPTIMAL UNMAP GRANULARITY (one block),
+            // and UGAVALID with an alignment of 0.
+            BinaryPrimitives.WriteUInt32BigEndian(d[16..], device.MaxUnmapBlockCount);
+            BinaryPrimitives.WriteUInt32BigEndian(d[20..], device.MaxUnmapDescriptorCount);
+            BinaryPrimitives.WriteUInt32BigEndian(d[24..], 1);
+            d[28] = 0x80;
+        }
+
         return 0x3C;
     }
 }

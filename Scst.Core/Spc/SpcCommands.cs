@@ -17,7 +17,7 @@ internal static class SpcCommands
     {
         return command.Cdb[0] switch
         {
-            0x00 => CommandOutcome.Good,
+            0x00 => command.Device is { MediumPresent: false } ? CommandOutcome.CheckCondition(SenseCode.MediumNotPresent) : CommandOutcome.Good,
             0x03 => RequestSense(command),
             0x12 => Inquiry.Execute(command),
             0xA0 => ReportLuns(command),

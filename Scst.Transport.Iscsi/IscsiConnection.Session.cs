@@ -1,0 +1,266 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Buffers;
+using System.Net;
+using Scst.Core;
+using Scst.Transport.Iscsi.Protocol;
+using CoreTmf = Scst.Core.TaskManagementFunction;
+using CoreTmfResponse = Scst.Core.TaskManagementResponse;
+using IscsiTmf = Scst.Transport.Iscsi.Protocol.TaskManagementFunction;
+using IscsiTmfResponse = Scst.Transport.Iscsi.Protocol.TaskManagementResponse;
+
+namespace Scst.Transport.Iscsi;
+
+internal sealed partial class IscsiConnection
+{
+    private bool HandleLogin(in IscsiPdu pdu)
+    {
+        LoginStep step = _login!.Process(pdu.Header.AsLoginRequest(), pdu.DataSegment);
+        lock (_sendLock)
+        {
+            step.Header.WriteTo(_sendHeader);
+            SendLocked(step.Data.Span);
+        }
+
+        if (step.Progress == LoginProgress.Failed)
+        {
+            Log.LoginFailed(_logger, _remote, (ushort)step.Header.Status);
+            return false;
+        }
+
+        if (step.Progress == LoginProgress.Completed)
+        {
+            return EnterFullFeaturePhase(_login.Result!);
+        }
+
+        return true;
+    }
+
+    private bool EnterFullFeaturePhase(LoginResult result)
+    {
+        NegotiatedParameters p = result.Parameters;
+        _statSn = result.NextStatSn;
+        Volatile.Write(ref _expCmdSn, result.ExpCmdSn);
+        _maxBurstLength = Math.Max(512, p.MaxBurstLength);
+        _dataInLimit = Math.Min(Math.Min(p.InitiatorMaxRecvDataSegmentLength, MaxDataInSegment), _maxBurstLength);
+        _readerSettings = new IscsiPduReaderSettings(p.TargetMaxRecvDataSegmentLength, p.HeaderDigest, p.DataDigest);
+        LoginIdentity id = result.Identity;
+        if (id.SessionType == SessionType.Normal)
+        {
+            ScsiTarget? target = _driver.Engine.FindTarget(IscsiTargetDriver.DriverName, id.TargetName!);
+            if (target is null)
+            {
+                return false;
+            }
+
+            _session = target.OpenSession(id.InitiatorName, BuildTransportId(id.InitiatorName, id.Isid), this);
+        }
+
+        _parameters = p;
+        Log.LoginCompleted(_logger, id.InitiatorName, id.TargetName ?? "(discovery)", id.SessionType == SessionType.Normal ? "Normal" : "Discovery", id.Tsih, _remote);
+        return true;
+    }
+
+    private void HandleNopOut(in IscsiPdu pdu)
+    {
+        NopOutHeader header = pdu.Header.AsNopOut();
+        if (!AcceptCmdSn(header.Immediate, header.CmdSn) || header.InitiatorTaskTag == IscsiTask.ReservedTag)
+        {
+            // ITT 0xffffffff: an answer to a NOP-In of ours, or a ping that wants no reply.
+            return;
+        }
+
+        byte[]? rented = null;
+        int length = (int)pdu.DataSegment.Length;
+        Span<byte> ping = length <= 1024 ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+        pdu.DataSegment.CopyTo(ping);
+        lock (_sendLock)
+        {
+            uint exp = Volatile.Read(ref _expCmdSn);
+            var reply = new NopInHeader
+            {
+                DataSegmentLength = length,
+                Lun = header.Lun,
+                InitiatorTaskTag = header.InitiatorTaskTag,
+                TargetTransferTag = IscsiTask.ReservedTag,
+                StatSn = NextStatSnLocked(),
+                ExpCmdSn = exp,
+                MaxCmdSn = MaxCmdSn(exp),
+            };
+            reply.WriteTo(_sendHeader);
+            SendLocked(ping);
+        }
+
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private void HandleText(in IscsiPdu pdu)
+    {
+        TextRequestHeader header = pdu.Header.AsTextRequest();
+        if (!AcceptCmdSn(header.Immediate, header.CmdSn))
+        {
+            return;
+        }
+
+        var keys = new List<TextKeyValue>();
+        byte[] text = pdu.DataSegment.ToArray();
+        if (TextKeys.TryParse(text, keys) != TextParseError.None)
+        {
+            SendReject(RejectReason.InvalidPduField, pdu.Header.Bytes);
+            return;
+        }
+
+        var answer = new ArrayBufferWriter<byte>();
+        foreach (TextKeyValue key in keys)
+        {
+            if (key.Key == "SendTargets")
+            {
+                WriteSendTargets(answer, key.Value);
+            }
+            else
+            {
+                TextKeys.Write(answer, key.Key, "NotUnderstood");
+            }
+        }
+
+        lock (_sendLock)
+        {
+            uint exp = Volatile.Read(ref _expCmdSn);
+            var reply = new TextResponseHeader
+            {
+                Final = true,
+                Continue = false,
+                DataSegmentLength = answer.WrittenCount,
+                Lun = header.Lun,
+                InitiatorTaskTag = header.InitiatorTaskTag,
+                TargetTransferTag = IscsiTask.ReservedTag,
+                StatSn = NextStatSnLocked(),
+                ExpCmdSn = exp,
+                MaxCmdSn = MaxCmdSn(exp),
+            };
+            reply.WriteTo(_sendHeader);
+            SendLocked(answer.WrittenSpan);
+        }
+    }
+
+    /// <summary>
+    /// SendTargets (RFC 7143 section 12.3): in a Discovery session "All" lists every enabled target; in a Normal
+    /// session only the session's own target is reported.
+    /// </summary>
+    private void WriteSendTargets(ArrayBufferWriter<byte> answer, string value)
+    {
+        string address = FormatTargetAddress();
+        foreach (ScsiTarget target in _driver.EnabledTargets())
+        {
+            bool wanted = _session is null
+                ? value == "All" || value == target.Name
+                : target == _session.Target && (value.Length == 0 || value == target.Name);
+            if (wanted)
+            {
+                TextKeys.Write(answer, "TargetName", target.Name);
+                TextKeys.Write(answer, "TargetAddress", address);
+            }
+        }
+    }
+
+    private string FormatTargetAddress()
+    {
+        string tag = _driver.Options.TargetPortalGroupTag.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return _local switch
+        {
+            IPEndPoint { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6 => $"[{v6.Address}]:{v6.Port},{tag}",
+            IPEndPoint v4 => $"{v4.Address}:{v4.Port},{tag}",
+            _ => $"127.0.0.1:3260,{tag}",
+        };
+    }
+
+    private void HandleLogout(in IscsiPdu pdu)
+    {
+        LogoutRequestHeader header = pdu.Header.AsLogoutRequest();
+        AcceptCmdSn(header.Immediate, header.CmdSn);
+        lock (_sendLock)
+        {
+            uint exp = Volatile.Read(ref _expCmdSn);
+            var reply = new LogoutResponseHeader
+            {
+                Response = LogoutResponse.Success,
+                InitiatorTaskTag = header.InitiatorTaskTag,
+                StatSn = NextStatSnLocked(),
+                ExpCmdSn = exp,
+                MaxCmdSn = MaxCmdSn(exp),
+                Time2Wait = 0,
+                Time2Retain = 0,
+            };
+            reply.WriteTo(_sendHeader);
+            SendLocked(default);
+        }
+    }
+
+    private void HandleTaskManagement(in IscsiPdu pdu)
+    {
+        TaskManagementRequestHeader header = pdu.Header.AsTaskManagementRequest();
+        if (!AcceptCmdSn(header.Immediate, header.CmdSn))
+        {
+            return;
+        }
+
+        if (_session is null)
+        {
+            SendReject(RejectReason.ProtocolError, pdu.Header.Bytes);
+            return;
+        }
+
+        // The TMF may wait for commands that still need Data-Out from this very connection, so the receive loop
+        // must not wait for it: the response is sent when the core reports the function done.
+        _ = RunTaskManagementAsync(header);
+    }
+
+    private async Task RunTaskManagementAsync(TaskManagementRequestHeader header)
+    {
+        IscsiTmfResponse response;
+        try
+        {
+            response = header.Function switch
+            {
+                IscsiTmf.AbortTask => Map(await _session!.AbortTaskAsync(header.ReferencedTaskTag).ConfigureAwait(false)),
+                IscsiTmf.AbortTaskSet => Map(await _session!.AbortLunTasksAsync(header.Lun, CoreTmf.AbortTaskSet).ConfigureAwait(false)),
+                IscsiTmf.ClearTaskSet => Map(await _session!.AbortLunTasksAsync(header.Lun, CoreTmf.ClearTaskSet).ConfigureAwait(false)),
+                IscsiTmf.LogicalUnitReset => Map(await _session!.AbortLunTasksAsync(header.Lun, CoreTmf.LogicalUnitReset).ConfigureAwait(false)),
+                IscsiTmf.TaskReassign => IscsiTmfResponse.TaskReassignmentNotSupported,
+                _ => IscsiTmfResponse.FunctionNotSupported,
+            };
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionFault(_logger, _remote, ex);
+            response = IscsiTmfResponse.FunctionRejected;
+        }
+
+        lock (_sendLock)
+        {
+            uint exp = Volatile.Read(ref _expCmdSn);
+            var reply = new TaskManagementResponseHeader
+            {
+                Response = response,
+                InitiatorTaskTag = header.InitiatorTaskTag,
+                StatSn = NextStatSnLocked(),
+                ExpCmdSn = exp,
+                MaxCmdSn = MaxCmdSn(exp),
+            };
+            reply.WriteTo(_sendHeader);
+            SendLocked(default);
+        }
+    }
+
+    private static IscsiTmfResponse Map(CoreTmfResponse response) => response switch
+    {
+        CoreTmfResponse.FunctionComplete => IscsiTmfResponse.FunctionComplete,
+        CoreTmfResponse.TaskDoesNotExist => IscsiTmfResponse.TaskDoesNotExist,
+        CoreTmfResponse.LunDoesNotExist => IscsiTmfResponse.LunDoesNotExist,
+        CoreTmfResponse.FunctionNotSupported => IscsiTmfResponse.FunctionNotSupported,
+        _ => IscsiTmfResponse.FunctionRejected,
+    };
+}

@@ -1,0 +1,266 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Scst.Core;
+
+namespace Scst.Transport.Iscsi;
+
+/// <summary>
+/// The iSCSI target driver: listens on the configured portals, runs logins, and serves the core's targets whose
+/// driver is <c>iscsi</c>. Each connection is one asynchronous receive loop; no thread is dedicated to a connection.
+/// </summary>
+public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDisposable
+{
+    /// <summary>The driver's name.</summary>
+    public const string DriverName = "iscsi";
+
+    private readonly Lock _lock = new();
+    private readonly List<Socket> _listeners = [];
+    private readonly List<Task> _acceptLoops = [];
+    private readonly HashSet<IscsiConnection> _connections = [];
+    private readonly Dictionary<(string Initiator, ulong Isid), IscsiConnection> _sessions = [];
+    private readonly ILogger _logger;
+    private CancellationTokenSource? _stopping;
+    private ushort _nextTsih;
+
+    /// <summary>Creates the driver.</summary>
+    /// <param name="engine">The core.</param>
+    /// <param name="options">Driver options.</param>
+    /// <param name="logger">The logger.</param>
+    public IscsiTargetDriver(ScstEngine engine, IOptions<IscsiTargetOptions> options, ILogger<IscsiTargetDriver>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Engine = engine;
+        Options = options.Value;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <inheritdoc />
+    public string Name => DriverName;
+
+    /// <inheritdoc />
+    public byte ProtocolIdentifier => 0x05;
+
+    /// <summary>The driver's options.</summary>
+    public IscsiTargetOptions Options { get; }
+
+    /// <summary>The endpoints the driver listens on, once started (with the real port when 0 was asked).</summary>
+    public IReadOnlyList<IPEndPoint> LocalEndPoints
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _listeners.Select(l => (IPEndPoint)l.LocalEndPoint!)];
+            }
+        }
+    }
+
+    /// <summary>Connections currently open.</summary>
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _connections.Count;
+            }
+        }
+    }
+
+    internal ScstEngine Engine { get; }
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>Binds the portals and starts accepting connections.</summary>
+    /// <param name="cancellationToken">Cancels start-up.</param>
+    /// <returns>A task that completes once every portal listens.</returns>
+    /// <exception cref="SocketException">A portal cannot be bound.</exception>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var stopping = new CancellationTokenSource();
+        _stopping = stopping;
+        IEnumerable<string> portals = Options.Portals.Count == 0 ? ["127.0.0.1:3260"] : Options.Portals;
+        foreach (string portal in portals)
+        {
+            IPEndPoint endPoint = ParsePortal(portal);
+            var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
+                {
+                    listener.DualMode = false;
+                }
+
+                listener.Bind(endPoint);
+                listener.Listen(128);
+            }
+            catch
+            {
+                listener.Dispose();
+                throw;
+            }
+
+            lock (_lock)
+            {
+                _listeners.Add(listener);
+                _acceptLoops.Add(AcceptLoopAsync(listener, stopping.Token));
+            }
+
+            Log.Listening(_logger, listener.LocalEndPoint!);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops listening and closes every connection.</summary>
+    /// <param name="cancellationToken">Unused; closing does not wait for initiators.</param>
+    /// <returns>A task that completes when the accept loops and connections ended.</returns>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        CancellationTokenSource? stopping = Interlocked.Exchange(ref _stopping, null);
+        if (stopping is null)
+        {
+            return;
+        }
+
+        Task[] loops;
+        IscsiConnection[] connections;
+        lock (_lock)
+        {
+            stopping.Cancel();
+            foreach (Socket l in _listeners)
+            {
+                l.Dispose();
+            }
+
+            _listeners.Clear();
+            loops = [.. _acceptLoops];
+            _acceptLoops.Clear();
+            connections = [.. _connections];
+        }
+
+        foreach (IscsiConnection c in connections)
+        {
+            c.Abort();
+        }
+
+        await Task.WhenAll(loops).ConfigureAwait(false);
+        foreach (IscsiConnection c in connections)
+        {
+            await c.Completion.ConfigureAwait(false);
+            c.Dispose();
+        }
+
+        stopping.Dispose();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    private async Task AcceptLoopAsync(Socket listener, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            socket.NoDelay = true;
+            var connection = new IscsiConnection(this, socket);
+            lock (_lock)
+            {
+                _connections.Add(connection);
+            }
+
+            connection.Start();
+        }
+    }
+
+    internal void OnConnectionClosed(IscsiConnection connection)
+    {
+        lock (_lock)
+        {
+            _connections.Remove(connection);
+            if (connection.SessionKey is { } key && _sessions.TryGetValue(key, out IscsiConnection? current) && current == connection)
+            {
+                _sessions.Remove(key);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Binds a new session (TSIH 0): assigns a TSIH and reinstates (closes) an older session of the same initiator and
+    /// ISID. A non-zero TSIH would add a connection to a session, which MaxConnections=1 does not allow.
+    /// </summary>
+    internal ushort? BindSession(IscsiConnection connection, string initiator, ulong isid, ushort tsih)
+    {
+        if (tsih != 0)
+        {
+            return null;
+        }
+
+        IscsiConnection? old;
+        ushort assigned;
+        lock (_lock)
+        {
+            _sessions.TryGetValue((initiator, isid), out old);
+            _sessions[(initiator, isid)] = connection;
+            do
+            {
+                assigned = ++_nextTsih;
+            }
+            while (assigned == 0);
+        }
+
+        if (old is not null && old != connection)
+        {
+            Log.SessionReinstated(_logger, initiator, isid);
+            old.Abort();
+        }
+
+        return assigned;
+    }
+
+    internal IEnumerable<ScsiTarget> EnabledTargets()
+    {
+        foreach (ScsiTarget t in Engine.Targets)
+        {
+            if (t.Driver == this && t.Enabled)
+            {
+                yield return t;
+            }
+        }
+    }
+
+    private static IPEndPoint ParsePortal(string portal)
+    {
+        if (IPEndPoint.TryParse(portal, out IPEndPoint? endPoint))
+        {
+            if (endPoint.Port == 0 && !portal.EndsWith(":0", StringComparison.Ordinal))
+            {
+                endPoint.Port = 3260;
+            }
+
+            return endPoint;
+        }
+
+        throw new FormatException($"iSCSI portal '{portal}' is not an IP address with an optional port.");
+    }
+}

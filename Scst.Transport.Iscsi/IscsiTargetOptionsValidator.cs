@@ -1,0 +1,49 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Scst.Transport.Iscsi;
+
+/// <summary>Checks <see cref="IscsiTargetOptions"/> when the host starts.</summary>
+internal sealed class IscsiTargetOptionsValidator : IValidateOptions<IscsiTargetOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IscsiTargetOptions options)
+    {
+        var failures = new List<string>();
+        foreach (string portal in options.Portals)
+        {
+            if (!IPEndPoint.TryParse(portal, out _))
+            {
+                failures.Add($"Portal '{portal}' is not an IP address with an optional port.");
+            }
+        }
+
+        if (options.MaxRecvDataSegmentLength is < 512 or > 16_777_215)
+        {
+            failures.Add($"MaxRecvDataSegmentLength must be 512 to 16777215 (was {options.MaxRecvDataSegmentLength}).");
+        }
+
+        if (options.MaxBurstLength is < 512 or > 16_777_215)
+        {
+            failures.Add($"MaxBurstLength must be 512 to 16777215 (was {options.MaxBurstLength}).");
+        }
+
+        if (options.FirstBurstLength < 512 || options.FirstBurstLength > options.MaxBurstLength)
+        {
+            failures.Add($"FirstBurstLength must be 512 to MaxBurstLength (was {options.FirstBurstLength}).");
+        }
+
+        if (options.MaxOutstandingR2T != 1)
+        {
+            failures.Add("MaxOutstandingR2T must be 1 for now.");
+        }
+
+        if (options.CommandWindow is < 1 or > 65536)
+        {
+            failures.Add($"CommandWindow must be 1 to 65536 (was {options.CommandWindow}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,55 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Scst.Transport.Iscsi;
+
+/// <summary>Event ids of the iSCSI driver's log messages (range 2000-2999). Never reuse an id.</summary>
+public static class IscsiEventIds
+{
+    /// <summary>Listening on a portal.</summary>
+    public const int Listening = 2000;
+
+    /// <summary>A login completed.</summary>
+    public const int LoginCompleted = 2001;
+
+    /// <summary>A login failed.</summary>
+    public const int LoginFailed = 2002;
+
+    /// <summary>A connection closed.</summary>
+    public const int ConnectionClosed = 2003;
+
+    /// <summary>The initiator broke the protocol; the PDU was rejected or the connection dropped.</summary>
+    public const int ProtocolError = 2004;
+
+    /// <summary>An unexpected failure on a connection.</summary>
+    public const int ConnectionFault = 2005;
+
+    /// <summary>An older session with the same initiator and ISID was reinstated.</summary>
+    public const int SessionReinstated = 2006;
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = IscsiEventIds.Listening, Level = LogLevel.Information, Message = "iSCSI target listening on {EndPoint}")]
+    public static partial void Listening(ILogger logger, EndPoint endPoint);
+
+    [LoggerMessage(EventId = IscsiEventIds.LoginCompleted, Level = LogLevel.Information, Message = "Login of {Initiator} to {Target} ({SessionType}), TSIH {Tsih}, from {Remote}")]
+    public static partial void LoginCompleted(ILogger logger, string initiator, string target, string sessionType, ushort tsih, EndPoint? remote);
+
+    [LoggerMessage(EventId = IscsiEventIds.LoginFailed, Level = LogLevel.Warning, Message = "Login from {Remote} failed with status 0x{Status:X4}")]
+    public static partial void LoginFailed(ILogger logger, EndPoint? remote, ushort status);
+
+    [LoggerMessage(EventId = IscsiEventIds.ConnectionClosed, Level = LogLevel.Information, Message = "Connection from {Remote} closed")]
+    public static partial void ConnectionClosed(ILogger logger, EndPoint? remote);
+
+    [LoggerMessage(EventId = IscsiEventIds.ProtocolError, Level = LogLevel.Warning, Message = "Protocol error from {Remote}: {Reason}")]
+    public static partial void ProtocolError(ILogger logger, EndPoint? remote, string reason);
+
+    [LoggerMessage(EventId = IscsiEventIds.ConnectionFault, Level = LogLevel.Error, Message = "Connection from {Remote} failed")]
+    public static partial void ConnectionFault(ILogger logger, EndPoint? remote, Exception exception);
+
+    [LoggerMessage(EventId = IscsiEventIds.SessionReinstated, Level = LogLevel.Information, Message = "Session of {Initiator} with ISID {Isid:X12} reinstated; the old connection is closed")]
+    public static partial void SessionReinstated(ILogger logger, string initiator, ulong isid);
+}

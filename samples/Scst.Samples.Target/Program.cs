@@ -1,0 +1,76 @@
+// Licensed under the Apache License, Version 2.0.
+
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+// A ready-to-run iSCSI target: one disk image as LUN 0 of one target.
+//
+//   --file PATH          backing file; created sparse when missing (default: data/disk1.img beside the program)
+//   --size SIZE          size of a new file, with K/M/G/T suffix (default 1G)
+//   --block-size N       512 or 4096 (default 512)
+//   --portal HOST:PORT   listening address (default 127.0.0.1:3260); repeat as --portal:0, --portal:1 for more
+//   --target IQN         target name (default iqn.2026-11.org.scst-dotnet:disk1)
+//   --handler NAME       vdisk_fileio (default) or vdisk_nullio
+//   --thin 0|1           thin provisioning: UNMAP deallocates (default 0)
+string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin"];
+HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
+foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
+{
+    string root = pair.Key.Split(':')[0];
+    if (!known.Contains(root, StringComparer.OrdinalIgnoreCase))
+    {
+        Console.Error.WriteLine($"Unknown argument --{pair.Key}. Known: --{string.Join(", --", known)}.");
+        return 2;
+    }
+}
+
+ConfigurationManager config = builder.Configuration;
+string handler = config["handler"] ?? "vdisk_fileio";
+string file = config["file"] ?? Path.Combine(AppContext.BaseDirectory, "data", "disk1.img");
+string size = config["size"] ?? "1G";
+string blockSize = config["block-size"] ?? "512";
+string target = config["target"] ?? "iqn.2026-11.org.scst-dotnet:disk1";
+List<string> portals = [.. config.GetSection("portal").GetChildren().Select(c => c.Value!).Where(v => v is not null)];
+if (config["portal"] is { } single)
+{
+    portals.Add(single);
+}
+
+var parameters = new Dictionary<string, string> { ["blocksize"] = blockSize, ["size"] = size, ["thin_provisioned"] = config["thin"] ?? "0" };
+if (handler == "vdisk_fileio")
+{
+    parameters["filename"] = Path.GetFullPath(file);
+}
+
+builder.Services.AddScst()
+    .AddVdiskHandlers()
+    .AddIscsiTarget(o =>
+    {
+        foreach (string portal in portals)
+        {
+            o.Portals.Add(portal);
+        }
+    })
+    .AddDevice(handler, "disk1", parameters)
+    .AddTarget("iscsi", target, t => t.AddLun(0, "disk1"));
+
+using IHost host = builder.Build();
+ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Scst.Samples.Target");
+try
+{
+    await host.StartAsync();
+}
+catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or IOException or System.Net.Sockets.SocketException or Microsoft.Extensions.Options.OptionsValidationException)
+{
+    logger.LogCritical("Cannot start: {Message}", ex.Message);
+    return 1;
+}
+
+logger.LogInformation(
+    "Serving {Handler} {File} ({Size}, {BlockSize}-byte blocks) as LUN 0 of {Target} on {Portals}. Ctrl-C stops.",
+    handler, handler == "vdisk_fileio" ? parameters["filename"] : "(no backing file)", size, blockSize, target,
+    portals.Count == 0 ? "127.0.0.1:3260" : string.Join(", ", portals));
+await host.WaitForShutdownAsync();
+return 0;
