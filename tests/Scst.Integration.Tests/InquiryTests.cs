@@ -1,0 +1,240 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Buffers.Binary;
+using System.Text;
+using Scst.Core;
+using Scst.Testing;
+using Scst.Transport.Local;
+
+namespace Scst.Integration.Tests;
+
+public sealed class InquiryTests
+{
+    private static async Task<(LocalResult Result, byte[] Data)> InquireAsync(LocalSession session, int lun, byte[] cdb, int length = 255)
+    {
+        var data = new byte[length];
+        LocalResult result = await session.ExecuteAsync(lun, cdb, DataDirection.Read, data);
+        return (result, data[..result.TransferredLength]);
+    }
+
+    [Fact]
+    public async Task Inquiry_Standard_HasIdentityVersionAndFormat()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255));
+
+        SenseAssert.IsGood(result);
+        d.Length.Should().Be(96);
+        result.Underflow.Should().BeTrue();
+        result.ResidualCount.Should().Be(255 - 96);
+        d[0].Should().Be(0x00, "qualifier 000b, direct access device");
+        d[1].Should().Be(0x00, "not removable");
+        d[2].Should().Be(0x06, "VERSION: SPC-4");
+        (d[3] & 0x0F).Should().Be(0x02, "RESPONSE DATA FORMAT 2");
+        d[4].Should().Be(96 - 5, "ADDITIONAL LENGTH");
+        Encoding.ASCII.GetString(d, 8, 8).Should().Be("SCST_FIO");
+        Encoding.ASCII.GetString(d, 16, 16).Should().Be("Virtual disk    ");
+        Encoding.ASCII.GetString(d, 32, 4).Should().Be("0100");
+        BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(58)).Should().Be(0x00A0, "first version descriptor: SAM-5");
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task Inquiry_ShortAllocationLength_IsCutButKeepsAdditionalLength()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(36), 36);
+
+        SenseAssert.IsGood(result);
+        d.Length.Should().Be(36);
+        result.ResidualCount.Should().Be(0);
+        d[4].Should().Be(91);
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task Inquiry_UnknownLun_ReturnsQualifier011WithGoodStatus()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, byte[] d) = await InquireAsync(session, 5, CdbBuilder.Inquiry(255));
+
+        SenseAssert.IsGood(result);
+        d.Length.Should().BeGreaterThanOrEqualTo(36);
+        d[0].Should().Be(0x7F, "peripheral qualifier 011b, device type 1Fh");
+        (d[3] & 0x0F).Should().Be(0x02);
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task Inquiry_VpdOnUnknownLun_IsLunNotSupported()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, _) = await InquireAsync(session, 5, CdbBuilder.Inquiry(255, evpd: true, page: 0x00));
+
+        SenseAssert.IsCheckCondition(result, SenseCode.LunNotSupported);
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task Inquiry_Vpd00_ListsSupportedPages()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: true, page: 0x00));
+
+        SenseAssert.IsGood(result);
+        ByteAssert.Equal(ByteAssert.FromHex("00 00 0006 00 80 83 B0 B1 B2"), d);
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task Inquiry_Vpd80_ReturnsSerialNumber()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+        string serial = DeviceIdentity.FromName("null0").SerialNumber;
+
+        (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: true, page: 0x80));
+
+        SenseAssert.IsGood(result);
+        d[1].Should().Be(0x80);
+        BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(2)).Should().Be((ushort)serial.Length);
+        Encoding.ASCII.GetString(d, 4, d.Length - 4).Should().Be(serial);
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task Inquiry_Vpd83_HasNaaT10RelativePortAndPortGroupDesignators()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        stack.Target().TargetPortGroupId = 7;
+        LocalSession session = stack.OpenSession();
+        DeviceIdentity id = DeviceIdentity.FromName("null0");
+
+        (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(1024, evpd: true, page: 0x83), 1024);
+
+        SenseAssert.IsGood(result);
+        d[1].Should().Be(0x83);
+        int pageLength = BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(2));
+        d.Length.Should().Be(4 + pageLength);
+        var designators = new Dictionary<int, (byte Byte0, byte Byte1, byte[] Value)>();
+        for (int i = 4; i < d.Length;)
+        {
+            int length = d[i + 3];
+            (i + 4 + length).Should().BeLessThanOrEqualTo(d.Length, "a designator must not run past the page");
+            designators.Add(d[i + 1] & 0x0F, (d[i], d[i + 1], d[(i + 4)..(i + 4 + length)]));
+            i += 4 + length;
+        }
+
+        designators.Keys.Should().BeEquivalentTo([3, 1, 4, 5]);
+
+        (byte naa0, byte naa1, byte[] naa) = designators[3];
+        (naa0 & 0x0F).Should().Be(1, "NAA is binary");
+        (naa1 & 0x30).Should().Be(0x00, "NAA designates the logical unit");
+        naa.Length.Should().Be(8);
+        (naa[0] >> 4).Should().Be(3, "NAA locally assigned");
+        (BinaryPrimitives.ReadUInt64BigEndian(naa) & 0x0FFF_FFFF_FFFF_FFFF).Should().Be(id.DeviceId);
+
+        (byte t10b0, byte t10b1, byte[] t10) = designators[1];
+        (t10b0 & 0x0F).Should().Be(2, "T10 vendor ID is ASCII");
+        (t10b1 & 0x30).Should().Be(0x00);
+        Encoding.ASCII.GetString(t10).Should().Be("SCST_FIO" + id.T10DeviceId);
+
+        (byte rtp0, byte rtp1, byte[] rtp) = designators[4];
+        (rtp0 & 0x0F).Should().Be(1);
+        (rtp0 >> 4).Should().Be(0x0F, "the protocol identifier of scst_local");
+        rtp1.Should().Be(0x94, "PIV=1, association target port, type 4");
+        rtp.Length.Should().Be(4);
+        BinaryPrimitives.ReadUInt16BigEndian(rtp.AsSpan(2)).Should().Be(stack.Target().RelativeTargetPortId);
+        stack.Target().RelativeTargetPortId.Should().Be(1);
+
+        (_, byte tpg1, byte[] tpg) = designators[5];
+        tpg1.Should().Be(0x95, "PIV=1, association target port, type 5");
+        tpg.Length.Should().Be(4);
+        BinaryPrimitives.ReadUInt16BigEndian(tpg.AsSpan(2)).Should().Be(7);
+        stack.AssertNoLeaks();
+    }
+
+    [Theory]
+    [InlineData(512, 1 << 20, 2048u, 8)]
+    [InlineData(4096, 8 << 20, 2048u, 1)]
+    public async Task Inquiry_VpdB0_ReportsMaximumTransferLengthInBlocks(int blockSize, int maxTransfer, uint maxBlocks, int granularity)
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync(blockSize: blockSize, options: o => o.MaxTransferLength = maxTransfer);
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: true, page: 0xB0));
+
+        SenseAssert.IsGood(result);
+        d[1].Should().Be(0xB0);
+        BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(2)).Should().Be(0x3C);
+        d.Length.Should().Be(64);
+        BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(6)).Should().Be((ushort)granularity);
+        BinaryPrimitives.ReadUInt32BigEndian(d.AsSpan(8)).Should().Be(maxBlocks);
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task Inquiry_VpdB1_ReportsNonRotatingMedium()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: true, page: 0xB1));
+
+        SenseAssert.IsGood(result);
+        BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(2)).Should().Be(0x3C);
+        BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(4)).Should().Be(1);
+        stack.AssertNoLeaks();
+    }
+
+    [Theory]
+    [InlineData(0x99)]
+    [InlineData(0x81)]
+    [InlineData(0xFF)]
+    public async Task Inquiry_UnsupportedVpdPage_IsInvalidFieldAtByte2(byte page)
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, _) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: true, page: page));
+
+        SenseAssert.IsInvalidFieldInCdb(result, 2);
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task Inquiry_PageCodeWithoutEvpd_IsInvalidFieldAtByte2()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, _) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: false, page: 0x80));
+
+        SenseAssert.IsInvalidFieldInCdb(result, 2);
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task Inquiry_CmdDt_IsInvalidFieldAtByte1Bit1()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+        byte[] cdb = CdbBuilder.Inquiry(255);
+        cdb[1] = 0x02;
+
+        (LocalResult result, _) = await InquireAsync(session, 0, cdb);
+
+        SenseAssert.IsInvalidFieldInCdb(result, 1, 1);
+        stack.AssertNoLeaks();
+    }
+}
