@@ -106,7 +106,14 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
 
         if (decoded.DataLength > pool.MaxBufferSize)
         {
-            return CommandOutcome.InvalidFieldInCdb(d.LengthOffset);
+            if (d.Unit != TransferLengthUnit.Bytes || d.Direction != DataDirection.Read)
+            {
+                return CommandOutcome.InvalidFieldInCdb(d.LengthOffset);
+            }
+
+            // An allocation length larger than any response is cut to what the core can return.
+            decoded = decoded with { DataLength = pool.MaxBufferSize };
+            command.SetDecoded(decoded);
         }
 
         if (decoded.DataLength > 0)

@@ -267,8 +267,9 @@ public sealed class ScstEngine : IAsyncDisposable
         }
     }
 
+    // SCST reports the LUN number, not the 8-byte field; a field this core cannot decode is passed on as it came.
     internal void PublishLunNotFound(ulong lun, ScsiSession session) =>
-        Events.Publish(ScstEvents.LunNotFound(lun, session.InitiatorName, session.Target.Name));
+        Events.Publish(ScstEvents.LunNotFound(LunAddress.Decode(lun) is >= 0 and int n ? (ulong)n : lun, session.InitiatorName, session.Target.Name));
 
     internal void PublishNegativeLunsInquiry(string initiator, string target) =>
         Events.Publish(ScstEvents.NegativeLunsInquiry(initiator, target));

@@ -46,9 +46,8 @@ public sealed class LocalSession : ISessionTransport, IDisposable
         command.TransportState = request;
         Session.Submit(command);
 
-        if (request.IsDone)
+        if (request.TryTakeSynchronousResult(out LocalResult result))
         {
-            LocalResult result = request.Result;
             ReturnRequest(request);
             return new(result);
         }
@@ -142,29 +141,43 @@ public sealed class LocalSession : ISessionTransport, IDisposable
     /// <summary>One outstanding command: the caller's buffer and the completion it awaits. Pooled per session.</summary>
     private sealed class Request(LocalSession owner) : IValueTaskSource<LocalResult>
     {
+        private const int Pending = 0;
+        private const int Completed = 1;
+        private const int Awaited = 2;
+
         private ManualResetValueTaskSourceCore<LocalResult> _completion;
-        private volatile bool _done;
+        private LocalResult _result;
+        private int _state;
 
         public Memory<byte> Data { get; set; }
 
-        public LocalResult Result { get; private set; }
-
-        public bool IsDone => _done;
-
         public short Version => _completion.Version;
 
+        /// <summary>
+        /// Called by the core's completion, on any thread. Whichever of the completer and the submitter comes second
+        /// finishes the request: the submitter takes the result synchronously, or the completer signals the awaiter.
+        /// </summary>
         public void Complete(LocalResult result)
         {
-            Result = result;
-            _completion.SetResult(result);
+            _result = result;
+            if (Interlocked.Exchange(ref _state, Completed) == Awaited)
+            {
+                _completion.SetResult(result);
+            }
+        }
 
-            // Set last: the submitting thread takes the synchronous path only once SetResult has returned.
-            _done = true;
+        /// <summary>Called once by the submitter after Submit returned.</summary>
+        public bool TryTakeSynchronousResult(out LocalResult result)
+        {
+            bool completed = Interlocked.CompareExchange(ref _state, Awaited, Pending) == Completed;
+            result = completed ? _result : default;
+            return completed;
         }
 
         public void Reset()
         {
-            _done = false;
+            _state = Pending;
+            _result = default;
             Data = default;
             _completion.Reset();
         }

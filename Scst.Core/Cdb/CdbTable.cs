@@ -215,7 +215,13 @@ public static class CdbTable
 
         if (bytes > int.MaxValue)
         {
-            return CdbDecodeResult.TransferTooLong;
+            if (d.Unit != TransferLengthUnit.Bytes || d.Direction != DataDirection.Read)
+            {
+                return CdbDecodeResult.TransferTooLong;
+            }
+
+            // An allocation length is a maximum, not a demand (SPC-4 section 4.2.5.6).
+            bytes = int.MaxValue;
         }
 
         bool fua = (d.Flags & CdbFlags.HasFua) != 0 && (cdb[1] & 0x08) != 0;

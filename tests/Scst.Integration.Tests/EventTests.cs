@@ -25,7 +25,7 @@ public sealed class EventTests
         e!.Code.Should().Be(1);
         e.IssuerName.Should().Be(ScstEvents.CoreIssuerName);
         LunNotFoundEvent payload = LunNotFoundEvent.Parse(e.Payload.Span);
-        payload.Lun.Should().Be(LunAddress.Encode(9), "the LUN as the initiator addressed it");
+        payload.Lun.Should().Be(9UL, "SCST reports the LUN number, not the 8-byte LUN field");
         payload.InitiatorName.Should().Be(ScstStack.InitiatorName);
         payload.TargetName.Should().Be(ScstStack.TargetName);
         events.TryRead(out _).Should().BeFalse("one event per command");
