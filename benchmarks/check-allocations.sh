@@ -4,11 +4,12 @@
 #   benchmarks/check-allocations.sh                 # all benchmarks, --job short
 #   benchmarks/check-allocations.sh --filter '*Cdb*' # extra arguments go to BenchmarkDotNet (the budget check then
 #                                                     # covers only the benchmarks that ran)
+# ALLOCATION_BUDGETS=FILE checks against another budget file; BENCH_TIMEOUT_SECONDS bounds the run (default 1800).
 # Output: the BDN summary tables, then one line per benchmark: name, allocated B/op, budget, OK/OVER.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-budgets=$root/benchmarks/allocation-budgets.json
+budgets=${ALLOCATION_BUDGETS:-$root/benchmarks/allocation-budgets.json}
 project=$root/benchmarks/Scst.Benchmarks/Scst.Benchmarks.csproj
 artifacts=$(mktemp -d /tmp/scst-bdn.XXXXXX)
 trap 'rm -rf "$artifacts"' EXIT
