@@ -1,0 +1,32 @@
+// Licensed under the Apache License, Version 2.0.
+
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Validators;
+
+namespace Scst.Benchmarks;
+
+/// <summary>
+/// Entry point: <c>dotnet run -c Release --project benchmarks/Scst.Benchmarks -- --filter '*'</c>
+/// (any BenchmarkDotNet argument works: <c>--job short</c>, <c>--exporters json</c>, <c>--list flat</c>...);
+/// <c>-- --alloc-probe</c> runs <see cref="AllocationProbe"/> instead.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args is ["--alloc-probe"])
+        {
+            return AllocationProbe.Run();
+        }
+
+        ManualConfig config = ManualConfig.Create(DefaultConfig.Instance)
+            .AddDiagnoser(MemoryDiagnoser.Default)
+            .AddColumn(StatisticColumn.OperationsPerSecond)
+            .AddValidator(JitOptimizationsValidator.FailOnError);
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+        return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
+}
