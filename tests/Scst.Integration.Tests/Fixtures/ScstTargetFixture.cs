@@ -37,6 +37,11 @@ public class ScstTargetFixture : IAsyncLifetime
     /// <summary>The libiscsi URL of LUN 0.</summary>
     public string Url => $"iscsi://{EndPoint.Address}:{EndPoint.Port}/{TargetName}/0";
 
+    /// <summary>Parameters of the vdisk_fileio device (filename, size, blocksize, thin_provisioned are set); a derived fixture may change them.</summary>
+    protected virtual void ConfigureDevice(IDictionary<string, string> parameters)
+    {
+    }
+
     /// <summary>Options the iSCSI driver is built with; a derived fixture may change them.</summary>
     protected virtual void ConfigureIscsi(IscsiTargetOptions options)
     {
@@ -55,6 +60,7 @@ public class ScstTargetFixture : IAsyncLifetime
             // Thin provisioned, so that the provisioning tests (Inquiry.BlockLimits, Unmap) run instead of skipping.
             ["thin_provisioned"] = "1",
         };
+        ConfigureDevice(parameters);
         builder.Services.AddScst()
             .AddVdiskHandlers()
             .AddLocalTransport()
