@@ -102,16 +102,11 @@ public abstract partial class BlockDevice
         bool noFlush = (cdb[4] & 0x04) != 0;
         bool loadEject = (cdb[4] & 0x02) != 0;
         bool start = (cdb[4] & 0x01) != 0;
-        switch (powerCondition)
+        if (powerCondition != 0)
         {
-            case 0:
-                break;
-            case 0x1 or 0x2 or 0x3 or 0x7 or 0xA or 0xB:
-                // ACTIVE, IDLE, STANDBY, LU_CONTROL, FORCE_IDLE_0, FORCE_STANDBY_0: a file has no power states; START
-                // and LOEJ are ignored with a power condition (SBC-4 5.27).
-                return new(CommandOutcome.Good);
-            default:
-                return new(CommandOutcome.InvalidFieldInCdb(4, 7));
+            // A file has no power states. START and LOEJ are ignored with a power condition (SBC-4 5.27); like SCST,
+            // every POWER CONDITION value is accepted (libiscsi checks 1-15) and the medium stays where it is.
+            return new(CommandOutcome.Good);
         }
 
         if (loadEject)

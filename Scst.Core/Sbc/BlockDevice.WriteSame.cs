@@ -10,9 +10,11 @@ public abstract partial class BlockDevice
 {
     /// <summary>
     /// The most blocks one WRITE SAME may name (VPD B0h MAXIMUM WRITE SAME LENGTH); a NUMBER OF LOGICAL BLOCKS of 0
-    /// (to the end of the medium) counts as the blocks it covers. Defaults to 256 MiB worth of blocks.
+    /// (to the end of the medium) counts as the blocks it covers. Defaults to 16 MiB worth of blocks (32768 blocks of
+    /// 512 bytes): libiscsi checks a limit of 65536 blocks or more with a WRITE(16) of as many blocks, which exceeds the
+    /// default maximum transfer length.
     /// </summary>
-    public virtual uint MaxWriteSameBlockCount => (uint)((256L << 20) / BlockSize);
+    public virtual uint MaxWriteSameBlockCount => (uint)((16L << 20) / BlockSize);
 
     // Byte 1 of WRITE SAME(10): WRPROTECT (7-5), ANCHOR (4), UNMAP (3), reserved (2-1, formerly PBDATA/LBDATA),
     // reserved (0). WRITE SAME(16) has NDOB in bit 0. Byte 6 (10) or 14 (16) is the GROUP NUMBER, ignored.
