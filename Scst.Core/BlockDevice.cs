@@ -10,7 +10,7 @@ namespace Scst.Core;
 /// CACHE here; a handler only moves bytes through <see cref="ReadAsync"/>, <see cref="WriteAsync"/> and
 /// <see cref="FlushAsync"/>.
 /// </summary>
-public abstract class BlockDevice : ScsiDevice
+public abstract partial class BlockDevice : ScsiDevice
 {
     /// <summary>Creates a block device.</summary>
     /// <param name="name">The device name.</param>
@@ -93,17 +93,41 @@ public abstract class BlockDevice : ScsiDevice
             case 0x0A or 0x2A or 0xAA or 0x8A:
                 return command.Data.IsEmpty
                     ? new(CommandOutcome.Good)
-                    : WriteAsync((long)command.Lba * BlockSize, command.Data, command.ForceUnitAccess);
+                    : WriteBlocksAsync((long)command.Lba * BlockSize, command.Data, command.ForceUnitAccess);
             case 0x25:
                 return new(ReadCapacity10(command));
             case 0x9E when (command.Cdb[1] & 0x1F) == 0x10:
                 return new(ReadCapacity16(command));
+            case 0x9E when (command.Cdb[1] & 0x1F) == 0x12:
+                return new(GetLbaStatus(command));
             case 0x35 or 0x91:
                 return SynchronizeCacheAsync(command);
             case 0x42:
                 return ThinProvisioned ? UnmapListAsync(command) : new(CommandOutcome.CheckCondition(SenseCode.InvalidOpcode));
-            case 0x1B or 0x1E or 0x1D:
-                // START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL, SEND DIAGNOSTIC: accepted without effect for now.
+            case 0x2F or 0xAF or 0x8F:
+                return VerifyAsync(command);
+            case 0x2E or 0xAE or 0x8E:
+                return WriteAndVerifyAsync(command);
+            case 0x8B:
+                return OrWriteAsync(command);
+            case 0x89:
+                return CompareAndWriteAsync(command);
+            case 0x9C:
+                return WriteAtomicAsync(command);
+            case 0x41 or 0x93:
+                return WriteSameAsync(command);
+            case 0x48:
+                return SanitizeAsync(command);
+            case 0x34 or 0x90:
+                return new(PreFetch(command));
+            case 0x37 or 0xB7:
+                return new(ReadDefectData(command));
+            case 0x1B:
+                return StartStopUnitAsync(command);
+            case 0x1E:
+                return new(PreventAllowMediumRemoval(command));
+            case 0x1D:
+                // SEND DIAGNOSTIC: accepted without effect (SCST does the same).
                 return new(CommandOutcome.Good);
             default:
                 return new(CommandOutcome.CheckCondition(SenseCode.InvalidOpcode));

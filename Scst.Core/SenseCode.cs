@@ -64,6 +64,12 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>UNIT ATTENTION, REPORTED LUNS DATA HAS CHANGED (3F/0E).</summary>
     public static SenseCode ReportedLunsDataChanged => new(SenseKey.UnitAttention, 0x3F, 0x0E);
 
+    /// <summary>MISCOMPARE, MISCOMPARE DURING VERIFY OPERATION (1D/00); the information field holds the offset of the first differing byte.</summary>
+    public static SenseCode MiscompareDuringVerify => new(SenseKey.Miscompare, 0x1D, 0x00);
+
+    /// <summary>ILLEGAL REQUEST, MEDIUM REMOVAL PREVENTED (53/02).</summary>
+    public static SenseCode MediumRemovalPrevented => new(SenseKey.IllegalRequest, 0x53, 0x02);
+
     /// <inheritdoc />
     public override string ToString() => $"{Key} {Asc:X2}/{Ascq:X2}";
 }

@@ -22,8 +22,9 @@ public sealed class FileIoDevice : BlockDevice
     private readonly bool _nvCache;
     private readonly bool _writeThrough;
     private readonly bool _thinProvisioned;
+    private readonly bool _removable;
 
-    internal FileIoDevice(string name, string path, SafeFileHandle file, int blockSize, long blockCount, bool readOnly, bool nvCache, bool writeThrough, bool thinProvisioned)
+    internal FileIoDevice(string name, string path, SafeFileHandle file, int blockSize, long blockCount, bool readOnly, bool nvCache, bool writeThrough, bool thinProvisioned, bool removable)
         : base(name, VdiskFileIoHandler.HandlerName)
     {
         Path = path;
@@ -34,6 +35,7 @@ public sealed class FileIoDevice : BlockDevice
         _nvCache = nvCache;
         _writeThrough = writeThrough;
         _thinProvisioned = thinProvisioned;
+        _removable = removable;
     }
 
     /// <summary>The backing file.</summary>
@@ -56,6 +58,31 @@ public sealed class FileIoDevice : BlockDevice
 
     /// <inheritdoc />
     public override bool ThinProvisioned => _thinProvisioned;
+
+    /// <inheritdoc />
+    public override bool Removable => _removable;
+
+    /// <inheritdoc />
+    protected override long GetProvisioningExtent(long offset, long maxLength, out bool mapped)
+    {
+        if (!_thinProvisioned)
+        {
+            mapped = true;
+            return maxLength;
+        }
+
+        long run = Interop.FileSpace.FindExtent(_file, offset, maxLength, out mapped);
+        if (run <= 0)
+        {
+            mapped = true;
+            return maxLength;
+        }
+
+        return run;
+    }
+
+    /// <inheritdoc />
+    protected override void Prefetch(long offset, long length) => Interop.FileSpace.WillNeed(_file, offset, length);
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> UnmapAsync(long offset, long length)

@@ -14,18 +14,23 @@ public sealed class NullIoDevice : BlockDevice
     private readonly long _blockCount;
     private readonly bool _readOnly;
     private readonly bool _thinProvisioned;
+    private readonly bool _removable;
 
-    internal NullIoDevice(string name, int blockSize, long blockCount, bool readOnly, bool thinProvisioned)
+    internal NullIoDevice(string name, int blockSize, long blockCount, bool readOnly, bool thinProvisioned, bool removable)
         : base(name, VdiskNullIoHandler.HandlerName)
     {
         _blockSize = blockSize;
         _blockCount = blockCount;
         _readOnly = readOnly;
         _thinProvisioned = thinProvisioned;
+        _removable = removable;
     }
 
     /// <inheritdoc />
     public override bool ThinProvisioned => _thinProvisioned;
+
+    /// <inheritdoc />
+    public override bool Removable => _removable;
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> UnmapAsync(long offset, long length) => new(CommandOutcome.Good);
@@ -56,7 +61,8 @@ public sealed class NullIoDevice : BlockDevice
 
 /// <summary>
 /// SCST's vdisk_nullio handler. Parameters: <c>size</c> or <c>size_mb</c> (default 1 TiB), <c>blocksize</c>
-/// (default 512), <c>read_only</c>, <c>thin_provisioned</c>.
+/// (default 512), <c>read_only</c>, <c>thin_provisioned</c>, <c>removable</c>. GET LBA STATUS reports every block mapped, or
+/// deallocated when thin provisioned (writes are dropped, reads return zeros).
 /// </summary>
 public sealed class VdiskNullIoHandler : IDeviceHandler
 {
@@ -84,12 +90,13 @@ public sealed class VdiskNullIoHandler : IDeviceHandler
         int blockSize = p.GetInt("blocksize", 512, 512, 1024, 2048, 4096);
         bool readOnly = p.GetBool("read_only", false);
         bool thin = p.GetBool("thin_provisioned", false);
+        bool removable = p.GetBool("removable", false);
         p.RejectUnknown();
         if (size < blockSize)
         {
             throw new ArgumentException($"Device {name}: size {size} is smaller than one block.");
         }
 
-        return new NullIoDevice(name, blockSize, size / blockSize, readOnly, thin);
+        return new NullIoDevice(name, blockSize, size / blockSize, readOnly, thin, removable);
     }
 }

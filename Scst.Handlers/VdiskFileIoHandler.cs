@@ -13,7 +13,8 @@ namespace Scst.Handlers;
 /// file is missing, and is otherwise ignored); <c>blocksize</c> 512 (default), 1024, 2048 or 4096; <c>read_only</c>;
 /// <c>nv_cache</c> (SYNCHRONIZE CACHE and FUA do nothing: only for storage that survives power loss);
 /// <c>write_through</c> (every write is synced before it is acknowledged); <c>thin_provisioned</c> (UNMAP punches
-/// holes in the file, which then read as zeros).
+/// holes in the file, which then read as zeros); <c>removable</c> (INQUIRY RMB=1: START STOP UNIT ejects and loads the
+/// medium, PREVENT ALLOW MEDIUM REMOVAL holds it).
 /// </remarks>
 public sealed class VdiskFileIoHandler : IDeviceHandler
 {
@@ -44,6 +45,7 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
         bool nvCache = p.GetBool("nv_cache", false);
         bool writeThrough = p.GetBool("write_through", false);
         bool thin = p.GetBool("thin_provisioned", false);
+        bool removable = p.GetBool("removable", false);
         p.RejectUnknown();
 
         if (!File.Exists(path))
@@ -72,6 +74,6 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
             throw new ArgumentException($"Device {name}: file '{path}' holds {length} bytes, less than one {blockSize}-byte block.");
         }
 
-        return new FileIoDevice(name, path, file, blockSize, blocks, readOnly, nvCache, writeThrough, thin);
+        return new FileIoDevice(name, path, file, blockSize, blocks, readOnly, nvCache, writeThrough, thin, removable);
     }
 }

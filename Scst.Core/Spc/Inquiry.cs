@@ -111,12 +111,17 @@ internal static class Inquiry
             case 0xB1 when block:
                 pageLength = 0x3C;
                 BinaryPrimitives.WriteUInt16BigEndian(d[4..], device.Rotational ? (ushort)0 : (ushort)1);
+                if (((BlockDevice)device).ThinProvisioned)
+                {
+                    d[7] = 0x40; // WABEREQ 01b: reads after a SANITIZE BLOCK ERASE succeed (they return zeros)
+                }
+
                 break;
             case 0xB2 when block:
                 pageLength = 4;
                 if (((BlockDevice)device).ThinProvisioned)
                 {
-                    d[5] = 0x80 | 0x04; // LBPU, LBPRZ: unmapped blocks read as zeros
+                    d[5] = 0x80 | 0x40 | 0x20 | 0x04; // LBPU, LBPWS, LBPWS10, LBPRZ: unmapped blocks read as zeros
                     d[6] = 0x02;        // PROVISIONING TYPE: thin
                 }
 
@@ -184,6 +189,9 @@ internal static class Inquiry
     private static int BlockLimits(Span<byte> d, BlockDevice device, int maxTransferBytes)
     {
         int blockSize = device.BlockSize;
+        // WSNZ (byte 4 bit 0) stays 0: WRITE SAME with NUMBER OF LOGICAL BLOCKS 0 writes to the end of the medium.
+        // MAXIMUM COMPARE AND WRITE LENGTH: both halves of the data-out buffer must fit in one transfer.
+        d[1] = (byte)Math.Clamp(Math.Min(device.MaxCompareAndWriteBlockCount, maxTransferBytes / 2 / blockSize), 0, 255);
         // OPTIMAL TRANSFER LENGTH GRANULARITY: one page.
         BinaryPrimitives.WriteUInt16BigEndian(d[2..], (ushort)Math.Max(1, 4096 / blockSize));
         // MAXIMUM TRANSFER LENGTH and OPTIMAL TRANSFER LENGTH, in blocks.
@@ -199,6 +207,14 @@ internal static class Inquiry
             d[28] = 0x80;
         }
 
+        // MAXIMUM WRITE SAME LENGTH (page bytes 36-43).
+        BinaryPrimitives.WriteUInt64BigEndian(d[32..], device.MaxWriteSameBlockCount);
+        // MAXIMUM ATOMIC TRANSFER LENGTH, ATOMIC ALIGNMENT, ATOMIC TRANSFER LENGTH GRANULARITY (page bytes 44-55); no
+        // atomic boundaries (bytes 56-63 stay 0).
+        uint atomicMax = (uint)Math.Min(device.MaxAtomicTransferBlockCount, maxTransferBytes / blockSize);
+        BinaryPrimitives.WriteUInt32BigEndian(d[40..], atomicMax);
+        BinaryPrimitives.WriteUInt32BigEndian(d[44..], (uint)device.AtomicGranularityBlockCount);
+        BinaryPrimitives.WriteUInt32BigEndian(d[48..], (uint)device.AtomicGranularityBlockCount);
         return 0x3C;
     }
 }

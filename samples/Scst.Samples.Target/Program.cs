@@ -14,7 +14,9 @@ using Microsoft.Extensions.Logging;
 //   --target IQN         target name (default iqn.2026-11.org.scst-dotnet:disk1)
 //   --handler NAME       vdisk_fileio (default) or vdisk_nullio
 //   --thin 0|1           thin provisioning: UNMAP deallocates (default 0)
-string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin"];
+//   --removable 0|1      removable medium: START STOP UNIT ejects and loads it (default 0)
+//   --read-only 0|1      write-protected LUN: writes get DATA PROTECT (default 0)
+string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -38,7 +40,10 @@ if (config["portal"] is { } single)
     portals.Add(single);
 }
 
-var parameters = new Dictionary<string, string> { ["blocksize"] = blockSize, ["size"] = size, ["thin_provisioned"] = config["thin"] ?? "0" };
+var parameters = new Dictionary<string, string> { ["blocksize"] = blockSize, ["size"] = size, ["thin_provisioned"] = config["thin"] ?? "0",
+    ["removable"] = config["removable"] ?? "0",
+    ["read_only"] = config["read-only"] ?? "0",
+};
 if (handler == "vdisk_fileio")
 {
     parameters["filename"] = Path.GetFullPath(file);

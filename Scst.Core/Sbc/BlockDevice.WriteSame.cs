@@ -1,0 +1,210 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace Scst.Core;
+
+// WRITE SAME(10/16) (SBC-4 sections 5.50-5.52) and SANITIZE (section 5.30).
+public abstract partial class BlockDevice
+{
+    /// <summary>
+    /// The most blocks one WRITE SAME may name (VPD B0h MAXIMUM WRITE SAME LENGTH); a NUMBER OF LOGICAL BLOCKS of 0
+    /// (to the end of the medium) counts as the blocks it covers. Defaults to 16 MiB worth of blocks (32768 blocks of
+    /// 512 bytes): libiscsi checks a limit of 65536 blocks or more with a WRITE(16) of as many blocks, which exceeds the
+    /// default maximum transfer length.
+    /// </summary>
+    public virtual uint MaxWriteSameBlockCount => (uint)((16L << 20) / BlockSize);
+
+    // Byte 1 of WRITE SAME(10): WRPROTECT (7-5), ANCHOR (4), UNMAP (3), reserved (2-1, formerly PBDATA/LBDATA),
+    // reserved (0). WRITE SAME(16) has NDOB in bit 0. Byte 6 (10) or 14 (16) is the GROUP NUMBER, ignored.
+    private ValueTask<CommandOutcome> WriteSameAsync(ScsiCommand command)
+    {
+        ReadOnlySpan<byte> cdb = command.Cdb;
+        bool sixteen = cdb[0] == 0x93;
+        byte b1 = cdb[1];
+        if ((b1 & 0xE0) != 0)
+        {
+            return new(CommandOutcome.InvalidFieldInCdb(1, 7));
+        }
+
+        if ((b1 & 0x10) != 0)
+        {
+            return new(CommandOutcome.InvalidFieldInCdb(1, 4)); // ANCHOR: anchored blocks are not supported
+        }
+
+        bool unmap = (b1 & 0x08) != 0;
+        if (unmap && !ThinProvisioned)
+        {
+            return new(CommandOutcome.InvalidFieldInCdb(1, 3));
+        }
+
+        if ((b1 & 0x06) != 0)
+        {
+            return new(CommandOutcome.InvalidFieldInCdb(1, (b1 & 0x04) != 0 ? 2 : 1));
+        }
+
+        bool noDataOut = sixteen && (b1 & 0x01) != 0;
+        if (!sixteen && (b1 & 0x01) != 0)
+        {
+            return new(CommandOutcome.InvalidFieldInCdb(1, 0));
+        }
+
+        if (!noDataOut && command.ExpectedTransferLength > command.DataLength)
+        {
+            // More than one block of data-out: the initiator and the CDB disagree (the core refuses less than one).
+            return new(CommandOutcome.InvalidFieldInCdb(sixteen ? 10 : 7));
+        }
+
+        ulong blocks = ReadNumberOfBlocks(cdb);
+        if (blocks == 0)
+        {
+            blocks = (ulong)BlockCount - command.Lba; // WSNZ is 0: zero means to the end of the medium
+        }
+
+        if (blocks > MaxWriteSameBlockCount)
+        {
+            return new(CommandOutcome.InvalidFieldInCdb(sixteen ? 10 : 7));
+        }
+
+        if (blocks == 0)
+        {
+            return new(CommandOutcome.Good);
+        }
+
+        long offset = (long)command.Lba * BlockSize;
+        long length = (long)blocks * BlockSize;
+        if (unmap)
+        {
+            // SCST deallocates whatever the data-out block holds; with LBPRZ the blocks then read as zeros.
+            return UnmapAsync(offset, length);
+        }
+
+        return FillAsync(offset, length, noDataOut ? ReadOnlyMemory<byte>.Empty : command.Data[..BlockSize]);
+    }
+
+    // Writes `pattern` (one block, or zeros when empty) over a byte range, 1 MiB at a time.
+    private async ValueTask<CommandOutcome> FillAsync(long offset, long length, ReadOnlyMemory<byte> pattern)
+    {
+        int chunk = (int)Math.Min(length, ChunkBytes);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(chunk);
+        try
+        {
+            Span<byte> span = buffer.AsSpan(0, chunk);
+            if (pattern.IsEmpty)
+            {
+                span.Clear();
+            }
+            else
+            {
+                for (int i = 0; i < chunk; i += pattern.Length)
+                {
+                    pattern.Span.CopyTo(span[i..]);
+                }
+            }
+
+            for (long done = 0; done < length; done += chunk)
+            {
+                int n = (int)Math.Min(chunk, length - done);
+                CommandOutcome outcome = await WriteBlocksAsync(offset + done, buffer.AsMemory(0, n), forceUnitAccess: false).ConfigureAwait(false);
+                if (!outcome.IsGood)
+                {
+                    return outcome;
+                }
+            }
+
+            return CommandOutcome.Good;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // SANITIZE: byte 1 IMMED (7), reserved (6), AUSE (5), SERVICE ACTION (4-0); bytes 2-6 reserved; bytes 7-8
+    // PARAMETER LIST LENGTH. Service actions: 01h OVERWRITE, 02h BLOCK ERASE, 03h CRYPTOGRAPHIC ERASE, 1Fh EXIT FAILURE
+    // MODE. With IMMED the status could come first; the work is short on a file (a hole punch, or one pass of writes),
+    // so it is done before the status either way, and the unit never enters a sanitize-in-progress state. AUSE is
+    // accepted: a sanitize here cannot fail into the failure mode it governs.
+    private ValueTask<CommandOutcome> SanitizeAsync(ScsiCommand command)
+    {
+        ReadOnlySpan<byte> cdb = command.Cdb;
+        if ((cdb[1] & 0x40) != 0)
+        {
+            return new(CommandOutcome.InvalidFieldInCdb(1, 6));
+        }
+
+        for (int i = 2; i <= 6; i++)
+        {
+            if (cdb[i] != 0)
+            {
+                return new(CommandOutcome.InvalidFieldInCdb(i));
+            }
+        }
+
+        int parameterLength = BinaryPrimitives.ReadUInt16BigEndian(cdb[7..]);
+        switch (cdb[1] & 0x1F)
+        {
+            case 0x01:
+                return OverwriteAsync(command, parameterLength);
+            case 0x02:
+                if (!ThinProvisioned)
+                {
+                    // Block erase needs logical block provisioning (LBPME); VPD B1h reports WABEREQ 0 here.
+                    return new(CommandOutcome.InvalidFieldInCdb(1, 4));
+                }
+
+                return parameterLength != 0
+                    ? new(CommandOutcome.InvalidFieldInCdb(7))
+                    : UnmapAsync(0, BlockCount * BlockSize);
+            case 0x1F:
+                return new(parameterLength != 0 ? CommandOutcome.InvalidFieldInCdb(7) : CommandOutcome.Good);
+            default:
+                // CRYPTOGRAPHIC ERASE (a file has no media encryption key) and reserved service actions.
+                return new(CommandOutcome.InvalidFieldInCdb(1, 4));
+        }
+    }
+
+    // OVERWRITE parameter list: byte 0 INVERT (7), TEST (6-5), OVERWRITE COUNT (4-0); bytes 2-3 INITIALIZATION PATTERN
+    // LENGTH; bytes 4- INITIALIZATION PATTERN. Only the final pass is visible on a file, so one pass with the pattern
+    // the last pass would write is enough.
+    private ValueTask<CommandOutcome> OverwriteAsync(ScsiCommand command, int parameterLength)
+    {
+        if (parameterLength <= 4 || parameterLength > BlockSize + 4)
+        {
+            return new(CommandOutcome.InvalidFieldInCdb(7));
+        }
+
+        ReadOnlySpan<byte> list = command.Data.Span;
+        int count = list[0] & 0x1F;
+        int patternLength = BinaryPrimitives.ReadUInt16BigEndian(list[2..]);
+        if (count == 0 || patternLength == 0 || patternLength > BlockSize || patternLength + 4 > parameterLength)
+        {
+            // libiscsi and SCST report these as INVALID FIELD IN CDB, pointing at the PARAMETER LIST LENGTH.
+            return new(CommandOutcome.InvalidFieldInCdb(7));
+        }
+
+        if ((list[0] & 0x60) != 0)
+        {
+            return new(CommandOutcome.InvalidFieldInParameterList(0, 6));
+        }
+
+        bool invert = (list[0] & 0x80) != 0 && count % 2 == 0;
+        byte[] block = new byte[BlockSize];
+        ReadOnlySpan<byte> pattern = list.Slice(4, patternLength);
+        for (int i = 0; i < block.Length; i += patternLength)
+        {
+            pattern[..Math.Min(patternLength, block.Length - i)].CopyTo(block.AsSpan(i));
+        }
+
+        if (invert)
+        {
+            for (int i = 0; i < block.Length; i++)
+            {
+                block[i] = (byte)~block[i];
+            }
+        }
+
+        return FillAsync(0, BlockCount * BlockSize, block);
+    }
+}
