@@ -36,7 +36,7 @@ public static class CdbTable
         Add(0x00, "TEST UNIT READY", 6, N, 0, 0, 0, 0, No, Core);
         Add(0x03, "REQUEST SENSE", 6, R, 0, 0, 4, 1, Byt, NoUa);
         Add(0x12, "INQUIRY", 6, R, 0, 0, 3, 2, Byt, NoUa);
-        Add(0x15, "MODE SELECT(6)", 6, W, 0, 0, 4, 1, Byt, CdbFlags.None);
+        Add(0x15, "MODE SELECT(6)", 6, W, 0, 0, 4, 1, Byt, Core);
         Add(0x16, "RESERVE(6)", 6, N, 0, 0, 0, 0, No, Core);
         Add(0x17, "RELEASE(6)", 6, N, 0, 0, 0, 0, No, Core);
         Add(0x1A, "MODE SENSE(6)", 6, R, 0, 0, 4, 1, Byt, Core);
@@ -45,7 +45,7 @@ public static class CdbTable
         Add(0x3C, "READ BUFFER", 10, R, 0, 0, 6, 3, Byt, CdbFlags.None);
         Add(0x4C, "LOG SELECT", 10, W, 0, 0, 7, 2, Byt, CdbFlags.None);
         Add(0x4D, "LOG SENSE", 10, R, 0, 0, 7, 2, Byt, CdbFlags.None);
-        Add(0x55, "MODE SELECT(10)", 10, W, 0, 0, 7, 2, Byt, CdbFlags.None);
+        Add(0x55, "MODE SELECT(10)", 10, W, 0, 0, 7, 2, Byt, Core);
         Add(0x56, "RESERVE(10)", 10, N, 0, 0, 0, 0, No, Core);
         Add(0x57, "RELEASE(10)", 10, N, 0, 0, 0, 0, No, Core);
         Add(0x5A, "MODE SENSE(10)", 10, R, 0, 0, 7, 2, Byt, Core);
@@ -114,6 +114,33 @@ public static class CdbTable
         var d = new CdbDescriptor(opcode, serviceAction, name, length, direction, lbaOffset, lbaLength, lengthOffset, lengthLength, TransferLengthUnit.Bytes, flags, 0);
         (s_byServiceAction[opcode] ??= new CdbDescriptor?[32])[serviceAction] = d;
         s_all.Add(d);
+    }
+
+    /// <summary>
+    /// Whether a logical unit supports a command: the one rule that CDB checking (INVALID COMMAND OPERATION CODE) and
+    /// REPORT SUPPORTED OPERATION CODES share. Core-owned commands are supported when the core implements them; block
+    /// commands on block devices (UNMAP only when thin provisioned); the few remaining SPC commands when the device
+    /// handles them.
+    /// </summary>
+    /// <param name="descriptor">The command.</param>
+    /// <param name="device">The logical unit.</param>
+    /// <returns>True when the command is executed rather than refused as unsupported.</returns>
+    public static bool IsSupported(CdbDescriptor descriptor, ScsiDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
+        ArgumentNullException.ThrowIfNull(device);
+        if ((descriptor.Flags & CdbFlags.CoreOwned) != 0)
+        {
+            return Spc.SpcCommands.Implements(descriptor);
+        }
+
+        if ((descriptor.Flags & CdbFlags.BlockCommand) != 0)
+        {
+            return device is BlockDevice block && (descriptor.Opcode != 0x42 || block.ThinProvisioned);
+        }
+
+        // SEND DIAGNOSTIC (self-test, a no-op for a virtual disk) is the one non-core SPC command block devices take.
+        return descriptor.Opcode == 0x1D && device is BlockDevice;
     }
 
     /// <summary>Whether the opcode's command is identified by a service action in byte 1.</summary>
