@@ -64,10 +64,16 @@ public abstract class ScsiDevice : IAsyncDisposable
 
     /// <summary>
     /// Whether the write cache is enabled: the current WCE bit of the caching mode page, which initiators change with
-    /// MODE SELECT. A handler honours it by syncing every write when it is false. The caching page starts with the
-    /// value this property has when the mode pages are created (false, unless a handler overrides it).
+    /// MODE SELECT. A handler honours it by syncing every write when it is false. The caching page starts with
+    /// <see cref="WriteCacheEnabledByDefault"/>.
     /// </summary>
-    public virtual bool WriteCacheEnabled => Volatile.Read(ref _modePages)?.WriteCacheEnabled ?? false;
+    public virtual bool WriteCacheEnabled => Volatile.Read(ref _modePages)?.WriteCacheEnabled ?? WriteCacheEnabledByDefault;
+
+    /// <summary>
+    /// Optional. The default WCE of the caching mode page: whether the device starts with its write cache enabled
+    /// (SCST: not write_through and not nv_cache). Defaults to false.
+    /// </summary>
+    protected virtual bool WriteCacheEnabledByDefault => false;
 
     /// <summary>
     /// Whether initiators may change WCE with MODE SELECT. A handler whose cache mode is fixed (SCST's nv_cache)
