@@ -68,6 +68,15 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return CommandOutcome.CheckCondition(SenseCode.LunNotSupported);
         }
 
+        // Unit attention (SAM-5 section 5.14): the oldest pending condition ends any command but INQUIRY, REPORT LUNS
+        // and REQUEST SENSE. Nothing is pending almost always, and that costs one volatile read.
+        if (session.HasPendingUnitAttention && device is not null &&
+            (result != CdbDecodeResult.Ok || (decoded.Descriptor.Flags & CdbFlags.SkipsUnitAttention) == 0) &&
+            session.TryTakeUnitAttention(lun, out SenseCode attention))
+        {
+            return CommandOutcome.CheckCondition(attention);
+        }
+
         switch (result)
         {
             case CdbDecodeResult.UnknownOpcode:
@@ -83,14 +92,14 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         command.SetDecoded(decoded);
         CdbDescriptor d = decoded.Descriptor;
 
-        if (mapping is not null && (d.Flags & CdbFlags.WritesMedium) != 0 && mapping.IsWriteProtected)
-        {
-            return CommandOutcome.CheckCondition(SenseCode.WriteProtected);
-        }
-
-        if ((d.Flags & CdbFlags.BlockCommand) != 0 && device is not BlockDevice)
+        if (device is not null && !CdbTable.IsSupported(d, device))
         {
             return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
+        }
+
+        if ((command.Cdb[d.CdbLength - 1] & 0x04) != 0)
+        {
+            return CommandOutcome.InvalidFieldInCdb(d.CdbLength - 1, 2); // NACA=1: ACA is not supported yet
         }
 
         if (device is { MediumPresent: false } && (d.Flags & CdbFlags.BlockCommand) != 0 && (d.Flags & CdbFlags.WorksWithoutMedium) == 0)
@@ -102,6 +111,12 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             BlockDevice.NeedsRangeCheck(d) && !block.IsInRange(decoded.Lba, decoded.TransferLength))
         {
             return CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange);
+        }
+
+        // After the LBA check, as SCST orders them: a write beyond the end is LBA OUT OF RANGE even on a read-only LU.
+        if (mapping is not null && (d.Flags & CdbFlags.WritesMedium) != 0 && (mapping.IsWriteProtected || mapping.Device.ModePages.SoftwareWriteProtect))
+        {
+            return CommandOutcome.CheckCondition(SenseCode.WriteProtected);
         }
 
         if (decoded.DataLength > pool.MaxBufferSize)

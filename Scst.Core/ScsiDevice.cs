@@ -1,5 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
+using Scst.Core.Spc;
+
 namespace Scst.Core;
 
 /// <summary>
@@ -14,6 +16,8 @@ namespace Scst.Core;
 /// </remarks>
 public abstract class ScsiDevice : IAsyncDisposable
 {
+    private ModePages? _modePages;
+
     /// <summary>Creates a device.</summary>
     /// <param name="name">The device name, unique in the core; no '/' and no '.'.</param>
     /// <param name="handlerName">The name of the handler that made it (vdisk_fileio...).</param>
@@ -58,11 +62,52 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// </summary>
     public virtual bool MediumPresent => true;
 
-    /// <summary>Whether a write cache is enabled (caching mode page WCE); SYNCHRONIZE CACHE then matters.</summary>
-    public virtual bool WriteCacheEnabled => false;
+    /// <summary>
+    /// Whether the write cache is enabled: the current WCE bit of the caching mode page, which initiators change with
+    /// MODE SELECT. A handler honours it by syncing every write when it is false. The caching page starts with
+    /// <see cref="WriteCacheEnabledByDefault"/>.
+    /// </summary>
+    public virtual bool WriteCacheEnabled => Volatile.Read(ref _modePages)?.WriteCacheEnabled ?? WriteCacheEnabledByDefault;
 
-    /// <summary>Whether sense data is returned in descriptor format (control mode page D_SENSE). Defaults to false.</summary>
+    /// <summary>
+    /// Optional. The default WCE of the caching mode page: whether the device starts with its write cache enabled
+    /// (SCST: not write_through and not nv_cache). Defaults to false.
+    /// </summary>
+    protected virtual bool WriteCacheEnabledByDefault => false;
+
+    /// <summary>
+    /// Whether initiators may change WCE with MODE SELECT. A handler whose cache mode is fixed (SCST's nv_cache)
+    /// returns false. Defaults to true.
+    /// </summary>
+    public virtual bool WriteCacheChangeable => true;
+
+    /// <summary>
+    /// The device's mode pages (MODE SENSE, MODE SELECT), shared by every I_T nexus. Created on first use; saved
+    /// values are loaded when the device is registered with a core that has a <see cref="ScstOptions.StateDirectory"/>.
+    /// </summary>
+    public ModePages ModePages
+    {
+        get
+        {
+            ModePages? pages = Volatile.Read(ref _modePages);
+            if (pages is not null)
+            {
+                return pages;
+            }
+
+            var created = new ModePages(this);
+            return Interlocked.CompareExchange(ref _modePages, created, null) ?? created;
+        }
+    }
+
+    /// <summary>
+    /// Whether sense data is returned in descriptor format: the control mode page's current D_SENSE bit, which follows
+    /// MODE SELECT. Setting it before the mode pages exist sets D_SENSE's default. Defaults to false.
+    /// </summary>
     public bool DescriptorSense { get; set; }
+
+    /// <summary>Enables saved mode pages in <paramref name="stateDirectory"/> and loads them (at registration).</summary>
+    internal void LoadSavedState(string? stateDirectory) => ModePages.Load(stateDirectory);
 
     /// <summary>
     /// Required. Executes a command that the core does not own. Called after the core decoded the CDB, checked the

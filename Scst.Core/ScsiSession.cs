@@ -1,6 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Diagnostics;
+using Scst.Core.Spc;
 
 namespace Scst.Core;
 
@@ -14,7 +15,18 @@ namespace Scst.Core;
 /// </remarks>
 public sealed class ScsiSession
 {
+    // The task management functions this core performs, in the order REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS
+    // reports them. Executing and reporting both read this table, so the two cannot disagree.
+    private static readonly TaskManagementFunction[] s_supportedFunctions =
+    [
+        TaskManagementFunction.AbortTask,
+        TaskManagementFunction.AbortTaskSet,
+        TaskManagementFunction.ClearTaskSet,
+        TaskManagementFunction.LogicalUnitReset,
+    ];
+
     private readonly Lock _lock = new();
+    private readonly UnitAttentionQueue _unitAttentions = new();
     private readonly ScsiCommand[] _free;
     private readonly ScsiCommand[] _all;
     private int _freeCount;
@@ -63,6 +75,12 @@ public sealed class ScsiSession
         }
     }
 
+    /// <summary>The task management functions the core performs (REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS lists these).</summary>
+    public static IReadOnlyList<TaskManagementFunction> SupportedTaskManagementFunctions => s_supportedFunctions;
+
+    /// <summary>Whether any unit attention condition is pending on this nexus. One volatile read.</summary>
+    internal bool HasPendingUnitAttention => _unitAttentions.HasPending;
+
     /// <summary>Whether <see cref="Close"/> was called.</summary>
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
@@ -94,6 +112,45 @@ public sealed class ScsiSession
         ArgumentNullException.ThrowIfNull(command);
         Engine.Processor.Submit(command);
     }
+
+    /// <summary>Whether the core performs <paramref name="function"/>.</summary>
+    /// <param name="function">The task management function.</param>
+    /// <returns>True for the functions of <see cref="SupportedTaskManagementFunctions"/>.</returns>
+    public static bool SupportsTaskManagementFunction(TaskManagementFunction function) => Array.IndexOf(s_supportedFunctions, function) >= 0;
+
+    /// <summary>
+    /// Performs a task management function from <see cref="SupportedTaskManagementFunctions"/>; any other function is
+    /// answered FUNCTION NOT SUPPORTED.
+    /// </summary>
+    /// <param name="function">The function.</param>
+    /// <param name="lun">The 8-byte LUN field (for functions that address a logical unit).</param>
+    /// <param name="tag">The referenced task tag (ABORT TASK).</param>
+    /// <returns>The response once the function is done.</returns>
+    public ValueTask<TaskManagementResponse> ExecuteTaskManagementAsync(TaskManagementFunction function, ulong lun, ulong tag)
+    {
+        if (!SupportsTaskManagementFunction(function))
+        {
+            return new(TaskManagementResponse.FunctionNotSupported);
+        }
+
+        return function == TaskManagementFunction.AbortTask ? AbortTaskAsync(tag) : AbortLunTasksAsync(lun, function);
+    }
+
+    /// <summary>
+    /// Establishes a unit attention condition for a LUN of this nexus: the next command to that LUN (other than
+    /// INQUIRY, REPORT LUNS and REQUEST SENSE) gets CHECK CONDITION with <paramref name="sense"/>, or REQUEST SENSE
+    /// returns it. A condition already pending is not queued twice; the queue is bounded.
+    /// </summary>
+    /// <param name="lun">The LUN number.</param>
+    /// <param name="sense">The condition, normally with sense key UNIT ATTENTION.</param>
+    /// <returns>False when the condition was already pending or the queue is full.</returns>
+    public bool EstablishUnitAttention(int lun, SenseCode sense) => _unitAttentions.Establish(lun, sense);
+
+    /// <summary>Takes the oldest unit attention condition pending for <paramref name="lun"/>.</summary>
+    internal bool TryTakeUnitAttention(int lun, out SenseCode sense) => _unitAttentions.TryTake(lun, out sense);
+
+    /// <summary>The number of unit attention conditions pending for <paramref name="lun"/>.</summary>
+    internal int PendingUnitAttentions(int lun) => _unitAttentions.CountFor(lun);
 
     /// <summary>
     /// ABORT TASK: aborts the command with <paramref name="tag"/>. Completes when the command is gone: it either got its
@@ -135,9 +192,16 @@ public sealed class ScsiSession
     public ValueTask<TaskManagementResponse> AbortLunTasksAsync(ulong lun, TaskManagementFunction function = TaskManagementFunction.LogicalUnitReset)
     {
         Engine.PublishTaskManagement(function, this, lun, 0);
-        if (Luns.Find(LunAddress.Decode(lun)) is null)
+        LunMapping? mapping = Luns.Find(LunAddress.Decode(lun));
+        if (mapping is null)
         {
             return new(TaskManagementResponse.LunDoesNotExist);
+        }
+
+        if (function == TaskManagementFunction.LogicalUnitReset)
+        {
+            // A logical unit reset ends every PREVENT MEDIUM REMOVAL (SBC-3 section 5.13).
+            (mapping.Device as BlockDevice)?.ResetMediumRemovalPrevention();
         }
 
         var affected = new List<(ScsiCommand, Task)>();

@@ -23,6 +23,14 @@ public sealed class ScstOptions
     /// </summary>
     public int RetainedBuffersPerSizeClass { get; set; } = 64;
 
+    /// <summary>
+    /// A directory where the core keeps state that must survive a restart: saved mode pages (MODE SELECT with SP=1),
+    /// one file per device under <c>mode_pages/</c>. Created when first needed; the process needs write access to it.
+    /// When null, saving is not supported (MODE SELECT with SP=1 and MODE SENSE of saved values are refused).
+    /// Defaults to null.
+    /// </summary>
+    public string? StateDirectory { get; set; }
+
     /// <summary>Devices created when the core starts.</summary>
     public IList<DeviceDefinition> Devices { get; } = [];
 

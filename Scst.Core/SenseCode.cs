@@ -61,6 +61,9 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29/00).</summary>
     public static SenseCode PowerOnReset => new(SenseKey.UnitAttention, 0x29, 0x00);
 
+    /// <summary>UNIT ATTENTION, MODE PARAMETERS CHANGED (2A/01): another I_T nexus changed shared mode pages.</summary>
+    public static SenseCode ModeParametersChanged => new(SenseKey.UnitAttention, 0x2A, 0x01);
+
     /// <summary>UNIT ATTENTION, REPORTED LUNS DATA HAS CHANGED (3F/0E).</summary>
     public static SenseCode ReportedLunsDataChanged => new(SenseKey.UnitAttention, 0x3F, 0x0E);
 

@@ -54,7 +54,10 @@ public sealed class FileIoDevice : BlockDevice
     public override bool Rotational => false;
 
     /// <inheritdoc />
-    public override bool WriteCacheEnabled => !(_writeThrough || _nvCache);
+    protected override bool WriteCacheEnabledByDefault => !(_writeThrough || _nvCache);
+
+    /// <inheritdoc />
+    public override bool WriteCacheChangeable => !_nvCache;
 
     /// <inheritdoc />
     public override bool ThinProvisioned => _thinProvisioned;
@@ -125,7 +128,8 @@ public sealed class FileIoDevice : BlockDevice
         try
         {
             RandomAccess.Write(_file, source.Span, offset);
-            if ((forceUnitAccess || _writeThrough) && !_nvCache)
+            // Without a write cache (write_through, or WCE cleared by MODE SELECT) every write is made stable.
+            if ((forceUnitAccess || !WriteCacheEnabled) && !_nvCache)
             {
                 RandomAccess.FlushToDisk(_file);
             }

@@ -71,6 +71,8 @@ public enum CdbFlags : ushort
 /// </summary>
 public sealed class CdbDescriptor
 {
+    private readonly byte[] _usageData;
+
     internal CdbDescriptor(
         byte opcode, int serviceAction, string name, int cdbLength, DataDirection direction, int lbaOffset, int lbaLength,
         int lengthOffset, int lengthLength, TransferLengthUnit unit, CdbFlags flags, int fixedLength)
@@ -87,6 +89,7 @@ public sealed class CdbDescriptor
         Unit = unit;
         Flags = flags;
         FixedLength = fixedLength;
+        _usageData = CdbUsage.Build(this);
     }
 
     /// <summary>The operation code (CDB byte 0).</summary>
@@ -124,6 +127,15 @@ public sealed class CdbDescriptor
 
     /// <summary>The fixed transfer size for <see cref="TransferLengthUnit.Fixed"/> commands.</summary>
     public int FixedLength { get; }
+
+    /// <summary>
+    /// The CDB USAGE DATA of REPORT SUPPORTED OPERATION CODES (SPC-4 section 6.35.3): <see cref="CdbLength"/> bytes,
+    /// the operation code (and service action) in place and a bit set for every CDB bit that is evaluated.
+    /// </summary>
+    public ReadOnlySpan<byte> UsageData => _usageData;
+
+    /// <summary>Whether the command is identified by a service action as well as its operation code.</summary>
+    public bool HasServiceAction => ServiceAction >= 0;
 
     /// <inheritdoc />
     public override string ToString() => Name;

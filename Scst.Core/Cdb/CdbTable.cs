@@ -36,7 +36,7 @@ public static class CdbTable
         Add(0x00, "TEST UNIT READY", 6, N, 0, 0, 0, 0, No, Core);
         Add(0x03, "REQUEST SENSE", 6, R, 0, 0, 4, 1, Byt, NoUa);
         Add(0x12, "INQUIRY", 6, R, 0, 0, 3, 2, Byt, NoUa);
-        Add(0x15, "MODE SELECT(6)", 6, W, 0, 0, 4, 1, Byt, CdbFlags.None);
+        Add(0x15, "MODE SELECT(6)", 6, W, 0, 0, 4, 1, Byt, Core);
         Add(0x16, "RESERVE(6)", 6, N, 0, 0, 0, 0, No, Core);
         Add(0x17, "RELEASE(6)", 6, N, 0, 0, 0, 0, No, Core);
         Add(0x1A, "MODE SENSE(6)", 6, R, 0, 0, 4, 1, Byt, Core);
@@ -45,7 +45,7 @@ public static class CdbTable
         Add(0x3C, "READ BUFFER", 10, R, 0, 0, 6, 3, Byt, CdbFlags.None);
         Add(0x4C, "LOG SELECT", 10, W, 0, 0, 7, 2, Byt, CdbFlags.None);
         Add(0x4D, "LOG SENSE", 10, R, 0, 0, 7, 2, Byt, CdbFlags.None);
-        Add(0x55, "MODE SELECT(10)", 10, W, 0, 0, 7, 2, Byt, CdbFlags.None);
+        Add(0x55, "MODE SELECT(10)", 10, W, 0, 0, 7, 2, Byt, Core);
         Add(0x56, "RESERVE(10)", 10, N, 0, 0, 0, 0, No, Core);
         Add(0x57, "RELEASE(10)", 10, N, 0, 0, 0, 0, No, Core);
         Add(0x5A, "MODE SENSE(10)", 10, R, 0, 0, 7, 2, Byt, Core);
@@ -85,7 +85,9 @@ public static class CdbTable
         Add(0x91, "SYNCHRONIZE CACHE(16)", 16, N, 2, 8, 10, 4, TransferLengthUnit.NoDataBlocks, Bc);
         Add(0x93, "WRITE SAME(16)", 16, W, 2, 8, 10, 4, TransferLengthUnit.SingleBlock, Wm);
         Add(0x9C, "WRITE ATOMIC(16)", 16, W, 2, 8, 12, 2, Blk, Wm | CdbFlags.HasFua);
-        Add(0x48, "SANITIZE", 10, W, 0, 0, 7, 2, Byt, Wm);
+        AddServiceAction(0x48, 0x01, "SANITIZE OVERWRITE", 10, W, 7, 2, Wm);
+        AddServiceAction(0x48, 0x02, "SANITIZE BLOCK ERASE", 10, W, 7, 2, Wm);
+        AddServiceAction(0x48, 0x1F, "SANITIZE EXIT FAILURE MODE", 10, W, 7, 2, Wm);
         AddServiceAction(0x9E, 0x10, "READ CAPACITY(16)", 16, R, 10, 4, Bc, lbaOffset: 2, lbaLength: 8);
         AddServiceAction(0x9E, 0x12, "GET LBA STATUS", 16, R, 10, 4, Bc, lbaOffset: 2, lbaLength: 8);
         Add(0xA8, "READ(12)", 12, R, 2, 4, 6, 4, Blk, Bc | CdbFlags.HasFua);
@@ -114,6 +116,35 @@ public static class CdbTable
         var d = new CdbDescriptor(opcode, serviceAction, name, length, direction, lbaOffset, lbaLength, lengthOffset, lengthLength, TransferLengthUnit.Bytes, flags, 0);
         (s_byServiceAction[opcode] ??= new CdbDescriptor?[32])[serviceAction] = d;
         s_all.Add(d);
+    }
+
+    /// <summary>
+    /// Whether a logical unit supports a command: the one rule that CDB checking (INVALID COMMAND OPERATION CODE) and
+    /// REPORT SUPPORTED OPERATION CODES share. Core-owned commands are supported when the core implements them; block
+    /// commands on block devices (UNMAP only when thin provisioned); the few remaining SPC commands when the device
+    /// handles them.
+    /// </summary>
+    /// <param name="descriptor">The command.</param>
+    /// <param name="device">The logical unit.</param>
+    /// <returns>True when the command is executed rather than refused as unsupported.</returns>
+    public static bool IsSupported(CdbDescriptor descriptor, ScsiDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
+        ArgumentNullException.ThrowIfNull(device);
+        if ((descriptor.Flags & CdbFlags.CoreOwned) != 0)
+        {
+            return Spc.SpcCommands.Implements(descriptor);
+        }
+
+        if ((descriptor.Flags & CdbFlags.BlockCommand) != 0)
+        {
+            // UNMAP and SANITIZE BLOCK ERASE deallocate blocks: only a thin-provisioned device can.
+            bool deallocates = descriptor.Opcode == 0x42 || (descriptor.Opcode == 0x48 && descriptor.ServiceAction == 0x02);
+            return device is BlockDevice block && (!deallocates || block.ThinProvisioned);
+        }
+
+        // SEND DIAGNOSTIC (self-test, a no-op for a virtual disk) is the one non-core SPC command block devices take.
+        return descriptor.Opcode == 0x1D && device is BlockDevice;
     }
 
     /// <summary>Whether the opcode's command is identified by a service action in byte 1.</summary>

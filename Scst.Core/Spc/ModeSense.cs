@@ -5,46 +5,50 @@ using System.Buffers.Binary;
 namespace Scst.Core.Spc;
 
 /// <summary>
-/// MODE SENSE(6) and MODE SENSE(10) (SPC-4 section 6.11/6.12) with the caching (08h), control (0Ah) and
-/// informational exceptions control (1Ch) pages, and 3Fh for all of them.
+/// MODE SENSE(6)/(10) and MODE SELECT(6)/(10) (SPC-4 sections 6.9-6.12) over the device's <see cref="ModePages"/>.
 /// </summary>
+/// <remarks>
+/// Mode parameter header, 6-byte form (10-byte form in brackets):
+/// <code>
+///  byte 0     MODE DATA LENGTH (bytes 0-1)          reserved in MODE SELECT
+///  byte 1     MEDIUM TYPE (byte 2)                  0 for a direct-access device
+///  byte 2     DEVICE-SPECIFIC PARAMETER (byte 3)    WP(7), DPOFUA(4)
+///  (byte 4)   LONGLBA(0)
+///  byte 3     BLOCK DESCRIPTOR LENGTH (bytes 6-7)   0, 8, or 16 with LONGLBA
+/// </code>
+/// then the block descriptors (SBC-3 section 6.4.2: NUMBER OF LOGICAL BLOCKS, LOGICAL BLOCK LENGTH), then the pages.
+/// </remarks>
 internal static class ModeSense
 {
-    private const byte PageCaching = 0x08;
-    private const byte PageControl = 0x0A;
-    private const byte PageInformationalExceptions = 0x1C;
-    private const byte PageAll = 0x3F;
-
-    private enum PageControlField
-    {
-        Current = 0,
-        Changeable = 1,
-        Default = 2,
-        Saved = 3,
-    }
-
     public static CommandOutcome Execute(ScsiCommand command)
     {
         ReadOnlySpan<byte> cdb = command.Cdb;
         bool ten = cdb[0] == 0x5A;
         bool dbd = (cdb[1] & 0x08) != 0;
         bool llbaa = ten && (cdb[1] & 0x10) != 0;
-        var pc = (PageControlField)(cdb[2] >> 6);
+        var pc = (ModePageControl)(cdb[2] >> 6);
         byte page = (byte)(cdb[2] & 0x3F);
         byte subpage = cdb[3];
         ScsiDevice device = command.Device!;
+        ModePages pages = device.ModePages;
 
-        if (pc == PageControlField.Saved)
+        if (pc == ModePageControl.Saved && !pages.SavingSupported)
         {
             return CommandOutcome.CheckCondition(SenseCode.SavingParametersNotSupported);
         }
 
-        if (subpage != 0x00 && !(subpage == 0xFF && page == PageAll))
+        if (!pages.HasPage(page))
+        {
+            return CommandOutcome.InvalidFieldInCdb(2, 5);
+        }
+
+        // No page has subpages: subpage 00h, or FFh ("all subpages") for 3Fh, which then means the same pages.
+        if (subpage != 0x00 && !(subpage == 0xFF && page == ModePages.AllPages))
         {
             return CommandOutcome.InvalidFieldInCdb(3);
         }
 
-        Span<byte> d = stackalloc byte[256];
+        Span<byte> d = stackalloc byte[512];
         d.Clear();
         int header = ten ? 8 : 4;
         int n = header;
@@ -52,32 +56,18 @@ internal static class ModeSense
         if (!dbd && device is BlockDevice block)
         {
             n += BlockDescriptor(d[n..], block, llbaa);
+            if (pc == ModePageControl.Changeable)
+            {
+                d[header..n].Clear(); // nothing in the block descriptor can be changed
+            }
         }
 
         int blockDescriptorLength = n - header;
-        int before = n;
-        if (page is PageCaching or PageAll)
-        {
-            n += Caching(d[n..], device, pc);
-        }
+        n += pages.Write(d[n..], page, pc);
 
-        if (page is PageControl or PageAll)
-        {
-            n += Control(d[n..], device, pc);
-        }
-
-        if (page is PageInformationalExceptions or PageAll)
-        {
-            n += InformationalExceptions(d[n..], pc);
-        }
-
-        if (n == before)
-        {
-            return CommandOutcome.InvalidFieldInCdb(2, 5);
-        }
-
-        // Device-specific parameter (SBC-3 section 6.5.1): WP and DPOFUA.
-        byte deviceSpecific = (byte)((command.Mapping?.IsWriteProtected == true ? 0x80 : 0) | (device is BlockDevice ? 0x10 : 0));
+        // Device-specific parameter (SBC-3 section 6.4.1): WP (a read-only LUN or SWP) and DPOFUA.
+        bool writeProtected = command.Mapping?.IsWriteProtected == true || pages.SoftwareWriteProtect;
+        byte deviceSpecific = (byte)((writeProtected ? 0x80 : 0) | (device is BlockDevice ? 0x10 : 0));
         if (ten)
         {
             BinaryPrimitives.WriteUInt16BigEndian(d, (ushort)(n - 2));
@@ -87,6 +77,7 @@ internal static class ModeSense
         }
         else
         {
+            // MODE SENSE(6) answers at most 255 bytes: every page together stays far below that.
             d[0] = (byte)(n - 1);
             d[2] = deviceSpecific;
             d[3] = (byte)blockDescriptorLength;
@@ -94,6 +85,132 @@ internal static class ModeSense
 
         command.WriteResponse(d[..n]);
         return CommandOutcome.Good;
+    }
+
+    public static CommandOutcome Select(ScsiCommand command, ScstEngine engine)
+    {
+        ReadOnlySpan<byte> cdb = command.Cdb;
+        bool ten = cdb[0] == 0x55;
+        bool pageFormat = (cdb[1] & 0x10) != 0;
+        bool save = (cdb[1] & 0x01) != 0;
+        ScsiDevice device = command.Device!;
+        ModePages pages = device.ModePages;
+
+        // SPC-4 section 6.9: SP=1 on a logical unit without saved pages is an invalid field in the CDB.
+        if (save && !pages.SavingSupported)
+        {
+            return CommandOutcome.InvalidFieldInCdb(1, 0);
+        }
+
+        ReadOnlySpan<byte> list = command.Data.Span;
+        if (list.IsEmpty)
+        {
+            return CommandOutcome.Good;
+        }
+
+        int header = ten ? 8 : 4;
+        if (list.Length < header)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.ParameterListLengthError);
+        }
+
+        int mediumTypeOffset = ten ? 2 : 1;
+        if (list[mediumTypeOffset] != 0)
+        {
+            return CommandOutcome.InvalidFieldInParameterList(mediumTypeOffset);
+        }
+
+        bool longLba = ten && (list[4] & 0x01) != 0;
+        if (ten && (list[4] & 0xFE) != 0)
+        {
+            return CommandOutcome.InvalidFieldInParameterList(4, 31 - System.Numerics.BitOperations.LeadingZeroCount((uint)(list[4] & 0xFE)));
+        }
+
+        int blockDescriptorLength = ten ? BinaryPrimitives.ReadUInt16BigEndian(list[6..]) : list[3];
+        int descriptorSize = longLba ? 16 : 8;
+        if (blockDescriptorLength != 0 && (blockDescriptorLength != descriptorSize || device is not BlockDevice))
+        {
+            return CommandOutcome.InvalidFieldInParameterList(ten ? 6 : 3);
+        }
+
+        if (header + blockDescriptorLength > list.Length)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.ParameterListLengthError);
+        }
+
+        if (blockDescriptorLength != 0)
+        {
+            CommandOutcome check = CheckBlockDescriptor(list.Slice(header, blockDescriptorLength), header, (BlockDevice)device, longLba);
+            if (!check.IsGood)
+            {
+                return check;
+            }
+        }
+
+        int pagesOffset = header + blockDescriptorLength;
+        ReadOnlySpan<byte> pageData = list[pagesOffset..];
+        if (!pageData.IsEmpty && !pageFormat)
+        {
+            // PF=0: the pages would be in a vendor-specific (SCSI-1) format, which this device does not have.
+            return CommandOutcome.InvalidFieldInCdb(1, 4);
+        }
+
+        CommandOutcome outcome = pages.Select(pageData, pagesOffset, save, out bool changed);
+        if (outcome.IsGood && changed)
+        {
+            RaiseModeParametersChanged(engine, command.Session, device);
+        }
+
+        return outcome;
+    }
+
+    // The block descriptor of MODE SELECT may restate the capacity and block length but change neither.
+    private static CommandOutcome CheckBlockDescriptor(ReadOnlySpan<byte> d, int offset, BlockDevice device, bool longLba)
+    {
+        ulong blocks = longLba ? BinaryPrimitives.ReadUInt64BigEndian(d) : BinaryPrimitives.ReadUInt32BigEndian(d);
+        ulong current = (ulong)device.BlockCount;
+        ulong reported = longLba ? current : Math.Min(current, uint.MaxValue);
+        if (blocks != 0 && blocks != reported)
+        {
+            return CommandOutcome.InvalidFieldInParameterList(offset);
+        }
+
+        if (!longLba && d[4] != 0)
+        {
+            return CommandOutcome.InvalidFieldInParameterList(offset + 4);
+        }
+
+        uint length = longLba ? BinaryPrimitives.ReadUInt32BigEndian(d[12..]) : BinaryPrimitives.ReadUInt32BigEndian(d[4..]) & 0x00FF_FFFF;
+        if (length != (uint)device.BlockSize)
+        {
+            return CommandOutcome.InvalidFieldInParameterList(offset + (longLba ? 12 : 5));
+        }
+
+        return CommandOutcome.Good;
+    }
+
+    // SPC-4 section 7.5.2: when shared mode parameters change, every other I_T nexus gets MODE PARAMETERS CHANGED for
+    // each of its LUNs that reach the device.
+    private static void RaiseModeParametersChanged(ScstEngine engine, ScsiSession changer, ScsiDevice device)
+    {
+        foreach (ScsiTarget target in engine.Targets)
+        {
+            foreach (ScsiSession session in target.Sessions)
+            {
+                if (session == changer)
+                {
+                    continue;
+                }
+
+                foreach (LunMapping mapping in session.Luns.Luns)
+                {
+                    if (mapping.Device == device)
+                    {
+                        session.EstablishUnitAttention(mapping.Lun, SenseCode.ModeParametersChanged);
+                    }
+                }
+            }
+        }
     }
 
     private static int BlockDescriptor(Span<byte> d, BlockDevice device, bool longLba)
@@ -109,40 +226,5 @@ internal static class ModeSense
         BinaryPrimitives.WriteUInt32BigEndian(d, blocks > uint.MaxValue ? uint.MaxValue : (uint)blocks);
         BinaryPrimitives.WriteUInt32BigEndian(d[4..], (uint)device.BlockSize & 0x00FF_FFFF);
         return 8;
-    }
-
-    private static int Caching(Span<byte> d, ScsiDevice device, PageControlField pc)
-    {
-        d[0] = PageCaching;
-        d[1] = 0x12;
-        if (pc != PageControlField.Changeable)
-        {
-            d[2] = device.WriteCacheEnabled && pc == PageControlField.Current ? (byte)0x04 : (byte)0; // WCE
-        }
-
-        return 20;
-    }
-
-    private static int Control(Span<byte> d, ScsiDevice device, PageControlField pc)
-    {
-        d[0] = PageControl;
-        d[1] = 0x0A;
-        if (pc == PageControlField.Changeable)
-        {
-            return 12;
-        }
-
-        d[2] = (byte)((1 << 5) | (device.DescriptorSense && pc == PageControlField.Current ? 0x04 : 0)); // TST=1, D_SENSE
-        d[3] = 1 << 4;                                  // QUEUE ALGORITHM MODIFIER 1: unrestricted reordering
-        BinaryPrimitives.WriteUInt16BigEndian(d[8..], 0xFFFF); // BUSY TIMEOUT PERIOD: unlimited
-        return 12;
-    }
-
-    private static int InformationalExceptions(Span<byte> d, PageControlField pc)
-    {
-        d[0] = PageInformationalExceptions;
-        d[1] = 0x0A;
-        _ = pc;
-        return 12;
     }
 }

@@ -1,20 +1,43 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Buffers.Binary;
+using System.Numerics;
+using Scst.Core.Cdb;
 
 namespace Scst.Core.Spc;
 
 /// <summary>
 /// The SPC-4 commands the core answers for every device: TEST UNIT READY, INQUIRY with its VPD pages, REPORT LUNS,
-/// REQUEST SENSE and MODE SENSE. All run synchronously; responses are built on the stack and copied once into the
-/// command's buffer, cut to the allocation length.
+/// REQUEST SENSE, MODE SENSE, MODE SELECT, REPORT SUPPORTED OPERATION CODES and REPORT SUPPORTED TASK MANAGEMENT
+/// FUNCTIONS. All run synchronously; responses are built on the stack and copied once into the command's buffer, cut
+/// to the allocation length.
 /// </summary>
 internal static class SpcCommands
 {
     private const int MaxResponse = 1024;
 
+    /// <summary>Whether the core implements a core-owned command (the rest of the core-owned rows are refused).</summary>
+    public static bool Implements(CdbDescriptor descriptor) => (descriptor.Opcode, descriptor.ServiceAction) switch
+    {
+        (0x00 or 0x03 or 0x12 or 0x15 or 0x1A or 0x55 or 0x5A or 0xA0, -1) => true,
+        (0xA3, 0x0C or 0x0D) => true,
+        _ => false,
+    };
+
     public static CommandOutcome Execute(ScsiCommand command, ScstEngine engine)
     {
+        CdbDescriptor? descriptor = command.Descriptor;
+        if (descriptor is null || !Implements(descriptor))
+        {
+            return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
+        }
+
+        CommandOutcome reserved = CheckReservedBits(command.Cdb, descriptor);
+        if (!reserved.IsGood)
+        {
+            return reserved;
+        }
+
         return command.Cdb[0] switch
         {
             0x00 => command.Device is { MediumPresent: false } ? CommandOutcome.CheckCondition(SenseCode.MediumNotPresent) : CommandOutcome.Good,
@@ -22,17 +45,57 @@ internal static class SpcCommands
             0x12 => Inquiry.Execute(command),
             0xA0 => ReportLuns(command),
             0x1A or 0x5A => ModeSense.Execute(command),
+            0x15 or 0x55 => ModeSense.Select(command, engine),
+            0xA3 when (command.Cdb[1] & 0x1F) == 0x0C => ReportSupported.OperationCodes(command),
+            0xA3 => ReportSupported.TaskManagementFunctions(command),
             _ => CommandOutcome.CheckCondition(SenseCode.InvalidOpcode),
         };
     }
 
+    /// <summary>
+    /// Refuses a CDB with a bit set that the command's CDB USAGE DATA marks unused (a reserved bit), pointing at the
+    /// most significant such bit. The CONTROL byte is left to the core (NACA) and its vendor-specific bits are ignored.
+    /// </summary>
+    internal static CommandOutcome CheckReservedBits(ReadOnlySpan<byte> cdb, CdbDescriptor descriptor)
+    {
+        ReadOnlySpan<byte> usage = descriptor.UsageData;
+        for (int i = 1; i < usage.Length - 1; i++)
+        {
+            int allowed = usage[i];
+            if (i == 1 && descriptor.HasServiceAction)
+            {
+                allowed |= 0x1F;
+            }
+
+            int wrong = cdb[i] & ~allowed & 0xFF;
+            if (wrong != 0)
+            {
+                return CommandOutcome.InvalidFieldInCdb(i, 31 - BitOperations.LeadingZeroCount((uint)wrong));
+            }
+        }
+
+        return CommandOutcome.Good;
+    }
+
+    // REQUEST SENSE (SPC-4 section 6.39) reports, and clears, the oldest unit attention of the LUN; otherwise NO SENSE.
     private static CommandOutcome RequestSense(ScsiCommand command)
     {
         bool descriptor = (command.Cdb[1] & 0x01) != 0;
         Span<byte> sense = stackalloc byte[SenseData.MaxLength];
-        CommandOutcome pending = command.Device is null
-            ? CommandOutcome.CheckCondition(SenseCode.LunNotSupported)
-            : CommandOutcome.CheckCondition(SenseCode.NoAdditionalInformation);
+        CommandOutcome pending;
+        if (command.Device is null)
+        {
+            pending = CommandOutcome.CheckCondition(SenseCode.LunNotSupported);
+        }
+        else if (command.Session.TryTakeUnitAttention(LunAddress.Decode(command.Lun), out SenseCode attention))
+        {
+            pending = CommandOutcome.CheckCondition(attention);
+        }
+        else
+        {
+            pending = CommandOutcome.CheckCondition(SenseCode.NoAdditionalInformation);
+        }
+
         int length = SenseData.Write(sense, pending, descriptor);
         command.WriteResponse(sense[..length]);
         return CommandOutcome.Good;
