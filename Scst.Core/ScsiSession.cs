@@ -200,8 +200,10 @@ public sealed class ScsiSession
 
         if (function == TaskManagementFunction.LogicalUnitReset)
         {
-            // A logical unit reset ends every PREVENT MEDIUM REMOVAL (SBC-3 section 5.13).
+            // A logical unit reset ends every PREVENT MEDIUM REMOVAL (SBC-3 section 5.13) and, as SCST does, is reported
+            // to every I_T nexus of the LU, this one included, as a reset unit attention.
             (mapping.Device as BlockDevice)?.ResetMediumRemovalPrevention();
+            Engine.EstablishUnitAttention(mapping.Device, SenseCode.PowerOnReset);
         }
 
         var affected = new List<(ScsiCommand, Task)>();

@@ -272,6 +272,29 @@ public sealed class ScstEngine : IAsyncDisposable
     internal void PublishLunNotFound(ulong lun, ScsiSession session) =>
         Events.Publish(ScstEvents.LunNotFound(LunAddress.Decode(lun) is >= 0 and int n ? (ulong)n : lun, session.InitiatorName, session.Target.Name));
 
+    /// <summary>Establishes a unit attention on every LUN, of every session, that reaches <paramref name="device"/>.</summary>
+    internal void EstablishUnitAttention(ScsiDevice device, SenseCode sense, ScsiSession? except = null)
+    {
+        foreach (ScsiTarget target in Targets)
+        {
+            foreach (ScsiSession session in target.Sessions)
+            {
+                if (session == except)
+                {
+                    continue;
+                }
+
+                foreach (LunMapping mapping in session.Luns.Luns)
+                {
+                    if (mapping.Device == device)
+                    {
+                        session.EstablishUnitAttention(mapping.Lun, sense);
+                    }
+                }
+            }
+        }
+    }
+
     internal void PublishNegativeLunsInquiry(string initiator, string target) =>
         Events.Publish(ScstEvents.NegativeLunsInquiry(initiator, target));
 

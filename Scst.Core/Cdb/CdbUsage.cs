@@ -60,7 +60,9 @@ internal static class CdbUsage
         (0x37, -1) => "00 1F 00 00 00 00 FF FF 04",                       // READ DEFECT DATA(10)
         (0x41, -1) => "F8 FF FF FF FF 00 FF FF 04",                       // WRITE SAME(10): ANCHOR, UNMAP
         (0x42, -1) => "01 00 00 00 00 00 FF FF 04",                       // UNMAP: ANCHOR
-        (0x48, 0x01 or 0x02 or 0x1F) => "BF 00 00 00 00 00 FF FF 04",    // SANITIZE: IMMED, AUSE, SERVICE ACTION
+        (0x48, 0x01) => "A1 00 00 00 00 00 FF FF 04",                      // SANITIZE OVERWRITE: IMMED, AUSE
+        (0x48, 0x02) => "A2 00 00 00 00 00 FF FF 04",                      // SANITIZE BLOCK ERASE: IMMED, AUSE
+        (0x48, 0x1F) => "BF 00 00 00 00 00 FF FF 04",                      // SANITIZE EXIT FAILURE MODE: IMMED, AUSE
         (0x88, -1) => "F8 FF FF FF FF FF FF FF FF FF FF FF FF 00 04",     // READ(16)
         (0x89, -1) => "F8 FF FF FF FF FF FF FF FF 00 00 00 FF 00 04",     // COMPARE AND WRITE
         (0x8A, -1) => "F8 FF FF FF FF FF FF FF FF FF FF FF FF 00 04",     // WRITE(16)

@@ -158,7 +158,8 @@ internal static class ModeSense
         CommandOutcome outcome = pages.Select(pageData, pagesOffset, save, out bool changed);
         if (outcome.IsGood && changed)
         {
-            RaiseModeParametersChanged(engine, command.Session, device);
+            // SPC-4 section 7.5.2: every other I_T nexus that reaches the device learns that shared parameters changed.
+            engine.EstablishUnitAttention(device, SenseCode.ModeParametersChanged, except: command.Session);
         }
 
         return outcome;
@@ -187,30 +188,6 @@ internal static class ModeSense
         }
 
         return CommandOutcome.Good;
-    }
-
-    // SPC-4 section 7.5.2: when shared mode parameters change, every other I_T nexus gets MODE PARAMETERS CHANGED for
-    // each of its LUNs that reach the device.
-    private static void RaiseModeParametersChanged(ScstEngine engine, ScsiSession changer, ScsiDevice device)
-    {
-        foreach (ScsiTarget target in engine.Targets)
-        {
-            foreach (ScsiSession session in target.Sessions)
-            {
-                if (session == changer)
-                {
-                    continue;
-                }
-
-                foreach (LunMapping mapping in session.Luns.Luns)
-                {
-                    if (mapping.Device == device)
-                    {
-                        session.EstablishUnitAttention(mapping.Lun, SenseCode.ModeParametersChanged);
-                    }
-                }
-            }
-        }
     }
 
     private static int BlockDescriptor(Span<byte> d, BlockDevice device, bool longLba)

@@ -218,20 +218,6 @@ public sealed class SpcCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task ModeSense6_ControlPageWithDescriptorSense_SetsDSense()
-    {
-        await using ScstStack stack = await StartFileIoAsync();
-        stack.Engine.FindDevice("disk0")!.DescriptorSense = true;
-        LocalSession session = stack.OpenSession();
-
-        (LocalResult result, byte[] d) = await ReadAsync(session, 0, CdbBuilder.ModeSense6(0x0A, dbd: true), 255);
-
-        SenseAssert.IsGood(result);
-        d[6].Should().Be(0x24, "TST=1 and D_SENSE");
-        stack.AssertNoLeaks();
-    }
-
-    [Fact]
     public async Task ModeSense6_InformationalExceptionsPage_IsTwelveBytes()
     {
         await using ScstStack stack = await StartFileIoAsync();
@@ -247,7 +233,7 @@ public sealed class SpcCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task ModeSense6_AllPages_ReturnsCachingControlAndInformationalExceptionsInOrder()
+    public async Task ModeSense6_AllPages_ReturnsEveryPageInOrder()
     {
         await using ScstStack stack = await StartFileIoAsync();
         LocalSession session = stack.OpenSession();
@@ -255,11 +241,15 @@ public sealed class SpcCommandTests : IDisposable
         (LocalResult result, byte[] d) = await ReadAsync(session, 0, CdbBuilder.ModeSense6(0x3F), 255);
 
         SenseAssert.IsGood(result);
-        d.Length.Should().Be(4 + 8 + 20 + 12 + 12);
+        d.Length.Should().Be(4 + 8 + 12 + 16 + 24 + 24 + 20 + 12 + 12);
         d[0].Should().Be((byte)(d.Length - 1));
-        d[12].Should().Be(0x08);
-        d[32].Should().Be(0x0A);
-        d[44].Should().Be(0x1C);
+        var pages = new List<byte>();
+        for (int at = 12; at < d.Length; at += 2 + d[at + 1])
+        {
+            pages.Add((byte)(d[at] & 0x3F));
+        }
+
+        pages.Should().Equal(0x01, 0x02, 0x03, 0x04, 0x08, 0x0A, 0x1C);
         stack.AssertNoLeaks();
     }
 
@@ -272,7 +262,7 @@ public sealed class SpcCommandTests : IDisposable
         (LocalResult result, byte[] d) = await ReadAsync(session, 0, CdbBuilder.ModeSense6(0x3F, subpage: 0xFF), 255);
 
         SenseAssert.IsGood(result);
-        d.Length.Should().Be(56);
+        d.Length.Should().Be(132);
         stack.AssertNoLeaks();
     }
 
@@ -286,7 +276,7 @@ public sealed class SpcCommandTests : IDisposable
 
         SenseAssert.IsGood(result);
         d.Length.Should().Be(4);
-        d[0].Should().Be(55);
+        d[0].Should().Be(131);
         stack.AssertNoLeaks();
     }
 
@@ -374,7 +364,7 @@ public sealed class SpcCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task ModeSense_ChangeableValues_ReportNothingChangeable()
+    public async Task ModeSense_ChangeableCachingPage_ReportsOnlyWce()
     {
         await using ScstStack stack = await StartFileIoAsync();
         LocalSession session = stack.OpenSession();
@@ -383,14 +373,15 @@ public sealed class SpcCommandTests : IDisposable
 
         SenseAssert.IsGood(result);
         d[4].Should().Be(0x08);
-        d.AsSpan(6).ToArray().Should().OnlyContain(b => b == 0);
+        d[6].Should().Be(0x04, "WCE is changeable on vdisk_fileio");
+        d.AsSpan(7).ToArray().Should().OnlyContain(b => b == 0);
         stack.AssertNoLeaks();
     }
 
     [Theory]
     [InlineData(0x19)]
     [InlineData(0x00)]
-    [InlineData(0x01)]
+    [InlineData(0x05)]
     public async Task ModeSense_UnknownPage_IsInvalidFieldAtByte2Bit5(byte page)
     {
         await using ScstStack stack = await StartFileIoAsync();

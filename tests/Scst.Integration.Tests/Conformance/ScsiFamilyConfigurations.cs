@@ -10,14 +10,20 @@ namespace Scst.Integration.Tests.Conformance;
 /// unlock every test (a write-protected LUN skips the write tests), so the family runs against several and the
 /// results are read per configuration and as a union.
 /// </summary>
-public sealed record ScsiFamilyConfiguration(string Name, IReadOnlyDictionary<string, string> DeviceParameters)
+/// <param name="Name">The configuration's name in reports.</param>
+/// <param name="DeviceParameters">vdisk_fileio parameters that differ from the fixture's.</param>
+/// <param name="AllowDataLoss">
+/// Whether iscsi-test-cu may write (-d). The read-only LU runs without it: libiscsi's write tests do not look at the
+/// WP bit and would report every refused write as a failure, while its read-only tests need no writes.
+/// </param>
+public sealed record ScsiFamilyConfiguration(string Name, IReadOnlyDictionary<string, string> DeviceParameters, bool AllowDataLoss = true)
 {
     public static IReadOnlyList<ScsiFamilyConfiguration> All { get; } =
     [
         new("plain", new Dictionary<string, string> { ["thin_provisioned"] = "0" }),
         new("thin", new Dictionary<string, string> { ["thin_provisioned"] = "1" }),
         new("removable", new Dictionary<string, string> { ["thin_provisioned"] = "0", ["removable"] = "1" }),
-        new("read-only", new Dictionary<string, string> { ["thin_provisioned"] = "0", ["read_only"] = "1" }),
+        new("read-only", new Dictionary<string, string> { ["thin_provisioned"] = "0", ["read_only"] = "1" }, AllowDataLoss: false),
         new("4096-byte blocks", new Dictionary<string, string> { ["thin_provisioned"] = "1", ["blocksize"] = "4096" }),
     ];
 
@@ -58,6 +64,7 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
                 Url = target.Url,
                 SecondUrl = target.Url,
                 Filter = "SCSI",
+                AllowDataLoss = configuration.AllowDataLoss,
                 AllowSanitize = true,
                 Timeout = TimeSpan.FromMinutes(8),
             });

@@ -6,10 +6,14 @@ namespace Scst.Integration.Tests.Conformance;
 
 /// <summary>
 /// libiscsi's whole SCSI family against every LUN configuration: totals printed per configuration and for the union,
-/// no test may fail in any configuration, and every run must reach CUnit's summary.
+/// every run must reach CUnit's summary, and no test may fail in any configuration unless tests/conformance/known-failures.txt
+/// lists it (with its reason); a listed test that no longer fails anywhere must leave the list.
 /// </summary>
 public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : IClassFixture<ScsiFamilyFixture>
 {
+    private static readonly MustPassList KnownFailures = MustPassList.Load(
+        Path.Combine(Path.GetDirectoryName(MustPassList.FindDefaultPath())!, "known-failures.txt"));
+
     public static TheoryData<string> Configurations => new(ScsiFamilyConfiguration.All.Select(c => c.Name));
 
     [Theory]
@@ -21,8 +25,17 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
         Report(totals + Environment.NewLine + Describe(run.Results.Where(r => r.Outcome != IscsiTestOutcome.ReallyPassed)));
 
         run.Completed.Should().BeTrue($"the run must reach CUnit's summary ({totals})");
-        run.Results.Where(r => r.Outcome == IscsiTestOutcome.Failed).Select(r => r.FullName)
-            .Should().BeEmpty($"no test may fail ({totals})");
+        run.Results.Where(r => r.Outcome == IscsiTestOutcome.Failed && !KnownFailures.Contains(r.FullName)).Select(r => r.FullName)
+            .Should().BeEmpty($"no test may fail unless known-failures.txt lists it ({totals})");
+    }
+
+    [Fact]
+    public void KnownFailures_EachStillFailsSomewhere()
+    {
+        List<IscsiTestResult> results = [.. fixture.Runs.Values.SelectMany(r => r.Results)];
+
+        KnownFailures.Entries.Where(e => !results.Any(r => MustPassList.Matches(e, r.FullName) && r.Outcome == IscsiTestOutcome.Failed))
+            .Should().BeEmpty("a known failure that no longer fails must be removed from known-failures.txt");
     }
 
     [Fact]
