@@ -200,10 +200,9 @@ public sealed class ScsiSession
 
         if (function == TaskManagementFunction.LogicalUnitReset)
         {
-            // A logical unit reset ends every PREVENT MEDIUM REMOVAL (SBC-3 section 5.13) and, as SCST does, is reported
-            // to every I_T nexus of the LU, this one included, as a reset unit attention.
+            // A logical unit reset ends every PREVENT MEDIUM REMOVAL (SBC-3 section 5.13). The reset unit attentions
+            // belong to the unit attention work still to come (with their priorities), not to this function alone.
             (mapping.Device as BlockDevice)?.ResetMediumRemovalPrevention();
-            Engine.EstablishUnitAttention(mapping.Device, SenseCode.PowerOnReset);
         }
 
         var affected = new List<(ScsiCommand, Task)>();

@@ -20,8 +20,11 @@ public abstract partial class BlockDevice
     /// </summary>
     public virtual int MaxCompareAndWriteBlockCount => 255;
 
-    /// <summary>The most blocks one WRITE ATOMIC(16) may write (VPD B0h MAXIMUM ATOMIC TRANSFER LENGTH). Defaults to 128 KiB worth.</summary>
-    public virtual int MaxAtomicTransferBlockCount => (128 << 10) / BlockSize;
+    /// <summary>
+    /// The most blocks one WRITE ATOMIC(16) may write (VPD B0h MAXIMUM ATOMIC TRANSFER LENGTH). Defaults to 128 KiB worth,
+    /// and at least 256 blocks.
+    /// </summary>
+    public virtual int MaxAtomicTransferBlockCount => Math.Max(256, (128 << 10) / BlockSize);
 
     /// <summary>
     /// The alignment (in blocks) of a WRITE ATOMIC(16) LBA and the granularity of its length (VPD B0h ATOMIC ALIGNMENT
