@@ -19,7 +19,7 @@ public sealed class ConformanceFixture : ScstTargetFixture
         lock (_lock)
         {
             return _run ??= IscsiTestCuRunner.RunMustPassAsync(
-                new IscsiTestCuOptions { Url = Url, Timeout = TimeSpan.FromMinutes(2) }, List);
+                new IscsiTestCuOptions { Url = Url, SecondUrl = Url, AllowSanitize = true, Timeout = TimeSpan.FromMinutes(2) }, List);
         }
     }
 }
