@@ -24,11 +24,12 @@ public sealed record ScsiFamilyConfiguration(string Name, IReadOnlyDictionary<st
         new("plain", new Dictionary<string, string> { ["thin_provisioned"] = "0" }),
         new("thin", new Dictionary<string, string> { ["thin_provisioned"] = "1" }),
         new("removable", new Dictionary<string, string> { ["thin_provisioned"] = "0", ["removable"] = "1" }),
-        new("read-only", new Dictionary<string, string> { ["thin_provisioned"] = "0", ["read_only"] = "1" },
+        // Thin, so that ReadOnly.ReadOnlySBC also sees UNMAP refused.
+        new("read-only", new Dictionary<string, string> { ["thin_provisioned"] = "1", ["read_only"] = "1" },
             [
                 "SCSI.ReadOnly", "SCSI.Read6", "SCSI.Read10", "SCSI.Read12", "SCSI.Read16", "SCSI.ReadCapacity10",
                 "SCSI.ReadCapacity16", "SCSI.Inquiry", "SCSI.ModeSense6", "SCSI.TestUnitReady", "SCSI.ReportSupportedOpcodes",
-                "SCSI.Verify10", "SCSI.Verify12", "SCSI.Verify16", "SCSI.Prefetch10", "SCSI.Prefetch16", "SCSI.GetLBAStatus",
+                "SCSI.Verify10", "SCSI.Verify12", "SCSI.Verify16", "SCSI.Prefetch10", "SCSI.Prefetch16",
                 "SCSI.ReadDefectData10", "SCSI.ReadDefectData12",
             ]),
         new("4096-byte blocks", new Dictionary<string, string> { ["thin_provisioned"] = "1", ["blocksize"] = "4096" }),
