@@ -23,6 +23,7 @@ public sealed class ScsiSession
         TaskManagementFunction.AbortTaskSet,
         TaskManagementFunction.ClearTaskSet,
         TaskManagementFunction.LogicalUnitReset,
+        TaskManagementFunction.TargetReset,
     ];
 
     private readonly Lock _lock = new();
@@ -133,7 +134,12 @@ public sealed class ScsiSession
             return new(TaskManagementResponse.FunctionNotSupported);
         }
 
-        return function == TaskManagementFunction.AbortTask ? AbortTaskAsync(tag) : AbortLunTasksAsync(lun, function);
+        return function switch
+        {
+            TaskManagementFunction.AbortTask => AbortTaskAsync(tag),
+            TaskManagementFunction.TargetReset => ResetTargetAsync(),
+            _ => AbortLunTasksAsync(lun, function),
+        };
     }
 
     /// <summary>
@@ -205,6 +211,32 @@ public sealed class ScsiSession
             (mapping.Device as BlockDevice)?.ResetMediumRemovalPrevention();
         }
 
+        return WaitForAbortsAsync(MarkLunTasksAborted(lun));
+    }
+
+    /// <summary>
+    /// TARGET RESET (iSCSI TARGET WARM RESET and TARGET COLD RESET): a logical unit reset of every LU of the target, for
+    /// every session on it. Completes when every affected command is gone. Closing connections after a cold reset is
+    /// the target driver's part.
+    /// </summary>
+    /// <returns>Function complete once every affected command is gone.</returns>
+    public async ValueTask<TaskManagementResponse> ResetTargetAsync()
+    {
+        Engine.PublishTaskManagement(TaskManagementFunction.TargetReset, this, 0, 0);
+        foreach (ScsiSession session in Target.Sessions)
+        {
+            foreach (LunMapping mapping in session.Luns.Luns)
+            {
+                (mapping.Device as BlockDevice)?.ResetMediumRemovalPrevention();
+                await session.WaitForAbortsAsync(session.MarkLunTasksAborted(LunAddress.Encode(mapping.Lun))).ConfigureAwait(false);
+            }
+        }
+
+        return TaskManagementResponse.FunctionComplete;
+    }
+
+    private List<(ScsiCommand Command, Task Released)> MarkLunTasksAborted(ulong lun)
+    {
         var affected = new List<(ScsiCommand, Task)>();
         lock (_lock)
         {
@@ -218,7 +250,7 @@ public sealed class ScsiSession
             }
         }
 
-        return WaitForAbortsAsync(affected);
+        return affected;
     }
 
     // Commands are marked under the session lock, so that none can be released and reused between the scan and the

@@ -223,15 +223,23 @@ internal sealed partial class IscsiConnection
         IscsiTmfResponse response;
         try
         {
-            response = header.Function switch
+            // The core's table decides what is supported, so this answer and REPORT SUPPORTED TASK MANAGEMENT
+            // FUNCTIONS cannot disagree.
+            CoreTmf? function = header.Function switch
             {
-                IscsiTmf.AbortTask => Map(await _session!.AbortTaskAsync(header.ReferencedTaskTag).ConfigureAwait(false)),
-                IscsiTmf.AbortTaskSet => Map(await _session!.AbortLunTasksAsync(header.Lun, CoreTmf.AbortTaskSet).ConfigureAwait(false)),
-                IscsiTmf.ClearTaskSet => Map(await _session!.AbortLunTasksAsync(header.Lun, CoreTmf.ClearTaskSet).ConfigureAwait(false)),
-                IscsiTmf.LogicalUnitReset => Map(await _session!.AbortLunTasksAsync(header.Lun, CoreTmf.LogicalUnitReset).ConfigureAwait(false)),
-                IscsiTmf.TaskReassign => IscsiTmfResponse.TaskReassignmentNotSupported,
-                _ => IscsiTmfResponse.FunctionNotSupported,
+                IscsiTmf.AbortTask => CoreTmf.AbortTask,
+                IscsiTmf.AbortTaskSet => CoreTmf.AbortTaskSet,
+                IscsiTmf.ClearAca => CoreTmf.ClearAca,
+                IscsiTmf.ClearTaskSet => CoreTmf.ClearTaskSet,
+                IscsiTmf.LogicalUnitReset => CoreTmf.LogicalUnitReset,
+                IscsiTmf.TargetWarmReset or IscsiTmf.TargetColdReset => CoreTmf.TargetReset,
+                _ => null,
             };
+            response = header.Function == IscsiTmf.TaskReassign
+                ? IscsiTmfResponse.TaskReassignmentNotSupported
+                : function is null
+                    ? IscsiTmfResponse.FunctionNotSupported
+                    : Map(await _session!.ExecuteTaskManagementAsync(function.Value, header.Lun, header.ReferencedTaskTag).ConfigureAwait(false));
         }
         catch (Exception ex)
         {
@@ -252,6 +260,12 @@ internal sealed partial class IscsiConnection
             };
             reply.WriteTo(_sendHeader);
             SendLocked(default);
+        }
+
+        if (header.Function == IscsiTmf.TargetColdReset && response == IscsiTmfResponse.FunctionComplete)
+        {
+            // RFC 7143 section 11.5.1: after a cold reset the target closes every connection of every session.
+            _driver.CloseSessionsOf(_session!.Target);
         }
     }
 
