@@ -133,6 +133,25 @@ public sealed class FaultAndTaskManagementTests
     }
 
     [Fact]
+    public async Task TargetReset_PendingCommandOfAnotherSession_IsAborted()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartWithDeviceAsync(device);
+        LocalSession other = stack.OpenSession();
+        LocalSession resetter = stack.OpenSession();
+        ValueTask<LocalResult> pending = other.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]);
+
+        ValueTask<TaskManagementResponse> reset = resetter.Session.ExecuteTaskManagementAsync(TaskManagementFunction.TargetReset, 0, 0);
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        reset.IsCompleted.Should().BeFalse("the other session's command is still in the device");
+        device.CompleteNextRead();
+
+        (await reset.AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Should().Be(TaskManagementResponse.FunctionComplete);
+        (await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Aborted.Should().BeTrue();
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
     public async Task LogicalUnitReset_PendingCommands_AbortsThemAll()
     {
         var device = new PendingBlockDevice("pend0");
