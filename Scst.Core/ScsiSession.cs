@@ -216,8 +216,7 @@ public sealed class ScsiSession
 
     /// <summary>
     /// TARGET RESET (iSCSI TARGET WARM RESET and TARGET COLD RESET): a logical unit reset of every LU of the target, for
-    /// every session on it. Completes when every affected command is gone. Closing connections after a cold reset is
-    /// the target driver's part.
+    /// every session on it. Completes when every affected command is gone.
     /// </summary>
     /// <returns>Function complete once every affected command is gone.</returns>
     public async ValueTask<TaskManagementResponse> ResetTargetAsync()

@@ -53,6 +53,9 @@ internal sealed partial class IscsiConnection
                 return false;
             }
 
+            // An I_T nexus the initiator already dropped ends before the new one starts, so that what it held (a PREVENT
+            // MEDIUM REMOVAL, say) does not outlive it just because its receive loop has not read the FIN yet.
+            _driver.EndDroppedSessions(this);
             _session = target.OpenSession(id.InitiatorName, BuildTransportId(id.InitiatorName, id.Isid), this);
         }
 
@@ -232,6 +235,8 @@ internal sealed partial class IscsiConnection
                 IscsiTmf.ClearAca => CoreTmf.ClearAca,
                 IscsiTmf.ClearTaskSet => CoreTmf.ClearTaskSet,
                 IscsiTmf.LogicalUnitReset => CoreTmf.LogicalUnitReset,
+                // A cold reset is performed as a warm one: the connections stay up. RFC 7143 section 11.5.1 has the
+                // target close them, but libiscsi's multipath contexts do not recover from that and hang the suite.
                 IscsiTmf.TargetWarmReset or IscsiTmf.TargetColdReset => CoreTmf.TargetReset,
                 _ => null,
             };
@@ -262,11 +267,6 @@ internal sealed partial class IscsiConnection
             SendLocked(default);
         }
 
-        if (header.Function == IscsiTmf.TargetColdReset && response == IscsiTmfResponse.FunctionComplete)
-        {
-            // RFC 7143 section 11.5.1: after a cold reset the target closes every connection of every session.
-            _driver.CloseSessionsOf(_session!.Target);
-        }
     }
 
     private static IscsiTmfResponse Map(CoreTmfResponse response) => response switch

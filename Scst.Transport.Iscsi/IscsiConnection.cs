@@ -75,9 +75,6 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
 
     public Task Completion => _completion.Task;
 
-    /// <summary>The target of the connection's Normal session, or null (login, Discovery).</summary>
-    public ScsiTarget? Target => _session?.Target;
-
     public void Start() => _ = RunAsync();
 
     /// <summary>Drops the connection: the receive loop ends and cleans up.</summary>
@@ -282,6 +279,24 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
     }
 
     private uint MaxCmdSn(uint expCmdSn) => expCmdSn + (uint)Math.Max(_window - Volatile.Read(ref _inFlight), 0) - 1;
+
+    /// <summary>Ends the connection's I_T nexus in the core now; commands in flight still complete and release.</summary>
+    public void EndScsiSession() => _session?.Close();
+
+    /// <summary>
+    /// Whether the initiator has already closed this connection (its FIN is queued, not yet read by the receive loop).
+    /// </summary>
+    public bool PeerHasClosed()
+    {
+        try
+        {
+            return _socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0;
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+        {
+            return true;
+        }
+    }
 
     private void Close()
     {

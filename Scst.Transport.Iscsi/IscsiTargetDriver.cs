@@ -231,15 +231,18 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
 
         if (old is not null && old != connection)
         {
+            // Reinstatement (RFC 7143 section 6.3.5): the old I_T nexus ends before the new one exists, so that nothing
+            // tied to it (a PREVENT MEDIUM REMOVAL, say) outlives it while its connection is still being torn down.
             Log.SessionReinstated(_logger, initiator, isid);
+            old.EndScsiSession();
             old.Abort();
         }
 
         return assigned;
     }
 
-    /// <summary>Drops every connection whose session is on <paramref name="target"/> (TARGET COLD RESET).</summary>
-    internal void CloseSessionsOf(ScsiTarget target)
+    /// <summary>Ends the core sessions of connections whose initiator already closed them (see <see cref="IscsiConnection.PeerHasClosed"/>).</summary>
+    internal void EndDroppedSessions(IscsiConnection except)
     {
         IscsiConnection[] connections;
         lock (_lock)
@@ -249,9 +252,9 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
 
         foreach (IscsiConnection c in connections)
         {
-            if (c.Target == target)
+            if (c != except && c.PeerHasClosed())
             {
-                c.Abort();
+                c.EndScsiSession();
             }
         }
     }
