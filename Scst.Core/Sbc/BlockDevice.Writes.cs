@@ -85,23 +85,29 @@ public abstract partial class BlockDevice
         }
     }
 
+    // Byte 1 of the block commands with a protection field: RDPROTECT/WRPROTECT/VRPROTECT/ORPROTECT in bits 7-5 must be
+    // 000b on a LU without protection information, and the command's reserved bits must be 0. The pointer names the
+    // protection field, else the highest reserved bit set.
+    private static bool InvalidByte1(byte b1, byte reserved, out CommandOutcome outcome)
+    {
+        if ((b1 & 0xE0) != 0)
+        {
+            outcome = CommandOutcome.InvalidFieldInCdb(1, 7);
+            return true;
+        }
+
+        int bad = b1 & reserved;
+        outcome = bad != 0 ? CommandOutcome.InvalidFieldInCdb(1, System.Numerics.BitOperations.Log2((uint)bad)) : default;
+        return bad != 0;
+    }
+
     // Byte 1 of VERIFY(10/12/16): VRPROTECT (7-5), DPO (4), reserved (3), BYTCHK (2-1), reserved (0).
     private ValueTask<CommandOutcome> VerifyAsync(ScsiCommand command)
     {
         byte b1 = command.Cdb[1];
-        if ((b1 & 0xE0) != 0)
+        if (InvalidByte1(b1, reserved: 0x09, out CommandOutcome invalid))
         {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 7));
-        }
-
-        if ((b1 & 0x08) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 3));
-        }
-
-        if ((b1 & 0x01) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 0));
+            return new(invalid);
         }
 
         int byteCheck = (b1 >> 1) & 0x03;
@@ -166,24 +172,9 @@ public abstract partial class BlockDevice
     private ValueTask<CommandOutcome> WriteAndVerifyAsync(ScsiCommand command)
     {
         byte b1 = command.Cdb[1];
-        if ((b1 & 0xE0) != 0)
+        if (InvalidByte1(b1, reserved: 0x0D, out CommandOutcome invalid))
         {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 7));
-        }
-
-        if ((b1 & 0x08) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 3));
-        }
-
-        if ((b1 & 0x04) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 2)); // BYTCHK 10b and 11b are reserved
-        }
-
-        if ((b1 & 0x01) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 0));
+            return new(invalid);
         }
 
         if (command.Data.IsEmpty)
@@ -210,19 +201,9 @@ public abstract partial class BlockDevice
     private ValueTask<CommandOutcome> OrWriteAsync(ScsiCommand command)
     {
         byte b1 = command.Cdb[1];
-        if ((b1 & 0xE0) != 0)
+        if (InvalidByte1(b1, reserved: 0x05, out CommandOutcome invalid))
         {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 7));
-        }
-
-        if ((b1 & 0x04) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 2));
-        }
-
-        if ((b1 & 0x01) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 0));
+            return new(invalid);
         }
 
         if (command.Data.IsEmpty)
@@ -268,19 +249,9 @@ public abstract partial class BlockDevice
     {
         ReadOnlySpan<byte> cdb = command.Cdb;
         byte b1 = cdb[1];
-        if ((b1 & 0xE0) != 0)
+        if (InvalidByte1(b1, reserved: 0x05, out CommandOutcome invalid))
         {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 7));
-        }
-
-        if ((b1 & 0x04) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 2));
-        }
-
-        if ((b1 & 0x01) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 0));
+            return new(invalid);
         }
 
         for (int i = 10; i <= 12; i++)
@@ -344,14 +315,9 @@ public abstract partial class BlockDevice
     {
         ReadOnlySpan<byte> cdb = command.Cdb;
         byte b1 = cdb[1];
-        if ((b1 & 0xE0) != 0)
+        if (InvalidByte1(b1, reserved: 0x07, out CommandOutcome invalid))
         {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 7));
-        }
-
-        if ((b1 & 0x07) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, (b1 & 0x04) != 0 ? 2 : (b1 & 0x02) != 0 ? 1 : 0));
+            return new(invalid);
         }
 
         if (cdb[10] != 0 || cdb[11] != 0)
