@@ -106,6 +106,14 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// </summary>
     public bool DescriptorSense { get; set; }
 
+    /// <summary>
+    /// Clears the state that a logical unit reset clears (SAM-5 section 6.3.3), for every I_T nexus: the core calls it for
+    /// LOGICAL UNIT RESET and target resets, after marking the LU's commands aborted.
+    /// </summary>
+    internal virtual void ResetLogicalUnitState()
+    {
+    }
+
     /// <summary>Enables saved mode pages in <paramref name="stateDirectory"/> and loads them (at registration).</summary>
     internal void LoadSavedState(string? stateDirectory) => ModePages.Load(stateDirectory);
 

@@ -190,7 +190,10 @@ public sealed class ScsiSession
     }
 
     /// <summary>
-    /// LOGICAL UNIT RESET (and ABORT TASK SET for this nexus): aborts every command of this session to the LUN.
+    /// ABORT TASK SET, CLEAR TASK SET and LOGICAL UNIT RESET for the logical unit at <paramref name="lun"/>. ABORT TASK SET
+    /// and CLEAR TASK SET abort the commands of this nexus to the LU. LOGICAL UNIT RESET (SAM-5 section 7.7) aborts the
+    /// commands of every nexus to the LU, clears what a reset clears (medium removal prevention, SPC-2 reservations)
+    /// and establishes BUS DEVICE RESET FUNCTION OCCURRED for every nexus that reaches the LU.
     /// </summary>
     /// <param name="lun">The 8-byte LUN field.</param>
     /// <param name="function">The function, for the event payload.</param>
@@ -206,32 +209,60 @@ public sealed class ScsiSession
 
         if (function == TaskManagementFunction.LogicalUnitReset)
         {
-            // A logical unit reset ends every PREVENT MEDIUM REMOVAL (SBC-3 section 5.13). The reset unit attentions
-            // belong to the unit attention work still to come (with their priorities), not to this function alone.
-            (mapping.Device as BlockDevice)?.ResetMediumRemovalPrevention();
+            return Engine.ResetLogicalUnitAsync(mapping.Device, SenseCode.BusDeviceResetOccurred);
         }
 
         return WaitForAbortsAsync(MarkLunTasksAborted(lun));
     }
 
     /// <summary>
-    /// TARGET RESET (iSCSI TARGET WARM RESET and TARGET COLD RESET): a logical unit reset of every LU of the target, for
-    /// every session on it. Completes when every affected command is gone.
+    /// TARGET RESET (iSCSI TARGET WARM RESET and TARGET COLD RESET): a logical unit reset of every LU the target reaches,
+    /// with POWER ON, RESET, OR BUS DEVICE RESET OCCURRED for every nexus. Completes when every affected command is gone.
     /// </summary>
     /// <returns>Function complete once every affected command is gone.</returns>
     public async ValueTask<TaskManagementResponse> ResetTargetAsync()
     {
         Engine.PublishTaskManagement(TaskManagementFunction.TargetReset, this, 0, 0);
+        var devices = new HashSet<ScsiDevice>();
         foreach (ScsiSession session in Target.Sessions)
         {
             foreach (LunMapping mapping in session.Luns.Luns)
             {
-                (mapping.Device as BlockDevice)?.ResetMediumRemovalPrevention();
-                await session.WaitForAbortsAsync(session.MarkLunTasksAborted(LunAddress.Encode(mapping.Lun))).ConfigureAwait(false);
+                devices.Add(mapping.Device);
             }
         }
 
+        foreach (LunMapping mapping in Luns.Luns)
+        {
+            devices.Add(mapping.Device);
+        }
+
+        foreach (ScsiDevice device in devices)
+        {
+            await Engine.ResetLogicalUnitAsync(device, SenseCode.PowerOnReset).ConfigureAwait(false);
+        }
+
         return TaskManagementResponse.FunctionComplete;
+    }
+
+    /// <summary>
+    /// Marks every command of this nexus to <paramref name="lun"/> aborted and tells the driver about those waiting for
+    /// write data. Returns the tasks that complete when the commands are released.
+    /// </summary>
+    internal List<Task> AbortLunTasks(ulong lun)
+    {
+        List<(ScsiCommand Command, Task Released)> marked = MarkLunTasksAborted(lun);
+        var waits = new List<Task>(marked.Count);
+        foreach ((ScsiCommand c, Task released) in marked)
+        {
+            waits.Add(released);
+            if (!released.IsCompleted && c.State == CommandState.WaitingForData)
+            {
+                Transport.OnAbortWhileReceiving(c);
+            }
+        }
+
+        return waits;
     }
 
     private List<(ScsiCommand Command, Task Released)> MarkLunTasksAborted(ulong lun)

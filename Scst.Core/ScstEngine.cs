@@ -295,6 +295,34 @@ public sealed class ScstEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A logical unit reset of <paramref name="device"/> (SAM-5 section 6.3.3): every command of every nexus to the LU is
+    /// aborted, the state a reset clears is cleared, and <paramref name="unitAttention"/> is established for every nexus
+    /// that reaches the LU before the function completes. Completes when every aborted command is gone.
+    /// </summary>
+    internal async ValueTask<TaskManagementResponse> ResetLogicalUnitAsync(ScsiDevice device, SenseCode unitAttention)
+    {
+        var waits = new List<Task>();
+        foreach (ScsiTarget target in Targets)
+        {
+            foreach (ScsiSession session in target.Sessions)
+            {
+                foreach (LunMapping mapping in session.Luns.Luns)
+                {
+                    if (mapping.Device == device)
+                    {
+                        waits.AddRange(session.AbortLunTasks(LunAddress.Encode(mapping.Lun)));
+                    }
+                }
+            }
+        }
+
+        device.ResetLogicalUnitState();
+        EstablishUnitAttention(device, unitAttention);
+        await Task.WhenAll(waits).ConfigureAwait(false);
+        return TaskManagementResponse.FunctionComplete;
+    }
+
     internal void PublishNegativeLunsInquiry(string initiator, string target) =>
         Events.Publish(ScstEvents.NegativeLunsInquiry(initiator, target));
 

@@ -61,6 +61,12 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29/00).</summary>
     public static SenseCode PowerOnReset => new(SenseKey.UnitAttention, 0x29, 0x00);
 
+    /// <summary>UNIT ATTENTION, BUS DEVICE RESET FUNCTION OCCURRED (29/03): a LOGICAL UNIT RESET reset the LU.</summary>
+    public static SenseCode BusDeviceResetOccurred => new(SenseKey.UnitAttention, 0x29, 0x03);
+
+    /// <summary>UNIT ATTENTION, I_T NEXUS LOSS OCCURRED (29/07).</summary>
+    public static SenseCode NexusLossOccurred => new(SenseKey.UnitAttention, 0x29, 0x07);
+
     /// <summary>UNIT ATTENTION, MODE PARAMETERS CHANGED (2A/01): another I_T nexus changed shared mode pages.</summary>
     public static SenseCode ModeParametersChanged => new(SenseKey.UnitAttention, 0x2A, 0x01);
 

@@ -235,8 +235,6 @@ internal sealed partial class IscsiConnection
                 IscsiTmf.ClearAca => CoreTmf.ClearAca,
                 IscsiTmf.ClearTaskSet => CoreTmf.ClearTaskSet,
                 IscsiTmf.LogicalUnitReset => CoreTmf.LogicalUnitReset,
-                // A cold reset is performed as a warm one: the connections stay up. RFC 7143 section 11.5.1 has the
-                // target close them, but libiscsi's multipath contexts do not recover from that and hang the suite.
                 IscsiTmf.TargetWarmReset or IscsiTmf.TargetColdReset => CoreTmf.TargetReset,
                 _ => null,
             };
@@ -267,6 +265,12 @@ internal sealed partial class IscsiConnection
             SendLocked(default);
         }
 
+        if (header.Function == IscsiTmf.TargetColdReset && response == IscsiTmfResponse.FunctionComplete)
+        {
+            // RFC 7143 section 11.5.1: after the response to a cold reset, the target closes every connection of every
+            // session on the target.
+            _driver.CloseConnectionsOf(_session!.Target);
+        }
     }
 
     private static IscsiTmfResponse Map(CoreTmfResponse response) => response switch

@@ -75,6 +75,9 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
 
     public Task Completion => _completion.Task;
 
+    /// <summary>The target of the connection's Normal session, or null (login, Discovery).</summary>
+    public ScsiTarget? Target => _session?.Target;
+
     public void Start() => _ = RunAsync();
 
     /// <summary>Drops the connection: the receive loop ends and cleans up.</summary>

@@ -259,6 +259,24 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         }
     }
 
+    /// <summary>Drops every connection whose session is on <paramref name="target"/> (TARGET COLD RESET).</summary>
+    internal void CloseConnectionsOf(ScsiTarget target)
+    {
+        IscsiConnection[] connections;
+        lock (_lock)
+        {
+            connections = [.. _connections];
+        }
+
+        foreach (IscsiConnection c in connections)
+        {
+            if (c.Target == target)
+            {
+                c.Abort();
+            }
+        }
+    }
+
     internal IEnumerable<ScsiTarget> EnabledTargets()
     {
         foreach (ScsiTarget t in Engine.Targets)

@@ -55,7 +55,13 @@ public abstract partial class BlockDevice
     /// Clears the state a LOGICAL UNIT RESET, a target reset or a power on clears: medium removal prevention of every
     /// I_T nexus. The medium stays where it is.
     /// </summary>
-    internal void ResetMediumRemovalPrevention()
+    internal override void ResetLogicalUnitState()
+    {
+        base.ResetLogicalUnitState();
+        ResetMediumRemovalPrevention();
+    }
+
+    private void ResetMediumRemovalPrevention()
     {
         lock (_preventingSessions)
         {

@@ -10,13 +10,15 @@ namespace Scst.Core.Spc;
 /// <remarks>
 /// The queue is small and bounded: a condition already pending for the LUN is not queued twice, and when the queue is
 /// full a new condition is dropped (the ones already queued were established earlier and are reported first anyway).
-/// The command path reads only <see cref="HasPending"/>, one volatile read, when nothing is pending. Priorities (SAM-5
-/// table 42: reset conditions first) and conditions that replace others belong here when they are needed.
+/// A reset condition (ASC 29h, the highest precedence in SAM-5) is reported before any other of its LUN and replaces an
+/// older one. The command path reads only <see cref="HasPending"/>, one volatile read, when nothing is pending.
 /// </remarks>
 internal sealed class UnitAttentionQueue
 {
     /// <summary>The most conditions kept per session.</summary>
     public const int Capacity = 16;
+
+    private const byte ResetAsc = 0x29;
 
     private readonly Lock _lock = new();
     private readonly (int Lun, SenseCode Sense)[] _entries = new (int, SenseCode)[Capacity];
@@ -39,6 +41,27 @@ internal sealed class UnitAttentionQueue
                 }
             }
 
+            if (sense.Asc == ResetAsc)
+            {
+                // A reset condition (SAM-5 table 43: the highest precedence) goes first, and replaces an older reset
+                // condition of the same LUN: the initiator learns once that the LU was reset.
+                Remove(lun, static s => s.Asc == ResetAsc);
+                if (_count == Capacity)
+                {
+                    Remove(lun, static _ => true);
+                }
+
+                if (_count == Capacity)
+                {
+                    return false;
+                }
+
+                Array.Copy(_entries, 0, _entries, 1, _count);
+                _entries[0] = (lun, sense);
+                Volatile.Write(ref _count, _count + 1);
+                return true;
+            }
+
             if (_count == Capacity)
             {
                 return false;
@@ -47,6 +70,21 @@ internal sealed class UnitAttentionQueue
             _entries[_count] = (lun, sense);
             Volatile.Write(ref _count, _count + 1);
             return true;
+        }
+    }
+
+    // Removes the first condition of the LUN that matches; the caller holds the lock.
+    private void Remove(int lun, Func<SenseCode, bool> match)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            if (_entries[i].Lun == lun && match(_entries[i].Sense))
+            {
+                Array.Copy(_entries, i + 1, _entries, i, _count - i - 1);
+                _entries[_count - 1] = default;
+                Volatile.Write(ref _count, _count - 1);
+                return;
+            }
         }
     }
 

@@ -180,4 +180,61 @@ public sealed class FaultAndTaskManagementTests
 
         response.Should().Be(TaskManagementResponse.LunDoesNotExist);
     }
+
+    [Fact]
+    public async Task LogicalUnitReset_PendingCommandOfAnotherSession_IsAbortedAndEveryNexusGetsTheResetAttention()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartWithDeviceAsync(device);
+        LocalSession other = stack.OpenSession(initiator: "iqn.2024-01.test:other");
+        LocalSession resetter = stack.OpenSession();
+        ValueTask<LocalResult> pending = other.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]);
+
+        ValueTask<TaskManagementResponse> reset = resetter.ResetLogicalUnitAsync(0);
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        reset.IsCompleted.Should().BeFalse("the other session's command is still in the device");
+        device.CompleteNextRead();
+
+        (await reset.AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Should().Be(TaskManagementResponse.FunctionComplete);
+        (await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Aborted.Should().BeTrue();
+        foreach (LocalSession s in new[] { resetter, other })
+        {
+            SenseAssert.IsCheckCondition(await s.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty), SenseCode.BusDeviceResetOccurred);
+            SenseAssert.IsGood(await s.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty));
+        }
+
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task TargetReset_EveryNexus_GetsPowerOnResetOnce()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession a = stack.OpenSession();
+        LocalSession b = stack.OpenSession(initiator: "iqn.2024-01.test:other");
+
+        (await a.Session.ExecuteTaskManagementAsync(TaskManagementFunction.TargetReset, 0, 0)).Should().Be(TaskManagementResponse.FunctionComplete);
+        (await b.Session.ExecuteTaskManagementAsync(TaskManagementFunction.TargetReset, 0, 0)).Should().Be(TaskManagementResponse.FunctionComplete);
+
+        foreach (LocalSession s in new[] { a, b })
+        {
+            SenseAssert.IsCheckCondition(await s.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty), SenseCode.PowerOnReset);
+            SenseAssert.IsGood(await s.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty));
+        }
+    }
+
+    [Fact]
+    public async Task ResetAttention_IsReportedBeforeAnOlderCondition_AndReplacesAnOlderReset()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+        session.Session.EstablishUnitAttention(0, SenseCode.ModeParametersChanged);
+
+        await session.ResetLogicalUnitAsync(0);
+        await session.Session.ExecuteTaskManagementAsync(TaskManagementFunction.TargetReset, 0, 0);
+
+        SenseAssert.IsCheckCondition(await session.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty), SenseCode.PowerOnReset);
+        SenseAssert.IsCheckCondition(await session.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty), SenseCode.ModeParametersChanged);
+        SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty));
+    }
 }

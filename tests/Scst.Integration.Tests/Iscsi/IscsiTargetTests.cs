@@ -324,6 +324,22 @@ public sealed class IscsiTargetTests(ScstTargetFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task TargetColdReset_RespondsThenClosesEveryConnectionOfTheTarget()
+    {
+        await using var resetter = await LoginAsync();
+        await using var other = await LoginAsync();
+
+        var response = await resetter.TaskManagementAsync(TaskManagementFunction.TargetColdReset, 0, cancellationToken: Ct);
+
+        response.Response.Should().Be(TaskManagementResponse.FunctionComplete, "RFC 7143 section 11.5.1: the response goes out before the connections close");
+        (await resetter.WaitForCloseAsync(TimeSpan.FromSeconds(5), Ct)).Should().BeTrue("a cold reset closes the issuing connection");
+        (await other.WaitForCloseAsync(TimeSpan.FromSeconds(5), Ct)).Should().BeTrue("a cold reset closes every connection to the target");
+        await using var again = await LoginAsync();
+        await again.ClearUnitAttentionAsync(cancellationToken: Ct);
+        (await again.ExecuteAsync(0, Cdbs.TestUnitReady(), cancellationToken: Ct)).Status.Should().Be(ScsiResult.Good);
+    }
+
+    [Fact]
     public async Task ConnectionReset_WithoutLogout_IsForgottenByTheDriver()
     {
         var before = fixture.IscsiDriver.ConnectionCount;
