@@ -32,6 +32,12 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return;
         }
 
+        // The command takes its place in its task set now, in submission order; only its execution waits there.
+        if (command.Device is { } device)
+        {
+            command.Session.TaskSetFor(device).Enter(command, device.ModePages.RestrictedReordering);
+        }
+
         if (command.Direction == DataDirection.Write && command.WriteBuffer.Length > 0)
         {
             command.State = CommandState.WaitingForData;
@@ -39,7 +45,7 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return;
         }
 
-        Execute(command);
+        ExecuteWhenEnabled(command);
     }
 
     public void OnWriteDataReceived(ScsiCommand command, bool success)
@@ -50,7 +56,39 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return;
         }
 
+        ExecuteWhenEnabled(command);
+    }
+
+    // A command that its task set does not enable yet is parked there; the task set hands it back when an older
+    // command leaves (see Respond).
+    private void ExecuteWhenEnabled(ScsiCommand command)
+    {
+        if (command.TaskSet is { } set && !set.TryExecute(command))
+        {
+            return;
+        }
+
         Execute(command);
+    }
+
+    /// <summary>
+    /// Ends an aborted command that waits in its task set with everything it needs (it would otherwise wait for the
+    /// commands ahead of it). A command in any other state ends through its usual path.
+    /// </summary>
+    public void EndIfParked(ScsiCommand command)
+    {
+        if (command.TaskSet is not { } set)
+        {
+            return;
+        }
+
+        ReadyList ready = default;
+        if (set.TryRemoveParked(command, ref ready))
+        {
+            Respond(command, CommandOutcome.CheckCondition(SenseCode.CommandAborted));
+        }
+
+        ExecuteAll(ready);
     }
 
     private CommandOutcome Prepare(ScsiCommand command)
@@ -205,18 +243,36 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         return CommandOutcome.CheckCondition(SenseCode.InternalTargetFailure);
     }
 
-    private static void Respond(ScsiCommand command, in CommandOutcome outcome)
+    private void Respond(ScsiCommand command, in CommandOutcome outcome)
     {
         command.Finish(outcome, command.Device?.DescriptorSense ?? false);
+
+        // Leave the task set before the driver sees the command: once it has the response, it may release the command.
+        ReadyList ready = default;
+        command.TaskSet?.Leave(command, ref ready);
+
         if (command.IsAborted)
         {
             command.State = CommandState.Aborting;
             command.Session.Transport.OnCommandAborted(command);
-            return;
+        }
+        else
+        {
+            command.State = CommandState.Responding;
+            command.Session.Transport.SendResponse(command);
         }
 
-        command.State = CommandState.Responding;
-        command.Session.Transport.SendResponse(command);
+        ExecuteAll(ready);
+    }
+
+    // Commands a task set enabled when an older one left. A chain of commands that each complete synchronously recurses
+    // here once per command, bounded by the task set's depth.
+    private void ExecuteAll(in ReadyList ready)
+    {
+        for (int i = 0; i < ready.Count; i++)
+        {
+            Execute(ready[i]);
+        }
     }
 
     /// <summary>

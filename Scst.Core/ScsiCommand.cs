@@ -138,6 +138,15 @@ public sealed class ScsiCommand
 
     internal TaskCompletionSource? AbortWaiter { get; set; }
 
+    /// <summary>The task set the command entered, or null (not entered yet, or left).</summary>
+    internal TaskSet? TaskSet { get; set; }
+
+    /// <summary>Where the command stands in <see cref="TaskSet"/>; guarded by the task set's lock.</summary>
+    internal TaskSetState TaskSetState { get; set; }
+
+    /// <summary>Whether the task set tracks the command's block range (restricted reordering).</summary>
+    internal bool TrackedForOverlap { get; set; }
+
     internal void Initialize(ulong lun, ReadOnlySpan<byte> cdb, ulong tag, TaskAttribute attribute, DataDirection expectedDirection, int expectedTransferLength)
     {
         Debug.Assert(State == CommandState.Free, "a command is initialized once per use");
@@ -249,6 +258,9 @@ public sealed class ScsiCommand
         Mapping = null;
         Device = null;
         AbortWaiter = null;
+        TaskSet = null;
+        TaskSetState = TaskSetState.None;
+        TrackedForOverlap = false;
         _aborted = 0;
         _executionLength = int.MaxValue;
         State = CommandState.Free;

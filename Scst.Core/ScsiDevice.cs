@@ -101,6 +101,16 @@ public abstract class ScsiDevice : IAsyncDisposable
     }
 
     /// <summary>
+    /// Whether the device has one task set shared by every I_T nexus (control page TST=0, SCST's <c>tst=0</c>) rather
+    /// than one per I_T nexus (TST=1, the default). Ordering (ORDERED, HEAD OF QUEUE) and CLEAR TASK SET then span
+    /// every initiator.
+    /// </summary>
+    public virtual bool SingleTaskSet => false;
+
+    /// <summary>The task set every nexus shares when <see cref="SingleTaskSet"/> is true.</summary>
+    internal TaskSet SharedTaskSet { get; } = new();
+
+    /// <summary>
     /// Whether sense data is returned in descriptor format: the control mode page's current D_SENSE bit, which follows
     /// MODE SELECT. Setting it before the mode pages exist sets D_SENSE's default. Defaults to false.
     /// </summary>

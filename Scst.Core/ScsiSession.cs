@@ -30,6 +30,7 @@ public sealed class ScsiSession
     private readonly UnitAttentionQueue _unitAttentions = new();
     private readonly ScsiCommand[] _free;
     private readonly ScsiCommand[] _all;
+    private (ScsiDevice Device, TaskSet Set)[] _taskSets = [];
     private int _freeCount;
     private int _created;
     private int _closed;
@@ -256,10 +257,7 @@ public sealed class ScsiSession
         foreach ((ScsiCommand c, Task released) in marked)
         {
             waits.Add(released);
-            if (!released.IsCompleted && c.State == CommandState.WaitingForData)
-            {
-                Transport.OnAbortWhileReceiving(c);
-            }
+            EndAbortedCommand(c, released);
         }
 
         return waits;
@@ -283,6 +281,23 @@ public sealed class ScsiSession
         return affected;
     }
 
+    // An aborted command that waits for write data or waits in its task set would only end when the data came or the
+    // commands ahead of it finished: end it now.
+    private void EndAbortedCommand(ScsiCommand command, Task released)
+    {
+        if (released.IsCompleted)
+        {
+            return;
+        }
+
+        if (command.State == CommandState.WaitingForData)
+        {
+            Transport.OnAbortWhileReceiving(command);
+        }
+
+        Engine.Processor.EndIfParked(command);
+    }
+
     // Commands are marked under the session lock, so that none can be released and reused between the scan and the
     // mark. Drivers are told about commands waiting for write data outside the lock.
     private async ValueTask<TaskManagementResponse> WaitForAbortsAsync(List<(ScsiCommand Command, Task Released)> commands)
@@ -292,14 +307,46 @@ public sealed class ScsiSession
         {
             (ScsiCommand c, Task released) = commands[i];
             waits[i] = released;
-            if (!released.IsCompleted && c.State == CommandState.WaitingForData)
-            {
-                Transport.OnAbortWhileReceiving(c);
-            }
+            EndAbortedCommand(c, released);
         }
 
         await Task.WhenAll(waits).ConfigureAwait(false);
         return TaskManagementResponse.FunctionComplete;
+    }
+
+    /// <summary>
+    /// The task set of <paramref name="device"/> for this nexus: the device's only one when it has a single task set
+    /// (TST=0), this nexus's own otherwise (TST=1). Created on first use.
+    /// </summary>
+    internal TaskSet TaskSetFor(ScsiDevice device)
+    {
+        if (device.SingleTaskSet)
+        {
+            return device.SharedTaskSet;
+        }
+
+        foreach ((ScsiDevice d, TaskSet set) in Volatile.Read(ref _taskSets))
+        {
+            if (d == device)
+            {
+                return set;
+            }
+        }
+
+        lock (_lock)
+        {
+            foreach ((ScsiDevice d, TaskSet set) in _taskSets)
+            {
+                if (d == device)
+                {
+                    return set;
+                }
+            }
+
+            var created = new TaskSet();
+            Volatile.Write(ref _taskSets, [.. _taskSets, (device, created)]);
+            return created;
+        }
     }
 
     /// <summary>

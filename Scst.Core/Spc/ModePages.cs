@@ -53,6 +53,7 @@ public sealed class ModePages
     private string? _savePath;
     private volatile bool _writeCacheEnabled;
     private volatile bool _softwareWriteProtect;
+    private volatile bool _restrictedReordering;
 
     internal ModePages(ScsiDevice device)
     {
@@ -72,6 +73,13 @@ public sealed class ModePages
 
     /// <summary>The current SWP bit of the control page: the logical unit refuses writes with DATA PROTECT.</summary>
     public bool SoftwareWriteProtect => _softwareWriteProtect;
+
+    /// <summary>
+    /// Whether the current QUEUE ALGORITHM MODIFIER of the control page is 0 (restricted reordering): SIMPLE commands
+    /// that share blocks, one of them writing, run in the order they came. 1 (unrestricted, the default) lets SIMPLE
+    /// commands run in any order.
+    /// </summary>
+    public bool RestrictedReordering => _restrictedReordering;
 
     /// <summary>The current D_SENSE bit of the control page: sense data is returned in descriptor format.</summary>
     public bool DescriptorSense
@@ -407,6 +415,7 @@ public sealed class ModePages
 
         Page control = Find(Control)!;
         _softwareWriteProtect = (control.Current[4] & ControlSwp) != 0;
+        _restrictedReordering = (control.Current[3] >> 4) == 0;
         _device.DescriptorSense = (control.Current[2] & ControlDSense) != 0;
     }
 
@@ -472,7 +481,7 @@ public sealed class ModePages
     private static Page NewControl(ScsiDevice device)
     {
         var p = new Page(Control, 12);
-        p.Default[2] = (byte)((1 << 5) | (device.DescriptorSense ? ControlDSense : 0)); // TST=1: one task set per I_T nexus
+        p.Default[2] = (byte)((device.SingleTaskSet ? 0 : 1 << 5) | (device.DescriptorSense ? ControlDSense : 0)); // TST
         p.Default[3] = 1 << 4;                                                            // QAM=1: unrestricted reordering
         BinaryPrimitives.WriteUInt16BigEndian(p.Default.AsSpan(8), 0xFFFF);               // BUSY TIMEOUT PERIOD: unlimited
         p.Changeable[2] = 0x10 | 0x08 | ControlDSense;                                   // TMF_ONLY, DPICZ, D_SENSE
