@@ -251,7 +251,14 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         ReadyList ready = default;
         command.TaskSet?.Leave(command, ref ready);
 
-        if (command.IsAborted)
+        if (command.IsAborted && command.AbortedByAnotherNexus && command.Device is { ModePages.TaskAbortedStatus: true })
+        {
+            // SAM-5 section 5.6: with TAS set, a command that another nexus's actions aborted ends with TASK ABORTED.
+            command.Finish(CommandOutcome.FromStatus(ScsiStatus.TaskAborted), false);
+            command.State = CommandState.Responding;
+            command.Session.Transport.SendResponse(command);
+        }
+        else if (command.IsAborted)
         {
             command.State = CommandState.Aborting;
             command.Session.Transport.OnCommandAborted(command);
@@ -278,9 +285,10 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
     /// <summary>
     /// Marks a command aborted; the caller holds the session lock. Returns the source of a task that completes when the command is
     /// released: an aborted command gets no response (<see cref="ISessionTransport.OnCommandAborted"/> instead), unless
-    /// its response was already on its way.
+    /// its response was already on its way, or another nexus's function aborted it and the control page's TAS bit asks
+    /// for TASK ABORTED status.
     /// </summary>
-    public static TaskCompletionSource MarkAborted(ScsiCommand command)
+    public static TaskCompletionSource MarkAborted(ScsiCommand command, bool byAnotherNexus)
     {
         if (command.AbortWaiter is { } existing)
         {
@@ -289,6 +297,7 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
 
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         command.AbortWaiter = waiter;
+        command.AbortedByAnotherNexus = byAnotherNexus;
         command.MarkAborted();
         return waiter;
     }

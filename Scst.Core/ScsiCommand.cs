@@ -138,6 +138,9 @@ public sealed class ScsiCommand
 
     internal TaskCompletionSource? AbortWaiter { get; set; }
 
+    /// <summary>Whether the function that aborted the command came from another I_T nexus (TAS applies).</summary>
+    internal bool AbortedByAnotherNexus { get; set; }
+
     /// <summary>The task set the command entered, or null (not entered yet, or left).</summary>
     internal TaskSet? TaskSet { get; set; }
 
@@ -221,6 +224,10 @@ public sealed class ScsiCommand
         else
         {
             _senseLength = 0;
+            if (outcome.Status is not (ScsiStatus.Good or ScsiStatus.ConditionMet))
+            {
+                _responseLength = 0; // TASK ABORTED, BUSY, RESERVATION CONFLICT... carry no data
+            }
         }
     }
 
@@ -258,6 +265,7 @@ public sealed class ScsiCommand
         Mapping = null;
         Device = null;
         AbortWaiter = null;
+        AbortedByAnotherNexus = false;
         TaskSet = null;
         TaskSetState = TaskSetState.None;
         TrackedForOverlap = false;

@@ -124,6 +124,14 @@ public abstract class ScsiDevice : IAsyncDisposable
     {
     }
 
+    /// <summary>
+    /// Releases what <paramref name="session"/> held on the device when its I_T nexus is lost or reset (SAM-5 section
+    /// 6.3.4): the core calls it for I_T NEXUS RESET and when the session closes.
+    /// </summary>
+    internal virtual void OnNexusLoss(ScsiSession session)
+    {
+    }
+
     /// <summary>Enables saved mode pages in <paramref name="stateDirectory"/> and loads them (at registration).</summary>
     internal void LoadSavedState(string? stateDirectory) => ModePages.Load(stateDirectory);
 

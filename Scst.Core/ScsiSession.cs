@@ -24,6 +24,10 @@ public sealed class ScsiSession
         TaskManagementFunction.ClearTaskSet,
         TaskManagementFunction.LogicalUnitReset,
         TaskManagementFunction.TargetReset,
+        TaskManagementFunction.ItNexusReset,
+        TaskManagementFunction.QueryTask,
+        TaskManagementFunction.QueryTaskSet,
+        TaskManagementFunction.QueryAsynchronousEvent,
     ];
 
     private readonly Lock _lock = new();
@@ -139,8 +143,111 @@ public sealed class ScsiSession
         {
             TaskManagementFunction.AbortTask => AbortTaskAsync(tag),
             TaskManagementFunction.TargetReset => ResetTargetAsync(),
+            TaskManagementFunction.ItNexusReset => ResetNexusAsync(),
+            TaskManagementFunction.QueryTask => new(QueryTask(lun, tag)),
+            TaskManagementFunction.QueryTaskSet => new(QueryTaskSet(lun)),
+            TaskManagementFunction.QueryAsynchronousEvent => new(QueryAsynchronousEvent(lun, out _)),
             _ => AbortLunTasksAsync(lun, function),
         };
+    }
+
+    /// <summary>
+    /// QUERY TASK (SAM-5 section 7.9): FUNCTION SUCCEEDED when the command with <paramref name="tag"/> to the LU is still
+    /// in the task set, FUNCTION COMPLETE when it is not.
+    /// </summary>
+    /// <param name="lun">The 8-byte LUN field.</param>
+    /// <param name="tag">The task tag.</param>
+    /// <returns>The response.</returns>
+    public TaskManagementResponse QueryTask(ulong lun, ulong tag)
+    {
+        Engine.PublishTaskManagement(TaskManagementFunction.QueryTask, this, lun, tag);
+        if (Luns.Find(LunAddress.Decode(lun)) is null)
+        {
+            return TaskManagementResponse.LunDoesNotExist;
+        }
+
+        lock (_lock)
+        {
+            for (int i = 0; i < _created; i++)
+            {
+                ScsiCommand c = _all[i];
+                if (c.State != CommandState.Free && !c.IsAborted && c.Tag == tag && c.Lun == lun)
+                {
+                    return TaskManagementResponse.FunctionSucceeded;
+                }
+            }
+        }
+
+        return TaskManagementResponse.FunctionComplete;
+    }
+
+    /// <summary>
+    /// QUERY TASK SET (SAM-5 section 7.11): FUNCTION SUCCEEDED when this nexus has a command to the LU in the task set,
+    /// FUNCTION COMPLETE when it has none.
+    /// </summary>
+    /// <param name="lun">The 8-byte LUN field.</param>
+    /// <returns>The response.</returns>
+    public TaskManagementResponse QueryTaskSet(ulong lun)
+    {
+        Engine.PublishTaskManagement(TaskManagementFunction.QueryTaskSet, this, lun, 0);
+        if (Luns.Find(LunAddress.Decode(lun)) is null)
+        {
+            return TaskManagementResponse.LunDoesNotExist;
+        }
+
+        lock (_lock)
+        {
+            for (int i = 0; i < _created; i++)
+            {
+                ScsiCommand c = _all[i];
+                if (c.State != CommandState.Free && !c.IsAborted && c.Lun == lun)
+                {
+                    return TaskManagementResponse.FunctionSucceeded;
+                }
+            }
+        }
+
+        return TaskManagementResponse.FunctionComplete;
+    }
+
+    /// <summary>
+    /// QUERY ASYNCHRONOUS EVENT (SAM-5 section 7.10): FUNCTION SUCCEEDED, with the sense key, ASC and ASCQ the next command
+    /// would report in <paramref name="pending"/>, when a unit attention is pending for this nexus and LU; FUNCTION
+    /// COMPLETE when none is. The condition stays pending.
+    /// </summary>
+    /// <param name="lun">The 8-byte LUN field.</param>
+    /// <param name="pending">The pending condition (the ADDITIONAL RESPONSE INFORMATION).</param>
+    /// <returns>The response.</returns>
+    public TaskManagementResponse QueryAsynchronousEvent(ulong lun, out SenseCode pending)
+    {
+        Engine.PublishTaskManagement(TaskManagementFunction.QueryAsynchronousEvent, this, lun, 0);
+        pending = default;
+        int n = LunAddress.Decode(lun);
+        if (Luns.Find(n) is null)
+        {
+            return TaskManagementResponse.LunDoesNotExist;
+        }
+
+        return _unitAttentions.TryPeek(n, out pending) ? TaskManagementResponse.FunctionSucceeded : TaskManagementResponse.FunctionComplete;
+    }
+
+    /// <summary>
+    /// I_T NEXUS RESET (SAM-5 section 7.8): an I_T nexus loss for this nexus without closing it. Every command of the
+    /// nexus is aborted, what the nexus held on each LU (medium removal prevention, an SPC-2 reservation) is released,
+    /// and I_T NEXUS LOSS OCCURRED is established for every LUN of the nexus.
+    /// </summary>
+    /// <returns>Function complete once every aborted command is gone.</returns>
+    public async ValueTask<TaskManagementResponse> ResetNexusAsync()
+    {
+        Engine.PublishTaskManagement(TaskManagementFunction.ItNexusReset, this, 0, 0);
+        List<(ScsiCommand Command, Task Released)> marked = MarkTasksAborted(static (_, _) => true, 0, byAnotherNexus: false);
+        foreach (LunMapping mapping in Luns.Luns)
+        {
+            mapping.Device.OnNexusLoss(this);
+            EstablishUnitAttention(mapping.Lun, SenseCode.NexusLossOccurred);
+        }
+
+        return await WaitForAbortsAsync(marked).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -176,7 +283,7 @@ public sealed class ScsiSession
                 ScsiCommand c = _all[i];
                 if (c.State != CommandState.Free && c.Tag == tag)
                 {
-                    affected.Add((c, CommandProcessor.MarkAborted(c).Task));
+                    affected.Add((c, CommandProcessor.MarkAborted(c, byAnotherNexus: false).Task));
                     break;
                 }
             }
@@ -192,7 +299,8 @@ public sealed class ScsiSession
 
     /// <summary>
     /// ABORT TASK SET, CLEAR TASK SET and LOGICAL UNIT RESET for the logical unit at <paramref name="lun"/>. ABORT TASK SET
-    /// and CLEAR TASK SET abort the commands of this nexus to the LU. LOGICAL UNIT RESET (SAM-5 section 7.7) aborts the
+    /// aborts the commands of this nexus to the LU; so does CLEAR TASK SET with one task set per nexus (TST=1), while with
+    /// one task set for the LU (TST=0) it clears every nexus's commands. LOGICAL UNIT RESET (SAM-5 section 7.7) aborts the
     /// commands of every nexus to the LU, clears what a reset clears (medium removal prevention, SPC-2 reservations)
     /// and establishes BUS DEVICE RESET FUNCTION OCCURRED for every nexus that reaches the LU.
     /// </summary>
@@ -208,12 +316,12 @@ public sealed class ScsiSession
             return new(TaskManagementResponse.LunDoesNotExist);
         }
 
-        if (function == TaskManagementFunction.LogicalUnitReset)
+        return function switch
         {
-            return Engine.ResetLogicalUnitAsync(mapping.Device, SenseCode.BusDeviceResetOccurred);
-        }
-
-        return WaitForAbortsAsync(MarkLunTasksAborted(lun));
+            TaskManagementFunction.LogicalUnitReset => Engine.ResetLogicalUnitAsync(mapping.Device, SenseCode.BusDeviceResetOccurred, this),
+            TaskManagementFunction.ClearTaskSet when mapping.Device.SingleTaskSet => Engine.ClearTaskSetAsync(mapping.Device, this),
+            _ => WaitForAbortsAsync(MarkLunTasksAborted(lun, byAnotherNexus: false)),
+        };
     }
 
     /// <summary>
@@ -240,7 +348,7 @@ public sealed class ScsiSession
 
         foreach (ScsiDevice device in devices)
         {
-            await Engine.ResetLogicalUnitAsync(device, SenseCode.PowerOnReset).ConfigureAwait(false);
+            await Engine.ResetLogicalUnitAsync(device, SenseCode.PowerOnReset, this).ConfigureAwait(false);
         }
 
         return TaskManagementResponse.FunctionComplete;
@@ -250,9 +358,9 @@ public sealed class ScsiSession
     /// Marks every command of this nexus to <paramref name="lun"/> aborted and tells the driver about those waiting for
     /// write data. Returns the tasks that complete when the commands are released.
     /// </summary>
-    internal List<Task> AbortLunTasks(ulong lun)
+    internal List<Task> AbortLunTasks(ulong lun, bool byAnotherNexus)
     {
-        List<(ScsiCommand Command, Task Released)> marked = MarkLunTasksAborted(lun);
+        List<(ScsiCommand Command, Task Released)> marked = MarkLunTasksAborted(lun, byAnotherNexus);
         var waits = new List<Task>(marked.Count);
         foreach ((ScsiCommand c, Task released) in marked)
         {
@@ -263,7 +371,10 @@ public sealed class ScsiSession
         return waits;
     }
 
-    private List<(ScsiCommand Command, Task Released)> MarkLunTasksAborted(ulong lun)
+    private List<(ScsiCommand Command, Task Released)> MarkLunTasksAborted(ulong lun, bool byAnotherNexus) =>
+        MarkTasksAborted(static (c, l) => c.Lun == l, lun, byAnotherNexus);
+
+    private List<(ScsiCommand Command, Task Released)> MarkTasksAborted(Func<ScsiCommand, ulong, bool> match, ulong lun, bool byAnotherNexus)
     {
         var affected = new List<(ScsiCommand, Task)>();
         lock (_lock)
@@ -271,9 +382,9 @@ public sealed class ScsiSession
             for (int i = 0; i < _created; i++)
             {
                 ScsiCommand c = _all[i];
-                if (c.State != CommandState.Free && c.Lun == lun)
+                if (c.State != CommandState.Free && match(c, lun))
                 {
-                    affected.Add((c, CommandProcessor.MarkAborted(c).Task));
+                    affected.Add((c, CommandProcessor.MarkAborted(c, byAnotherNexus).Task));
                 }
             }
         }
@@ -358,6 +469,10 @@ public sealed class ScsiSession
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
             Target.RemoveSession(this);
+            foreach (LunMapping mapping in Luns.Luns)
+            {
+                mapping.Device.OnNexusLoss(this);
+            }
         }
     }
 
@@ -413,7 +528,10 @@ public sealed class ScsiSession
     }
 }
 
-/// <summary>Task management functions (SAM-5 section 7), numbered as SCST numbers them (event 4's <c>fn</c> field).</summary>
+/// <summary>
+/// Task management functions (SAM-5 section 7), numbered as SCST numbers them (event 4's <c>fn</c> field); the QUERY
+/// functions, which SCST does not have, take numbers after SCST's last (11).
+/// </summary>
 public enum TaskManagementFunction
 {
     /// <summary>ABORT TASK.</summary>
@@ -434,8 +552,17 @@ public enum TaskManagementFunction
     /// <summary>TARGET RESET.</summary>
     TargetReset = 5,
 
-    /// <summary>I_T NEXUS LOSS for one session (internal).</summary>
-    NexusLossSession = 6,
+    /// <summary>I_T NEXUS RESET (SCST's NEXUS_LOSS_SESS): an I_T nexus loss for one nexus.</summary>
+    ItNexusReset = 6,
+
+    /// <summary>QUERY TASK.</summary>
+    QueryTask = 12,
+
+    /// <summary>QUERY TASK SET.</summary>
+    QueryTaskSet = 13,
+
+    /// <summary>QUERY ASYNCHRONOUS EVENT.</summary>
+    QueryAsynchronousEvent = 14,
 }
 
 /// <summary>How a task management function ended.</summary>
@@ -452,6 +579,9 @@ public enum TaskManagementResponse
 
     /// <summary>The function is not supported.</summary>
     FunctionNotSupported = 5,
+
+    /// <summary>FUNCTION SUCCEEDED: the queried task, task set or asynchronous event exists (QUERY functions).</summary>
+    FunctionSucceeded = 7,
 
     /// <summary>The function was rejected.</summary>
     FunctionRejected = 255,

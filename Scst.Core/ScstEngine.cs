@@ -300,9 +300,47 @@ public sealed class ScstEngine : IAsyncDisposable
     /// aborted, the state a reset clears is cleared, and <paramref name="unitAttention"/> is established for every nexus
     /// that reaches the LU before the function completes. Completes when every aborted command is gone.
     /// </summary>
-    internal async ValueTask<TaskManagementResponse> ResetLogicalUnitAsync(ScsiDevice device, SenseCode unitAttention)
+    internal async ValueTask<TaskManagementResponse> ResetLogicalUnitAsync(ScsiDevice device, SenseCode unitAttention, ScsiSession issuer)
     {
         var waits = new List<Task>();
+        foreach ((ScsiSession session, LunMapping mapping) in NexusesOf(device))
+        {
+            waits.AddRange(session.AbortLunTasks(LunAddress.Encode(mapping.Lun), byAnotherNexus: session != issuer));
+        }
+
+        device.ResetLogicalUnitState();
+        EstablishUnitAttention(device, unitAttention);
+        await Task.WhenAll(waits).ConfigureAwait(false);
+        return TaskManagementResponse.FunctionComplete;
+    }
+
+    /// <summary>
+    /// CLEAR TASK SET on a device with one task set for every nexus (TST=0, SAM-5 section 7.4): every command of every
+    /// nexus to the LU is aborted. The other nexuses learn it from TASK ABORTED status when the control page's TAS bit
+    /// is set, and otherwise from COMMANDS CLEARED BY ANOTHER INITIATOR, for each nexus that lost a command.
+    /// </summary>
+    internal async ValueTask<TaskManagementResponse> ClearTaskSetAsync(ScsiDevice device, ScsiSession issuer)
+    {
+        bool taskAbortedStatus = device.ModePages.TaskAbortedStatus;
+        var waits = new List<Task>();
+        foreach ((ScsiSession session, LunMapping mapping) in NexusesOf(device))
+        {
+            List<Task> aborted = session.AbortLunTasks(LunAddress.Encode(mapping.Lun), byAnotherNexus: session != issuer);
+            if (session != issuer && aborted.Count > 0 && !taskAbortedStatus)
+            {
+                session.EstablishUnitAttention(mapping.Lun, SenseCode.CommandsClearedByAnotherInitiator);
+            }
+
+            waits.AddRange(aborted);
+        }
+
+        await Task.WhenAll(waits).ConfigureAwait(false);
+        return TaskManagementResponse.FunctionComplete;
+    }
+
+    // Every session that reaches the device, with the mapping through which it does.
+    private IEnumerable<(ScsiSession Session, LunMapping Mapping)> NexusesOf(ScsiDevice device)
+    {
         foreach (ScsiTarget target in Targets)
         {
             foreach (ScsiSession session in target.Sessions)
@@ -311,16 +349,11 @@ public sealed class ScstEngine : IAsyncDisposable
                 {
                     if (mapping.Device == device)
                     {
-                        waits.AddRange(session.AbortLunTasks(LunAddress.Encode(mapping.Lun)));
+                        yield return (session, mapping);
                     }
                 }
             }
         }
-
-        device.ResetLogicalUnitState();
-        EstablishUnitAttention(device, unitAttention);
-        await Task.WhenAll(waits).ConfigureAwait(false);
-        return TaskManagementResponse.FunctionComplete;
     }
 
     internal void PublishNegativeLunsInquiry(string initiator, string target) =>

@@ -67,6 +67,9 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>UNIT ATTENTION, I_T NEXUS LOSS OCCURRED (29/07).</summary>
     public static SenseCode NexusLossOccurred => new(SenseKey.UnitAttention, 0x29, 0x07);
 
+    /// <summary>UNIT ATTENTION, COMMANDS CLEARED BY ANOTHER INITIATOR (2F/00): another nexus cleared this nexus's commands (TAS=0).</summary>
+    public static SenseCode CommandsClearedByAnotherInitiator => new(SenseKey.UnitAttention, 0x2F, 0x00);
+
     /// <summary>UNIT ATTENTION, MODE PARAMETERS CHANGED (2A/01): another I_T nexus changed shared mode pages.</summary>
     public static SenseCode ModeParametersChanged => new(SenseKey.UnitAttention, 0x2A, 0x01);
 

@@ -224,6 +224,7 @@ internal sealed partial class IscsiConnection
     private async Task RunTaskManagementAsync(TaskManagementRequestHeader header)
     {
         IscsiTmfResponse response;
+        uint additional = 0;
         try
         {
             // The core's table decides what is supported, so this answer and REPORT SUPPORTED TASK MANAGEMENT
@@ -236,13 +237,32 @@ internal sealed partial class IscsiConnection
                 IscsiTmf.ClearTaskSet => CoreTmf.ClearTaskSet,
                 IscsiTmf.LogicalUnitReset => CoreTmf.LogicalUnitReset,
                 IscsiTmf.TargetWarmReset or IscsiTmf.TargetColdReset => CoreTmf.TargetReset,
+                IscsiTmf.QueryTask => CoreTmf.QueryTask,
+                IscsiTmf.QueryTaskSet => CoreTmf.QueryTaskSet,
+                IscsiTmf.ItNexusReset => CoreTmf.ItNexusReset,
+                IscsiTmf.QueryAsynchronousEvent => CoreTmf.QueryAsynchronousEvent,
                 _ => null,
             };
-            response = header.Function == IscsiTmf.TaskReassign
-                ? IscsiTmfResponse.TaskReassignmentNotSupported
-                : function is null
-                    ? IscsiTmfResponse.FunctionNotSupported
-                    : Map(await _session!.ExecuteTaskManagementAsync(function.Value, header.Lun, header.ReferencedTaskTag).ConfigureAwait(false));
+            if (header.Function == IscsiTmf.TaskReassign)
+            {
+                response = IscsiTmfResponse.TaskReassignmentNotSupported;
+            }
+            else if (function is null || !ScsiSession.SupportsTaskManagementFunction(function.Value))
+            {
+                response = IscsiTmfResponse.FunctionNotSupported;
+            }
+            else if (function == CoreTmf.QueryAsynchronousEvent)
+            {
+                // RFC 7144: the pending condition travels in the ADDITIONAL RESPONSE INFORMATION (SAM-5 table 36).
+                response = Map(_session!.QueryAsynchronousEvent(header.Lun, out SenseCode pending));
+                additional = response == IscsiTmfResponse.FunctionSucceeded
+                    ? (uint)(((int)pending.Key << 16) | (pending.Asc << 8) | pending.Ascq)
+                    : 0;
+            }
+            else
+            {
+                response = Map(await _session!.ExecuteTaskManagementAsync(function.Value, header.Lun, header.ReferencedTaskTag).ConfigureAwait(false));
+            }
         }
         catch (Exception ex)
         {
@@ -256,6 +276,7 @@ internal sealed partial class IscsiConnection
             var reply = new TaskManagementResponseHeader
             {
                 Response = response,
+                AdditionalResponseInformation = additional,
                 InitiatorTaskTag = header.InitiatorTaskTag,
                 StatSn = NextStatSnLocked(),
                 ExpCmdSn = exp,
@@ -277,6 +298,7 @@ internal sealed partial class IscsiConnection
     {
         CoreTmfResponse.FunctionComplete => IscsiTmfResponse.FunctionComplete,
         CoreTmfResponse.TaskDoesNotExist => IscsiTmfResponse.TaskDoesNotExist,
+        CoreTmfResponse.FunctionSucceeded => IscsiTmfResponse.FunctionSucceeded,
         CoreTmfResponse.LunDoesNotExist => IscsiTmfResponse.LunDoesNotExist,
         CoreTmfResponse.FunctionNotSupported => IscsiTmfResponse.FunctionNotSupported,
         _ => IscsiTmfResponse.FunctionRejected,

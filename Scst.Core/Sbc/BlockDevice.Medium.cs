@@ -61,6 +61,16 @@ public abstract partial class BlockDevice
         ResetMediumRemovalPrevention();
     }
 
+    /// <summary>A lost I_T nexus no longer prevents medium removal.</summary>
+    internal override void OnNexusLoss(ScsiSession session)
+    {
+        base.OnNexusLoss(session);
+        lock (_preventingSessions)
+        {
+            _preventingSessions.RemoveAll(s => s == session);
+        }
+    }
+
     private void ResetMediumRemovalPrevention()
     {
         lock (_preventingSessions)

@@ -170,6 +170,10 @@ internal static class ReportSupported
                 case TaskManagementFunction.ClearTaskSet: d[0] |= 0x10; break;
                 case TaskManagementFunction.LogicalUnitReset: d[0] |= 0x08; break;
                 case TaskManagementFunction.TargetReset: d[0] |= 0x02; break;
+                case TaskManagementFunction.QueryTask: d[0] |= 0x04; break;
+                case TaskManagementFunction.QueryAsynchronousEvent: d[1] |= 0x04; break;
+                case TaskManagementFunction.QueryTaskSet: d[1] |= 0x02; break;
+                case TaskManagementFunction.ItNexusReset: d[1] |= 0x01; break;
             }
         }
 

@@ -88,6 +88,30 @@ internal sealed class UnitAttentionQueue
         }
     }
 
+    /// <summary>Reads the condition <see cref="TryTake"/> would take, leaving it pending.</summary>
+    public bool TryPeek(int lun, out SenseCode sense)
+    {
+        sense = default;
+        if (!HasPending)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                if (_entries[i].Lun == lun)
+                {
+                    sense = _entries[i].Sense;
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>Takes the oldest condition of <paramref name="lun"/>.</summary>
     /// <returns>False when none is pending for that LUN.</returns>
     public bool TryTake(int lun, out SenseCode sense)

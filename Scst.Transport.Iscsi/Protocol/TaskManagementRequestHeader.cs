@@ -28,6 +28,18 @@ internal enum TaskManagementFunction : byte
 
     /// <summary>TASK REASSIGN.</summary>
     TaskReassign = 8,
+
+    /// <summary>QUERY TASK (RFC 7144).</summary>
+    QueryTask = 9,
+
+    /// <summary>QUERY TASK SET (RFC 7144).</summary>
+    QueryTaskSet = 10,
+
+    /// <summary>I_T NEXUS RESET (RFC 7144).</summary>
+    ItNexusReset = 11,
+
+    /// <summary>QUERY ASYNCHRONOUS EVENT (RFC 7144).</summary>
+    QueryAsynchronousEvent = 12,
 }
 
 /// <summary>

@@ -26,6 +26,9 @@ internal enum TaskManagementResponse : byte
     /// <summary>Function authorization failed.</summary>
     AuthorizationFailed = 6,
 
+    /// <summary>Function succeeded (RFC 7144: the queried task, task set or event exists).</summary>
+    FunctionSucceeded = 7,
+
     /// <summary>Function rejected.</summary>
     FunctionRejected = 255,
 }
@@ -50,12 +53,19 @@ internal enum TaskManagementResponse : byte
 internal readonly record struct TaskManagementResponseHeader
 {
     private const int ResponseOffset = 2;
+    private const int AdditionalResponseInformationOffset = 8;
     private const int StatSnOffset = 24;
     private const int ExpCmdSnOffset = 28;
     private const int MaxCmdSnOffset = 32;
 
     /// <summary>Response.</summary>
     public TaskManagementResponse Response { get; init; }
+
+    /// <summary>
+    /// ADDITIONAL RESPONSE INFORMATION (RFC 7144, 3 bytes; for QUERY ASYNCHRONOUS EVENT: UADE DEPTH and SENSE KEY, ASC,
+    /// ASCQ of the pending condition), big-endian in the low 24 bits.
+    /// </summary>
+    public uint AdditionalResponseInformation { get; init; }
 
     /// <summary>Initiator Task Tag of the request.</summary>
     public uint InitiatorTaskTag { get; init; }
@@ -74,6 +84,9 @@ internal readonly record struct TaskManagementResponseHeader
     {
         var bhs = Bhs.Begin(destination, IscsiOpcode.TaskManagementResponse, immediate: false, Bhs.FinalBit, dataSegmentLengthBytes: 0);
         bhs[ResponseOffset] = (byte)Response;
+        bhs[AdditionalResponseInformationOffset] = (byte)(AdditionalResponseInformation >> 16);
+        bhs[AdditionalResponseInformationOffset + 1] = (byte)(AdditionalResponseInformation >> 8);
+        bhs[AdditionalResponseInformationOffset + 2] = (byte)AdditionalResponseInformation;
         Bhs.WriteUInt32(bhs, Bhs.InitiatorTaskTagOffset, InitiatorTaskTag);
         Bhs.WriteUInt32(bhs, StatSnOffset, StatSn);
         Bhs.WriteUInt32(bhs, ExpCmdSnOffset, ExpCmdSn);
@@ -87,6 +100,7 @@ internal readonly record struct TaskManagementResponseHeader
         return new TaskManagementResponseHeader
         {
             Response = (TaskManagementResponse)bhs[ResponseOffset],
+            AdditionalResponseInformation = (uint)((bhs[AdditionalResponseInformationOffset] << 16) | (bhs[AdditionalResponseInformationOffset + 1] << 8) | bhs[AdditionalResponseInformationOffset + 2]),
             InitiatorTaskTag = Bhs.ReadUInt32(bhs, Bhs.InitiatorTaskTagOffset),
             StatSn = Bhs.ReadUInt32(bhs, StatSnOffset),
             ExpCmdSn = Bhs.ReadUInt32(bhs, ExpCmdSnOffset),

@@ -247,6 +247,23 @@ public class PduHeaderCodecTests
     }
 
     [Fact]
+    public void TaskManagementResponse_FunctionSucceededWithAdditionalInformation_MatchesGoldenBytes()
+    {
+        // RFC 7144: response 7 (Function succeeded); ADDITIONAL RESPONSE INFORMATION in bytes 8-10, here UNIT ATTENTION 2A/01.
+        var golden = Bytes.Hex(
+            "22 80 07 00  00 00 00 00  06 2a 01 00 00 00 00 00  00 00 00 21  00 00 00 00  00 00 00 11  00 00 00 12" +
+            "00 00 00 31  00 00 00 00  00 00 00 00  00 00 00 00");
+        var header = new TaskManagementResponseHeader
+        {
+            Response = TaskManagementResponse.FunctionSucceeded, AdditionalResponseInformation = 0x062A01,
+            InitiatorTaskTag = 0x21, StatSn = 0x11, ExpCmdSn = 0x12, MaxCmdSn = 0x31,
+        };
+
+        Bytes.Equal(golden, Write(header.WriteTo));
+        TaskManagementResponseHeader.Read(golden).Should().Be(header);
+    }
+
+    [Fact]
     public void Reject_WithRejectedHeader_QuotesTheHeaderAsData()
     {
         var golden = Bytes.Hex(

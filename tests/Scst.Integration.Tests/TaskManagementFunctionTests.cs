@@ -1,0 +1,181 @@
+// Licensed under the Apache License, Version 2.0.
+
+using Microsoft.Extensions.DependencyInjection;
+using Scst.Core;
+using Scst.Testing;
+using Scst.Transport.Local;
+
+namespace Scst.Integration.Tests;
+
+/// <summary>The task management functions of SAM-5 section 7 over the Local transport, one behaviour per test.</summary>
+public sealed class TaskManagementFunctionTests
+{
+    private const string OtherInitiator = "iqn.2024-01.test:other";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private sealed class SharedTaskSetDevice(string name) : BlockDevice(name, "test_shared")
+    {
+        public PendingBlockDevice Reads { get; } = new(name + "_reads");
+
+        public override long BlockCount => 2048;
+
+        public override bool SingleTaskSet => true;
+
+        public override ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command) => Reads.ExecuteAsync(command);
+
+        protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination) => throw new NotSupportedException();
+
+        protected override ValueTask<CommandOutcome> WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess) => throw new NotSupportedException();
+
+        protected override ValueTask<CommandOutcome> FlushAsync() => throw new NotSupportedException();
+    }
+
+    private static async Task<ScstStack> StartAsync(ScsiDevice device)
+    {
+        ScstStack stack = ScstStack.Create(b => b.AddTarget("scst_local", ScstStack.TargetName));
+        await stack.StartAsync();
+        stack.Engine.RegisterDevice(device);
+        stack.Engine.MapLun(stack.Target(), 0, device.Name);
+        return stack;
+    }
+
+    private static ValueTask<LocalResult> Read(LocalSession s, uint lba) => s.ExecuteAsync(0, CdbBuilder.Read10(lba, 1), DataDirection.Read, new byte[512]);
+
+    private static ValueTask<LocalResult> Tur(LocalSession s) => s.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty);
+
+    private static async Task SetTaskAbortedStatusAsync(LocalSession s) =>
+        SenseAssert.IsGood(await s.ExecuteAsync(0, [0x15, 0x10, 0, 0, 16, 0], DataDirection.Write,
+            new byte[] { 0, 0, 0, 0, 0x0A, 0x0A, 0x20, 0x10, 0, 0x40, 0, 0, 0xFF, 0xFF, 0, 0 }));
+
+    [Fact]
+    public async Task QueryTask_PendingCommand_Succeeds_AndCompletesOnceItIsGone()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartAsync(device);
+        LocalSession session = stack.OpenSession();
+        ValueTask<LocalResult> pending = Read(session, 0);
+        const ulong Tag = 1;
+
+        session.Session.QueryTask(LunAddress.Encode(0), Tag).Should().Be(TaskManagementResponse.FunctionSucceeded);
+        session.Session.QueryTask(LunAddress.Encode(0), Tag + 10).Should().Be(TaskManagementResponse.FunctionComplete);
+        device.CompleteNextRead();
+        await pending;
+
+        session.Session.QueryTask(LunAddress.Encode(0), Tag).Should().Be(TaskManagementResponse.FunctionComplete);
+        session.Session.QueryTask(LunAddress.Encode(5), Tag).Should().Be(TaskManagementResponse.LunDoesNotExist);
+    }
+
+    [Fact]
+    public async Task QueryTaskSet_SeesOnlyThisNexusCommands()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartAsync(device);
+        LocalSession session = stack.OpenSession();
+        LocalSession other = stack.OpenSession(initiator: OtherInitiator);
+        ValueTask<LocalResult> pending = Read(other, 0);
+
+        session.Session.QueryTaskSet(LunAddress.Encode(0)).Should().Be(TaskManagementResponse.FunctionComplete);
+        other.Session.QueryTaskSet(LunAddress.Encode(0)).Should().Be(TaskManagementResponse.FunctionSucceeded);
+        device.CompleteNextRead();
+        await pending;
+        other.Session.QueryTaskSet(LunAddress.Encode(0)).Should().Be(TaskManagementResponse.FunctionComplete);
+    }
+
+    [Fact]
+    public async Task QueryAsynchronousEvent_ReportsThePendingAttentionWithoutClearingIt()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        LocalSession session = stack.OpenSession();
+        session.Session.QueryAsynchronousEvent(LunAddress.Encode(0), out _).Should().Be(TaskManagementResponse.FunctionComplete);
+        session.Session.EstablishUnitAttention(0, SenseCode.ModeParametersChanged);
+
+        session.Session.QueryAsynchronousEvent(LunAddress.Encode(0), out SenseCode pending).Should().Be(TaskManagementResponse.FunctionSucceeded);
+
+        pending.Should().Be(SenseCode.ModeParametersChanged);
+        SenseAssert.IsCheckCondition(await Tur(session), SenseCode.ModeParametersChanged);
+        SenseAssert.IsGood(await Tur(session));
+    }
+
+    [Fact]
+    public async Task ItNexusReset_AbortsOnlyTheNexusCommands_AndReportsNexusLoss()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartAsync(device);
+        LocalSession session = stack.OpenSession();
+        LocalSession other = stack.OpenSession(initiator: OtherInitiator);
+        ValueTask<LocalResult> mine = Read(session, 0);
+        ValueTask<LocalResult> theirs = Read(other, 1);
+
+        ValueTask<TaskManagementResponse> reset = session.Session.ExecuteTaskManagementAsync(TaskManagementFunction.ItNexusReset, 0, 0);
+        device.CompleteNextRead();
+        device.CompleteNextRead();
+
+        (await reset.AsTask().WaitAsync(Timeout, Ct)).Should().Be(TaskManagementResponse.FunctionComplete);
+        (await mine.AsTask().WaitAsync(Timeout, Ct)).Aborted.Should().BeTrue();
+        SenseAssert.IsGood(await theirs.AsTask().WaitAsync(Timeout, Ct));
+        SenseAssert.IsCheckCondition(await Tur(session), SenseCode.NexusLossOccurred);
+        SenseAssert.IsGood(await Tur(other));
+    }
+
+    [Fact]
+    public async Task ClearTaskSet_SingleTaskSet_ClearsEveryNexus_AndTellsTheOthers()
+    {
+        var device = new SharedTaskSetDevice("shared0");
+        await using ScstStack stack = await StartAsync(device);
+        LocalSession session = stack.OpenSession();
+        LocalSession other = stack.OpenSession(initiator: OtherInitiator);
+        ValueTask<LocalResult> theirs = Read(other, 1);
+
+        ValueTask<TaskManagementResponse> clear = session.Session.ExecuteTaskManagementAsync(TaskManagementFunction.ClearTaskSet, LunAddress.Encode(0), 0);
+        device.Reads.CompleteNextRead();
+
+        (await clear.AsTask().WaitAsync(Timeout, Ct)).Should().Be(TaskManagementResponse.FunctionComplete);
+        (await theirs.AsTask().WaitAsync(Timeout, Ct)).Aborted.Should().BeTrue("TAS=0: no status for the other nexus's command");
+        SenseAssert.IsCheckCondition(await Tur(other), SenseCode.CommandsClearedByAnotherInitiator);
+        SenseAssert.IsGood(await Tur(session));
+    }
+
+    [Fact]
+    public async Task ClearTaskSet_PerNexusTaskSets_LeavesOtherNexusesAlone()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartAsync(device);
+        LocalSession session = stack.OpenSession();
+        LocalSession other = stack.OpenSession(initiator: OtherInitiator);
+        ValueTask<LocalResult> theirs = Read(other, 1);
+
+        (await session.Session.ExecuteTaskManagementAsync(TaskManagementFunction.ClearTaskSet, LunAddress.Encode(0), 0))
+            .Should().Be(TaskManagementResponse.FunctionComplete);
+
+        theirs.IsCompleted.Should().BeFalse();
+        device.CompleteNextRead();
+        SenseAssert.IsGood(await theirs.AsTask().WaitAsync(Timeout, Ct));
+    }
+
+    [Fact]
+    public async Task LogicalUnitReset_WithTas_OtherNexusCommandEndsWithTaskAborted()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartAsync(device);
+        LocalSession session = stack.OpenSession();
+        LocalSession other = stack.OpenSession(initiator: OtherInitiator);
+        await SetTaskAbortedStatusAsync(session);
+        await Tur(other); // the mode change's unit attention
+        ValueTask<LocalResult> mine = Read(session, 0);
+        ValueTask<LocalResult> theirs = Read(other, 1);
+
+        ValueTask<TaskManagementResponse> reset = session.ResetLogicalUnitAsync(0);
+        device.CompleteNextRead();
+        device.CompleteNextRead();
+
+        (await reset.AsTask().WaitAsync(Timeout, Ct)).Should().Be(TaskManagementResponse.FunctionComplete);
+        (await mine.AsTask().WaitAsync(Timeout, Ct)).Aborted.Should().BeTrue("the issuing nexus's commands end without status");
+        LocalResult other1 = await theirs.AsTask().WaitAsync(Timeout, Ct);
+        other1.Aborted.Should().BeFalse();
+        other1.Status.Should().Be(ScsiStatus.TaskAborted, "TAS=1: another nexus's function aborted it");
+        other1.TransferredLength.Should().Be(0);
+        stack.AssertNoLeaks();
+    }
+}
