@@ -14,9 +14,9 @@ namespace Scst.Core.Spc.ExtendedCopy;
 /// A copy runs through the devices' own read path and the ordinary WRITE path (<see cref="BlockDevice.CopyReadAsync"/>
 /// and <see cref="BlockDevice.CopyWriteAsync"/>), one chunk of at most <see cref="CopyLimits.ChunkBytes"/> at a time in
 /// one buffer rented from the core's <see cref="DataBufferPool"/> for the whole command and returned before it
-/// completes. A copy of more than one chunk first leaves the thread that submitted it (a driver's receive loop), then
-/// awaits each read and write; it checks for abort before every read and every write, so an aborted EXTENDED COPY
-/// stops at the next chunk. Everything the parameter list asks for is checked before the first byte moves.
+/// completes. The first chunk runs on the thread that submitted the command; a longer copy then leaves that thread (a
+/// driver's receive loop) and awaits each read and write. Abort is checked before every read and every write, so an
+/// aborted EXTENDED COPY stops at the next chunk. Everything the parameter list asks for is checked before the first byte moves.
 /// </remarks>
 internal sealed class CopyManager(DataBufferPool pool, Func<long>? clock = null)
 {
