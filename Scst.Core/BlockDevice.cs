@@ -73,6 +73,18 @@ public abstract partial class BlockDevice : ScsiDevice
     protected virtual ValueTask<CommandOutcome> UnmapAsync(long offset, long length) =>
         new(CommandOutcome.CheckCondition(SenseCode.InvalidOpcode));
 
+    /// <summary>
+    /// The copy manager's read: the handler's own read path, for EXTENDED COPY. The range is block aligned and in range.
+    /// </summary>
+    internal ValueTask<CommandOutcome> CopyReadAsync(long offset, Memory<byte> destination) => ReadAsync(offset, destination);
+
+    /// <summary>
+    /// The copy manager's write: the ordinary WRITE path, so that it is excluded from COMPARE AND WRITE, ORWRITE and
+    /// WRITE ATOMIC on the same blocks as any WRITE is. The range is block aligned and in range.
+    /// </summary>
+    internal ValueTask<CommandOutcome> CopyWriteAsync(long offset, ReadOnlyMemory<byte> source) =>
+        WriteBlocksAsync(offset, source, forceUnitAccess: false);
+
     /// <inheritdoc />
     public override ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command)
     {

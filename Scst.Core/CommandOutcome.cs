@@ -19,18 +19,23 @@ public readonly struct CommandOutcome : IEquatable<CommandOutcome>
     private const byte InCdbFlag = 0x02;
     private const byte BitPointerValidFlag = 0x04;
     private const byte InformationValidFlag = 0x08;
+    private const byte CommandSpecificValidFlag = 0x10;
 
     private readonly byte _flags;
     private readonly byte _bitPointer;
 
-    private CommandOutcome(ScsiStatus status, SenseCode sense, byte flags, ushort fieldPointer, byte bitPointer, ulong information)
+    // The INFORMATION field, or the COMMAND-SPECIFIC INFORMATION field when CommandSpecificValidFlag is set: no outcome
+    // needs both, and sharing the slot keeps the struct at 16 bytes.
+    private readonly ulong _value;
+
+    private CommandOutcome(ScsiStatus status, SenseCode sense, byte flags, ushort fieldPointer, byte bitPointer, ulong value)
     {
         Status = status;
         Sense = sense;
         _flags = flags;
         FieldPointer = fieldPointer;
         _bitPointer = bitPointer;
-        Information = information;
+        _value = value;
     }
 
     /// <summary>GOOD status.</summary>
@@ -58,7 +63,16 @@ public readonly struct CommandOutcome : IEquatable<CommandOutcome>
     public bool HasInformation => (_flags & InformationValidFlag) != 0;
 
     /// <summary>The information field of the sense data (an LBA, an offset or a residue).</summary>
-    public ulong Information { get; }
+    public ulong Information => HasInformation ? _value : 0;
+
+    /// <summary>Whether <see cref="CommandSpecificInformation"/> is set.</summary>
+    public bool HasCommandSpecificInformation => (_flags & CommandSpecificValidFlag) != 0;
+
+    /// <summary>
+    /// The COMMAND-SPECIFIC INFORMATION field of the sense data: for EXTENDED COPY, the source and destination sense
+    /// data offsets (bits 31-24 and 23-16) and the number of the segment being processed (bits 15-0).
+    /// </summary>
+    public uint CommandSpecificInformation => HasCommandSpecificInformation ? (uint)_value : 0;
 
     /// <summary>Whether this outcome is GOOD.</summary>
     public bool IsGood => Status == ScsiStatus.Good;
@@ -111,6 +125,29 @@ public readonly struct CommandOutcome : IEquatable<CommandOutcome>
     public static CommandOutcome WithInformation(SenseCode sense, ulong information) =>
         new(ScsiStatus.CheckCondition, sense, InformationValidFlag, 0, 0, information);
 
+    /// <summary>
+    /// CHECK CONDITION with the COMMAND-SPECIFIC INFORMATION field set and, optionally, a field pointer into the
+    /// parameter list (for COPY ABORTED, the segment pointer of SPC-4 section 4.5.2.4.5 with SD=0).
+    /// </summary>
+    /// <remarks>
+    /// Fixed-format sense data carries the value in bytes 8-11; descriptor-format sense data in the first four bytes of
+    /// the command-specific information descriptor's 8-byte field, the layout EXTENDED COPY gives those bytes.
+    /// </remarks>
+    /// <param name="sense">What the sense data says.</param>
+    /// <param name="commandSpecificInformation">The command-specific information.</param>
+    /// <param name="fieldPointer">Offset of the faulty byte in the parameter list, or -1 for none.</param>
+    /// <returns>The outcome.</returns>
+    public static CommandOutcome WithCommandSpecificInformation(SenseCode sense, uint commandSpecificInformation, int fieldPointer = -1)
+    {
+        byte flags = CommandSpecificValidFlag;
+        if (fieldPointer >= 0)
+        {
+            flags |= FieldPointerValidFlag;
+        }
+
+        return new(ScsiStatus.CheckCondition, sense, flags, (ushort)Math.Max(fieldPointer, 0), 0, commandSpecificInformation);
+    }
+
     /// <summary>An outcome with a status that carries no sense data (BUSY, TASK SET FULL, RESERVATION CONFLICT...).</summary>
     /// <param name="status">The status.</param>
     /// <returns>The outcome.</returns>
@@ -119,13 +156,13 @@ public readonly struct CommandOutcome : IEquatable<CommandOutcome>
     /// <inheritdoc />
     public bool Equals(CommandOutcome other) =>
         Status == other.Status && Sense == other.Sense && _flags == other._flags && FieldPointer == other.FieldPointer &&
-        _bitPointer == other._bitPointer && Information == other.Information;
+        _bitPointer == other._bitPointer && _value == other._value;
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => obj is CommandOutcome other && Equals(other);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Status, Sense, _flags, FieldPointer, Information);
+    public override int GetHashCode() => HashCode.Combine(Status, Sense, _flags, FieldPointer, _value);
 
     /// <summary>Equality.</summary>
     /// <param name="left">Left operand.</param>

@@ -203,7 +203,7 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         try
         {
             pending = (command.Descriptor!.Flags & CdbFlags.CoreOwned) != 0 || command.Device is null
-                ? new(SpcCommands.Execute(command, engine))
+                ? SpcCommands.ExecuteAsync(command, engine)
                 : command.Device.ExecuteAsync(command);
         }
         catch (Exception ex)

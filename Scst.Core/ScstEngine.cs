@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Scst.Core.Buffers;
+using Scst.Core.Spc.ExtendedCopy;
 using Scst.Events;
 
 namespace Scst.Core;
@@ -42,6 +43,7 @@ public sealed class ScstEngine : IAsyncDisposable
 
         BufferPool = new DataBufferPool(Options.MaxTransferLength, Options.RetainedBuffersPerSizeClass);
         Processor = new CommandProcessor(this, BufferPool, _logger);
+        CopyManager = new CopyManager(BufferPool);
     }
 
     /// <summary>The core's options.</summary>
@@ -71,6 +73,9 @@ public sealed class ScstEngine : IAsyncDisposable
     internal DataBufferPool BufferPool { get; }
 
     internal CommandProcessor Processor { get; }
+
+    /// <summary>The copy manager: EXTENDED COPY and RECEIVE COPY RESULTS for every logical unit.</summary>
+    internal CopyManager CopyManager { get; }
 
     /// <summary>Data buffers rented by commands and not yet returned.</summary>
     public long OutstandingBuffers => BufferPool.Outstanding;

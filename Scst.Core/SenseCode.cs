@@ -82,6 +82,30 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>ILLEGAL REQUEST, MEDIUM REMOVAL PREVENTED (53/02).</summary>
     public static SenseCode MediumRemovalPrevented => new(SenseKey.IllegalRequest, 0x53, 0x02);
 
+    /// <summary>ILLEGAL REQUEST, OPERATION IN PROGRESS (00/16): an EXTENDED COPY names a list identifier still in use.</summary>
+    public static SenseCode OperationInProgress => new(SenseKey.IllegalRequest, 0x00, 0x16);
+
+    /// <summary>ILLEGAL REQUEST, TOO MANY TARGET DESCRIPTORS (26/06): more CSCD descriptors than the copy manager takes.</summary>
+    public static SenseCode TooManyTargetDescriptors => new(SenseKey.IllegalRequest, 0x26, 0x06);
+
+    /// <summary>ILLEGAL REQUEST, UNSUPPORTED TARGET DESCRIPTOR TYPE CODE (26/07).</summary>
+    public static SenseCode UnsupportedTargetDescriptorTypeCode => new(SenseKey.IllegalRequest, 0x26, 0x07);
+
+    /// <summary>ILLEGAL REQUEST, TOO MANY SEGMENT DESCRIPTORS (26/08).</summary>
+    public static SenseCode TooManySegmentDescriptors => new(SenseKey.IllegalRequest, 0x26, 0x08);
+
+    /// <summary>ILLEGAL REQUEST, UNSUPPORTED SEGMENT DESCRIPTOR TYPE CODE (26/09).</summary>
+    public static SenseCode UnsupportedSegmentDescriptorTypeCode => new(SenseKey.IllegalRequest, 0x26, 0x09);
+
+    /// <summary>ILLEGAL REQUEST, INLINE DATA LENGTH EXCEEDED (26/0B): the copy manager takes no inline data.</summary>
+    public static SenseCode InlineDataLengthExceeded => new(SenseKey.IllegalRequest, 0x26, 0x0B);
+
+    /// <summary>COPY ABORTED, no additional sense information (00/00): a copy failed in a segment.</summary>
+    public static SenseCode CopyAborted => new(SenseKey.CopyAborted, 0x00, 0x00);
+
+    /// <summary>COPY ABORTED, COPY TARGET DEVICE NOT REACHABLE (0D/02): a segment names a CSCD the copy manager cannot use.</summary>
+    public static SenseCode CopyTargetDeviceNotReachable => new(SenseKey.CopyAborted, 0x0D, 0x02);
+
     /// <inheritdoc />
     public override string ToString() => $"{Key} {Asc:X2}/{Ascq:X2}";
 }

@@ -14,12 +14,14 @@ namespace Scst.Core;
 ///  byte 2     SENSE KEY (bits 3-0)
 ///  bytes 3-6  INFORMATION (big-endian, low 32 bits)
 ///  byte 7     ADDITIONAL SENSE LENGTH (10)
+///  bytes 8-11 COMMAND-SPECIFIC INFORMATION
 ///  byte 12    ASC
 ///  byte 13    ASCQ
 ///  bytes 15-17 SENSE KEY SPECIFIC: SKSV(7) C/D(6) BPV(3) BIT POINTER(2-0), FIELD POINTER
 /// </code>
 /// Descriptor format (SPC-4 section 4.5.2): 8-byte header (72h, key, ASC, ASCQ, additional length at byte 7) followed by
-/// an information descriptor (type 00h, 12 bytes) and a sense-key-specific descriptor (type 02h, 8 bytes) when present.
+/// an information descriptor (type 00h, 12 bytes), a command-specific information descriptor (type 01h, 12 bytes) and a
+/// sense-key-specific descriptor (type 02h, 8 bytes) when present.
 /// </remarks>
 public static class SenseData
 {
@@ -32,6 +34,7 @@ public static class SenseData
     private const byte FixedCurrent = 0x70;
     private const byte DescriptorCurrent = 0x72;
     private const byte InformationDescriptorType = 0x00;
+    private const byte CommandSpecificDescriptorType = 0x01;
     private const byte SenseKeySpecificDescriptorType = 0x02;
 
     /// <summary>Writes sense data for <paramref name="outcome"/>.</summary>
@@ -57,6 +60,11 @@ public static class SenseData
         }
 
         d[7] = FixedLength - 8;
+        if (o.HasCommandSpecificInformation)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(d[8..], o.CommandSpecificInformation);
+        }
+
         d[12] = o.Sense.Asc;
         d[13] = o.Sense.Ascq;
         if (o.HasFieldPointer)
@@ -83,6 +91,16 @@ public static class SenseData
             info[1] = 0x0A;
             info[2] = 0x80;
             BinaryPrimitives.WriteUInt64BigEndian(info[4..], o.Information);
+            length += 12;
+        }
+
+        if (o.HasCommandSpecificInformation)
+        {
+            Span<byte> specific = d.Slice(length, 12);
+            specific.Clear();
+            specific[0] = CommandSpecificDescriptorType;
+            specific[1] = 0x0A;
+            BinaryPrimitives.WriteUInt32BigEndian(specific[4..], o.CommandSpecificInformation);
             length += 12;
         }
 

@@ -51,8 +51,10 @@ public static class CdbTable
         Add(0x5A, "MODE SENSE(10)", 10, R, 0, 0, 7, 2, Byt, Core);
         Add(0x5E, "PERSISTENT RESERVE IN", 10, R, 0, 0, 7, 2, Byt, Core);
         Add(0x5F, "PERSISTENT RESERVE OUT", 10, W, 0, 0, 5, 4, Byt, Core);
-        Add(0x83, "EXTENDED COPY", 16, W, 0, 0, 10, 4, Byt, Core);
-        Add(0x84, "RECEIVE COPY RESULTS", 16, R, 0, 0, 10, 4, Byt, Core);
+        AddServiceAction(0x83, 0x00, "EXTENDED COPY(LID1)", 16, W, 10, 4, Core);
+        AddServiceAction(0x84, 0x00, "RECEIVE COPY STATUS(LID1)", 16, R, 10, 4, Core);
+        AddServiceAction(0x84, 0x03, "RECEIVE COPY OPERATING PARAMETERS", 16, R, 10, 4, Core);
+        AddServiceAction(0x84, 0x04, "RECEIVE COPY FAILURE DETAILS(LID1)", 16, R, 10, 4, Core);
         Add(0xA0, "REPORT LUNS", 12, R, 0, 0, 6, 4, Byt, NoUa);
         AddServiceAction(0xA3, 0x0A, "REPORT TARGET PORT GROUPS", 12, R, 6, 4, Core);
         AddServiceAction(0xA3, 0x0C, "REPORT SUPPORTED OPERATION CODES", 12, R, 6, 4, Core);

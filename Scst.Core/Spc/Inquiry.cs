@@ -2,6 +2,7 @@
 
 using System.Buffers.Binary;
 using System.Text;
+using Scst.Core.Spc.ExtendedCopy;
 
 namespace Scst.Core.Spc;
 
@@ -72,6 +73,7 @@ internal static class Inquiry
         d[2] = 0x06;                // VERSION: SPC-4
         d[3] = 0x10 | 0x02;         // HISUP, RESPONSE DATA FORMAT 2
         d[4] = StandardLength - 5;
+        d[5] |= 0x08;               // 3PC: the core's copy manager takes EXTENDED COPY on every logical unit
         d[7] = 0x02;                // CMDQUE
         DeviceIdentity id = device.Identity;
         SpcCommands.WriteAscii(d.Slice(8, 8), id.VendorId);
@@ -95,7 +97,7 @@ internal static class Inquiry
         switch (page)
         {
             case 0x00:
-                ReadOnlySpan<byte> pages = block ? [0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2] : [0x00, 0x80, 0x83];
+                ReadOnlySpan<byte> pages = block ? [0x00, 0x80, 0x83, 0x8F, 0xB0, 0xB1, 0xB2] : [0x00, 0x80, 0x83, 0x8F];
                 pages.CopyTo(d[4..]);
                 pageLength = pages.Length;
                 break;
@@ -104,6 +106,9 @@ internal static class Inquiry
                 break;
             case 0x83:
                 pageLength = DeviceIdentification(d[4..], command);
+                break;
+            case 0x8F:
+                pageLength = ThirdPartyCopyPage.Write(d[4..]);
                 break;
             case 0xB0 when block:
                 pageLength = BlockLimits(d[4..], (BlockDevice)device, command.Session.Engine.Options.MaxTransferLength);
@@ -149,8 +154,29 @@ internal static class Inquiry
 
     private static int DeviceIdentification(Span<byte> d, ScsiCommand command)
     {
-        ScsiDevice device = command.Device!;
         ScsiTarget target = command.Session.Target;
+        int n = LogicalUnitDesignators(d, command.Device!);
+
+        // Relative target port and target port group: 2 reserved bytes, then the 16-bit identifier.
+        byte protocol = target.Driver.ProtocolIdentifier;
+        n += Header(d[n..], CodeSetBinary, 0x80 | AssociationTargetPort | TypeRelativeTargetPort, 4, protocol);
+        BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], target.RelativeTargetPortId);
+        n += 4;
+        n += Header(d[n..], CodeSetBinary, 0x80 | AssociationTargetPort | TypeTargetPortGroup, 4, protocol);
+        BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], target.TargetPortGroupId);
+        n += 4;
+        return n;
+    }
+
+    /// <summary>The largest output of <see cref="LogicalUnitDesignators"/>.</summary>
+    internal const int MaxLogicalUnitDesignatorsLength = 12 + 4 + 8 + 64;
+
+    /// <summary>
+    /// Writes the designation descriptors that identify the logical unit itself (association 00b) as VPD page 83h
+    /// lists them; the copy manager matches CSCD identification descriptors against the same bytes.
+    /// </summary>
+    internal static int LogicalUnitDesignators(Span<byte> d, ScsiDevice device)
+    {
         int n = 0;
 
         // NAA IEEE Registered-less "locally assigned" designator (NAA 3h): 60 bits from the device id.
@@ -165,15 +191,6 @@ internal static class Inquiry
         SpcCommands.WriteAscii(d.Slice(n, 8), device.Identity.VendorId);
         SpcCommands.WriteAscii(d.Slice(n + 8, t10Length - 8), t10);
         n += t10Length;
-
-        // Relative target port and target port group: 2 reserved bytes, then the 16-bit identifier.
-        byte protocol = target.Driver.ProtocolIdentifier;
-        n += Header(d[n..], CodeSetBinary, 0x80 | AssociationTargetPort | TypeRelativeTargetPort, 4, protocol);
-        BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], target.RelativeTargetPortId);
-        n += 4;
-        n += Header(d[n..], CodeSetBinary, 0x80 | AssociationTargetPort | TypeTargetPortGroup, 4, protocol);
-        BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], target.TargetPortGroupId);
-        n += 4;
         return n;
     }
 

@@ -9,8 +9,8 @@ namespace Scst.Core.Spc;
 /// <summary>
 /// The SPC-4 commands the core answers for every device: TEST UNIT READY, INQUIRY with its VPD pages, REPORT LUNS,
 /// REQUEST SENSE, MODE SENSE, MODE SELECT, REPORT SUPPORTED OPERATION CODES and REPORT SUPPORTED TASK MANAGEMENT
-/// FUNCTIONS. All run synchronously; responses are built on the stack and copied once into the command's buffer, cut
-/// to the allocation length.
+/// FUNCTIONS, and the copy manager's EXTENDED COPY and RECEIVE COPY RESULTS. All but EXTENDED COPY run synchronously;
+/// responses are built on the stack and copied once into the command's buffer, cut to the allocation length.
 /// </summary>
 internal static class SpcCommands
 {
@@ -21,8 +21,24 @@ internal static class SpcCommands
     {
         (0x00 or 0x03 or 0x12 or 0x15 or 0x1A or 0x55 or 0x5A or 0xA0, -1) => true,
         (0xA3, 0x0C or 0x0D) => true,
+        (0x83, 0x00) or (0x84, 0x00 or 0x03 or 0x04) => true,
         _ => false,
     };
+
+    /// <summary>
+    /// Executes a core-owned command. EXTENDED COPY moves data through the devices and completes asynchronously; every
+    /// other command completes before this returns.
+    /// </summary>
+    public static ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command, ScstEngine engine)
+    {
+        if (command.Cdb[0] != 0x83 || command.Descriptor is not { } descriptor || !Implements(descriptor))
+        {
+            return new(Execute(command, engine));
+        }
+
+        CommandOutcome reserved = CheckReservedBits(command.Cdb, descriptor);
+        return reserved.IsGood ? engine.CopyManager.ExtendedCopyAsync(command) : new(reserved);
+    }
 
     public static CommandOutcome Execute(ScsiCommand command, ScstEngine engine)
     {
@@ -48,6 +64,7 @@ internal static class SpcCommands
             0x15 or 0x55 => ModeSense.Select(command, engine),
             0xA3 when (command.Cdb[1] & 0x1F) == 0x0C => ReportSupported.OperationCodes(command),
             0xA3 => ReportSupported.TaskManagementFunctions(command),
+            0x84 => engine.CopyManager.ReceiveCopyResults(command),
             _ => CommandOutcome.CheckCondition(SenseCode.InvalidOpcode),
         };
     }

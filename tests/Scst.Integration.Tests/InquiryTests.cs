@@ -92,7 +92,7 @@ public sealed class InquiryTests
         (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: true, page: 0x00));
 
         SenseAssert.IsGood(result);
-        ByteAssert.Equal(ByteAssert.FromHex("00 00 0006 00 80 83 B0 B1 B2"), d);
+        ByteAssert.Equal(ByteAssert.FromHex("00 00 0007 00 80 83 8F B0 B1 B2"), d);
         stack.AssertNoLeaks();
     }
 
