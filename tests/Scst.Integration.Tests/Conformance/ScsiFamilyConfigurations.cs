@@ -33,6 +33,9 @@ public sealed record ScsiFamilyConfiguration(string Name, IReadOnlyDictionary<st
                 "SCSI.ReadDefectData10", "SCSI.ReadDefectData12",
             ]),
         new("4096-byte blocks", new Dictionary<string, string> { ["thin_provisioned"] = "1", ["blocksize"] = "4096" }),
+        // 512-byte logical blocks in 4 KiB physical blocks (LBPPB 8), thin: the tests that need LBPPB > 1 (unaligned
+        // WRITE SAME UNMAP, wrong data-out sizes of WRITE SAME and COMPARE AND WRITE) run here.
+        new("8 logical per physical block", new Dictionary<string, string> { ["thin_provisioned"] = "1", ["lb_per_pb_exp"] = "3" }),
     ];
 
     public override string ToString() => Name;
