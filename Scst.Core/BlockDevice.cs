@@ -36,6 +36,20 @@ public abstract partial class BlockDevice : ScsiDevice
     /// <summary>The most block descriptors one UNMAP may carry (VPD B0h). Defaults to 256.</summary>
     public virtual uint MaxUnmapDescriptorCount => 256;
 
+    /// <summary>
+    /// LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: the physical block holds 2^n logical blocks, aligned from LBA 0.
+    /// Reported in READ CAPACITY(16); VPD B0h reports the physical block as the OPTIMAL TRANSFER LENGTH GRANULARITY
+    /// (at least one 4 KiB page) and the OPTIMAL UNMAP GRANULARITY. 0 to 15; defaults to 0 (one logical block per
+    /// physical block).
+    /// </summary>
+    public virtual int LogicalBlocksPerPhysicalBlockExponent => 0;
+
+    /// <summary>
+    /// The most bytes per second a SANITIZE operation writes, so that it runs in the background without starving
+    /// foreground I/O on the same backing store; 0 for no limit. Defaults to 64 MiB/s (a 1 GiB unit takes 16 s).
+    /// </summary>
+    public virtual long SanitizeBytesPerSecond => 64L << 20;
+
     /// <summary>Whether <paramref name="blocks"/> blocks starting at <paramref name="lba"/> lie on the device.</summary>
     /// <param name="lba">First block.</param>
     /// <param name="blocks">Number of blocks.</param>
@@ -169,6 +183,7 @@ public abstract partial class BlockDevice : ScsiDevice
         data.Clear();
         BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)BlockCount - 1);
         BinaryPrimitives.WriteUInt32BigEndian(data[8..], (uint)BlockSize);
+        data[13] = (byte)(LogicalBlocksPerPhysicalBlockExponent & 0x0F); // P_I_EXPONENT 0; LOWEST ALIGNED LBA (14-15) 0
         FillReadCapacity16(data);
         command.WriteResponse(data);
         return CommandOutcome.Good;

@@ -145,6 +145,13 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
         }
 
+        // A sanitize operation running (NOT READY, with its progress) or failed (its failure mode). One volatile read
+        // when no sanitize is in the picture.
+        if (device is BlockDevice { Sanitize: { } sanitize } && sanitize.Refuses(d, out CommandOutcome sanitizing))
+        {
+            return sanitizing;
+        }
+
         if (device is BlockDevice block && d.Unit is not (TransferLengthUnit.None or TransferLengthUnit.Bytes or TransferLengthUnit.Fixed) &&
             BlockDevice.NeedsRangeCheck(d) && !block.IsInRange(decoded.Lba, decoded.TransferLength))
         {

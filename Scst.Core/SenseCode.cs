@@ -58,6 +58,15 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>NOT READY, MEDIUM NOT PRESENT (3A/00).</summary>
     public static SenseCode MediumNotPresent => new(SenseKey.NotReady, 0x3A, 0x00);
 
+    /// <summary>
+    /// NOT READY, LOGICAL UNIT NOT READY, SANITIZE IN PROGRESS (04/1B): a sanitize operation runs; the sense-key-specific
+    /// bytes carry its progress.
+    /// </summary>
+    public static SenseCode SanitizeInProgress => new(SenseKey.NotReady, 0x04, 0x1B);
+
+    /// <summary>MEDIUM ERROR, SANITIZE COMMAND FAILED (31/03): the last sanitize operation failed (sanitize failure mode).</summary>
+    public static SenseCode SanitizeCommandFailed => new(SenseKey.MediumError, 0x31, 0x03);
+
     /// <summary>UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29/00).</summary>
     public static SenseCode PowerOnReset => new(SenseKey.UnitAttention, 0x29, 0x00);
 

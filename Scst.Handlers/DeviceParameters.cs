@@ -68,6 +68,19 @@ internal sealed class DeviceParameters
         throw Bad(key, v, string.Join(", ", allowed.ToArray()));
     }
 
+    public int GetIntInRange(string key, int defaultValue, int min, int max)
+    {
+        string? v = GetString(key);
+        if (v is null)
+        {
+            return defaultValue;
+        }
+
+        return int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max
+            ? n
+            : throw Bad(key, v, $"an integer from {min} to {max}");
+    }
+
     /// <summary>Fails on any parameter the handler did not ask for.</summary>
     public void RejectUnknown()
     {

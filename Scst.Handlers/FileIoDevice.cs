@@ -23,10 +23,14 @@ public sealed class FileIoDevice : BlockDevice
     private readonly bool _writeThrough;
     private readonly bool _thinProvisioned;
     private readonly bool _removable;
+    private readonly int _lbPerPbExponent;
+    private readonly long _sanitizeBytesPerSecond;
 
-    internal FileIoDevice(string name, string path, SafeFileHandle file, int blockSize, long blockCount, bool readOnly, bool nvCache, bool writeThrough, bool thinProvisioned, bool removable)
+    internal FileIoDevice(string name, string path, SafeFileHandle file, int blockSize, long blockCount, bool readOnly, bool nvCache, bool writeThrough, bool thinProvisioned, bool removable, int lbPerPbExponent, long sanitizeBytesPerSecond)
         : base(name, VdiskFileIoHandler.HandlerName)
     {
+        _lbPerPbExponent = lbPerPbExponent;
+        _sanitizeBytesPerSecond = sanitizeBytesPerSecond;
         Path = path;
         _file = file;
         _blockSize = blockSize;
@@ -64,6 +68,12 @@ public sealed class FileIoDevice : BlockDevice
 
     /// <inheritdoc />
     public override bool Removable => _removable;
+
+    /// <inheritdoc />
+    public override int LogicalBlocksPerPhysicalBlockExponent => _lbPerPbExponent;
+
+    /// <inheritdoc />
+    public override long SanitizeBytesPerSecond => _sanitizeBytesPerSecond;
 
     /// <inheritdoc />
     protected override long GetProvisioningExtent(long offset, long maxLength, out bool mapped)
@@ -162,9 +172,10 @@ public sealed class FileIoDevice : BlockDevice
     }
 
     /// <inheritdoc />
-    public override ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
+        // The base stops a running sanitize first, so that nothing writes to the file once it is closed.
+        await base.DisposeAsync().ConfigureAwait(false);
         _file.Dispose();
-        return base.DisposeAsync();
     }
 }

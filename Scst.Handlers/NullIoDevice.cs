@@ -15,10 +15,14 @@ public sealed class NullIoDevice : BlockDevice
     private readonly bool _readOnly;
     private readonly bool _thinProvisioned;
     private readonly bool _removable;
+    private readonly int _lbPerPbExponent;
+    private readonly long _sanitizeBytesPerSecond;
 
-    internal NullIoDevice(string name, int blockSize, long blockCount, bool readOnly, bool thinProvisioned, bool removable)
+    internal NullIoDevice(string name, int blockSize, long blockCount, bool readOnly, bool thinProvisioned, bool removable, int lbPerPbExponent, long sanitizeBytesPerSecond)
         : base(name, VdiskNullIoHandler.HandlerName)
     {
+        _lbPerPbExponent = lbPerPbExponent;
+        _sanitizeBytesPerSecond = sanitizeBytesPerSecond;
         _blockSize = blockSize;
         _blockCount = blockCount;
         _readOnly = readOnly;
@@ -31,6 +35,12 @@ public sealed class NullIoDevice : BlockDevice
 
     /// <inheritdoc />
     public override bool Removable => _removable;
+
+    /// <inheritdoc />
+    public override int LogicalBlocksPerPhysicalBlockExponent => _lbPerPbExponent;
+
+    /// <inheritdoc />
+    public override long SanitizeBytesPerSecond => _sanitizeBytesPerSecond;
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> UnmapAsync(long offset, long length) => new(CommandOutcome.Good);
@@ -61,8 +71,9 @@ public sealed class NullIoDevice : BlockDevice
 
 /// <summary>
 /// SCST's vdisk_nullio handler. Parameters: <c>size</c> or <c>size_mb</c> (default 1 TiB), <c>blocksize</c>
-/// (default 512), <c>read_only</c>, <c>thin_provisioned</c>, <c>removable</c>. GET LBA STATUS reports every block mapped, or
-/// deallocated when thin provisioned (writes are dropped, reads return zeros).
+/// (default 512), <c>read_only</c>, <c>thin_provisioned</c>, <c>removable</c>, <c>lb_per_pb_exp</c> and
+/// <c>sanitize_rate_mb</c> (as for vdisk_fileio). GET LBA STATUS reports every block mapped, or deallocated when thin
+/// provisioned (writes are dropped, reads return zeros).
 /// </summary>
 public sealed class VdiskNullIoHandler : IDeviceHandler
 {
@@ -91,12 +102,14 @@ public sealed class VdiskNullIoHandler : IDeviceHandler
         bool readOnly = p.GetBool("read_only", false);
         bool thin = p.GetBool("thin_provisioned", false);
         bool removable = p.GetBool("removable", false);
+        int lbPerPbExponent = p.GetIntInRange(VdiskFileIoHandler.LbPerPbExpParameter, 0, 0, 15);
+        long sanitizeRate = (long)p.GetIntInRange(VdiskFileIoHandler.SanitizeRateParameter, VdiskFileIoHandler.DefaultSanitizeRateMb, 0, int.MaxValue) << 20;
         p.RejectUnknown();
         if (size < blockSize)
         {
             throw new ArgumentException($"Device {name}: size {size} is smaller than one block.");
         }
 
-        return new NullIoDevice(name, blockSize, size / blockSize, readOnly, thin, removable);
+        return new NullIoDevice(name, blockSize, size / blockSize, readOnly, thin, removable, lbPerPbExponent, sanitizeRate);
     }
 }

@@ -14,12 +14,24 @@ namespace Scst.Handlers;
 /// <c>nv_cache</c> (SYNCHRONIZE CACHE and FUA do nothing: only for storage that survives power loss);
 /// <c>write_through</c> (every write is synced before it is acknowledged); <c>thin_provisioned</c> (UNMAP punches
 /// holes in the file, which then read as zeros); <c>removable</c> (INQUIRY RMB=1: START STOP UNIT ejects and loads the
-/// medium, PREVENT ALLOW MEDIUM REMOVAL holds it).
+/// medium, PREVENT ALLOW MEDIUM REMOVAL holds it); <c>lb_per_pb_exp</c> (0 to 15, default 0: the physical block holds
+/// 2^n logical blocks, as READ CAPACITY(16) and VPD B0h report it; SCST's attribute of that name switches reporting of
+/// the backing block device's physical block on and off, and a file has none, so here the value is the exponent
+/// itself); <c>sanitize_rate_mb</c> (MiB/s a SANITIZE writes at most, default 64, 0 for no limit: the operation runs in
+/// the background while the unit answers NOT READY, SANITIZE IN PROGRESS, and the limit keeps it from starving
+/// foreground I/O on the same storage).
 /// </remarks>
 public sealed class VdiskFileIoHandler : IDeviceHandler
 {
     /// <summary>The handler's name.</summary>
     public const string HandlerName = "vdisk_fileio";
+
+    /// <summary>The bandwidth limit of a SANITIZE when <c>sanitize_rate_mb</c> is not given, in MiB/s.</summary>
+    internal const int DefaultSanitizeRateMb = 64;
+
+    internal const string LbPerPbExpParameter = "lb_per_pb_exp";
+
+    internal const string SanitizeRateParameter = "sanitize_rate_mb";
 
     /// <inheritdoc />
     public string Name => HandlerName;
@@ -46,6 +58,8 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
         bool writeThrough = p.GetBool("write_through", false);
         bool thin = p.GetBool("thin_provisioned", false);
         bool removable = p.GetBool("removable", false);
+        int lbPerPbExponent = p.GetIntInRange(LbPerPbExpParameter, 0, 0, 15);
+        long sanitizeRate = (long)p.GetIntInRange(SanitizeRateParameter, DefaultSanitizeRateMb, 0, int.MaxValue) << 20;
         p.RejectUnknown();
 
         if (!File.Exists(path))
@@ -74,6 +88,6 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
             throw new ArgumentException($"Device {name}: file '{path}' holds {length} bytes, less than one {blockSize}-byte block.");
         }
 
-        return new FileIoDevice(name, path, file, blockSize, blocks, readOnly, nvCache, writeThrough, thin, removable);
+        return new FileIoDevice(name, path, file, blockSize, blocks, readOnly, nvCache, writeThrough, thin, removable, lbPerPbExponent, sanitizeRate);
     }
 }

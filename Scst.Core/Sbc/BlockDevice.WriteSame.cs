@@ -1,11 +1,10 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Buffers;
-using System.Buffers.Binary;
 
 namespace Scst.Core;
 
-// WRITE SAME(10/16) (SBC-4 sections 5.50-5.52) and SANITIZE (section 5.30).
+// WRITE SAME(10/16) (SBC-4 sections 5.50-5.52).
 public abstract partial class BlockDevice
 {
     /// <summary>
@@ -119,92 +118,5 @@ public abstract partial class BlockDevice
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-    }
-
-    // SANITIZE: byte 1 IMMED (7), reserved (6), AUSE (5), SERVICE ACTION (4-0); bytes 2-6 reserved; bytes 7-8
-    // PARAMETER LIST LENGTH. Service actions: 01h OVERWRITE, 02h BLOCK ERASE, 03h CRYPTOGRAPHIC ERASE, 1Fh EXIT FAILURE
-    // MODE. With IMMED the status could come first; the work is short on a file (a hole punch, or one pass of writes),
-    // so it is done before the status either way, and the unit never enters a sanitize-in-progress state. AUSE is
-    // accepted: a sanitize here cannot fail into the failure mode it governs.
-    private ValueTask<CommandOutcome> SanitizeAsync(ScsiCommand command)
-    {
-        ReadOnlySpan<byte> cdb = command.Cdb;
-        if ((cdb[1] & 0x40) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(1, 6));
-        }
-
-        for (int i = 2; i <= 6; i++)
-        {
-            if (cdb[i] != 0)
-            {
-                return new(CommandOutcome.InvalidFieldInCdb(i));
-            }
-        }
-
-        int parameterLength = BinaryPrimitives.ReadUInt16BigEndian(cdb[7..]);
-        switch (cdb[1] & 0x1F)
-        {
-            case 0x01:
-                return OverwriteAsync(command, parameterLength);
-            case 0x02:
-                if (!ThinProvisioned)
-                {
-                    // Block erase needs logical block provisioning (LBPME); VPD B1h reports WABEREQ 0 here.
-                    return new(CommandOutcome.InvalidFieldInCdb(1, 4));
-                }
-
-                return parameterLength != 0
-                    ? new(CommandOutcome.InvalidFieldInCdb(7))
-                    : UnmapAsync(0, BlockCount * BlockSize);
-            case 0x1F:
-                return new(parameterLength != 0 ? CommandOutcome.InvalidFieldInCdb(7) : CommandOutcome.Good);
-            default:
-                // CRYPTOGRAPHIC ERASE (a file has no media encryption key) and reserved service actions.
-                return new(CommandOutcome.InvalidFieldInCdb(1, 4));
-        }
-    }
-
-    // OVERWRITE parameter list: byte 0 INVERT (7), TEST (6-5), OVERWRITE COUNT (4-0); bytes 2-3 INITIALIZATION PATTERN
-    // LENGTH; bytes 4- INITIALIZATION PATTERN. Only the final pass is visible on a file, so one pass with the pattern
-    // the last pass would write is enough.
-    private ValueTask<CommandOutcome> OverwriteAsync(ScsiCommand command, int parameterLength)
-    {
-        if (parameterLength <= 4 || parameterLength > BlockSize + 4)
-        {
-            return new(CommandOutcome.InvalidFieldInCdb(7));
-        }
-
-        ReadOnlySpan<byte> list = command.Data.Span;
-        int count = list[0] & 0x1F;
-        int patternLength = BinaryPrimitives.ReadUInt16BigEndian(list[2..]);
-        if (count == 0 || patternLength == 0 || patternLength > BlockSize || patternLength + 4 > parameterLength)
-        {
-            // libiscsi and SCST report these as INVALID FIELD IN CDB, pointing at the PARAMETER LIST LENGTH.
-            return new(CommandOutcome.InvalidFieldInCdb(7));
-        }
-
-        if ((list[0] & 0x60) != 0)
-        {
-            return new(CommandOutcome.InvalidFieldInParameterList(0, 6));
-        }
-
-        bool invert = (list[0] & 0x80) != 0 && count % 2 == 0;
-        byte[] block = new byte[BlockSize];
-        ReadOnlySpan<byte> pattern = list.Slice(4, patternLength);
-        for (int i = 0; i < block.Length; i += patternLength)
-        {
-            pattern[..Math.Min(patternLength, block.Length - i)].CopyTo(block.AsSpan(i));
-        }
-
-        if (invert)
-        {
-            for (int i = 0; i < block.Length; i++)
-            {
-                block[i] = (byte)~block[i];
-            }
-        }
-
-        return FillAsync(0, BlockCount * BlockSize, block);
     }
 }

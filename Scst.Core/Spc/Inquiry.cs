@@ -209,18 +209,19 @@ internal static class Inquiry
         // WSNZ (byte 4 bit 0) stays 0: WRITE SAME with NUMBER OF LOGICAL BLOCKS 0 writes to the end of the medium.
         // MAXIMUM COMPARE AND WRITE LENGTH: both halves of the data-out buffer must fit in one transfer.
         d[1] = (byte)Math.Clamp(Math.Min(device.MaxCompareAndWriteBlockCount, maxTransferBytes / 2 / blockSize), 0, 255);
-        // OPTIMAL TRANSFER LENGTH GRANULARITY: one page.
-        BinaryPrimitives.WriteUInt16BigEndian(d[2..], (ushort)Math.Max(1, 4096 / blockSize));
+        // OPTIMAL TRANSFER LENGTH GRANULARITY: one physical block, and at least one page.
+        int perPhysicalBlock = 1 << device.LogicalBlocksPerPhysicalBlockExponent;
+        BinaryPrimitives.WriteUInt16BigEndian(d[2..], (ushort)Math.Max(perPhysicalBlock, Math.Max(1, 4096 / blockSize)));
         // MAXIMUM TRANSFER LENGTH and OPTIMAL TRANSFER LENGTH, in blocks.
         BinaryPrimitives.WriteUInt32BigEndian(d[4..], (uint)(maxTransferBytes / blockSize));
         BinaryPrimitives.WriteUInt32BigEndian(d[8..], (uint)(Math.Min(maxTransferBytes, 1 << 20) / blockSize));
         if (device.ThinProvisioned)
         {
-            // MAXIMUM UNMAP LBA COUNT, MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT, OPTIMAL UNMAP GRANULARITY (one block),
-            // and UGAVALID with an alignment of 0.
+            // MAXIMUM UNMAP LBA COUNT, MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT, OPTIMAL UNMAP GRANULARITY (one physical
+            // block), and UGAVALID with an alignment of 0 (physical blocks start at LBA 0).
             BinaryPrimitives.WriteUInt32BigEndian(d[16..], device.MaxUnmapBlockCount);
             BinaryPrimitives.WriteUInt32BigEndian(d[20..], device.MaxUnmapDescriptorCount);
-            BinaryPrimitives.WriteUInt32BigEndian(d[24..], 1);
+            BinaryPrimitives.WriteUInt32BigEndian(d[24..], (uint)perPhysicalBlock);
             d[28] = 0x80;
         }
 

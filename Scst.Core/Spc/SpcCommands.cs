@@ -94,7 +94,8 @@ internal static class SpcCommands
         return CommandOutcome.Good;
     }
 
-    // REQUEST SENSE (SPC-4 section 6.39) reports, and clears, the oldest unit attention of the LUN; otherwise NO SENSE.
+    // REQUEST SENSE (SPC-4 section 6.39) reports, and clears, the oldest unit attention of the LUN; otherwise the state of a
+    // sanitize operation, or NO SENSE.
     private static CommandOutcome RequestSense(ScsiCommand command)
     {
         bool descriptor = (command.Cdb[1] & 0x01) != 0;
@@ -107,6 +108,11 @@ internal static class SpcCommands
         else if (command.Session.TryTakeUnitAttention(LunAddress.Decode(command.Lun), out SenseCode attention))
         {
             pending = CommandOutcome.CheckCondition(attention);
+        }
+        else if (command.Device is BlockDevice { Sanitize: { } sanitize })
+        {
+            // SANITIZE IN PROGRESS with the progress indication, or the sanitize failure mode (SBC-4 4.11).
+            pending = sanitize.CurrentSense();
         }
         else
         {

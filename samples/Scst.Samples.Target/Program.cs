@@ -16,7 +16,9 @@ using Microsoft.Extensions.Logging;
 //   --thin 0|1           thin provisioning: UNMAP deallocates (default 0)
 //   --removable 0|1      removable medium: START STOP UNIT ejects and loads it (default 0)
 //   --read-only 0|1      write-protected LUN: writes get DATA PROTECT (default 0)
-string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only"];
+//   --lb-per-pb-exp N    2^N logical blocks per physical block, reported in READ CAPACITY(16) and VPD B0h (default 0)
+//   --sanitize-rate-mb N MiB/s a background SANITIZE writes at most; 0 for no limit (default 64)
+string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -44,6 +46,16 @@ var parameters = new Dictionary<string, string> { ["blocksize"] = blockSize, ["s
     ["removable"] = config["removable"] ?? "0",
     ["read_only"] = config["read-only"] ?? "0",
 };
+if (config["lb-per-pb-exp"] is { } lbPerPbExp)
+{
+    parameters["lb_per_pb_exp"] = lbPerPbExp;
+}
+
+if (config["sanitize-rate-mb"] is { } sanitizeRate)
+{
+    parameters["sanitize_rate_mb"] = sanitizeRate;
+}
+
 if (handler == "vdisk_fileio")
 {
     parameters["filename"] = Path.GetFullPath(file);

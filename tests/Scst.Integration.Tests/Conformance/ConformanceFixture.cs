@@ -19,7 +19,8 @@ public sealed class ConformanceFixture : ScstTargetFixture
         lock (_lock)
         {
             return _run ??= IscsiTestCuRunner.RunMustPassAsync(
-                new IscsiTestCuOptions { Url = Url, SecondUrl = Url, AllowSanitize = true, Timeout = TimeSpan.FromMinutes(2) }, List);
+                // Five minutes per suite: SCSI.Sanitize takes about two (paced 1 GiB overwrites, and Reset's minute-long poll).
+                new IscsiTestCuOptions { Url = Url, SecondUrl = Url, AllowSanitize = true, Timeout = TimeSpan.FromMinutes(5) }, List);
         }
     }
 }
