@@ -35,7 +35,18 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         // The command takes its place in its task set now, in submission order; only its execution waits there.
         if (command.Device is { } device)
         {
-            command.Session.TaskSetFor(device).Enter(command, device.ModePages.RestrictedReordering);
+            TaskSet set = command.Session.TaskSetFor(device);
+            if (set.AcaOwner is not null || command.Attribute == TaskAttribute.Aca)
+            {
+                CommandOutcome refusal = CheckAca(command, set);
+                if (!refusal.IsGood)
+                {
+                    Respond(command, refusal);
+                    return;
+                }
+            }
+
+            set.Enter(command, device.ModePages.RestrictedReordering);
         }
 
         if (command.Direction == DataDirection.Write && command.WriteBuffer.Length > 0)
@@ -57,6 +68,42 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         }
 
         ExecuteWhenEnabled(command);
+    }
+
+    // SAM-5 section 5.9: under an ACA condition the faulting nexus may send one ACA command at a time and everything
+    // else ends with ACA ACTIVE; an ACA command without an ACA condition is an INVALID MESSAGE ERROR.
+    private static CommandOutcome CheckAca(ScsiCommand command, TaskSet set)
+    {
+        ScsiSession? owner = set.AcaOwner;
+        if (owner is null)
+        {
+            return command.Attribute == TaskAttribute.Aca ? CommandOutcome.CheckCondition(SenseCode.InvalidMessageError) : CommandOutcome.Good;
+        }
+
+        return owner == command.Session && command.Attribute == TaskAttribute.Aca && !set.HasAcaCommand
+            ? CommandOutcome.Good
+            : CommandOutcome.FromStatus(ScsiStatus.AcaActive);
+    }
+
+    // A CHECK CONDITION establishes an ACA condition when the command's control byte has NACA set, and with the control
+    // page's QERR set to 01b or 11b aborts the other commands of the task set (11b: of this nexus only).
+    private static void OnCheckCondition(ScsiCommand command, ScsiDevice device)
+    {
+        ScsiSession session = command.Session;
+        if (command.Descriptor is { } d && (command.Cdb[d.CdbLength - 1] & 0x04) != 0)
+        {
+            (command.TaskSet ?? session.TaskSetFor(device)).EstablishAca(session);
+        }
+
+        int qerr = device.ModePages.QueueErrorManagement;
+        if (qerr == 1 && device.SingleTaskSet)
+        {
+            session.Engine.AbortTaskSetAfterError(device, command);
+        }
+        else if (qerr is 1 or 3)
+        {
+            session.AbortLunTasks(command.Lun, byAnotherNexus: false, except: command);
+        }
     }
 
     // A command that its task set does not enable yet is parked there; the task set hands it back when an older
@@ -133,11 +180,6 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         if (device is not null && !CdbTable.IsSupported(d, device))
         {
             return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
-        }
-
-        if ((command.Cdb[d.CdbLength - 1] & 0x04) != 0)
-        {
-            return CommandOutcome.InvalidFieldInCdb(d.CdbLength - 1, 2); // NACA=1: ACA is not supported yet
         }
 
         if (device is { MediumPresent: false } && (d.Flags & CdbFlags.BlockCommand) != 0 && (d.Flags & CdbFlags.WorksWithoutMedium) == 0)
@@ -253,6 +295,10 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
     private void Respond(ScsiCommand command, in CommandOutcome outcome)
     {
         command.Finish(outcome, command.Device?.DescriptorSense ?? false);
+        if (outcome.Status == ScsiStatus.CheckCondition && command.Device is { } device && !command.IsAborted)
+        {
+            OnCheckCondition(command, device);
+        }
 
         // Leave the task set before the driver sees the command: once it has the response, it may release the command.
         ReadyList ready = default;
@@ -281,7 +327,7 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
 
     // Commands a task set enabled when an older one left. A chain of commands that each complete synchronously recurses
     // here once per command, bounded by the task set's depth.
-    private void ExecuteAll(in ReadyList ready)
+    internal void ExecuteAll(in ReadyList ready)
     {
         for (int i = 0; i < ready.Count; i++)
         {

@@ -21,6 +21,7 @@ public sealed class ScsiSession
     [
         TaskManagementFunction.AbortTask,
         TaskManagementFunction.AbortTaskSet,
+        TaskManagementFunction.ClearAca,
         TaskManagementFunction.ClearTaskSet,
         TaskManagementFunction.LogicalUnitReset,
         TaskManagementFunction.TargetReset,
@@ -151,6 +152,24 @@ public sealed class ScsiSession
         };
     }
 
+    // CLEAR ACA (SAM-5 section 7.3): ends this nexus's ACA condition on the LU, if it has one; the commands that waited
+    // behind it may run.
+    private TaskManagementResponse ClearAca(ScsiDevice device)
+    {
+        ClearAcaOf(device, this);
+        return TaskManagementResponse.FunctionComplete;
+    }
+
+    /// <summary>Clears the ACA condition of <paramref name="owner"/> (null: of anyone) in this nexus's task set of the device.</summary>
+    internal void ClearAcaOf(ScsiDevice device, ScsiSession? owner)
+    {
+        ReadyList ready = default;
+        if (TaskSetFor(device).ClearAca(owner, ref ready))
+        {
+            Engine.Processor.ExecuteAll(ready);
+        }
+    }
+
     /// <summary>
     /// QUERY TASK (SAM-5 section 7.9): FUNCTION SUCCEEDED when the command with <paramref name="tag"/> to the LU is still
     /// in the task set, FUNCTION COMPLETE when it is not.
@@ -244,6 +263,7 @@ public sealed class ScsiSession
         foreach (LunMapping mapping in Luns.Luns)
         {
             mapping.Device.OnNexusLoss(this);
+            ClearAcaOf(mapping.Device, this);
             EstablishUnitAttention(mapping.Lun, SenseCode.NexusLossOccurred);
         }
 
@@ -318,6 +338,7 @@ public sealed class ScsiSession
 
         return function switch
         {
+            TaskManagementFunction.ClearAca => new(ClearAca(mapping.Device)),
             TaskManagementFunction.LogicalUnitReset => Engine.ResetLogicalUnitAsync(mapping.Device, SenseCode.BusDeviceResetOccurred, this),
             TaskManagementFunction.ClearTaskSet when mapping.Device.SingleTaskSet => Engine.ClearTaskSetAsync(mapping.Device, this),
             _ => WaitForAbortsAsync(MarkLunTasksAborted(lun, byAnotherNexus: false)),
@@ -358,9 +379,11 @@ public sealed class ScsiSession
     /// Marks every command of this nexus to <paramref name="lun"/> aborted and tells the driver about those waiting for
     /// write data. Returns the tasks that complete when the commands are released.
     /// </summary>
-    internal List<Task> AbortLunTasks(ulong lun, bool byAnotherNexus)
+    internal List<Task> AbortLunTasks(ulong lun, bool byAnotherNexus, ScsiCommand? except = null)
     {
-        List<(ScsiCommand Command, Task Released)> marked = MarkLunTasksAborted(lun, byAnotherNexus);
+        List<(ScsiCommand Command, Task Released)> marked = except is null
+            ? MarkLunTasksAborted(lun, byAnotherNexus)
+            : MarkTasksAborted((c, l) => c.Lun == l && c != except, lun, byAnotherNexus);
         var waits = new List<Task>(marked.Count);
         foreach ((ScsiCommand c, Task released) in marked)
         {
@@ -472,6 +495,10 @@ public sealed class ScsiSession
             foreach (LunMapping mapping in Luns.Luns)
             {
                 mapping.Device.OnNexusLoss(this);
+                if (mapping.Device.SingleTaskSet)
+                {
+                    ClearAcaOf(mapping.Device, this);
+                }
             }
         }
     }

@@ -314,6 +314,11 @@ public sealed class ScstEngine : IAsyncDisposable
         }
 
         device.ResetLogicalUnitState();
+        foreach ((ScsiSession session, _) in NexusesOf(device))
+        {
+            session.ClearAcaOf(device, owner: null);
+        }
+
         EstablishUnitAttention(device, unitAttention);
         await Task.WhenAll(waits).ConfigureAwait(false);
         return TaskManagementResponse.FunctionComplete;
@@ -341,6 +346,24 @@ public sealed class ScstEngine : IAsyncDisposable
 
         await Task.WhenAll(waits).ConfigureAwait(false);
         return TaskManagementResponse.FunctionComplete;
+    }
+
+    /// <summary>
+    /// QERR 01b on a device with one task set (TST=0): a CHECK CONDITION aborts every other command of every nexus to
+    /// the LU; the other nexuses learn it from TASK ABORTED (TAS=1) or COMMANDS CLEARED BY ANOTHER INITIATOR (TAS=0).
+    /// </summary>
+    internal void AbortTaskSetAfterError(ScsiDevice device, ScsiCommand failed)
+    {
+        bool taskAbortedStatus = device.ModePages.TaskAbortedStatus;
+        foreach ((ScsiSession session, LunMapping mapping) in NexusesOf(device))
+        {
+            bool other = session != failed.Session;
+            List<Task> aborted = session.AbortLunTasks(LunAddress.Encode(mapping.Lun), byAnotherNexus: other, except: failed);
+            if (other && aborted.Count > 0 && !taskAbortedStatus)
+            {
+                session.EstablishUnitAttention(mapping.Lun, SenseCode.CommandsClearedByAnotherInitiator);
+            }
+        }
     }
 
     // Every session that reaches the device, with the mapping through which it does.

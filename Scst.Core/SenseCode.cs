@@ -70,6 +70,9 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29/00).</summary>
     public static SenseCode PowerOnReset => new(SenseKey.UnitAttention, 0x29, 0x00);
 
+    /// <summary>ILLEGAL REQUEST, INVALID MESSAGE ERROR (49/00): an ACA command arrived with no ACA condition.</summary>
+    public static SenseCode InvalidMessageError => new(SenseKey.IllegalRequest, 0x49, 0x00);
+
     /// <summary>UNIT ATTENTION, BUS DEVICE RESET FUNCTION OCCURRED (29/03): a LOGICAL UNIT RESET reset the LU.</summary>
     public static SenseCode BusDeviceResetOccurred => new(SenseKey.UnitAttention, 0x29, 0x03);
 

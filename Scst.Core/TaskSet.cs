@@ -26,6 +26,55 @@ internal sealed class TaskSet
     private int _runningCount;
     private int _runningOrdered;
     private int _runningHeadOfQueue;
+    private ScsiSession? _acaOwner;
+    private int _runningAca;
+
+    /// <summary>
+    /// The nexus whose command established an ACA condition in this task set (a CHECK CONDITION for a command with NACA
+    /// set), or null. While it lasts, only that nexus's ACA commands run; the other commands wait.
+    /// </summary>
+    public ScsiSession? AcaOwner => Volatile.Read(ref _acaOwner);
+
+    /// <summary>Whether an ACA command is in the task set (SAM-5 allows one at a time).</summary>
+    public bool HasAcaCommand
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _runningAca != 0 || _waiting.Any(static c => c.Attribute == TaskAttribute.Aca);
+            }
+        }
+    }
+
+    /// <summary>Establishes an ACA condition for <paramref name="owner"/>; the commands waiting now stay waiting.</summary>
+    public void EstablishAca(ScsiSession owner)
+    {
+        lock (_lock)
+        {
+            _acaOwner ??= owner;
+        }
+    }
+
+    /// <summary>
+    /// Clears the ACA condition (CLEAR ACA from its nexus, a reset, the loss of its nexus) and enables the waiting commands
+    /// that may now run; the caller executes those added to <paramref name="ready"/>. Returns false when no ACA condition
+    /// of <paramref name="owner"/> existed (null: any owner).
+    /// </summary>
+    public bool ClearAca(ScsiSession? owner, ref ReadyList ready)
+    {
+        lock (_lock)
+        {
+            if (_acaOwner is null || (owner is not null && _acaOwner != owner))
+            {
+                return false;
+            }
+
+            _acaOwner = null;
+            Drain(ref ready);
+            return true;
+        }
+    }
 
     /// <summary>Commands that entered and have not left (running, or waiting to run).</summary>
     public int Count
@@ -128,6 +177,10 @@ internal sealed class TaskSet
                 {
                     _runningHeadOfQueue--;
                 }
+                else if (command.Attribute == TaskAttribute.Aca)
+                {
+                    _runningAca--;
+                }
 
                 if (command.TrackedForOverlap)
                 {
@@ -144,6 +197,11 @@ internal sealed class TaskSet
 
         command.TaskSetState = TaskSetState.None;
         command.TaskSet = null;
+        Drain(ref ready);
+    }
+
+    private void Drain(ref ReadyList ready)
+    {
         while (_waiting.TryPeek(out ScsiCommand? next) && CanRun(next))
         {
             _waiting.Dequeue();
@@ -156,9 +214,12 @@ internal sealed class TaskSet
         }
     }
 
+    // Under an ACA condition only ACA commands run (the core admits those of the owning nexus alone).
     private bool CanRun(ScsiCommand command) => command.Attribute switch
     {
-        TaskAttribute.HeadOfQueue or TaskAttribute.Aca => true,
+        TaskAttribute.Aca => true,
+        _ when _acaOwner is not null => false,
+        TaskAttribute.HeadOfQueue => true,
         TaskAttribute.Ordered => _runningCount == 0,
         _ => _runningOrdered == 0 && _runningHeadOfQueue == 0 && (!command.TrackedForOverlap || !OverlapsRunning(command)),
     };
@@ -174,6 +235,10 @@ internal sealed class TaskSet
         else if (command.Attribute == TaskAttribute.HeadOfQueue)
         {
             _runningHeadOfQueue++;
+        }
+        else if (command.Attribute == TaskAttribute.Aca)
+        {
+            _runningAca++;
         }
 
         if (command.TrackedForOverlap)

@@ -71,7 +71,7 @@ internal static class Inquiry
         d[0] = (byte)device.DeviceType;
         d[1] = device.Removable ? (byte)0x80 : (byte)0;
         d[2] = 0x06;                // VERSION: SPC-4
-        d[3] = 0x10 | 0x02;         // HISUP, RESPONSE DATA FORMAT 2
+        d[3] = 0x20 | 0x10 | 0x02;  // NORMACA, HISUP, RESPONSE DATA FORMAT 2
         d[4] = StandardLength - 5;
         d[5] |= 0x08;               // 3PC: the core's copy manager takes EXTENDED COPY on every logical unit
         d[7] = 0x02;                // CMDQUE

@@ -177,10 +177,10 @@ public sealed class ReportSupportedTests
         (var r, byte[] d) = await Spc.ReadAsync(session, Spc.ReportTmfs(repd: false));
 
         r.Status.Should().Be(ScsiStatus.Good);
-        d.Should().Equal(0x80 | 0x40 | 0x10 | 0x08 | 0x04 | 0x02, 0x04 | 0x02 | 0x01, 0, 0); // ATS, ATSS, CTSS, LURS, QTS, TRS; QAES, QTSS, ITNRS
+        d.Should().Equal(0x80 | 0x40 | 0x20 | 0x10 | 0x08 | 0x04 | 0x02, 0x04 | 0x02 | 0x01, 0, 0); // ATS, ATSS, CACAS, CTSS, LURS, QTS, TRS; QAES, QTSS, ITNRS
         ScsiSession.SupportsTaskManagementFunction(TaskManagementFunction.AbortTask).Should().BeTrue();
-        ScsiSession.SupportsTaskManagementFunction(TaskManagementFunction.ClearAca).Should().BeFalse();
-        (await session.Session.ExecuteTaskManagementAsync(TaskManagementFunction.ClearAca, 0, 0)).Should().Be(TaskManagementResponse.FunctionNotSupported);
+        ScsiSession.SupportsTaskManagementFunction(TaskManagementFunction.ClearAca).Should().BeTrue();
+        ScsiSession.SupportsTaskManagementFunction(TaskManagementFunction.TargetReset).Should().BeTrue();
     }
 
     [Fact]
@@ -193,7 +193,7 @@ public sealed class ReportSupportedTests
 
         r.Status.Should().Be(ScsiStatus.Good);
         d.Length.Should().Be(16);
-        d[0].Should().Be(0xDE);
+        d[0].Should().Be(0xFE);
         d[1].Should().Be(0x07);
         d[3].Should().Be(0x0C);
     }

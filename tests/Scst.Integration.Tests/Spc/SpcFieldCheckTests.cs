@@ -34,21 +34,6 @@ public sealed class SpcFieldCheckTests
         r.ShouldBeInvalidFieldInCdb(byteOffset, bit);
     }
 
-    [Theory]
-    [InlineData(new byte[] { 0x00, 0, 0, 0, 0, 0x04 })]
-    [InlineData(new byte[] { 0x12, 0, 0, 0, 96, 0x04 })]
-    [InlineData(new byte[] { 0xA0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0x04 })]
-    [InlineData(new byte[] { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0x04 })]
-    public async Task Naca_IsNotSupported_InvalidFieldInCdbAtTheControlByte(byte[] cdb)
-    {
-        await using var stack = new SpcStack();
-        var session = stack.OpenSession();
-
-        (var r, _) = await Spc.ReadAsync(session, cdb, 512);
-
-        r.ShouldBeInvalidFieldInCdb(cdb.Length - 1, 2);
-    }
-
     [Fact]
     public async Task ModeSense_UnknownPage_InvalidFieldInCdb()
     {
