@@ -46,7 +46,12 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
                 }
             }
 
-            set.Enter(command, device.ModePages.RestrictedReordering);
+            ScsiStatus admission = set.Enter(command, device.ModePages.RestrictedReordering, engine.Options.MaxCommandsPerLun, engine.Options.MaxCommandsPerDevice);
+            if (admission != ScsiStatus.Good)
+            {
+                Respond(command, CommandOutcome.FromStatus(admission));
+                return;
+            }
         }
 
         if (command.Direction == DataDirection.Write && command.WriteBuffer.Length > 0)
@@ -220,6 +225,11 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
 
         if (decoded.DataLength > 0)
         {
+            if (pool.OutstandingBytes + DataBufferPool.ClassSize(decoded.DataLength) > engine.Options.MaxBufferMemory)
+            {
+                return CommandOutcome.FromStatus(ScsiStatus.Busy); // the data-buffer memory cap: the initiator retries
+            }
+
             command.AttachBuffer(pool.Rent(decoded.DataLength));
         }
 

@@ -17,6 +17,8 @@ namespace Scst.Core;
 public abstract class ScsiDevice : IAsyncDisposable
 {
     private ModePages? _modePages;
+    private TaskSet? _sharedTaskSet;
+    private int _commandsInTaskSets;
 
     /// <summary>Creates a device.</summary>
     /// <param name="name">The device name, unique in the core; no '/' and no '.'.</param>
@@ -108,7 +110,29 @@ public abstract class ScsiDevice : IAsyncDisposable
     public virtual bool SingleTaskSet => false;
 
     /// <summary>The task set every nexus shares when <see cref="SingleTaskSet"/> is true.</summary>
-    internal TaskSet SharedTaskSet { get; } = new();
+    internal TaskSet SharedTaskSet
+    {
+        get
+        {
+            TaskSet? set = Volatile.Read(ref _sharedTaskSet);
+            return set ?? Interlocked.CompareExchange(ref _sharedTaskSet, new TaskSet(this), null) ?? _sharedTaskSet;
+        }
+    }
+
+    /// <summary>Counts a command into the device's task sets, unless <paramref name="max"/> are already there.</summary>
+    internal bool TryAdmitCommand(int max)
+    {
+        if (Interlocked.Increment(ref _commandsInTaskSets) <= max)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _commandsInTaskSets);
+        return false;
+    }
+
+    /// <summary>Counts a command out of the device's task sets.</summary>
+    internal void ReleaseCommand() => Interlocked.Decrement(ref _commandsInTaskSets);
 
     /// <summary>
     /// Whether sense data is returned in descriptor format: the control mode page's current D_SENSE bit, which follows

@@ -477,7 +477,7 @@ public sealed class ScsiSession
                 }
             }
 
-            var created = new TaskSet();
+            var created = new TaskSet(device);
             Volatile.Write(ref _taskSets, [.. _taskSets, (device, created)]);
             return created;
         }

@@ -12,6 +12,24 @@ public sealed class ScstOptions
     public int MaxCommandsPerSession { get; set; } = 128;
 
     /// <summary>
+    /// Commands one I_T nexus may have in flight to one logical unit (SCST's per-LUN queue depth). Past it the core
+    /// answers TASK SET FULL. Defaults to 64.
+    /// </summary>
+    public int MaxCommandsPerLun { get; set; } = 64;
+
+    /// <summary>
+    /// Commands all I_T nexuses together may have in flight to one logical unit. Past it the core answers TASK SET FULL
+    /// to a nexus that has commands there, BUSY to one that has none (SAM-5 section 5.3). Defaults to 256.
+    /// </summary>
+    public int MaxCommandsPerDevice { get; set; } = 256;
+
+    /// <summary>
+    /// Bytes of data buffers all commands together may hold. A command whose buffer would pass it is answered BUSY, and
+    /// the initiator retries. Defaults to 256 MiB.
+    /// </summary>
+    public long MaxBufferMemory { get; set; } = 256L << 20;
+
+    /// <summary>
     /// The largest data transfer of one command, in bytes (VPD B0h MAXIMUM TRANSFER LENGTH). Larger commands get
     /// INVALID FIELD IN CDB. Defaults to 8 MiB; 64 KiB to 64 MiB, a power of two.
     /// </summary>

@@ -18,7 +18,7 @@ namespace Scst.Core;
 /// lock and two counters on entry and on exit; waiting commands sit in a FIFO, so a command never overtakes an older
 /// waiting one (HEAD OF QUEUE excepted).
 /// </remarks>
-internal sealed class TaskSet
+internal sealed class TaskSet(ScsiDevice device)
 {
     private readonly Lock _lock = new();
     private readonly Queue<ScsiCommand> _waiting = new();
@@ -89,27 +89,45 @@ internal sealed class TaskSet
     }
 
     /// <summary>
-    /// Adds a command at the tail of the task set. Returns true when it may run now; otherwise it waits until
-    /// <see cref="Leave"/> of an older command enables it.
+    /// Adds a command at the tail of the task set; it runs when the rules allow, possibly at once, and otherwise waits
+    /// until <see cref="Leave"/> of an older command enables it. Returns GOOD, or TASK SET FULL / BUSY when the task set
+    /// (<paramref name="maxInSet"/>, with one task set per nexus) or the device (<paramref name="maxInDevice"/>) is full;
+    /// the command then did not enter.
     /// </summary>
     /// <param name="command">A command whose LUN was resolved and CDB decoded.</param>
     /// <param name="restricted">Restricted reordering (QUEUE ALGORITHM MODIFIER 0).</param>
-    public bool Enter(ScsiCommand command, bool restricted)
+    /// <param name="maxInSet">The most commands of one nexus in the LU's task set.</param>
+    /// <param name="maxInDevice">The most commands of all nexuses in the LU.</param>
+    public ScsiStatus Enter(ScsiCommand command, bool restricted, int maxInSet, int maxInDevice)
     {
         lock (_lock)
         {
+            int inSet = _runningCount + _waiting.Count;
+            if (!device.SingleTaskSet && inSet >= maxInSet)
+            {
+                return ScsiStatus.TaskSetFull;
+            }
+
+            if (!device.TryAdmitCommand(maxInDevice))
+            {
+                // SAM-5 section 5.3: TASK SET FULL to a nexus with commands in the task set, BUSY to one without.
+                return inSet > 0 ? ScsiStatus.TaskSetFull : ScsiStatus.Busy;
+            }
+
             command.TaskSet = this;
             command.TrackedForOverlap = restricted;
             // HEAD OF QUEUE (and ACA) commands pass the waiting ones; any other command queues behind them.
             if ((_waiting.Count == 0 || command.Attribute is TaskAttribute.HeadOfQueue or TaskAttribute.Aca) && CanRun(command))
             {
                 Start(command);
-                return true;
+            }
+            else
+            {
+                command.TaskSetState = TaskSetState.Waiting;
+                _waiting.Enqueue(command);
             }
 
-            command.TaskSetState = TaskSetState.Waiting;
-            _waiting.Enqueue(command);
-            return false;
+            return ScsiStatus.Good;
         }
     }
 
@@ -197,6 +215,7 @@ internal sealed class TaskSet
 
         command.TaskSetState = TaskSetState.None;
         command.TaskSet = null;
+        device.ReleaseCommand();
         Drain(ref ready);
     }
 

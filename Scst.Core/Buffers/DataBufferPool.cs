@@ -20,6 +20,7 @@ internal sealed class DataBufferPool : IDisposable
 
     private readonly SizeClass[] _classes;
     private long _outstanding;
+    private long _outstandingBytes;
 
     public DataBufferPool(int maxBufferSize, int retainPerClass)
     {
@@ -43,12 +44,19 @@ internal sealed class DataBufferPool : IDisposable
     /// <summary>Buffers rented and not yet returned (tests check it is zero after a run).</summary>
     public long Outstanding => Volatile.Read(ref _outstanding);
 
+    /// <summary>Bytes held by rented buffers (their size classes, not the sizes asked for).</summary>
+    public long OutstandingBytes => Volatile.Read(ref _outstandingBytes);
+
+    /// <summary>The size of the buffer <see cref="Rent"/> would return for <paramref name="size"/>.</summary>
+    public static int ClassSize(int size) => size <= MinBufferSize ? MinBufferSize : (int)BitOperations.RoundUpToPowerOf2((uint)size);
+
     /// <summary>Rents a buffer of at least <paramref name="size"/> bytes.</summary>
     public DataBuffer Rent(int size)
     {
         Debug.Assert(size <= MaxBufferSize, "callers check the maximum transfer length first");
         int index = size <= MinBufferSize ? 0 : BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)size)) - MinShift;
         Interlocked.Increment(ref _outstanding);
+        Interlocked.Add(ref _outstandingBytes, MinBufferSize << index);
         return _classes[index].Rent(index);
     }
 
@@ -56,6 +64,7 @@ internal sealed class DataBufferPool : IDisposable
     public void Return(DataBuffer buffer)
     {
         Interlocked.Decrement(ref _outstanding);
+        Interlocked.Add(ref _outstandingBytes, -(MinBufferSize << buffer.SizeClass));
         _classes[buffer.SizeClass].Return(buffer);
     }
 

@@ -16,6 +16,21 @@ internal sealed class ScstOptionsValidator : IValidateOptions<ScstOptions>
             failures.Add($"MaxCommandsPerSession must be 1 to 65536 (was {options.MaxCommandsPerSession}).");
         }
 
+        if (options.MaxCommandsPerLun < 1)
+        {
+            failures.Add($"MaxCommandsPerLun must be at least 1 (was {options.MaxCommandsPerLun}).");
+        }
+
+        if (options.MaxCommandsPerDevice < 1)
+        {
+            failures.Add($"MaxCommandsPerDevice must be at least 1 (was {options.MaxCommandsPerDevice}).");
+        }
+
+        if (options.MaxBufferMemory < options.MaxTransferLength)
+        {
+            failures.Add($"MaxBufferMemory must hold at least one largest transfer, {options.MaxTransferLength} bytes (was {options.MaxBufferMemory}).");
+        }
+
         if (options.MaxTransferLength is < 65536 or > 64 << 20 || !BitOperations.IsPow2(options.MaxTransferLength))
         {
             failures.Add($"MaxTransferLength must be a power of two from 64 KiB to 64 MiB (was {options.MaxTransferLength}).");
