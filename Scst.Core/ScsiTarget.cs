@@ -17,6 +17,7 @@ public sealed class ScsiTarget
         Driver = driver;
         Name = name;
         RelativeTargetPortId = relativeTargetPortId;
+        Luns.Changed += (_, _) => OnLunsChanged();
     }
 
     /// <summary>The core the target belongs to.</summary>
@@ -73,6 +74,19 @@ public sealed class ScsiTarget
     /// <param name="initiatorName">The initiator name.</param>
     /// <returns>True when the initiator's LUN map is not empty.</returns>
     public bool InitiatorHasLuns(string initiatorName) => Luns.Luns.Count > 0;
+
+    // SPC-4 section 6.33: a LUN added to or removed from the map a session sees is REPORTED LUNS DATA HAS CHANGED for
+    // that session, on each LUN it still has.
+    private void OnLunsChanged()
+    {
+        foreach (ScsiSession session in Sessions)
+        {
+            foreach (LunMapping mapping in session.Luns.Luns)
+            {
+                session.EstablishUnitAttention(mapping.Lun, SenseCode.ReportedLunsDataChanged);
+            }
+        }
+    }
 
     internal void RemoveSession(ScsiSession session)
     {

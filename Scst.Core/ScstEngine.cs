@@ -236,6 +236,28 @@ public sealed class ScstEngine : IAsyncDisposable
     }
 
     /// <summary>
+    /// Tells every I_T nexus that reaches <paramref name="device"/> that its capacity changed (a resize): CAPACITY DATA
+    /// HAS CHANGED. A handler calls it after <see cref="BlockDevice.BlockCount"/> changed.
+    /// </summary>
+    /// <param name="device">The device.</param>
+    public void NotifyCapacityChanged(ScsiDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        EstablishUnitAttention(device, SenseCode.CapacityDataChanged);
+    }
+
+    /// <summary>
+    /// Tells every I_T nexus that reaches <paramref name="device"/> that its INQUIRY data changed (identifiers, product
+    /// strings): INQUIRY DATA HAS CHANGED.
+    /// </summary>
+    /// <param name="device">The device.</param>
+    public void NotifyInquiryDataChanged(ScsiDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        EstablishUnitAttention(device, SenseCode.InquiryDataChanged);
+    }
+
+    /// <summary>
     /// Makes a target driver known by name, so that <see cref="ApplyConfiguration"/> can create its targets. Drivers
     /// depend on the core, so the core learns of them here rather than through its constructor.
     /// </summary>

@@ -85,6 +85,12 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>UNIT ATTENTION, MODE PARAMETERS CHANGED (2A/01): another I_T nexus changed shared mode pages.</summary>
     public static SenseCode ModeParametersChanged => new(SenseKey.UnitAttention, 0x2A, 0x01);
 
+    /// <summary>UNIT ATTENTION, CAPACITY DATA HAS CHANGED (2A/09).</summary>
+    public static SenseCode CapacityDataChanged => new(SenseKey.UnitAttention, 0x2A, 0x09);
+
+    /// <summary>UNIT ATTENTION, INQUIRY DATA HAS CHANGED (3F/03).</summary>
+    public static SenseCode InquiryDataChanged => new(SenseKey.UnitAttention, 0x3F, 0x03);
+
     /// <summary>UNIT ATTENTION, REPORTED LUNS DATA HAS CHANGED (3F/0E).</summary>
     public static SenseCode ReportedLunsDataChanged => new(SenseKey.UnitAttention, 0x3F, 0x0E);
 

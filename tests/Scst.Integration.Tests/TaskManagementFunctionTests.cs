@@ -178,4 +178,39 @@ public sealed class TaskManagementFunctionTests
         other1.TransferredLength.Should().Be(0);
         stack.AssertNoLeaks();
     }
+
+    [Fact]
+    public async Task LunAddedOrRemoved_IsReportedLunsDataHasChanged_ForTheSessionsOfTheTarget()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartAsync(device);
+        LocalSession session = stack.OpenSession();
+        stack.Engine.RegisterDevice(new PendingBlockDevice("pend1"));
+
+        stack.Engine.MapLun(stack.Target(), 1, "pend1");
+
+        SenseAssert.IsCheckCondition(await Tur(session), SenseCode.ReportedLunsDataChanged);
+        SenseAssert.IsGood(await Tur(session));
+        stack.Target().Luns.Remove(1).Should().BeTrue();
+        SenseAssert.IsCheckCondition(await Tur(session), SenseCode.ReportedLunsDataChanged);
+    }
+
+    [Fact]
+    public async Task CapacityAndInquiryChanges_ReachEveryNexusOfTheDevice()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartAsync(device);
+        LocalSession a = stack.OpenSession();
+        LocalSession b = stack.OpenSession(initiator: OtherInitiator);
+
+        stack.Engine.NotifyCapacityChanged(device);
+        stack.Engine.NotifyInquiryDataChanged(device);
+
+        foreach (LocalSession s in new[] { a, b })
+        {
+            SenseAssert.IsCheckCondition(await Tur(s), SenseCode.CapacityDataChanged);
+            SenseAssert.IsCheckCondition(await Tur(s), SenseCode.InquiryDataChanged);
+            SenseAssert.IsGood(await Tur(s));
+        }
+    }
 }
