@@ -102,6 +102,13 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return CommandOutcome.InvalidFieldInCdb(d.CdbLength - 1, 2); // NACA=1: ACA is not supported yet
         }
 
+        // Reservations held by another I_T nexus (SPC-2 RESERVE, SPC-4 persistent reservations): nothing is reserved
+        // almost always, and that costs one volatile read.
+        if (device is not null && device.Reservations.Conflicts(command))
+        {
+            return CommandOutcome.FromStatus(ScsiStatus.ReservationConflict);
+        }
+
         if (device is { MediumPresent: false } && (d.Flags & CdbFlags.BlockCommand) != 0 && (d.Flags & CdbFlags.WorksWithoutMedium) == 0)
         {
             return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);

@@ -1,6 +1,8 @@
 // Licensed under the Apache License, Version 2.0.
 
+using Microsoft.Extensions.Logging;
 using Scst.Core.Spc;
+using Scst.Core.Spc.Reservations;
 
 namespace Scst.Core;
 
@@ -30,6 +32,7 @@ public abstract class ScsiDevice : IAsyncDisposable
         HandlerName = handlerName;
         DeviceType = deviceType;
         Identity = identity ?? DeviceIdentity.FromName(name);
+        Reservations = new ReservationState(this);
     }
 
     /// <summary>The device name.</summary>
@@ -106,8 +109,18 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// </summary>
     public bool DescriptorSense { get; set; }
 
-    /// <summary>Enables saved mode pages in <paramref name="stateDirectory"/> and loads them (at registration).</summary>
-    internal void LoadSavedState(string? stateDirectory) => ModePages.Load(stateDirectory);
+    /// <summary>The device's SPC-2 and persistent reservations, shared by every I_T nexus.</summary>
+    internal ReservationState Reservations { get; }
+
+    /// <summary>
+    /// Enables saved mode pages and APTPL persistent reservation state in <paramref name="stateDirectory"/> and loads
+    /// them (at registration).
+    /// </summary>
+    internal void LoadSavedState(string? stateDirectory, ILogger? logger = null)
+    {
+        ModePages.Load(stateDirectory);
+        Reservations.Load(stateDirectory, logger);
+    }
 
     /// <summary>
     /// Required. Executes a command that the core does not own. Called after the core decoded the CDB, checked the

@@ -209,6 +209,7 @@ public sealed class ScsiSession
             // A logical unit reset ends every PREVENT MEDIUM REMOVAL (SBC-3 section 5.13). The reset unit attentions
             // belong to the unit attention work still to come (with their priorities), not to this function alone.
             (mapping.Device as BlockDevice)?.ResetMediumRemovalPrevention();
+            mapping.Device.Reservations.ResetSpc2();
         }
 
         return WaitForAbortsAsync(MarkLunTasksAborted(lun));
@@ -227,12 +228,16 @@ public sealed class ScsiSession
             foreach (LunMapping mapping in session.Luns.Luns)
             {
                 (mapping.Device as BlockDevice)?.ResetMediumRemovalPrevention();
+                mapping.Device.Reservations.ResetSpc2();
                 await session.WaitForAbortsAsync(session.MarkLunTasksAborted(LunAddress.Encode(mapping.Lun))).ConfigureAwait(false);
             }
         }
 
         return TaskManagementResponse.FunctionComplete;
     }
+
+    /// <summary>PREEMPT AND ABORT from another I_T nexus: aborts this nexus's commands to the LUN, as ABORT TASK SET would.</summary>
+    internal ValueTask<TaskManagementResponse> AbortLunTasksForPreemptionAsync(ulong lun) => WaitForAbortsAsync(MarkLunTasksAborted(lun));
 
     private List<(ScsiCommand Command, Task Released)> MarkLunTasksAborted(ulong lun)
     {
@@ -280,6 +285,7 @@ public sealed class ScsiSession
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
             Target.RemoveSession(this);
+            Spc.Reservations.ReservationState.OnNexusLoss(this);
         }
     }
 
