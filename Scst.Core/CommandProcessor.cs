@@ -187,6 +187,13 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
         }
 
+        // Reservations held by another I_T nexus (SPC-2 RESERVE, SPC-4 persistent reservations): nothing is reserved
+        // almost always, and that costs one volatile read.
+        if (device is not null && device.Reservations.Conflicts(command))
+        {
+            return CommandOutcome.FromStatus(ScsiStatus.ReservationConflict);
+        }
+
         if (device is { MediumPresent: false } && (d.Flags & CdbFlags.BlockCommand) != 0 && (d.Flags & CdbFlags.WorksWithoutMedium) == 0)
         {
             return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);

@@ -1,6 +1,8 @@
 // Licensed under the Apache License, Version 2.0.
 
+using Microsoft.Extensions.Logging;
 using Scst.Core.Spc;
+using Scst.Core.Spc.Reservations;
 
 namespace Scst.Core;
 
@@ -32,6 +34,7 @@ public abstract class ScsiDevice : IAsyncDisposable
         HandlerName = handlerName;
         DeviceType = deviceType;
         Identity = identity ?? DeviceIdentity.FromName(name);
+        Reservations = new ReservationState(this);
     }
 
     /// <summary>The device name.</summary>
@@ -142,22 +145,30 @@ public abstract class ScsiDevice : IAsyncDisposable
 
     /// <summary>
     /// Clears the state that a logical unit reset clears (SAM-5 section 6.3.3), for every I_T nexus: the core calls it for
-    /// LOGICAL UNIT RESET and target resets, after marking the LU's commands aborted.
+    /// LOGICAL UNIT RESET and target resets, after marking the LU's commands aborted. The base releases an SPC-2
+    /// reservation.
     /// </summary>
-    internal virtual void ResetLogicalUnitState()
-    {
-    }
+    internal virtual void ResetLogicalUnitState() => Reservations.ResetSpc2();
 
     /// <summary>
     /// Releases what <paramref name="session"/> held on the device when its I_T nexus is lost or reset (SAM-5 section
-    /// 6.3.4): the core calls it for I_T NEXUS RESET and when the session closes.
+    /// 6.3.4): the core calls it for I_T NEXUS RESET and when the session closes. The base releases the nexus's SPC-2
+    /// reservation.
     /// </summary>
-    internal virtual void OnNexusLoss(ScsiSession session)
-    {
-    }
+    internal virtual void OnNexusLoss(ScsiSession session) => Reservations.ReleaseSpc2(session);
 
-    /// <summary>Enables saved mode pages in <paramref name="stateDirectory"/> and loads them (at registration).</summary>
-    internal void LoadSavedState(string? stateDirectory) => ModePages.Load(stateDirectory);
+    /// <summary>The device's SPC-2 and persistent reservations, shared by every I_T nexus.</summary>
+    internal ReservationState Reservations { get; }
+
+    /// <summary>
+    /// Enables saved mode pages and APTPL persistent reservation state in <paramref name="stateDirectory"/> and loads
+    /// them (at registration).
+    /// </summary>
+    internal void LoadSavedState(string? stateDirectory, ILogger? logger = null)
+    {
+        ModePages.Load(stateDirectory);
+        Reservations.Load(stateDirectory, logger);
+    }
 
     /// <summary>
     /// Required. Executes a command that the core does not own. Called after the core decoded the CDB, checked the

@@ -394,6 +394,21 @@ public sealed class ScsiSession
         return waits;
     }
 
+    /// <summary>
+    /// PREEMPT AND ABORT from another I_T nexus: aborts this nexus's commands to the LUN as a function of another nexus
+    /// would (TASK ABORTED with TAS=1, COMMANDS CLEARED BY ANOTHER INITIATOR with TAS=0).
+    /// </summary>
+    internal ValueTask<TaskManagementResponse> AbortLunTasksForPreemptionAsync(ulong lun)
+    {
+        List<(ScsiCommand Command, Task Released)> marked = MarkLunTasksAborted(lun, byAnotherNexus: true);
+        if (marked.Count > 0 && Luns.Find(LunAddress.Decode(lun)) is { } mapping && !mapping.Device.ModePages.TaskAbortedStatus)
+        {
+            EstablishUnitAttention(mapping.Lun, SenseCode.CommandsClearedByAnotherInitiator);
+        }
+
+        return WaitForAbortsAsync(marked);
+    }
+
     private List<(ScsiCommand Command, Task Released)> MarkLunTasksAborted(ulong lun, bool byAnotherNexus) =>
         MarkTasksAborted(static (c, l) => c.Lun == l, lun, byAnotherNexus);
 

@@ -126,7 +126,7 @@ public sealed class ScstEngine : IAsyncDisposable
             }
         }
 
-        device.LoadSavedState(Options.StateDirectory);
+        device.LoadSavedState(Options.StateDirectory, _logger);
         Log.DeviceRegistered(_logger, device.Name, device.HandlerName, (device as BlockDevice)?.BlockCount ?? 0, device.BlockSize);
         Events.Publish(ScstEvents.VirtualDeviceRegistered(device.Name));
     }

@@ -91,6 +91,21 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>UNIT ATTENTION, INQUIRY DATA HAS CHANGED (3F/03).</summary>
     public static SenseCode InquiryDataChanged => new(SenseKey.UnitAttention, 0x3F, 0x03);
 
+    /// <summary>UNIT ATTENTION, RESERVATIONS PREEMPTED (2A/03): another I_T nexus cleared the persistent reservations.</summary>
+    public static SenseCode ReservationsPreempted => new(SenseKey.UnitAttention, 0x2A, 0x03);
+
+    /// <summary>UNIT ATTENTION, RESERVATIONS RELEASED (2A/04): a registrants-only or all-registrants reservation was released.</summary>
+    public static SenseCode ReservationsReleased => new(SenseKey.UnitAttention, 0x2A, 0x04);
+
+    /// <summary>UNIT ATTENTION, REGISTRATIONS PREEMPTED (2A/05): another I_T nexus removed this nexus's registration.</summary>
+    public static SenseCode RegistrationsPreempted => new(SenseKey.UnitAttention, 0x2A, 0x05);
+
+    /// <summary>ILLEGAL REQUEST, INVALID RELEASE OF PERSISTENT RESERVATION (26/04): RELEASE named another scope or type.</summary>
+    public static SenseCode InvalidReleaseOfPersistentReservation => new(SenseKey.IllegalRequest, 0x26, 0x04);
+
+    /// <summary>ILLEGAL REQUEST, INSUFFICIENT REGISTRATION RESOURCES (55/04): no room for another registration.</summary>
+    public static SenseCode InsufficientRegistrationResources => new(SenseKey.IllegalRequest, 0x55, 0x04);
+
     /// <summary>UNIT ATTENTION, REPORTED LUNS DATA HAS CHANGED (3F/0E).</summary>
     public static SenseCode ReportedLunsDataChanged => new(SenseKey.UnitAttention, 0x3F, 0x0E);
 

@@ -22,6 +22,8 @@ internal static class SpcCommands
         (0x00 or 0x03 or 0x12 or 0x15 or 0x1A or 0x55 or 0x5A or 0xA0, -1) => true,
         (0xA3, 0x0C or 0x0D) => true,
         (0x83, 0x00) or (0x84, 0x00 or 0x03 or 0x04) => true,
+        (0x16 or 0x17 or 0x56 or 0x57, -1) => true,
+        (0x5E, >= 0x00 and <= 0x03) or (0x5F, >= 0x00 and <= 0x07) => true,
         _ => false,
     };
 
@@ -65,6 +67,9 @@ internal static class SpcCommands
             0xA3 when (command.Cdb[1] & 0x1F) == 0x0C => ReportSupported.OperationCodes(command),
             0xA3 => ReportSupported.TaskManagementFunctions(command),
             0x84 => engine.CopyManager.ReceiveCopyResults(command),
+            0x16 or 0x17 or 0x56 or 0x57 => Reservations.Spc2Reservations.Execute(command),
+            0x5E => Reservations.PersistentReserveIn.Execute(command),
+            0x5F => Reservations.PersistentReserveOut.Execute(command),
             _ => CommandOutcome.CheckCondition(SenseCode.InvalidOpcode),
         };
     }

@@ -103,10 +103,10 @@ public sealed class TaskManagementStressTests
             stack.Engine.RegisterDevice(device);
             stack.Engine.MapLun(stack.Target(), 0, device.Name);
             LocalSession[] sessions = [.. Enumerable.Range(0, Sessions).Select(i => stack.OpenSession(initiator: $"iqn.2024-01.test:stress{i}"))];
-            var sent = new List<Sent>[Sessions];
+            List<Sent>[] sent = [.. Enumerable.Range(0, Sessions).Select(_ => new List<Sent>())];
             using var done = CancellationTokenSource.CreateLinkedTokenSource(Ct);
 
-            Task[] senders = [.. Enumerable.Range(0, Sessions).Select(i => Task.Run(() => SendAsync(sessions[i], Seed + i, sent[i] = []), Ct))];
+            Task[] senders = [.. Enumerable.Range(0, Sessions).Select(i => Task.Run(() => SendAsync(sessions[i], Seed + i, sent[i]), Ct))];
             Task<(int Aborts, int Resets)> tmfs = Task.Run(() => ManageAsync(sessions, sent, Seed, done.Token), Ct);
 
             await Task.WhenAll(senders).WaitAsync(TimeSpan.FromMinutes(2), Ct);

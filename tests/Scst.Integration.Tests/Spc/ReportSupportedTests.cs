@@ -32,7 +32,7 @@ public sealed class ReportSupportedTests
         listed.Should().Equal(expected);
         listed.Any(e => e.Item1 == 0x42).Should().Be(thin, "UNMAP is listed only on a thin-provisioned LUN");
         listed.Should().Contain((0xA3, 0x0C, 12)).And.Contain((0x15, -1, 6)).And.Contain((0x28, -1, 10));
-        listed.Should().NotContain(e => e.Item1 == 0x16, "RESERVE(6) is not implemented yet");
+        listed.Should().NotContain(e => e.Item1 == 0x3B, "WRITE BUFFER is not implemented");
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class ReportSupportedTests
     }
 
     [Theory]
-    [InlineData(1, 0x16, 0)]     // RESERVE(6): in the table, not implemented
+    [InlineData(1, 0x3B, 0)]     // WRITE BUFFER: in the table, not implemented
     [InlineData(1, 0xFF, 0)]     // unknown opcode
     [InlineData(2, 0xA3, 0x0A)]  // REPORT TARGET PORT GROUPS: not implemented
     [InlineData(2, 0xA3, 0x1F)]  // unknown service action
@@ -110,7 +110,7 @@ public sealed class ReportSupportedTests
         await using var stack = new SpcStack();
         var session = stack.OpenSession();
 
-        var r = await Spc.WriteAsync(session, [0x16, 0, 0, 0, 0, 0], []);
+        var r = await Spc.WriteAsync(session, [0x3B, 0, 0, 0, 0, 0, 0, 0, 0, 0], []);
 
         r.Status.Should().Be(ScsiStatus.CheckCondition);
         r.Outcome.Sense.Should().Be(SenseCode.InvalidOpcode);
