@@ -65,11 +65,14 @@ internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configurat
 /// <summary>
 /// Runs libiscsi's SCSI family, <c>iscsi-test-cu -d -S -t FILTER URL URL</c> (data loss and SANITIZE allowed, and a
 /// second URL so that the multipath tests open two sessions to the LU), once per configuration, each against a fresh
-/// target, and keeps the runs for the tests (see <see cref="WholeFamilyFiltersAsync"/> for the three processes of a
+/// target, and keeps the runs for the tests (see <see cref="WholeFamilyFilters"/> for the three processes of a
 /// whole-family run). A read-only LUN over a fresh sparse file reads zeros, which is all its read tests need.
 /// </summary>
 public sealed class ScsiFamilyFixture : IAsyncLifetime
 {
+    private const string Sanitize = "SCSI.Sanitize";
+    private const string SanitizeReset = "SCSI.Sanitize.Reset";
+
     private readonly Dictionary<string, IscsiTestCuRun> _runs = new(StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, IscsiTestCuRun> Runs => _runs;
@@ -91,7 +94,8 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
             // SCSI.Sanitize needs about two minutes by itself: three paced 1 GiB overwrites of 16 s, and Reset polls
             // TEST UNIT READY once a minute until its sanitize ends.
             var parts = new List<IscsiTestCuRun>();
-            foreach (string filter in configuration.Suites is null ? await WholeFamilyFiltersAsync() : configuration.Suites)
+            IReadOnlyList<string> tests = await IscsiTestCuRunner.ListAsync();
+            foreach (string filter in configuration.Suites is null ? WholeFamilyFilters(tests) : [.. configuration.Suites.SelectMany(s => SuiteFilters(s, tests))])
             {
                 parts.Add(await IscsiTestCuRunner.RunAsync(options with { Filter = filter, Timeout = TimeSpan.FromMinutes(configuration.Suites is null ? 8 : 5) }));
             }
@@ -113,20 +117,16 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
     /// SANITIZE rightly gets RESERVATION CONFLICT and never starts. Reset therefore runs in a process of its own, after
     /// the other SANITIZE tests, and every other suite runs in libiscsi's order in the first process.
     /// </summary>
-    private static async Task<IReadOnlyList<string>> WholeFamilyFiltersAsync()
+    private static List<string> WholeFamilyFilters(IReadOnlyList<string> tests)
     {
-        const string Sanitize = "SCSI.Sanitize";
-        const string SanitizeReset = "SCSI.Sanitize.Reset";
-        IReadOnlyList<string> tests = await IscsiTestCuRunner.ListAsync();
         List<string> suites = [.. tests.Where(t => t.StartsWith("SCSI.", StringComparison.Ordinal)).Select(t => t[..t.LastIndexOf('.')]).Distinct()];
-        List<string> sanitizeTests = [.. tests.Where(t => t.StartsWith(Sanitize + ".", StringComparison.Ordinal) && t != SanitizeReset)];
 
         // iscsi-test-cu registers comma-separated patterns from the last to the first: reversed, they run in list order.
-        return
-        [
-            string.Join(',', suites.Where(s => s != Sanitize).Reverse()),
-            string.Join(',', Enumerable.Reverse(sanitizeTests)),
-            SanitizeReset,
-        ];
+        return [string.Join(',', suites.Where(s => s != Sanitize).Reverse()), .. SuiteFilters(Sanitize, tests)];
     }
+
+    // A suite's filters: the suite itself, except SCSI.Sanitize, whose Reset test runs apart (see WholeFamilyFilters).
+    private static IEnumerable<string> SuiteFilters(string suite, IReadOnlyList<string> tests) => suite != Sanitize
+        ? [suite]
+        : [string.Join(',', tests.Where(t => t.StartsWith(Sanitize + ".", StringComparison.Ordinal) && t != SanitizeReset).Reverse()), SanitizeReset];
 }
