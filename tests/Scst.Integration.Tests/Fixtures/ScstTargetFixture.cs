@@ -35,6 +35,8 @@ public class ScstTargetFixture : IAsyncLifetime
     public string ImagePath => Path.Combine(_directory, "disk1.img");
 
     /// <summary>The libiscsi URL of LUN 0.</summary>
+    public Scst.Core.ScstEngine Engine => _host!.Services.GetRequiredService<Scst.Core.ScstEngine>();
+
     public string Url => $"iscsi://{EndPoint.Address}:{EndPoint.Port}/{TargetName}/0";
 
     /// <summary>Parameters of the vdisk_fileio device (filename, size, blocksize, thin_provisioned are set); a derived fixture may change them.</summary>
