@@ -294,8 +294,9 @@ public sealed class ScsiSession
     /// <returns>Function complete, or task does not exist.</returns>
     public ValueTask<TaskManagementResponse> AbortTaskAsync(ulong tag)
     {
-        Engine.PublishTaskManagement(TaskManagementFunction.AbortTask, this, 0, tag);
         var affected = new List<(ScsiCommand, Task)>(1);
+        ulong lun = 0;
+        byte[] cdb = [];
         lock (_lock)
         {
             for (int i = 0; i < _created; i++)
@@ -303,11 +304,16 @@ public sealed class ScsiSession
                 ScsiCommand c = _all[i];
                 if (c.State != CommandState.Free && c.Tag == tag)
                 {
+                    // Event 4 carries the LUN and CDB of the command to abort, as SCST's does.
+                    lun = c.Lun;
+                    cdb = c.Cdb.ToArray();
                     affected.Add((c, CommandProcessor.MarkAborted(c, byAnotherNexus: false).Task));
                     break;
                 }
             }
         }
+
+        Engine.PublishTaskManagement(TaskManagementFunction.AbortTask, this, lun, tag, cdb);
 
         if (affected.Count == 0)
         {

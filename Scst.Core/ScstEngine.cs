@@ -409,12 +409,14 @@ public sealed class ScstEngine : IAsyncDisposable
     internal void PublishNegativeLunsInquiry(string initiator, string target) =>
         Events.Publish(ScstEvents.NegativeLunsInquiry(initiator, target));
 
-    internal void PublishTaskManagement(TaskManagementFunction function, ScsiSession session, ulong lun, ulong tag)
+    internal void PublishTaskManagement(TaskManagementFunction function, ScsiSession session, ulong lun, ulong tag, ReadOnlyMemory<byte> cdb = default)
     {
-        int lunNumber = LunAddress.Decode(lun);
-        string device = session.Luns.Find(lunNumber)?.Device.Name ?? string.Empty;
+        // A function addressed to the nexus or the target names no device.
+        string device = function is TaskManagementFunction.TargetReset or TaskManagementFunction.ItNexusReset
+            ? string.Empty
+            : session.Luns.Find(LunAddress.Decode(lun))?.Device.Name ?? string.Empty;
         Events.Publish(ScstEvents.TaskManagementFunctionReceived(new TaskManagementFunctionReceivedEvent(
-            (uint)function, lun, device, session.InitiatorName, session.Target.Name, session.InitiatorName, tag, ReadOnlyMemory<byte>.Empty)));
+            (uint)function, lun, device, session.InitiatorName, session.Target.Name, session.InitiatorName, tag, cdb)));
     }
 
     private static void ValidateDeviceName(string name)

@@ -32,7 +32,8 @@ namespace Scst.Events;
 /// </remarks>
 /// <param name="Function">The function code in SCST's numbering: 0 ABORT TASK, 1 ABORT TASK SET, 2 CLEAR ACA,
 /// 3 CLEAR TASK SET, 4 LUN RESET, 5 TARGET RESET, 6 NEXUS LOSS (session), 7 ABORT ALL TASKS (session), 8 NEXUS LOSS,
-/// 9 ABORT ALL TASKS, 10 and 11 internal.</param>
+/// 9 ABORT ALL TASKS, 10 and 11 internal; 12 QUERY TASK, 13 QUERY TASK SET, 14 QUERY ASYNCHRONOUS EVENT (which SCST does
+/// not have). SCST's 6 is what SAM-5 calls I_T NEXUS RESET.</param>
 /// <param name="Lun">The LUN the function addresses.</param>
 /// <param name="DeviceName">The device behind the LUN, or an empty string when the LUN did not resolve.</param>
 /// <param name="InitiatorName">The initiator's name.</param>

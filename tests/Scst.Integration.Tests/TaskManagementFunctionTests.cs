@@ -2,6 +2,7 @@
 
 using Microsoft.Extensions.DependencyInjection;
 using Scst.Core;
+using Scst.Events;
 using Scst.Testing;
 using Scst.Transport.Local;
 
@@ -212,5 +213,56 @@ public sealed class TaskManagementFunctionTests
             SenseAssert.IsCheckCondition(await Tur(s), SenseCode.InquiryDataChanged);
             SenseAssert.IsGood(await Tur(s));
         }
+    }
+
+    [Theory]
+    [InlineData(TaskManagementFunction.AbortTaskSet)]
+    [InlineData(TaskManagementFunction.ClearAca)]
+    [InlineData(TaskManagementFunction.ClearTaskSet)]
+    [InlineData(TaskManagementFunction.LogicalUnitReset)]
+    [InlineData(TaskManagementFunction.TargetReset)]
+    [InlineData(TaskManagementFunction.ItNexusReset)]
+    [InlineData(TaskManagementFunction.QueryTask)]
+    [InlineData(TaskManagementFunction.QueryTaskSet)]
+    [InlineData(TaskManagementFunction.QueryAsynchronousEvent)]
+    public async Task EveryFunction_PublishesEvent4WithItsFields(TaskManagementFunction function)
+    {
+        await using ScstStack stack = await StartAsync(new PendingBlockDevice("pend0"));
+        using ScstEventSubscription events = stack.Events.Subscribe(new ScstEventFilter(ScstEventCode.TaskManagementFunctionReceived));
+        LocalSession session = stack.OpenSession();
+        bool addressesLun = function is not (TaskManagementFunction.TargetReset or TaskManagementFunction.ItNexusReset);
+
+        await session.Session.ExecuteTaskManagementAsync(function, LunAddress.Encode(0), 7);
+
+        events.TryRead(out ScstEvent? e).Should().BeTrue();
+        TaskManagementFunctionReceivedEvent payload = TaskManagementFunctionReceivedEvent.Parse(e!.Payload.Span);
+        payload.Function.Should().Be((uint)function);
+        payload.InitiatorName.Should().Be(ScstStack.InitiatorName);
+        payload.TargetName.Should().Be(ScstStack.TargetName);
+        payload.DeviceName.Should().Be(addressesLun ? "pend0" : string.Empty);
+        events.TryRead(out _).Should().BeFalse("one event per function");
+    }
+
+    [Fact]
+    public async Task AbortTask_PublishesEvent4WithTheTagLunAndCdbOfTheCommand()
+    {
+        var device = new PendingBlockDevice("pend0");
+        await using ScstStack stack = await StartAsync(device);
+        using ScstEventSubscription events = stack.Events.Subscribe(new ScstEventFilter(ScstEventCode.TaskManagementFunctionReceived));
+        LocalSession session = stack.OpenSession();
+        ValueTask<LocalResult> pending = Read(session, 3);
+
+        ValueTask<TaskManagementResponse> abort = session.AbortTaskAsync(1);
+        device.CompleteNextRead();
+        await abort;
+        await pending;
+
+        events.TryRead(out ScstEvent? e).Should().BeTrue();
+        TaskManagementFunctionReceivedEvent payload = TaskManagementFunctionReceivedEvent.Parse(e!.Payload.Span);
+        payload.Function.Should().Be((uint)TaskManagementFunction.AbortTask);
+        payload.CommandToAbortTag.Should().Be(1UL);
+        payload.Lun.Should().Be(LunAddress.Encode(0));
+        payload.DeviceName.Should().Be("pend0");
+        payload.Cdb.ToArray()[..10].Should().Equal(CdbBuilder.Read10(3, 1));
     }
 }
