@@ -185,19 +185,7 @@ public sealed class ScsiSession
             return TaskManagementResponse.LunDoesNotExist;
         }
 
-        lock (_lock)
-        {
-            for (int i = 0; i < _created; i++)
-            {
-                ScsiCommand c = _all[i];
-                if (c.State != CommandState.Free && !c.IsAborted && c.Tag == tag && c.Lun == lun)
-                {
-                    return TaskManagementResponse.FunctionSucceeded;
-                }
-            }
-        }
-
-        return TaskManagementResponse.FunctionComplete;
+        return HasLiveCommand(c => c.Tag == tag && c.Lun == lun) ? TaskManagementResponse.FunctionSucceeded : TaskManagementResponse.FunctionComplete;
     }
 
     /// <summary>
@@ -214,19 +202,25 @@ public sealed class ScsiSession
             return TaskManagementResponse.LunDoesNotExist;
         }
 
+        return HasLiveCommand(c => c.Lun == lun) ? TaskManagementResponse.FunctionSucceeded : TaskManagementResponse.FunctionComplete;
+    }
+
+    // Whether a command of this nexus that matches is in flight and not aborted (the QUERY functions).
+    private bool HasLiveCommand(Func<ScsiCommand, bool> match)
+    {
         lock (_lock)
         {
             for (int i = 0; i < _created; i++)
             {
                 ScsiCommand c = _all[i];
-                if (c.State != CommandState.Free && !c.IsAborted && c.Lun == lun)
+                if (c.State != CommandState.Free && !c.IsAborted && match(c))
                 {
-                    return TaskManagementResponse.FunctionSucceeded;
+                    return true;
                 }
             }
         }
 
-        return TaskManagementResponse.FunctionComplete;
+        return false;
     }
 
     /// <summary>
@@ -401,18 +395,19 @@ public sealed class ScsiSession
     }
 
     /// <summary>
-    /// PREEMPT AND ABORT from another I_T nexus: aborts this nexus's commands to the LUN as a function of another nexus
-    /// would (TASK ABORTED with TAS=1, COMMANDS CLEARED BY ANOTHER INITIATOR with TAS=0).
+    /// Aborts this nexus's commands to a LU because another nexus acted (CLEAR TASK SET with one task set, QERR 01b,
+    /// PREEMPT AND ABORT; SAM-5 section 5.6): they end with TASK ABORTED when the control page's TAS bit is set, and
+    /// otherwise silently, with COMMANDS CLEARED BY ANOTHER INITIATOR for this nexus when it lost any.
     /// </summary>
-    internal ValueTask<TaskManagementResponse> AbortLunTasksForPreemptionAsync(ulong lun)
+    internal List<Task> AbortLunTasksForAnotherNexus(LunMapping mapping, ScsiCommand? except = null)
     {
-        List<(ScsiCommand Command, Task Released)> marked = MarkLunTasksAborted(lun, byAnotherNexus: true);
-        if (marked.Count > 0 && Luns.Find(LunAddress.Decode(lun)) is { } mapping && !mapping.Device.ModePages.TaskAbortedStatus)
+        List<Task> aborted = AbortLunTasks(LunAddress.Encode(mapping.Lun), byAnotherNexus: true, except);
+        if (aborted.Count > 0 && !mapping.Device.ModePages.TaskAbortedStatus)
         {
             EstablishUnitAttention(mapping.Lun, SenseCode.CommandsClearedByAnotherInitiator);
         }
 
-        return WaitForAbortsAsync(marked);
+        return aborted;
     }
 
     private List<(ScsiCommand Command, Task Released)> MarkLunTasksAborted(ulong lun, bool byAnotherNexus) =>

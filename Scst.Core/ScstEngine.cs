@@ -333,14 +333,10 @@ public sealed class ScstEngine : IAsyncDisposable
         foreach ((ScsiSession session, LunMapping mapping) in NexusesOf(device))
         {
             waits.AddRange(session.AbortLunTasks(LunAddress.Encode(mapping.Lun), byAnotherNexus: session != issuer));
-        }
-
-        device.ResetLogicalUnitState();
-        foreach ((ScsiSession session, _) in NexusesOf(device))
-        {
             session.ClearAcaOf(device, owner: null);
         }
 
+        device.ResetLogicalUnitState();
         EstablishUnitAttention(device, unitAttention);
         await Task.WhenAll(waits).ConfigureAwait(false);
         return TaskManagementResponse.FunctionComplete;
@@ -353,17 +349,12 @@ public sealed class ScstEngine : IAsyncDisposable
     /// </summary>
     internal async ValueTask<TaskManagementResponse> ClearTaskSetAsync(ScsiDevice device, ScsiSession issuer)
     {
-        bool taskAbortedStatus = device.ModePages.TaskAbortedStatus;
         var waits = new List<Task>();
         foreach ((ScsiSession session, LunMapping mapping) in NexusesOf(device))
         {
-            List<Task> aborted = session.AbortLunTasks(LunAddress.Encode(mapping.Lun), byAnotherNexus: session != issuer);
-            if (session != issuer && aborted.Count > 0 && !taskAbortedStatus)
-            {
-                session.EstablishUnitAttention(mapping.Lun, SenseCode.CommandsClearedByAnotherInitiator);
-            }
-
-            waits.AddRange(aborted);
+            waits.AddRange(session == issuer
+                ? session.AbortLunTasks(LunAddress.Encode(mapping.Lun), byAnotherNexus: false)
+                : session.AbortLunTasksForAnotherNexus(mapping));
         }
 
         await Task.WhenAll(waits).ConfigureAwait(false);
@@ -376,14 +367,15 @@ public sealed class ScstEngine : IAsyncDisposable
     /// </summary>
     internal void AbortTaskSetAfterError(ScsiDevice device, ScsiCommand failed)
     {
-        bool taskAbortedStatus = device.ModePages.TaskAbortedStatus;
         foreach ((ScsiSession session, LunMapping mapping) in NexusesOf(device))
         {
-            bool other = session != failed.Session;
-            List<Task> aborted = session.AbortLunTasks(LunAddress.Encode(mapping.Lun), byAnotherNexus: other, except: failed);
-            if (other && aborted.Count > 0 && !taskAbortedStatus)
+            if (session == failed.Session)
             {
-                session.EstablishUnitAttention(mapping.Lun, SenseCode.CommandsClearedByAnotherInitiator);
+                session.AbortLunTasks(LunAddress.Encode(mapping.Lun), byAnotherNexus: false, except: failed);
+            }
+            else
+            {
+                session.AbortLunTasksForAnotherNexus(mapping);
             }
         }
     }

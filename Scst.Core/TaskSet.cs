@@ -76,18 +76,6 @@ internal sealed class TaskSet(ScsiDevice device)
         }
     }
 
-    /// <summary>Commands that entered and have not left (running, or waiting to run).</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _runningCount + _waiting.Count;
-            }
-        }
-    }
-
     /// <summary>
     /// Adds a command at the tail of the task set; it runs when the rules allow, possibly at once, and otherwise waits
     /// until <see cref="Leave"/> of an older command enables it. Returns GOOD, or TASK SET FULL / BUSY when the task set
@@ -137,6 +125,13 @@ internal sealed class TaskSet(ScsiDevice device)
     /// </summary>
     public bool TryExecute(ScsiCommand command)
     {
+        // Running is only ever left through Leave, which this command's own response calls: seen here, it holds, and
+        // the usual case (enabled at Enter) takes no lock. A stale Waiting is settled under the lock.
+        if (command.TaskSetState == TaskSetState.Running)
+        {
+            return true;
+        }
+
         lock (_lock)
         {
             // An aborted command executes at once: it ends with no response, and leaves the queue as it does.

@@ -80,41 +80,28 @@ internal sealed class UnitAttentionQueue
         {
             if (_entries[i].Lun == lun && match(_entries[i].Sense))
             {
-                Array.Copy(_entries, i + 1, _entries, i, _count - i - 1);
-                _entries[_count - 1] = default;
-                Volatile.Write(ref _count, _count - 1);
+                RemoveAt(i);
                 return;
             }
         }
     }
 
-    /// <summary>Reads the condition <see cref="TryTake"/> would take, leaving it pending.</summary>
-    public bool TryPeek(int lun, out SenseCode sense)
+    // The caller holds the lock.
+    private void RemoveAt(int i)
     {
-        sense = default;
-        if (!HasPending)
-        {
-            return false;
-        }
-
-        lock (_lock)
-        {
-            for (int i = 0; i < _count; i++)
-            {
-                if (_entries[i].Lun == lun)
-                {
-                    sense = _entries[i].Sense;
-                    return true;
-                }
-            }
-
-            return false;
-        }
+        Array.Copy(_entries, i + 1, _entries, i, _count - i - 1);
+        _entries[_count - 1] = default;
+        Volatile.Write(ref _count, _count - 1);
     }
+
+    /// <summary>Reads the condition <see cref="TryTake"/> would take, leaving it pending.</summary>
+    public bool TryPeek(int lun, out SenseCode sense) => TryRead(lun, take: false, out sense);
 
     /// <summary>Takes the oldest condition of <paramref name="lun"/>.</summary>
     /// <returns>False when none is pending for that LUN.</returns>
-    public bool TryTake(int lun, out SenseCode sense)
+    public bool TryTake(int lun, out SenseCode sense) => TryRead(lun, take: true, out sense);
+
+    private bool TryRead(int lun, bool take, out SenseCode sense)
     {
         sense = default;
         if (!HasPending)
@@ -129,9 +116,11 @@ internal sealed class UnitAttentionQueue
                 if (_entries[i].Lun == lun)
                 {
                     sense = _entries[i].Sense;
-                    Array.Copy(_entries, i + 1, _entries, i, _count - i - 1);
-                    _entries[_count - 1] = default;
-                    Volatile.Write(ref _count, _count - 1);
+                    if (take)
+                    {
+                        RemoveAt(i);
+                    }
+
                     return true;
                 }
             }

@@ -1,6 +1,5 @@
 // Licensed under the Apache License, Version 2.0.
 
-using Microsoft.Extensions.DependencyInjection;
 using Scst.Core;
 using Scst.Testing;
 using Scst.Transport.Local;
@@ -20,15 +19,6 @@ public sealed class AcaTests
         byte[] cdb = CdbBuilder.Read10(bad ? 0xFFFF_FF00u : 0u, 1);
         cdb[9] |= 0x04;
         return cdb;
-    }
-
-    private static async Task<ScstStack> StartAsync(ScsiDevice device)
-    {
-        ScstStack stack = ScstStack.Create(b => b.AddTarget("scst_local", ScstStack.TargetName));
-        await stack.StartAsync();
-        stack.Engine.RegisterDevice(device);
-        stack.Engine.MapLun(stack.Target(), 0, device.Name);
-        return stack;
     }
 
     private static ValueTask<LocalResult> Tur(LocalSession s, TaskAttribute attribute = TaskAttribute.Simple) =>
@@ -85,7 +75,7 @@ public sealed class AcaTests
     public async Task Aca_WaitingCommandsRunOnceCleared()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         ValueTask<LocalResult> older = Read(session, CdbBuilder.Read10(0, 1));
         ValueTask<LocalResult> ordered = session.ExecuteAsync(0, CdbBuilder.Write10(1, 1), DataDirection.Write, new byte[512], TaskAttribute.Ordered);
@@ -120,10 +110,10 @@ public sealed class AcaTests
     public async Task QErr_DecidesWhetherACheckConditionAbortsTheOtherCommands(int qerr, bool aborts)
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
-        SenseAssert.IsGood(await session.ExecuteAsync(0, [0x15, 0x10, 0, 0, 16, 0], DataDirection.Write,
-            new byte[] { 0, 0, 0, 0, 0x0A, 0x0A, 0x20, (byte)(0x10 | (qerr << 1)), 0, 0, 0, 0, 0xFF, 0xFF, 0, 0 }));
+        byte[] page = CdbBuilder.ControlModePage(qerr: qerr);
+        SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.ModeSelect6((byte)page.Length), DataDirection.Write, page));
         ValueTask<LocalResult> pending = Read(session, CdbBuilder.Read10(0, 1));
 
         SenseAssert.IsCheckCondition(await Read(session, CdbBuilder.Read10(5000, 1)), SenseCode.LbaOutOfRange);

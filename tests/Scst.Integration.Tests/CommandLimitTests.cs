@@ -1,6 +1,5 @@
 // Licensed under the Apache License, Version 2.0.
 
-using Microsoft.Extensions.DependencyInjection;
 using Scst.Core;
 using Scst.Testing;
 using Scst.Transport.Local;
@@ -13,11 +12,7 @@ public sealed class CommandLimitTests
     private static async Task<(ScstStack Stack, PendingBlockDevice Device)> StartAsync(Action<ScstOptions> options)
     {
         var device = new PendingBlockDevice("pend0");
-        ScstStack stack = ScstStack.Create(b => b.AddTarget("scst_local", ScstStack.TargetName), options);
-        await stack.StartAsync();
-        stack.Engine.RegisterDevice(device);
-        stack.Engine.MapLun(stack.Target(), 0, device.Name);
-        return (stack, device);
+        return (await ScstStack.StartWithDeviceAsync(device, options), device);
     }
 
     private static ValueTask<LocalResult> Read(LocalSession s, ushort blocks = 1) =>

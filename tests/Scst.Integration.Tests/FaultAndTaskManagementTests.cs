@@ -34,21 +34,12 @@ public sealed class FaultAndTaskManagementTests
         protected override ValueTask<CommandOutcome> FlushAsync() => new(CommandOutcome.Good);
     }
 
-    private static async Task<ScstStack> StartWithDeviceAsync(BlockDevice device, Action<ScstOptions>? options = null)
-    {
-        ScstStack stack = ScstStack.Create(b => b.AddTarget("scst_local", ScstStack.TargetName), options);
-        await stack.StartAsync();
-        stack.Engine.RegisterDevice(device);
-        stack.Engine.MapLun(stack.Target(), 0, device.Name);
-        return stack;
-    }
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Read_HandlerThrows_IsHardwareErrorForThatCommandOnly(bool faultedTask)
     {
-        await using ScstStack stack = await StartWithDeviceAsync(new ThrowingBlockDevice("bad0", faultedTask));
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(new ThrowingBlockDevice("bad0", faultedTask));
         LocalSession session = stack.OpenSession();
         var data = new byte[512];
 
@@ -68,7 +59,7 @@ public sealed class FaultAndTaskManagementTests
     public async Task Read_MoreThanMaxCommandsOutstanding_IsTaskSetFull()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartWithDeviceAsync(device, o => o.MaxCommandsPerSession = 2);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device, o => o.MaxCommandsPerSession = 2);
         LocalSession session = stack.OpenSession();
 
         ValueTask<LocalResult> first = session.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]);
@@ -97,7 +88,7 @@ public sealed class FaultAndTaskManagementTests
     public async Task AbortTask_PendingCommand_CompletesAfterTheCommandFinishesAndMarksItAborted()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartWithDeviceAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         var data = new byte[512];
         ValueTask<LocalResult> pending = session.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, data);
@@ -136,7 +127,7 @@ public sealed class FaultAndTaskManagementTests
     public async Task TargetReset_PendingCommandOfAnotherSession_IsAborted()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartWithDeviceAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession other = stack.OpenSession();
         LocalSession resetter = stack.OpenSession();
         ValueTask<LocalResult> pending = other.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]);
@@ -155,7 +146,7 @@ public sealed class FaultAndTaskManagementTests
     public async Task LogicalUnitReset_PendingCommands_AbortsThemAll()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartWithDeviceAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         ValueTask<LocalResult> a = session.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]);
         ValueTask<LocalResult> b = session.ExecuteAsync(0, CdbBuilder.Read10(1, 1), DataDirection.Read, new byte[512]);
@@ -185,7 +176,7 @@ public sealed class FaultAndTaskManagementTests
     public async Task LogicalUnitReset_PendingCommandOfAnotherSession_IsAbortedAndEveryNexusGetsTheResetAttention()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartWithDeviceAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession other = stack.OpenSession(initiator: "iqn.2024-01.test:other");
         LocalSession resetter = stack.OpenSession();
         ValueTask<LocalResult> pending = other.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]);

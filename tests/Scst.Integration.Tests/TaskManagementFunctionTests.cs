@@ -1,6 +1,5 @@
 // Licensed under the Apache License, Version 2.0.
 
-using Microsoft.Extensions.DependencyInjection;
 using Scst.Core;
 using Scst.Events;
 using Scst.Testing;
@@ -16,45 +15,21 @@ public sealed class TaskManagementFunctionTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private sealed class SharedTaskSetDevice(string name) : BlockDevice(name, "test_shared")
-    {
-        public PendingBlockDevice Reads { get; } = new(name + "_reads");
-
-        public override long BlockCount => 2048;
-
-        public override bool SingleTaskSet => true;
-
-        public override ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command) => Reads.ExecuteAsync(command);
-
-        protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination) => throw new NotSupportedException();
-
-        protected override ValueTask<CommandOutcome> WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess) => throw new NotSupportedException();
-
-        protected override ValueTask<CommandOutcome> FlushAsync() => throw new NotSupportedException();
-    }
-
-    private static async Task<ScstStack> StartAsync(ScsiDevice device)
-    {
-        ScstStack stack = ScstStack.Create(b => b.AddTarget("scst_local", ScstStack.TargetName));
-        await stack.StartAsync();
-        stack.Engine.RegisterDevice(device);
-        stack.Engine.MapLun(stack.Target(), 0, device.Name);
-        return stack;
-    }
-
     private static ValueTask<LocalResult> Read(LocalSession s, uint lba) => s.ExecuteAsync(0, CdbBuilder.Read10(lba, 1), DataDirection.Read, new byte[512]);
 
     private static ValueTask<LocalResult> Tur(LocalSession s) => s.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty);
 
-    private static async Task SetTaskAbortedStatusAsync(LocalSession s) =>
-        SenseAssert.IsGood(await s.ExecuteAsync(0, [0x15, 0x10, 0, 0, 16, 0], DataDirection.Write,
-            new byte[] { 0, 0, 0, 0, 0x0A, 0x0A, 0x20, 0x10, 0, 0x40, 0, 0, 0xFF, 0xFF, 0, 0 }));
+    private static async Task SetTaskAbortedStatusAsync(LocalSession s)
+    {
+        byte[] page = CdbBuilder.ControlModePage(taskAbortedStatus: true);
+        SenseAssert.IsGood(await s.ExecuteAsync(0, CdbBuilder.ModeSelect6((byte)page.Length), DataDirection.Write, page));
+    }
 
     [Fact]
     public async Task QueryTask_PendingCommand_Succeeds_AndCompletesOnceItIsGone()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         ValueTask<LocalResult> pending = Read(session, 0);
         const ulong Tag = 1;
@@ -72,7 +47,7 @@ public sealed class TaskManagementFunctionTests
     public async Task QueryTaskSet_SeesOnlyThisNexusCommands()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         LocalSession other = stack.OpenSession(initiator: OtherInitiator);
         ValueTask<LocalResult> pending = Read(other, 0);
@@ -103,7 +78,7 @@ public sealed class TaskManagementFunctionTests
     public async Task ItNexusReset_AbortsOnlyTheNexusCommands_AndReportsNexusLoss()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         LocalSession other = stack.OpenSession(initiator: OtherInitiator);
         ValueTask<LocalResult> mine = Read(session, 0);
@@ -123,14 +98,14 @@ public sealed class TaskManagementFunctionTests
     [Fact]
     public async Task ClearTaskSet_SingleTaskSet_ClearsEveryNexus_AndTellsTheOthers()
     {
-        var device = new SharedTaskSetDevice("shared0");
-        await using ScstStack stack = await StartAsync(device);
+        var device = new PendingBlockDevice("shared0", singleTaskSet: true);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         LocalSession other = stack.OpenSession(initiator: OtherInitiator);
         ValueTask<LocalResult> theirs = Read(other, 1);
 
         ValueTask<TaskManagementResponse> clear = session.Session.ExecuteTaskManagementAsync(TaskManagementFunction.ClearTaskSet, LunAddress.Encode(0), 0);
-        device.Reads.CompleteNextRead();
+        device.CompleteNextRead();
 
         (await clear.AsTask().WaitAsync(Timeout, Ct)).Should().Be(TaskManagementResponse.FunctionComplete);
         (await theirs.AsTask().WaitAsync(Timeout, Ct)).Aborted.Should().BeTrue("TAS=0: no status for the other nexus's command");
@@ -142,7 +117,7 @@ public sealed class TaskManagementFunctionTests
     public async Task ClearTaskSet_PerNexusTaskSets_LeavesOtherNexusesAlone()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         LocalSession other = stack.OpenSession(initiator: OtherInitiator);
         ValueTask<LocalResult> theirs = Read(other, 1);
@@ -159,7 +134,7 @@ public sealed class TaskManagementFunctionTests
     public async Task LogicalUnitReset_WithTas_OtherNexusCommandEndsWithTaskAborted()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         LocalSession other = stack.OpenSession(initiator: OtherInitiator);
         await SetTaskAbortedStatusAsync(session);
@@ -184,7 +159,7 @@ public sealed class TaskManagementFunctionTests
     public async Task LunAddedOrRemoved_IsReportedLunsDataHasChanged_ForTheSessionsOfTheTarget()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         stack.Engine.RegisterDevice(new PendingBlockDevice("pend1"));
 
@@ -200,7 +175,7 @@ public sealed class TaskManagementFunctionTests
     public async Task CapacityAndInquiryChanges_ReachEveryNexusOfTheDevice()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession a = stack.OpenSession();
         LocalSession b = stack.OpenSession(initiator: OtherInitiator);
 
@@ -227,7 +202,7 @@ public sealed class TaskManagementFunctionTests
     [InlineData(TaskManagementFunction.QueryAsynchronousEvent)]
     public async Task EveryFunction_PublishesEvent4WithItsFields(TaskManagementFunction function)
     {
-        await using ScstStack stack = await StartAsync(new PendingBlockDevice("pend0"));
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(new PendingBlockDevice("pend0"));
         using ScstEventSubscription events = stack.Events.Subscribe(new ScstEventFilter(ScstEventCode.TaskManagementFunctionReceived));
         LocalSession session = stack.OpenSession();
         bool addressesLun = function is not (TaskManagementFunction.TargetReset or TaskManagementFunction.ItNexusReset);
@@ -247,7 +222,7 @@ public sealed class TaskManagementFunctionTests
     public async Task AbortTask_PublishesEvent4WithTheTagLunAndCdbOfTheCommand()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         using ScstEventSubscription events = stack.Events.Subscribe(new ScstEventFilter(ScstEventCode.TaskManagementFunctionReceived));
         LocalSession session = stack.OpenSession();
         ValueTask<LocalResult> pending = Read(session, 3);

@@ -1,6 +1,5 @@
 // Licensed under the Apache License, Version 2.0.
 
-using Microsoft.Extensions.DependencyInjection;
 using Scst.Core;
 using Scst.Testing;
 using Scst.Transport.Local;
@@ -14,33 +13,6 @@ public sealed class TaskSetTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A <see cref="PendingBlockDevice"/> that can have one task set for every nexus (TST=0).</summary>
-    private sealed class SharedTaskSetDevice(string name) : BlockDevice(name, "test_shared")
-    {
-        public PendingBlockDevice Reads { get; } = new(name + "_reads");
-
-        public override long BlockCount => 2048;
-
-        public override bool SingleTaskSet => true;
-
-        public override ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command) => Reads.ExecuteAsync(command);
-
-        protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination) => throw new NotSupportedException();
-
-        protected override ValueTask<CommandOutcome> WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess) => throw new NotSupportedException();
-
-        protected override ValueTask<CommandOutcome> FlushAsync() => throw new NotSupportedException();
-    }
-
-    private static async Task<ScstStack> StartAsync(ScsiDevice device)
-    {
-        ScstStack stack = ScstStack.Create(b => b.AddTarget("scst_local", ScstStack.TargetName));
-        await stack.StartAsync();
-        stack.Engine.RegisterDevice(device);
-        stack.Engine.MapLun(stack.Target(), 0, device.Name);
-        return stack;
-    }
-
     private static ValueTask<LocalResult> Read(LocalSession s, uint lba, TaskAttribute attribute = TaskAttribute.Simple) =>
         s.ExecuteAsync(0, CdbBuilder.Read10(lba, 1), DataDirection.Read, new byte[512], attribute);
 
@@ -53,7 +25,7 @@ public sealed class TaskSetTests
     public async Task Ordered_WaitsForOlderSimple_AndNewerSimpleWaitsForIt()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
 
         ValueTask<LocalResult> olderRead = Read(session, 0);
@@ -78,7 +50,7 @@ public sealed class TaskSetTests
     public async Task HeadOfQueue_RunsAtOnce_PastWaitingCommands()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
 
         ValueTask<LocalResult> olderRead = Read(session, 0);
@@ -98,7 +70,7 @@ public sealed class TaskSetTests
     public async Task Simple_WaitsForOlderHeadOfQueue()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
 
         ValueTask<LocalResult> head = Read(session, 0, TaskAttribute.HeadOfQueue);
@@ -117,7 +89,7 @@ public sealed class TaskSetTests
     public async Task PerNexusTaskSets_AnotherNexusIsNotHeldByAnOrderedCommand()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession first = stack.OpenSession();
         LocalSession second = stack.OpenSession(initiator: "iqn.2024-01.test:second");
 
@@ -135,8 +107,8 @@ public sealed class TaskSetTests
     [Fact]
     public async Task SingleTaskSet_AnOrderedCommandHoldsEveryNexus()
     {
-        var device = new SharedTaskSetDevice("shared0");
-        await using ScstStack stack = await StartAsync(device);
+        var device = new PendingBlockDevice("shared0", singleTaskSet: true);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession first = stack.OpenSession();
         LocalSession second = stack.OpenSession(initiator: "iqn.2024-01.test:second");
 
@@ -146,7 +118,7 @@ public sealed class TaskSetTests
         await SettleAsync();
 
         otherWrite.IsCompleted.Should().BeFalse("with TST=0 the other nexus's command waits behind the ORDERED one");
-        device.Reads.CompleteNextRead();
+        device.CompleteNextRead();
         SenseAssert.IsGood(await olderRead.AsTask().WaitAsync(Timeout, Ct));
         SenseAssert.IsGood(await ordered.AsTask().WaitAsync(Timeout, Ct));
         SenseAssert.IsGood(await otherWrite.AsTask().WaitAsync(Timeout, Ct));
@@ -156,7 +128,7 @@ public sealed class TaskSetTests
     public async Task AbortTask_OfAWaitingCommand_EndsItWithoutWaitingForTheCommandsAhead()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
         ValueTask<LocalResult> olderRead = Read(session, 0);
         ValueTask<LocalResult> ordered = Write(session, 1, TaskAttribute.Ordered);
@@ -177,9 +149,10 @@ public sealed class TaskSetTests
     public async Task RestrictedReordering_OverlappingSimpleWriteWaits_DisjointDoesNot()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
-        SenseAssert.IsGood(await session.ExecuteAsync(0, ModeSelectControlPage(queueAlgorithmModifier: 0), DataDirection.Write, ControlPage(0)));
+        byte[] page = CdbBuilder.ControlModePage(queueAlgorithmModifier: 0);
+        SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.ModeSelect6((byte)page.Length), DataDirection.Write, page));
 
         ValueTask<LocalResult> read = Read(session, 5);
         LocalResult disjoint = await Write(session, 6).AsTask().WaitAsync(Timeout, Ct);
@@ -197,7 +170,7 @@ public sealed class TaskSetTests
     public async Task UnrestrictedReordering_OverlappingSimpleWriteRunsAtOnce()
     {
         var device = new PendingBlockDevice("pend0");
-        await using ScstStack stack = await StartAsync(device);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(device);
         LocalSession session = stack.OpenSession();
 
         ValueTask<LocalResult> read = Read(session, 5);
@@ -207,13 +180,6 @@ public sealed class TaskSetTests
         device.CompleteNextRead();
         SenseAssert.IsGood(await read.AsTask().WaitAsync(Timeout, Ct));
     }
-
-    private static byte[] ModeSelectControlPage(int queueAlgorithmModifier) => [0x15, 0x10, 0, 0, (byte)ControlPage(queueAlgorithmModifier).Length, 0];
-
-    // A mode parameter header (4 bytes, no block descriptor) and the control page with TST=1, the given QUEUE ALGORITHM
-    // MODIFIER, and the BUSY TIMEOUT PERIOD the page reports.
-    private static byte[] ControlPage(int queueAlgorithmModifier) =>
-        [0, 0, 0, 0, 0x0A, 0x0A, 0x20, (byte)(queueAlgorithmModifier << 4), 0, 0, 0, 0, 0xFF, 0xFF, 0, 0];
 
     private static async Task WaitForPendingReadsAsync(PendingBlockDevice device, int count)
     {

@@ -9,6 +9,16 @@ public static class CdbBuilder
 {
     public static byte[] TestUnitReady() => new byte[6];
 
+    /// <summary>MODE SELECT(6) with PF set, for a parameter list of <paramref name="parameterListLength"/> bytes.</summary>
+    public static byte[] ModeSelect6(byte parameterListLength) => [0x15, 0x10, 0, 0, parameterListLength, 0];
+
+    /// <summary>
+    /// A MODE SELECT parameter list: a 4-byte header without block descriptor and the control mode page (0Ah) with TST=1,
+    /// the given QUEUE ALGORITHM MODIFIER, QERR and TAS, and the BUSY TIMEOUT PERIOD the core reports (FFFFh).
+    /// </summary>
+    public static byte[] ControlModePage(int queueAlgorithmModifier = 1, int qerr = 0, bool taskAbortedStatus = false) =>
+        [0, 0, 0, 0, 0x0A, 0x0A, 0x20, (byte)((queueAlgorithmModifier << 4) | (qerr << 1)), 0, (byte)(taskAbortedStatus ? 0x40 : 0), 0, 0, 0xFF, 0xFF, 0, 0];
+
     public static byte[] Read6(uint lba, byte blocks) => Rw6(0x08, lba, blocks);
 
     public static byte[] Write6(uint lba, byte blocks) => Rw6(0x0A, lba, blocks);

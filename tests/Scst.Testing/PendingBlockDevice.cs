@@ -9,11 +9,16 @@ namespace Scst.Testing;
 /// A block device whose reads do not complete until the test says so: each read returns an incomplete
 /// <see cref="ValueTask{TResult}"/> queued in <see cref="PendingReads"/>. Writes and flushes complete at once.
 /// </summary>
-public sealed class PendingBlockDevice(string name, long blockCount = 2048) : BlockDevice(name, "test_pending")
+/// <param name="name">The device name.</param>
+/// <param name="blockCount">The number of 512-byte blocks.</param>
+/// <param name="singleTaskSet">One task set for every I_T nexus (TST=0) rather than one per nexus.</param>
+public sealed class PendingBlockDevice(string name, long blockCount = 2048, bool singleTaskSet = false) : BlockDevice(name, "test_pending")
 {
     private readonly ConcurrentQueue<TaskCompletionSource<CommandOutcome>> _pending = new();
 
     public override long BlockCount => blockCount;
+
+    public override bool SingleTaskSet => singleTaskSet;
 
     /// <summary>Reads started and not yet completed by <see cref="CompleteNextRead"/>.</summary>
     public int PendingReads => _pending.Count;

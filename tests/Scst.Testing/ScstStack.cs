@@ -54,6 +54,16 @@ public sealed class ScstStack : IAsyncDisposable
         return stack;
     }
 
+    /// <summary>Builds and starts a stack with <paramref name="device"/> (made by the test, not a handler) as LUN 0.</summary>
+    public static async Task<ScstStack> StartWithDeviceAsync(ScsiDevice device, Action<ScstOptions>? options = null)
+    {
+        ScstStack stack = Create(b => b.AddTarget(LocalTargetDriver.DriverName, TargetName), options);
+        await stack.StartAsync();
+        stack.Engine.RegisterDevice(device);
+        stack.Engine.MapLun(stack.Target(), 0, device.Name);
+        return stack;
+    }
+
     /// <summary>Starts a stack with a vdisk_nullio device of <paramref name="size"/> bytes as LUN 0.</summary>
     public static Task<ScstStack> StartNullIoAsync(string size = "64M", int blockSize = 512, Action<ScstOptions>? options = null) =>
         StartAsync("vdisk_nullio", "null0", new Dictionary<string, string> { ["size"] = size, ["blocksize"] = blockSize.ToString(System.Globalization.CultureInfo.InvariantCulture) }, options);

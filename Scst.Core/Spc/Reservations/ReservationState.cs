@@ -205,7 +205,7 @@ internal sealed class ReservationState
 
                         if (notice.Abort)
                         {
-                            _ = session.AbortLunTasksForPreemptionAsync(LunAddress.Encode(mapping.Lun)).AsTask();
+                            session.AbortLunTasksForAnotherNexus(mapping);
                         }
                         else
                         {

@@ -1,6 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
 using Scst.Integration.Tests.Fixtures;
+using Scst.Testing;
 using Scst.Testing.Iscsi;
 using Scst.Transport.Iscsi.Protocol;
 
@@ -37,8 +38,8 @@ public sealed class TaskManagementStressOverTcpTests(ScstTargetFixture fixture) 
         await using IscsiTestInitiator resetter = await LoginAsync("iqn.2026-11.org.scst-dotnet:stress-resetter");
 
         // TAS=1: the writers' commands that the resetter's functions abort end with TASK ABORTED instead of silence.
-        byte[] modeSelect = [0x15, 0x10, 0, 0, 16, 0];
-        byte[] controlPage = [0, 0, 0, 0, 0x0A, 0x0A, 0x20, 0x10, 0, 0x40, 0, 0, 0xFF, 0xFF, 0, 0];
+        byte[] controlPage = CdbBuilder.ControlModePage(taskAbortedStatus: true);
+        byte[] modeSelect = CdbBuilder.ModeSelect6((byte)controlPage.Length);
         (await resetter.ExecuteAsync(0, modeSelect, writeData: controlPage, cancellationToken: Ct)).Status.Should().Be(ScsiResult.Good);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -51,7 +52,7 @@ public sealed class TaskManagementStressOverTcpTests(ScstTargetFixture fixture) 
 
         TestContext.Current.TestOutputHelper?.WriteLine($"{Writers * CommandsPerWriter} writer commands, {aborted.Sum()} ended TASK ABORTED, {functions} task management functions");
         functions.Should().BeGreaterThan(0);
-        (await resetter.ExecuteAsync(0, modeSelect, writeData: [0, 0, 0, 0, 0x0A, 0x0A, 0x20, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0], cancellationToken: Ct)).Status
+        (await resetter.ExecuteAsync(0, modeSelect, writeData: CdbBuilder.ControlModePage(), cancellationToken: Ct)).Status
             .Should().BeOneOf(ScsiResult.Good, ScsiResult.CheckCondition);
         await WaitForIdleAsync();
     }

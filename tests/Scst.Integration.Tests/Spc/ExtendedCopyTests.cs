@@ -623,7 +623,7 @@ public sealed class ExtendedCopyTests : IDisposable
     public async Task ListId_OfARunningCopy_IsOperationInProgressAndStatusShowsItRunning()
     {
         var pending = new PendingBlockDevice("pend0", blockCount: 8192);
-        await using ScstStack stack = await StartWithDeviceAsync(pending);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(pending);
         LocalSession session = stack.OpenSession();
         byte[] list = List(3, 0, [await CscdAsync(session, 0)], [Segment(0, 0, 8, 0, 100)]);
 
@@ -645,7 +645,7 @@ public sealed class ExtendedCopyTests : IDisposable
     public async Task Abort_MidCopy_StopsBeforeTheNextChunk()
     {
         var pending = new PendingBlockDevice("pend0", blockCount: 8192);
-        await using ScstStack stack = await StartWithDeviceAsync(pending);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(pending);
         LocalSession session = stack.OpenSession();
         byte[] list = List(0, 3, [await CscdAsync(session, 0)], [Segment(0, 0, 4096, 0, 4096)]); // two chunks
         const ulong CopyTag = 2; // the INQUIRY that built the CSCD was tag 1
@@ -783,16 +783,6 @@ public sealed class ExtendedCopyTests : IDisposable
     {
         ScstStack stack = await ScstStack.StartFileIoAsync(_dir.File("disk0.img"), size: "8M");
         addSecond(stack);
-        return stack;
-    }
-
-    private static async Task<ScstStack> StartWithDeviceAsync(ScsiDevice device)
-    {
-        ScstStack stack = ScstStack.Create();
-        await stack.StartAsync();
-        stack.Engine.RegisterDevice(device);
-        ScsiTarget target = stack.Engine.AddTarget(stack.LocalDriver, ScstStack.TargetName);
-        stack.Engine.MapLun(target, 0, device.Name);
         return stack;
     }
 
