@@ -4,6 +4,8 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Scst.Testing;
 using Scst.Transport.Iscsi;
 using Scst.Transport.Local;
 
@@ -27,6 +29,9 @@ public class ScstTargetFixture : IAsyncLifetime
     private IHost? _host;
 
     public IPEndPoint EndPoint { get; private set; } = null!;
+
+    /// <summary>Warnings and errors with an exception that the stack logged, so a failing test can show the fault behind an answer.</summary>
+    public RecordingLoggerProvider Logs { get; } = new();
 
     public IscsiTargetDriver IscsiDriver { get; private set; } = null!;
 
@@ -63,6 +68,7 @@ public class ScstTargetFixture : IAsyncLifetime
             ["thin_provisioned"] = "1",
         };
         ConfigureDevice(parameters);
+        builder.Logging.AddProvider(Logs);
         builder.Services.AddScst()
             .AddVdiskHandlers()
             .AddLocalTransport()

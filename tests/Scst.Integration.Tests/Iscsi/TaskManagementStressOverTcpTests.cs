@@ -44,7 +44,7 @@ public sealed class TaskManagementStressOverTcpTests(ScstTargetFixture fixture) 
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         Task<int>[] writers = [.. Enumerable.Range(0, Writers).Select(w => Task.Run(() => WriteAndVerifyAsync(w), Ct))];
-        Task<int> resets = Task.Run(() => ResetAsync(resetter, stop.Token), Ct);
+        Task<int> resets = Task.Run(() => ResetAsync(resetter, fixture.Logs, stop.Token), Ct);
 
         int[] aborted = await Task.WhenAll(writers).WaitAsync(TimeSpan.FromMinutes(3), Ct);
         await stop.CancelAsync();
@@ -127,7 +127,7 @@ public sealed class TaskManagementStressOverTcpTests(ScstTargetFixture fixture) 
         return 0;
     }
 
-    private static async Task<int> ResetAsync(IscsiTestInitiator resetter, CancellationToken stop)
+    private static async Task<int> ResetAsync(IscsiTestInitiator resetter, RecordingLoggerProvider logs, CancellationToken stop)
     {
         var random = new Random(7);
         int sent = 0;
@@ -149,7 +149,8 @@ public sealed class TaskManagementStressOverTcpTests(ScstTargetFixture fixture) 
                 2 => TaskManagementFunction.AbortTaskSet,
                 _ => TaskManagementFunction.ClearTaskSet,
             };
-            (await resetter.TaskManagementAsync(function, 0, cancellationToken: CancellationToken.None)).Response.Should().Be(TaskManagementResponse.FunctionComplete);
+            (await resetter.TaskManagementAsync(function, 0, cancellationToken: CancellationToken.None)).Response
+                .Should().Be(TaskManagementResponse.FunctionComplete, "{0} is always complete; logged faults: {1}", function, string.Join(Environment.NewLine, logs.Faults));
             sent++;
         }
 
