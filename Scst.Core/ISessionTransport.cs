@@ -46,6 +46,9 @@ public interface ISessionTransport
     /// Optional. A task management function aborted a command whose write data the driver is still waiting for. The
     /// driver stops waiting and calls <see cref="ScsiCommand.OnWriteDataReceived"/> with <c>false</c>, now or when its
     /// pending transfers have drained. The default does nothing (the data arrives or the session ends).
+    /// The call races with the command's own progress: by the time it arrives the data may have come, and the command
+    /// may even have been released and reused. A driver acts only when, under its own lock, the command still waits for
+    /// this data and <see cref="ScsiCommand.IsAborted"/> is set.
     /// </summary>
     /// <param name="command">The aborted command.</param>
     void OnAbortWhileReceiving(ScsiCommand command)

@@ -432,10 +432,11 @@ public sealed class ScsiSession
     }
 
     // An aborted command that waits for write data or waits in its task set would only end when the data came or the
-    // commands ahead of it finished: end it now.
+    // commands ahead of it finished: end it now. It may have been released, and even reused, since it was marked: the
+    // driver and the task set act only on an aborted command they still hold.
     private void EndAbortedCommand(ScsiCommand command, Task released)
     {
-        if (released.IsCompleted)
+        if (released.IsCompleted || !command.IsAborted)
         {
             return;
         }

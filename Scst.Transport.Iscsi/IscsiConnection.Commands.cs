@@ -236,7 +236,9 @@ internal sealed partial class IscsiConnection
 
         lock (_taskLock)
         {
-            if (task.Command != command || task.DataCompleted != 0)
+            // The core may call this for a command that was released and reused since it was marked: only the aborted
+            // incarnation, still waiting for its data (so not released), is ended here.
+            if (task.Command != command || task.DataCompleted != 0 || !command.IsAborted)
             {
                 return;
             }

@@ -43,23 +43,36 @@ internal sealed partial class IscsiConnection
         }
     }
 
+    // The burst was set up under the task lock and is sent here, outside it: by now the command may have been aborted
+    // and answered, and its task even reused by a new command. The burst is sent only if it is still outstanding, checked
+    // under the task lock inside the send lock, so that an R2T never follows the command's response on the wire.
     private void SendR2t(IscsiTask task, uint targetTransferTag, int offset, int length)
     {
         lock (_sendLock)
         {
-            uint exp = Volatile.Read(ref _expCmdSn);
-            var header = new ReadyToTransferHeader
+            ReadyToTransferHeader header;
+            lock (_taskLock)
             {
-                Lun = task.Lun,
-                InitiatorTaskTag = task.InitiatorTaskTag,
-                TargetTransferTag = targetTransferTag,
-                StatSn = _statSn,
-                ExpCmdSn = exp,
-                MaxCmdSn = MaxCmdSn(exp),
-                R2TSn = task.R2tSn++,
-                BufferOffset = (uint)offset,
-                DesiredDataTransferLength = (uint)length,
-            };
+                if (task.DataCompleted != 0 || !task.BurstOutstanding || task.BurstTag != targetTransferTag)
+                {
+                    return;
+                }
+
+                uint exp = Volatile.Read(ref _expCmdSn);
+                header = new ReadyToTransferHeader
+                {
+                    Lun = task.Lun,
+                    InitiatorTaskTag = task.InitiatorTaskTag,
+                    TargetTransferTag = targetTransferTag,
+                    StatSn = _statSn,
+                    ExpCmdSn = exp,
+                    MaxCmdSn = MaxCmdSn(exp),
+                    R2TSn = task.R2tSn++,
+                    BufferOffset = (uint)offset,
+                    DesiredDataTransferLength = (uint)length,
+                };
+            }
+
             header.WriteTo(_sendHeader);
             SendLocked(default);
         }
