@@ -21,6 +21,18 @@ public static class ScstCoreEventIds
 
     /// <summary>A device was removed.</summary>
     public const int DeviceRemoved = 1004;
+
+    /// <summary>The management endpoint listens.</summary>
+    public const int ManagementListening = 1300;
+
+    /// <summary>A management connection was refused: the peer is neither the target's user nor root.</summary>
+    public const int ManagementPeerRefused = 1301;
+
+    /// <summary>A management command was performed (or failed).</summary>
+    public const int ManagementCommand = 1302;
+
+    /// <summary>A management connection ended on an error.</summary>
+    public const int ManagementConnectionEnded = 1303;
 }
 
 internal static partial class Log

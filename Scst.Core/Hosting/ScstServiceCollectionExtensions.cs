@@ -70,6 +70,27 @@ public static class ScstServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Adds the management endpoint: SCST's management verbs on a Unix socket that only the target's user and root may
+    /// use (see <see cref="Scst.Core.Management.ManagementEndpoint"/>).
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Sets the socket path.</param>
+    /// <returns>The builder.</returns>
+    public static IScstBuilder AddManagementEndpoint(this IScstBuilder builder, Action<Scst.Core.Management.ManagementEndpointOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        OptionsBuilder<Scst.Core.Management.ManagementEndpointOptions> options = builder.Services.AddOptions<Scst.Core.Management.ManagementEndpointOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddSingleton<Scst.Core.Management.ManagementEndpoint>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Scst.Core.Management.ManagementEndpoint>());
+        return builder;
+    }
+
     private sealed class ScstBuilder(IServiceCollection services) : IScstBuilder
     {
         public IServiceCollection Services { get; } = services;

@@ -1,0 +1,203 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Globalization;
+
+namespace Scst.Core.Management;
+
+/// <summary>
+/// SCST's management verbs, addressed as SCST addresses them: a write of a command line to a <c>mgmt</c> file of the
+/// tree under <c>/sys/kernel/scst_tgt</c>, given here as a path relative to that root
+/// (<c>targets/iscsi/iqn.2026-11.example:t1/luns/mgmt</c>) and the line (<c>add disk1 0 read_only=1</c>).
+/// </summary>
+/// <remarks>
+/// Supported so far: a handler's <c>add_device</c> / <c>del_device</c>, and a target's <c>luns/mgmt</c> with
+/// <c>add</c>, <c>replace</c>, <c>replace_no_ua</c>, <c>del</c> and <c>clear</c>. Any other path or verb is answered
+/// with an error that names it; nothing is changed by a command that fails.
+/// </remarks>
+public sealed class ManagementCommands(ScstEngine engine)
+{
+    private const int EINVAL = 22;
+    private const int ENOENT = 2;
+    private const int EEXIST = 17;
+    private const int EBUSY = 16;
+
+    /// <summary>Performs one management command.</summary>
+    /// <param name="path">The <c>mgmt</c> file, relative to the tree's root.</param>
+    /// <param name="line">The command line written to it.</param>
+    /// <returns>The outcome: 0, or a negative errno with a message that says what failed and why.</returns>
+    public async ValueTask<ManagementResult> ExecuteAsync(string path, string line)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(line);
+        string[] parts = path.Trim('/').Split('/');
+        string[] words = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0)
+        {
+            return ManagementResult.Error(EINVAL, $"{path}: empty command");
+        }
+
+        try
+        {
+            return parts switch
+            {
+                ["handlers", string handler, "mgmt"] => await HandlerCommandAsync(handler, words, line).ConfigureAwait(false),
+                ["targets", string driver, string target, "luns", "mgmt"] => LunCommand(driver, target, words),
+                _ => ManagementResult.Error(ENOENT, $"{path}: no such management file"),
+            };
+        }
+        catch (ArgumentException ex)
+        {
+            return ManagementResult.Error(EINVAL, ex.Message);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return ManagementResult.Error(EBUSY, ex.Message);
+        }
+    }
+
+    // handlers/<handler>/mgmt: add_device NAME [p=v; ...] | del_device NAME
+    private async ValueTask<ManagementResult> HandlerCommandAsync(string handler, string[] words, string line)
+    {
+        if (!engine.Handlers.ContainsKey(handler))
+        {
+            return ManagementResult.Error(ENOENT, $"handlers/{handler}: no such handler");
+        }
+
+        switch (words)
+        {
+            case ["add_device", string name, ..]:
+            {
+                if (engine.FindDevice(name) is not null)
+                {
+                    return ManagementResult.Error(EEXIST, $"device {name} already exists");
+                }
+
+                // The parameters are everything after the name: "p1=v1; p2=v2".
+                int start = line.IndexOf(name, line.IndexOf("add_device", StringComparison.Ordinal) + 10, StringComparison.Ordinal) + name.Length;
+                engine.AddDevice(handler, name, ParseParameters(line[start..]));
+                return ManagementResult.Ok;
+            }
+
+            case ["del_device", string name]:
+                return await engine.RemoveDeviceAsync(name).ConfigureAwait(false)
+                    ? ManagementResult.Ok
+                    : ManagementResult.Error(ENOENT, $"device {name} does not exist");
+            default:
+                return ManagementResult.Error(EINVAL, $"handlers/{handler}/mgmt: unknown command '{words[0]}' (add_device NAME [p=v; ...], del_device NAME)");
+        }
+    }
+
+    // targets/<driver>/<target>/luns/mgmt: add VNAME LUN [read_only=1] | replace ... | replace_no_ua ... | del LUN | clear
+    private ManagementResult LunCommand(string driver, string targetName, string[] words)
+    {
+        ScsiTarget? target = engine.FindTarget(driver, targetName);
+        if (target is null)
+        {
+            return ManagementResult.Error(ENOENT, $"targets/{driver}/{targetName}: no such target");
+        }
+
+        switch (words)
+        {
+            case ["add" or "replace" or "replace_no_ua", string device, string lunText, .. string[] options]:
+            {
+                if (!TryParseLun(lunText, out int lun))
+                {
+                    return ManagementResult.Error(EINVAL, $"'{lunText}' is not a LUN number (0 to {LunMap.MaxLun})");
+                }
+
+                bool readOnly = false;
+                foreach (KeyValuePair<string, string> o in ParseParameters(string.Join(' ', options)))
+                {
+                    if (o.Key != "read_only" || o.Value is not ("0" or "1"))
+                    {
+                        return ManagementResult.Error(EINVAL, $"unknown LUN parameter '{o.Key}={o.Value}' (read_only=0|1)");
+                    }
+
+                    readOnly = o.Value == "1";
+                }
+
+                ScsiDevice? found = engine.FindDevice(device);
+                if (found is null)
+                {
+                    return ManagementResult.Error(ENOENT, $"device {device} does not exist");
+                }
+
+                LunMapping? existing = target.Luns.Find(lun);
+                if (words[0] == "add" && existing is not null)
+                {
+                    return ManagementResult.Error(EEXIST, $"LUN {lun} of {targetName} is already mapped (to {existing.Device.Name})");
+                }
+
+                if (existing is not null)
+                {
+                    target.Luns.Remove(lun);
+                }
+
+                target.Luns.Add(lun, found, readOnly);
+                if (existing is not null && words[0] == "replace")
+                {
+                    // SCST's replace: the initiators that saw the LUN learn that what answers there changed.
+                    foreach (ScsiSession session in target.Sessions)
+                    {
+                        session.EstablishUnitAttention(lun, SenseCode.InquiryDataChanged);
+                    }
+                }
+
+                return ManagementResult.Ok;
+            }
+
+            case ["del", string lunText]:
+                return TryParseLun(lunText, out int removed) && target.Luns.Remove(removed)
+                    ? ManagementResult.Ok
+                    : ManagementResult.Error(ENOENT, $"LUN {lunText} of {targetName} is not mapped");
+            case ["clear"]:
+                foreach (LunMapping m in target.Luns.Luns)
+                {
+                    target.Luns.Remove(m.Lun);
+                }
+
+                return ManagementResult.Ok;
+            default:
+                return ManagementResult.Error(EINVAL, $"luns/mgmt: unknown command '{string.Join(' ', words)}' (add DEVICE LUN [read_only=1], replace, replace_no_ua, del LUN, clear)");
+        }
+    }
+
+    private static bool TryParseLun(string text, out int lun) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out lun) && lun <= LunMap.MaxLun;
+
+    // SCST's parameter syntax: "name=value" pairs separated by ';' (spaces around them ignored).
+    private static Dictionary<string, string> ParseParameters(string text)
+    {
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string pair in text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new ArgumentException($"parameter '{pair}' is not name=value");
+            }
+
+            parameters[pair[..eq].Trim()] = pair[(eq + 1)..].Trim();
+        }
+
+        return parameters;
+    }
+}
+
+/// <summary>The outcome of a management command: 0, or a negative errno and a message that says what failed and why.</summary>
+/// <param name="Status">0 on success, else a negative errno value (as SCST's <c>last_sysfs_mgmt_res</c>).</param>
+/// <param name="Message">Empty on success; otherwise what failed and why.</param>
+public readonly record struct ManagementResult(int Status, string Message)
+{
+    /// <summary>Success.</summary>
+    public static ManagementResult Ok => new(0, string.Empty);
+
+    /// <summary>Whether the command succeeded.</summary>
+    public bool Succeeded => Status == 0;
+
+    /// <summary>A failure.</summary>
+    /// <param name="errno">The positive errno value.</param>
+    /// <param name="message">What failed and why.</param>
+    /// <returns>The result.</returns>
+    public static ManagementResult Error(int errno, string message) => new(-errno, message);
+}
