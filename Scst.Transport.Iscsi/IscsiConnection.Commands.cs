@@ -108,10 +108,25 @@ internal sealed partial class IscsiConnection
             immediate.CopyTo(buffer.Span);
         }
 
+        bool aborted;
         lock (_taskLock)
         {
             task.DataRequested = true;
             task.WriteLength = buffer.Length;
+
+            // An abort that arrived while this request was on its way found no data phase to end (see
+            // OnAbortWhileReceiving): end it here, exactly once.
+            aborted = command.IsAborted && task.DataCompleted == 0;
+            if (aborted)
+            {
+                task.DataCompleted = 1;
+            }
+        }
+
+        if (aborted)
+        {
+            command.OnWriteDataReceived(false);
+            return;
         }
 
         AdvanceWrite(task);
@@ -236,9 +251,10 @@ internal sealed partial class IscsiConnection
 
         lock (_taskLock)
         {
-            // The core may call this for a command that was released and reused since it was marked: only the aborted
-            // incarnation, still waiting for its data (so not released), is ended here.
-            if (task.Command != command || task.DataCompleted != 0 || !command.IsAborted)
+            // The core may call this before RequestWriteData has started the data phase (the command is still being
+            // submitted on the receive loop, which then ends it), or for a command that was released and reused since
+            // it was marked: only the aborted incarnation whose data phase is open (so not released) is ended here.
+            if (task.Command != command || !task.DataRequested || task.DataCompleted != 0 || !command.IsAborted)
             {
                 return;
             }

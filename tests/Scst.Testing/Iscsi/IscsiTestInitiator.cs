@@ -322,7 +322,8 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
                 {
                     var r2t = pdu.Header.AsReadyToTransfer();
                     r2ts.Add(r2t);
-                    await SendDataOutAsync(r2t, writeData ?? throw new IOException("R2T for a command without write data."), cancellationToken);
+                    await SendDataOutAsync(r2t, writeData ?? throw new IOException(
+                        $"R2T for a command without write data: command ITT 0x{itt:x} CDB {Convert.ToHexString(cdb)}; R2T ITT 0x{r2t.InitiatorTaskTag:x}, TTT 0x{r2t.TargetTransferTag:x}, R2TSN {r2t.R2TSn}, offset {r2t.BufferOffset}, length {r2t.DesiredDataTransferLength}."), cancellationToken);
                     break;
                 }
 
