@@ -31,7 +31,7 @@ public sealed class ScstEventClient : IAsyncDisposable
     public const int DefaultCapacity = 2048;
 
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private NetworkStream _stream = null!; // set once connected
     private readonly Channel<ScstEvent> _events;
     private readonly ConcurrentQueue<TaskCompletionSource<int>> _pending = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -45,7 +45,6 @@ public sealed class ScstEventClient : IAsyncDisposable
     private ScstEventClient(Socket socket, int capacity)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
         _events = Channel.CreateBounded<ScstEvent>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -91,6 +90,7 @@ public sealed class ScstEventClient : IAsyncDisposable
         try
         {
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
+            client._stream = new NetworkStream(socket, ownsSocket: true);
             var buffer = client._sendBuffer;
             await client._stream.WriteAsync(buffer.AsMemory(0, EventProtocol.WriteHello(buffer, EventProtocol.Version)), cancellationToken).ConfigureAwait(false);
             int length;
@@ -212,7 +212,11 @@ public sealed class ScstEventClient : IAsyncDisposable
         }
 
         await _closing.CancelAsync().ConfigureAwait(false);
-        _socket.Shutdown(SocketShutdown.Both);
+        if (_socket.Connected)
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+
         _socket.Dispose();
         try
         {
@@ -223,7 +227,11 @@ public sealed class ScstEventClient : IAsyncDisposable
             // The loop ends with the socket.
         }
 
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        if (_stream is not null)
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+
         _sendLock.Dispose();
         _closing.Dispose();
     }
