@@ -4,7 +4,7 @@ namespace Scst.Events;
 
 /// <summary>
 /// Event codes. Codes 1 to 6 have SCST's numbers and meanings (<c>SCST_EVENT_*</c>); codes of this suite start at
-/// <see cref="FirstCustomCode"/>. Code 0 is never an event: in a filter it means "any code".
+/// <see cref="FirstCustomCode"/> (100 to 105 are the core's own). Code 0 is never an event: in a filter it means "any code".
 /// </summary>
 public static class ScstEventCode
 {
@@ -48,10 +48,43 @@ public static class ScstEventCode
     /// <summary>The first code available to this suite's own events; SCST's codes stay below it.</summary>
     public const int FirstCustomCode = 100;
 
-    /// <summary>Gets the name of an SCST event code, for diagnostics.</summary>
+    /// <summary>
+    /// A virtual device was unregistered (this suite's code; SCST has no unregistration event). Payload:
+    /// <see cref="VirtualDeviceUnregisteredEvent"/>. No completion.
+    /// </summary>
+    public const int VirtualDeviceUnregistered = FirstCustomCode;
+
+    /// <summary>
+    /// A LUN was added to a target's LUN map (this suite's code). Payload: <see cref="LunEvent"/>. No completion.
+    /// </summary>
+    public const int LunAdded = FirstCustomCode + 1;
+
+    /// <summary>
+    /// A LUN was removed from a target's LUN map (this suite's code). Payload: <see cref="LunEvent"/>. No completion.
+    /// </summary>
+    public const int LunRemoved = FirstCustomCode + 2;
+
+    /// <summary>
+    /// A session (I_T nexus) was added to a target (this suite's code). Payload: <see cref="SessionEvent"/>. No
+    /// completion.
+    /// </summary>
+    public const int SessionAdded = FirstCustomCode + 3;
+
+    /// <summary>
+    /// A session (I_T nexus) was removed from a target (this suite's code). Payload: <see cref="SessionEvent"/>. No
+    /// completion.
+    /// </summary>
+    public const int SessionRemoved = FirstCustomCode + 4;
+
+    /// <summary>
+    /// A device's capacity changed (this suite's code). Payload: <see cref="CapacityChangedEvent"/>. No completion.
+    /// </summary>
+    public const int CapacityChanged = FirstCustomCode + 5;
+
+    /// <summary>Gets the name of a known event code (SCST's or this suite's), for diagnostics.</summary>
     /// <param name="code">The event code.</param>
     /// <returns>The name of the constant of this class (for example <c>"LunNotFound"</c>), or <see langword="null"/>
-    /// for a code that is not one of SCST's.</returns>
+    /// for a code this class does not define.</returns>
     public static string? GetName(int code) => code switch
     {
         LunNotFound => nameof(LunNotFound),
@@ -60,6 +93,12 @@ public static class ScstEventCode
         TaskManagementFunctionReceived => nameof(TaskManagementFunctionReceived),
         StpgUserInvoke => nameof(StpgUserInvoke),
         VirtualDeviceRegistered => nameof(VirtualDeviceRegistered),
+        VirtualDeviceUnregistered => nameof(VirtualDeviceUnregistered),
+        LunAdded => nameof(LunAdded),
+        LunRemoved => nameof(LunRemoved),
+        SessionAdded => nameof(SessionAdded),
+        SessionRemoved => nameof(SessionRemoved),
+        CapacityChanged => nameof(CapacityChanged),
         _ => null,
     };
 }

@@ -33,11 +33,12 @@ public sealed class ScstEventSubscription : IDisposable
     private long _droppedCount;
     private int _disposed;
 
-    internal ScstEventSubscription(ScstEventBus bus, ScstEventFilter filter, int capacity)
+    internal ScstEventSubscription(ScstEventBus bus, ScstEventFilter filter, int capacity, bool observer)
     {
         _bus = bus;
         _filters = [filter];
         Capacity = capacity;
+        IsObserver = observer;
 
         // FullMode.Wait makes TryWrite fail on a full queue instead of silently dropping (DropWrite reports success),
         // which is what lets us count drops; TryWrite itself never waits. Synchronous continuations stay off so that
@@ -50,6 +51,20 @@ public sealed class ScstEventSubscription : IDisposable
             AllowSynchronousContinuations = false,
         });
     }
+
+    /// <summary>What became of a completion event offered to this subscription.</summary>
+    internal enum Delivery
+    {
+        Queued,
+        Full,
+        Closed,
+    }
+
+    /// <summary>
+    /// Gets a value indicating whether this subscription is an observer: it receives copies of completion events but
+    /// is never chosen to complete them (see <see cref="IScstEventBus.PublishAndWaitAsync"/>).
+    /// </summary>
+    public bool IsObserver { get; }
 
     /// <summary>Gets the maximum number of undelivered events the queue holds.</summary>
     public int Capacity { get; }
@@ -151,8 +166,22 @@ public sealed class ScstEventSubscription : IDisposable
         _queue.Reader.ReadAllAsync(cancellationToken);
 
     /// <summary>
+    /// Reports the status of a completion event this subscription was chosen for (SCST's NOTIFY_DONE); the publisher's
+    /// <see cref="IScstEventBus.PublishAndWaitAsync"/> completes with <paramref name="status"/>. The event may still be
+    /// in the queue or already read.
+    /// </summary>
+    /// <param name="id">The event's <see cref="ScstEvent.Id"/>.</param>
+    /// <param name="status">The status, SCST's convention: 0 for success, a negated errno otherwise (see
+    /// <see cref="ScstEventStatus"/>).</param>
+    /// <returns><see langword="false"/> (SCST answers ENOENT) when the id is unknown: 0, already completed, timed out,
+    /// abandoned by its publisher, held by another subscription, or seen by this one only as an observer.</returns>
+    public bool NotifyDone(uint id, int status) => id != 0 && _bus.TryComplete(this, id, status);
+
+    /// <summary>
     /// Unsubscribes: no further event is queued, reads waiting on an empty queue end (see <see cref="ReadAsync"/> and
-    /// <see cref="ReadAllAsync"/>), and events already queued can still be read. Idempotent.
+    /// <see cref="ReadAllAsync"/>), and events already queued can still be read. Every completion event this
+    /// subscription holds and has not completed (queued or read) completes with
+    /// <see cref="ScstEventStatus.SubscriberGone"/>. Idempotent.
     /// </summary>
     public void Dispose()
     {
@@ -163,6 +192,28 @@ public sealed class ScstEventSubscription : IDisposable
 
         _bus.Remove(this);
         _queue.Writer.TryComplete();
+        _bus.FailPendingOf(this);
+    }
+
+    /// <summary>Waits until an event can be read; <see langword="false"/> once disposed and drained.</summary>
+    internal ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) =>
+        _queue.Reader.WaitToReadAsync(cancellationToken);
+
+    /// <summary>Queues a completion event this subscription was chosen for; counts a drop when the queue is full.</summary>
+    internal Delivery TryEnqueueCompletion(ScstEvent scstEvent)
+    {
+        if (_queue.Writer.TryWrite(scstEvent))
+        {
+            return Delivery.Queued;
+        }
+
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return Delivery.Closed;
+        }
+
+        Interlocked.Increment(ref _droppedCount);
+        return Delivery.Full;
     }
 
     /// <summary>
@@ -184,7 +235,7 @@ public sealed class ScstEventSubscription : IDisposable
         }
     }
 
-    private bool Matches(ScstEvent scstEvent)
+    internal bool Matches(ScstEvent scstEvent)
     {
         var filters = Volatile.Read(ref _filters);
         foreach (var filter in filters)

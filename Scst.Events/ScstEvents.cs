@@ -4,7 +4,8 @@ namespace Scst.Events;
 
 /// <summary>
 /// Factories for the core's events: each returns a ready <see cref="ScstEvent"/> with SCST's code, the issuer
-/// <see cref="CoreIssuerName"/>, id 0 (no completion, except for <see cref="StpgUserInvoke"/>) and the payload laid out as SCST lays it out.
+/// <see cref="CoreIssuerName"/>, id 0 (no completion, except for <see cref="StpgUserInvoke"/>) and the payload laid out as SCST lays it out
+/// (for SCST's codes) or as the payload struct documents (for this suite's codes from 100).
 /// </summary>
 public static class ScstEvents
 {
@@ -89,5 +90,59 @@ public static class ScstEvents
         ArgumentNullException.ThrowIfNull(deviceName);
         var payload = new VirtualDeviceRegisteredEvent(deviceName).ToPayload();
         return new ScstEvent(ScstEventCode.VirtualDeviceRegistered, CoreIssuerName, payload);
+    }
+
+    /// <summary>
+    /// Creates a <see cref="ScstEventCode.VirtualDeviceUnregistered"/> event (payload:
+    /// <see cref="VirtualDeviceUnregisteredEvent"/>).
+    /// </summary>
+    /// <param name="deviceName">The device's name; truncated to 63 bytes.</param>
+    /// <param name="handlerName">The handler that served it; truncated to 31 bytes.</param>
+    /// <returns>The event.</returns>
+    public static ScstEvent VirtualDeviceUnregistered(string deviceName, string handlerName)
+    {
+        ArgumentNullException.ThrowIfNull(deviceName);
+        ArgumentNullException.ThrowIfNull(handlerName);
+        var payload = new VirtualDeviceUnregisteredEvent(deviceName, handlerName).ToPayload();
+        return new ScstEvent(ScstEventCode.VirtualDeviceUnregistered, CoreIssuerName, payload);
+    }
+
+    /// <summary>Creates a <see cref="ScstEventCode.LunAdded"/> event (payload: <see cref="LunEvent"/>).</summary>
+    /// <param name="lun">The LUN, its target, LUN map and device.</param>
+    /// <returns>The event.</returns>
+    public static ScstEvent LunAdded(in LunEvent lun) =>
+        new(ScstEventCode.LunAdded, CoreIssuerName, lun.ToPayload());
+
+    /// <summary>Creates a <see cref="ScstEventCode.LunRemoved"/> event (payload: <see cref="LunEvent"/>).</summary>
+    /// <param name="lun">The LUN, its target, LUN map and device; <see cref="LunEvent.ReadOnly"/> may be
+    /// <see langword="false"/>.</param>
+    /// <returns>The event.</returns>
+    public static ScstEvent LunRemoved(in LunEvent lun) =>
+        new(ScstEventCode.LunRemoved, CoreIssuerName, lun.ToPayload());
+
+    /// <summary>Creates a <see cref="ScstEventCode.SessionAdded"/> event (payload: <see cref="SessionEvent"/>).</summary>
+    /// <param name="session">The session and its target.</param>
+    /// <returns>The event.</returns>
+    public static ScstEvent SessionAdded(in SessionEvent session) =>
+        new(ScstEventCode.SessionAdded, CoreIssuerName, session.ToPayload());
+
+    /// <summary>Creates a <see cref="ScstEventCode.SessionRemoved"/> event (payload: <see cref="SessionEvent"/>).</summary>
+    /// <param name="session">The session and its target.</param>
+    /// <returns>The event.</returns>
+    public static ScstEvent SessionRemoved(in SessionEvent session) =>
+        new(ScstEventCode.SessionRemoved, CoreIssuerName, session.ToPayload());
+
+    /// <summary>
+    /// Creates a <see cref="ScstEventCode.CapacityChanged"/> event (payload: <see cref="CapacityChangedEvent"/>).
+    /// </summary>
+    /// <param name="deviceName">The device's name; truncated to 63 bytes.</param>
+    /// <param name="blockCount">The new number of logical blocks.</param>
+    /// <param name="blockSize">The logical block size in bytes.</param>
+    /// <returns>The event.</returns>
+    public static ScstEvent CapacityChanged(string deviceName, ulong blockCount, uint blockSize)
+    {
+        ArgumentNullException.ThrowIfNull(deviceName);
+        var payload = new CapacityChangedEvent(deviceName, blockCount, blockSize).ToPayload();
+        return new ScstEvent(ScstEventCode.CapacityChanged, CoreIssuerName, payload);
     }
 }

@@ -19,7 +19,9 @@ public class ScstEventCodeTests
     [Theory]
     [InlineData(1, "LunNotFound")]
     [InlineData(6, "VirtualDeviceRegistered")]
-    [InlineData(100, null)]
+    [InlineData(100, "VirtualDeviceUnregistered")]
+    [InlineData(105, "CapacityChanged")]
+    [InlineData(106, null)]
     [InlineData(0, null)]
     public void GetName_Code_ReturnsConstantNameOrNull(int code, string? expected)
     {
