@@ -1,5 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
+using Scst.Events;
+
 namespace Scst.Core;
 
 /// <summary>
@@ -45,8 +47,8 @@ public sealed class ScsiTarget
     public IReadOnlyList<ScsiSession> Sessions => Volatile.Read(ref _sessions);
 
     /// <summary>
-    /// Opens a session (I_T nexus) for an initiator. When the initiator sees no LUN at all, the core publishes
-    /// event 2 (negative LUNs inquiry).
+    /// Opens a session (I_T nexus) for an initiator and publishes event 103 (session added); when the initiator sees no
+    /// LUN at all, also event 2 (negative LUNs inquiry). Closing the session publishes event 104 (session removed).
     /// </summary>
     /// <param name="initiatorName">The initiator port name (for iSCSI the initiator name, optionally with its ISID).</param>
     /// <param name="transportId">The initiator's SPC-4 TransportID.</param>
@@ -62,6 +64,7 @@ public sealed class ScsiTarget
             _sessions = [.. _sessions, session];
         }
 
+        Engine.Events.Publish(ScstEvents.SessionAdded(SessionEventOf(session)));
         if (session.Luns.Luns.Count == 0)
         {
             Engine.PublishNegativeLunsInquiry(initiatorName, Name);
@@ -90,13 +93,24 @@ public sealed class ScsiTarget
 
     internal void RemoveSession(ScsiSession session)
     {
+        bool removed;
         lock (_lock)
         {
             int i = Array.IndexOf(_sessions, session);
-            if (i >= 0)
+            removed = i >= 0;
+            if (removed)
             {
                 _sessions = [.. _sessions[..i], .. _sessions[(i + 1)..]];
             }
         }
+
+        if (removed)
+        {
+            Engine.Events.Publish(ScstEvents.SessionRemoved(SessionEventOf(session)));
+        }
     }
+
+    // Events 103 and 104. SCST names a session after its initiator; so does this core (one session per initiator name
+    // and target is the usual case).
+    private SessionEvent SessionEventOf(ScsiSession session) => new(Driver.Name, Name, session.InitiatorName, session.InitiatorName);
 }

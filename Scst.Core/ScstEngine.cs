@@ -142,7 +142,10 @@ public sealed class ScstEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Unregisters a device and closes it. Its LUNs must have been removed first.</summary>
+    /// <summary>
+    /// Unregisters a device and closes it. Its LUNs must have been removed first. Publishes event 100 (virtual device
+    /// unregistered).
+    /// </summary>
     /// <param name="name">The device name.</param>
     /// <returns>False when no such device exists.</returns>
     /// <exception cref="InvalidOperationException">A LUN still maps the device.</exception>
@@ -172,6 +175,7 @@ public sealed class ScstEngine : IAsyncDisposable
 
         await device.DisposeAsync().ConfigureAwait(false);
         Log.DeviceRemoved(_logger, name);
+        Events.Publish(ScstEvents.VirtualDeviceUnregistered(name, device.HandlerName));
         return true;
     }
 
@@ -237,13 +241,16 @@ public sealed class ScstEngine : IAsyncDisposable
 
     /// <summary>
     /// Tells every I_T nexus that reaches <paramref name="device"/> that its capacity changed (a resize): CAPACITY DATA
-    /// HAS CHANGED. A handler calls it after <see cref="BlockDevice.BlockCount"/> changed.
+    /// HAS CHANGED, and publishes event 105 (capacity changed). A handler calls it after
+    /// <see cref="BlockDevice.BlockCount"/> changed.
     /// </summary>
     /// <param name="device">The device.</param>
     public void NotifyCapacityChanged(ScsiDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
         EstablishUnitAttention(device, SenseCode.CapacityDataChanged);
+        ulong blocks = device is BlockDevice block ? (ulong)block.BlockCount : 0;
+        Events.Publish(ScstEvents.CapacityChanged(device.Name, blocks, (uint)device.BlockSize));
     }
 
     /// <summary>
