@@ -205,6 +205,31 @@ public sealed class ScsiSession
         return HasLiveCommand(c => c.Lun == lun) ? TaskManagementResponse.FunctionSucceeded : TaskManagementResponse.FunctionComplete;
     }
 
+    /// <summary>
+    /// One line per command of this nexus that is in flight (SCST's <c>trace_cmds</c>): tag, LUN, opcode, attribute,
+    /// where it is in its life and in its task set, and whether it was aborted. For diagnostics; takes the session lock.
+    /// </summary>
+    /// <returns>The lines, oldest slot first.</returns>
+    public IReadOnlyList<string> DescribeCommands()
+    {
+        var lines = new List<string>();
+        lock (_lock)
+        {
+            for (int i = 0; i < _created; i++)
+            {
+                ScsiCommand c = _all[i];
+                if (c.State != CommandState.Free)
+                {
+                    lines.Add(string.Create(
+                        System.Globalization.CultureInfo.InvariantCulture,
+                        $"tag 0x{c.Tag:x} lun {LunAddress.Decode(c.Lun)} op 0x{c.Cdb[0]:x2} {c.Attribute} state {c.State} task set {c.TaskSetState} aborted {c.IsAborted} (by another nexus {c.AbortedByAnotherNexus})"));
+                }
+            }
+        }
+
+        return lines;
+    }
+
     // Whether a command of this nexus that matches is in flight and not aborted (the QUERY functions).
     private bool HasLiveCommand(Func<ScsiCommand, bool> match)
     {

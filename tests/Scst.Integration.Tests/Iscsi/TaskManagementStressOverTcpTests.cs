@@ -43,7 +43,7 @@ public sealed class TaskManagementStressOverTcpTests(ScstTargetFixture fixture) 
         (await resetter.ExecuteAsync(0, modeSelect, writeData: controlPage, cancellationToken: Ct)).Status.Should().Be(ScsiResult.Good);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        Task<int>[] writers = [.. Enumerable.Range(0, Writers).Select(w => Task.Run(() => WriteAndVerifyAsync(w), Ct))];
+        Task<int>[] writers = [.. Enumerable.Range(0, Writers).Select(w => Task.Run(() => WithDiagnosticsAsync(() => WriteAndVerifyAsync(w)), Ct))];
         Task<int> resets = Task.Run(() => ResetAsync(resetter, fixture.Logs, stop.Token), Ct);
 
         int[] aborted = await Task.WhenAll(writers).WaitAsync(TimeSpan.FromMinutes(3), Ct);
@@ -55,6 +55,21 @@ public sealed class TaskManagementStressOverTcpTests(ScstTargetFixture fixture) 
         (await resetter.ExecuteAsync(0, modeSelect, writeData: CdbBuilder.ControlModePage(), cancellationToken: Ct)).Status
             .Should().BeOneOf(ScsiResult.Good, ScsiResult.CheckCondition);
         await WaitForIdleAsync();
+    }
+
+    // A writer that fails shows what the core still holds: each session's commands in flight.
+    private async Task<int> WithDiagnosticsAsync(Func<Task<int>> writer)
+    {
+        try
+        {
+            return await writer();
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException)
+        {
+            IEnumerable<string> held = fixture.Engine.Targets.SelectMany(t => t.Sessions)
+                .SelectMany(s => s.DescribeCommands().Select(c => $"{s.InitiatorName}: {c}"));
+            throw new TestAssertionException($"{ex.Message}{Environment.NewLine}Commands in flight:{Environment.NewLine}{string.Join(Environment.NewLine, held)}{Environment.NewLine}Logged faults:{Environment.NewLine}{string.Join(Environment.NewLine, fixture.Logs.Faults)}", ex);
+        }
     }
 
     // One writer: its own 64 blocks; writes a block, reads it back when the write was GOOD, and at the end reads every
