@@ -18,7 +18,10 @@ using Microsoft.Extensions.Logging;
 //   --read-only 0|1      write-protected LUN: writes get DATA PROTECT (default 0)
 //   --lb-per-pb-exp N    2^N logical blocks per physical block, reported in READ CAPACITY(16) and VPD B0h (default 0)
 //   --sanitize-rate-mb N MiB/s a background SANITIZE writes at most; 0 for no limit (default 64)
-string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb"];
+//   --events-socket PATH publish events out of process on this Unix socket (owner-only; default: not published)
+//   --mgmt-socket PATH   accept SCST's management verbs on this Unix socket (owner-only; default: no endpoint)
+string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
+    "events-socket", "mgmt-socket"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -61,7 +64,7 @@ if (handler == "vdisk_fileio")
     parameters["filename"] = Path.GetFullPath(file);
 }
 
-builder.Services.AddScst()
+IScstBuilder scst = builder.Services.AddScst()
     .AddVdiskHandlers()
     .AddIscsiTarget(o =>
     {
@@ -72,6 +75,15 @@ builder.Services.AddScst()
     })
     .AddDevice(handler, "disk1", parameters)
     .AddTarget("iscsi", target, t => t.AddLun(0, "disk1"));
+if (config["events-socket"] is { } eventsSocket)
+{
+    builder.Services.AddScstEventEndpoint(o => o.SocketPath = Path.GetFullPath(eventsSocket));
+}
+
+if (config["mgmt-socket"] is { } mgmtSocket)
+{
+    scst.AddManagementEndpoint(o => o.SocketPath = Path.GetFullPath(mgmtSocket));
+}
 
 using IHost host = builder.Build();
 ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Scst.Samples.Target");
