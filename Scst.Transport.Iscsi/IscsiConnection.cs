@@ -281,6 +281,19 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
         return true;
     }
 
+    /// <summary>The peer, the CmdSN window and the tasks in flight, for diagnostics.</summary>
+    internal string Describe()
+    {
+        uint exp = Volatile.Read(ref _expCmdSn);
+        string tasks;
+        lock (_taskLock)
+        {
+            tasks = string.Join(", ", _tasks.Values.Select(t => $"ITT 0x{t.InitiatorTaskTag:x} requested {t.DataRequested} completed {t.DataCompleted}"));
+        }
+
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_remote} {_session?.InitiatorName}: ExpCmdSN {exp} MaxCmdSN {MaxCmdSn(exp)} in flight {Volatile.Read(ref _inFlight)} tasks [{tasks}]");
+    }
+
     private uint MaxCmdSn(uint expCmdSn) => expCmdSn + (uint)Math.Max(_window - Volatile.Read(ref _inFlight), 0) - 1;
 
     /// <summary>Ends the connection's I_T nexus in the core now; commands in flight still complete and release.</summary>

@@ -259,6 +259,18 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         }
     }
 
+    /// <summary>One line per connection: peer, CmdSN window and tasks in flight. For diagnostics.</summary>
+    internal IReadOnlyList<string> DescribeConnections()
+    {
+        IscsiConnection[] connections;
+        lock (_lock)
+        {
+            connections = [.. _connections];
+        }
+
+        return [.. connections.Select(c => c.Describe())];
+    }
+
     /// <summary>Drops every connection whose session is on <paramref name="target"/> (TARGET COLD RESET).</summary>
     internal void CloseConnectionsOf(ScsiTarget target)
     {

@@ -68,7 +68,7 @@ public sealed class TaskManagementStressOverTcpTests(ScstTargetFixture fixture) 
         {
             IEnumerable<string> held = fixture.Engine.Targets.SelectMany(t => t.Sessions)
                 .SelectMany(s => s.DescribeCommands().Select(c => $"{s.InitiatorName}: {c}"));
-            throw new TestAssertionException($"{ex.Message}{Environment.NewLine}Commands in flight:{Environment.NewLine}{string.Join(Environment.NewLine, held)}{Environment.NewLine}Logged faults:{Environment.NewLine}{string.Join(Environment.NewLine, fixture.Logs.Faults)}", ex);
+            throw new TestAssertionException($"{ex.Message}{Environment.NewLine}Connections:{Environment.NewLine}{string.Join(Environment.NewLine, fixture.IscsiDriver.DescribeConnections())}{Environment.NewLine}Commands in flight:{Environment.NewLine}{string.Join(Environment.NewLine, held)}{Environment.NewLine}Logged faults:{Environment.NewLine}{string.Join(Environment.NewLine, fixture.Logs.Faults)}", ex);
         }
     }
 

@@ -449,7 +449,7 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"No PDU from the target within {timeout}.");
+            throw new TimeoutException($"No PDU from the target within {timeout} (next CmdSN {CmdSn}, last MaxCmdSN {MaxCmdSn}, ExpStatSN {ExpStatSn}).");
         }
     }
 
