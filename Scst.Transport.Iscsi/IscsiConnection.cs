@@ -304,14 +304,7 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
     /// </summary>
     public bool PeerHasClosed()
     {
-        try
-        {
-            return _socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0;
-        }
-        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
-        {
-            return true;
-        }
+        return Interop.PeerProbe.HasClosed(_socket);
     }
 
     private void Close()

@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Scst.Testing;
 
 /// <summary>
-/// Keeps every log entry at or above <see cref="MinimumLevel"/> that carries an exception, so that a test which sees a
-/// wrong answer can show the fault behind it.
+/// Keeps the log entries at or above <see cref="MinimumLevel"/> (the latest <see cref="Capacity"/> of them), so that a
+/// test which sees a wrong answer can show what the stack logged before it.
 /// </summary>
 public sealed class RecordingLoggerProvider : ILoggerProvider
 {
@@ -15,6 +15,9 @@ public sealed class RecordingLoggerProvider : ILoggerProvider
 
     /// <summary>The lowest level recorded.</summary>
     public LogLevel MinimumLevel { get; init; } = LogLevel.Warning;
+
+    /// <summary>How many entries are kept; older ones are dropped.</summary>
+    public int Capacity { get; init; } = 500;
 
     /// <summary>The recorded entries, oldest first: category, level, message and the exception with its stack.</summary>
     public IReadOnlyCollection<string> Faults => _faults;
@@ -36,9 +39,13 @@ public sealed class RecordingLoggerProvider : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (exception is not null && IsEnabled(logLevel))
+            if (IsEnabled(logLevel))
             {
-                owner._faults.Enqueue($"{category} {logLevel}: {formatter(state, exception)}{Environment.NewLine}{exception}");
+                owner._faults.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {category} {logLevel}: {formatter(state, exception)}{(exception is null ? string.Empty : Environment.NewLine + exception)}");
+                while (owner._faults.Count > owner.Capacity)
+                {
+                    owner._faults.TryDequeue(out _);
+                }
             }
         }
     }

@@ -30,8 +30,8 @@ public class ScstTargetFixture : IAsyncLifetime
 
     public IPEndPoint EndPoint { get; private set; } = null!;
 
-    /// <summary>Warnings and errors with an exception that the stack logged, so a failing test can show the fault behind an answer.</summary>
-    public RecordingLoggerProvider Logs { get; } = new();
+    /// <summary>The latest log entries of the stack (Information and above), so a failing test can show what happened.</summary>
+    public RecordingLoggerProvider Logs { get; } = new() { MinimumLevel = Microsoft.Extensions.Logging.LogLevel.Information };
 
     public IscsiTargetDriver IscsiDriver { get; private set; } = null!;
 
