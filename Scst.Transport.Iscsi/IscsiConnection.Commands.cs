@@ -21,7 +21,7 @@ internal sealed partial class IscsiConnection
             return;
         }
 
-        if (!AcceptCmdSn(header.Immediate, header.CmdSn))
+        if (!AcceptCmdSn(header.Immediate, header.CmdSn) || WasAbortedBeforeArrival(header.Immediate, header.CmdSn))
         {
             return;
         }
@@ -79,6 +79,23 @@ internal sealed partial class IscsiConnection
         _session.Submit(command);
         _submitting = null;
         _submittingImmediate = default;
+    }
+
+    // A command that an ABORT TASK named by its RefCmdSN before it arrived: its CmdSN counts as received, the command is
+    // dropped without a response (RFC 7143 section 11.5.1). One lock-free read when no such abort happened.
+    private bool WasAbortedBeforeArrival(bool immediate, uint cmdSn)
+    {
+        if (immediate || Volatile.Read(ref _abortedBeforeArrivalCount) == 0)
+        {
+            return false;
+        }
+
+        lock (_taskLock)
+        {
+            bool removed = _abortedBeforeArrival.Remove(cmdSn);
+            Volatile.Write(ref _abortedBeforeArrivalCount, _abortedBeforeArrival.Count);
+            return removed;
+        }
     }
 
     private static CoreTaskAttribute MapAttribute(IscsiTaskAttribute attribute) => attribute switch

@@ -262,6 +262,10 @@ internal sealed partial class IscsiConnection
             else
             {
                 response = Map(await _session!.ExecuteTaskManagementAsync(function.Value, header.Lun, header.ReferencedTaskTag).ConfigureAwait(false));
+                if (response == IscsiTmfResponse.TaskDoesNotExist && header.Function == IscsiTmf.AbortTask && AbortBeforeArrival(header.RefCmdSn, header.CmdSn))
+                {
+                    response = IscsiTmfResponse.FunctionComplete;
+                }
             }
         }
         catch (Exception ex)
@@ -292,6 +296,30 @@ internal sealed partial class IscsiConnection
             // session on the target.
             _driver.CloseConnectionsOf(_session!.Target);
         }
+    }
+
+    // RFC 7143 section 11.5.1: an ABORT TASK for a task the target does not have, whose RefCmdSN lies in the CmdSN window
+    // and before the function's own CmdSN, names a command that has not arrived yet. The target takes that CmdSN as
+    // received, drops the command when it arrives (see HandleScsiCommand), and answers FUNCTION COMPLETE. A RefCmdSN
+    // outside the window names a command that is gone: TASK DOES NOT EXIST.
+    private bool AbortBeforeArrival(uint refCmdSn, uint cmdSn)
+    {
+        uint exp = Volatile.Read(ref _expCmdSn);
+        if ((int)(refCmdSn - exp) < 0 || (int)(refCmdSn - MaxCmdSn(exp)) > 0 || (int)(refCmdSn - cmdSn) >= 0)
+        {
+            return false;
+        }
+
+        lock (_taskLock)
+        {
+            if (_abortedBeforeArrival.Count < MaxAbortedBeforeArrival)
+            {
+                _abortedBeforeArrival.Add(refCmdSn);
+                Volatile.Write(ref _abortedBeforeArrivalCount, _abortedBeforeArrival.Count);
+            }
+        }
+
+        return true;
     }
 
     private static IscsiTmfResponse Map(CoreTmfResponse response) => response switch

@@ -51,6 +51,11 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
     private uint _statSn;
     private uint _expCmdSn;
     private int _inFlight;
+
+    // CmdSNs of commands that an ABORT TASK named (by RefCmdSN) before they arrived; bounded, guarded by _taskLock.
+    private const int MaxAbortedBeforeArrival = 64;
+    private readonly HashSet<uint> _abortedBeforeArrival = [];
+    private int _abortedBeforeArrivalCount;
     private uint _nextTargetTransferTag;
     private int _dataInLimit;
     private int _maxBurstLength;

@@ -312,6 +312,50 @@ public sealed class IscsiTargetTests(ScstTargetFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task AbortTask_ForACommandNotYetArrived_FunctionComplete_AndTheCommandIsDroppedWhenItComes()
+    {
+        // RFC 7143 section 11.5.1: RefCmdSN in the window and before the function's CmdSN names a command still on its way.
+        await using var initiator = await LoginAsync();
+        await initiator.ClearUnitAttentionAsync(cancellationToken: Ct);
+        uint late = initiator.CmdSn;
+        initiator.CmdSn = late + 1;
+
+        var response = await initiator.TaskManagementAsync(TaskManagementFunction.AbortTask, 0, 0x7777, late, Ct);
+        response.Response.Should().Be(TaskManagementResponse.FunctionComplete);
+
+        // The aborted command arrives after all: it is dropped without an answer; the next command is answered.
+        var header = new ScsiCommandHeader
+        {
+            Final = true,
+            Attribute = TaskAttribute.Simple,
+            Lun = 0,
+            InitiatorTaskTag = 0x7777,
+            CmdSn = late,
+            ExpStatSn = initiator.ExpStatSn,
+            Cdb = Cdb16.From(Cdbs.TestUnitReady()),
+        };
+        var bhs = new byte[Bhs.Length];
+        header.WriteTo(bhs);
+        await initiator.SendAsync(bhs, ReadOnlyMemory<byte>.Empty, Ct);
+
+        ScsiResult next = await initiator.ExecuteAsync(0, Cdbs.TestUnitReady(), cancellationToken: Ct);
+        next.Status.Should().Be(ScsiResult.Good);
+        next.ResponseHeader!.Value.InitiatorTaskTag.Should().NotBe(0x7777u, "the aborted command gets no response");
+    }
+
+    [Fact]
+    public async Task AbortTask_RefCmdSnOutsideTheWindow_TaskDoesNotExist()
+    {
+        await using var initiator = await LoginAsync();
+        await initiator.ClearUnitAttentionAsync(cancellationToken: Ct);
+
+        // A CmdSN below ExpCmdSN: that command came and went.
+        var response = await initiator.TaskManagementAsync(TaskManagementFunction.AbortTask, 0, 0x7778, initiator.CmdSn - 1, Ct);
+
+        response.Response.Should().Be(TaskManagementResponse.TaskDoesNotExist);
+    }
+
+    [Fact]
     public async Task LogicalUnitReset_FunctionComplete_AndTheLunStillWorks()
     {
         await using var initiator = await LoginAsync();

@@ -258,9 +258,14 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
         return pdu.Header.AsLogoutResponse();
     }
 
-    /// <summary>Sends a task management function (immediate) and returns its response.</summary>
+    /// <summary>Sends a task management function (immediate) and returns its response. RefCmdSN is the next CmdSN.</summary>
+    public Task<TaskManagementResponseHeader> TaskManagementAsync(
+        TaskManagementFunction function, ulong lun, uint referencedTaskTag = Bhs.ReservedTag, CancellationToken cancellationToken = default) =>
+        TaskManagementAsync(function, lun, referencedTaskTag, CmdSn, cancellationToken);
+
+    /// <summary>Sends a task management function (immediate) with a given RefCmdSN and returns its response.</summary>
     public async Task<TaskManagementResponseHeader> TaskManagementAsync(
-        TaskManagementFunction function, ulong lun, uint referencedTaskTag = Bhs.ReservedTag, CancellationToken cancellationToken = default)
+        TaskManagementFunction function, ulong lun, uint referencedTaskTag, uint refCmdSn, CancellationToken cancellationToken = default)
     {
         var header = new TaskManagementRequestHeader
         {
@@ -271,7 +276,7 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
             ReferencedTaskTag = referencedTaskTag,
             CmdSn = CmdSn,
             ExpStatSn = ExpStatSn,
-            RefCmdSn = CmdSn,
+            RefCmdSn = refCmdSn,
         };
         var bhs = new byte[Bhs.Length];
         header.WriteTo(bhs);
