@@ -17,7 +17,7 @@ public sealed class ScsiTarget
         Driver = driver;
         Name = name;
         RelativeTargetPortId = relativeTargetPortId;
-        Luns.Changed += (_, _) => OnLunsChanged();
+        Luns.Changed += (_, e) => OnLunsChanged(e);
     }
 
     /// <summary>The core the target belongs to.</summary>
@@ -67,6 +67,11 @@ public sealed class ScsiTarget
             Engine.PublishNegativeLunsInquiry(initiatorName, Name);
         }
 
+        foreach (LunMapping mapping in session.Luns.Luns)
+        {
+            Engine.NotifyNexus(session, mapping, attached: true);
+        }
+
         return session;
     }
 
@@ -77,10 +82,16 @@ public sealed class ScsiTarget
 
     // SPC-4 section 6.33: a LUN added to or removed from the map a session sees is REPORTED LUNS DATA HAS CHANGED for
     // that session, on each LUN it still has.
-    private void OnLunsChanged()
+    // The device of the added or removed LUN learns of each nexus that gains or loses it.
+    private void OnLunsChanged(LunMapChangedEventArgs change)
     {
         foreach (ScsiSession session in Sessions)
         {
+            if (session.Luns == Luns && !session.IsClosed)
+            {
+                Engine.NotifyNexus(session, change.Mapping, change.Added);
+            }
+
             foreach (LunMapping mapping in session.Luns.Luns)
             {
                 session.EstablishUnitAttention(mapping.Lun, SenseCode.ReportedLunsDataChanged);
