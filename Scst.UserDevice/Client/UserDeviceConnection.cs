@@ -106,6 +106,18 @@ public sealed class UserDeviceConnection
         Send(message);
     }
 
+    /// <summary>Cuts the connection without unregistering, as if the process died (tests).</summary>
+    internal void Drop()
+    {
+        try
+        {
+            _socket?.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
     private static RegisterRequest ToRequest(UserDeviceDescriptor d)
     {
         RegisterFlags flags = RegisterFlags.None;
