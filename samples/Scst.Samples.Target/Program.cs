@@ -4,6 +4,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Scst.Core;
+using Scst.Events;
 
 // A ready-to-run iSCSI target: one disk image as LUN 0 of one target.
 //
@@ -18,7 +20,10 @@ using Microsoft.Extensions.Logging;
 //   --read-only 0|1      write-protected LUN: writes get DATA PROTECT (default 0)
 //   --lb-per-pb-exp N    2^N logical blocks per physical block, reported in READ CAPACITY(16) and VPD B0h (default 0)
 //   --sanitize-rate-mb N MiB/s a background SANITIZE writes at most; 0 for no limit (default 64)
-string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb"];
+//   --user-socket PATH   serve devices of other processes (Scst.UserDevice) on this Unix socket; each registered
+//                        device becomes the next free LUN of the target
+//   --no-lun 1           start with no disk image and no LUN (only user devices)
+string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb", "user-socket", "no-lun"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -61,7 +66,9 @@ if (handler == "vdisk_fileio")
     parameters["filename"] = Path.GetFullPath(file);
 }
 
-builder.Services.AddScst()
+bool noLun = config["no-lun"] is "1" or "true";
+string? userSocket = config["user-socket"];
+IScstBuilder scst = builder.Services.AddScst()
     .AddVdiskHandlers()
     .AddIscsiTarget(o =>
     {
@@ -69,9 +76,23 @@ builder.Services.AddScst()
         {
             o.Portals.Add(portal);
         }
-    })
-    .AddDevice(handler, "disk1", parameters)
-    .AddTarget("iscsi", target, t => t.AddLun(0, "disk1"));
+    });
+if (!noLun)
+{
+    scst.AddDevice(handler, "disk1", parameters);
+}
+
+scst.AddTarget("iscsi", target, t =>
+{
+    if (!noLun)
+    {
+        t.AddLun(0, "disk1");
+    }
+});
+if (userSocket is not null)
+{
+    scst.AddUserDevices(o => o.SocketPath = userSocket);
+}
 
 using IHost host = builder.Build();
 ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Scst.Samples.Target");
@@ -83,6 +104,36 @@ catch (Exception ex) when (ex is ArgumentException or InvalidOperationException 
 {
     logger.LogCritical("Cannot start: {Message}", ex.Message);
     return 1;
+}
+
+if (userSocket is not null)
+{
+    // Each device a device process registers becomes the next free LUN of the target; its death removes it.
+    ScstEngine engine = host.Services.GetRequiredService<ScstEngine>();
+    ScsiTarget iscsiTarget = engine.FindTarget("iscsi", target)!;
+    IScstEventBus events = host.Services.GetRequiredService<IScstEventBus>();
+    ScstEventSubscription registrations = events.Subscribe(new ScstEventFilter(ScstEventCode.VirtualDeviceRegistered));
+    _ = Task.Run(async () =>
+    {
+        while (true)
+        {
+            ScstEvent e = await registrations.ReadAsync().ConfigureAwait(false);
+            string device = VirtualDeviceRegisteredEvent.Parse(e.Payload.Span).DeviceName;
+            if (engine.FindDevice(device) is { HandlerName: "dev_user" })
+            {
+                int lun = Enumerable.Range(0, 256).First(l => iscsiTarget.Luns.Find(l) is null);
+                engine.MapLun(iscsiTarget, lun, device);
+            }
+        }
+    });
+    logger.LogInformation("User devices: socket {Socket}; each registered device becomes the next free LUN of {Target}.", userSocket, target);
+}
+
+if (noLun)
+{
+    logger.LogInformation("Serving {Target} on {Portals} with no disk image. Ctrl-C stops.", target, portals.Count == 0 ? "127.0.0.1:3260" : string.Join(", ", portals));
+    await host.WaitForShutdownAsync();
+    return 0;
 }
 
 logger.LogInformation(
