@@ -155,37 +155,36 @@ public sealed class UserDeviceConnection
         byte[] buffer = new byte[ReceiveBufferSize];
         var descriptors = new Queue<int>();
         int filled = 0;
-        bool unregistered = false;
-        byte[] bye = new byte[Frame.HeaderLength];
+
+        // Cancellation stops the receiving side; the loop then finishes the outstanding primitives and unregisters.
+        using CancellationTokenRegistration stopping = cancellationToken.Register(() =>
+        {
+            try
+            {
+                socket.Shutdown(SocketShutdown.Receive);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+            }
+        });
+        bool wait = true;
         try
         {
             while (true)
             {
-                if (cancellationToken.IsCancellationRequested && !unregistered && _registered.Task.IsCompletedSuccessfully)
-                {
-                    WaitForOutstanding();
-                    SmallMessages.EncodeEmpty(bye, MessageType.Unregister, 0);
-                    Send(bye);
-                    unregistered = true;
-                }
-                else if (cancellationToken.IsCancellationRequested && !_registered.Task.IsCompleted)
-                {
-                    _registered.TrySetCanceled(cancellationToken);
-                    return;
-                }
-
-                int n = UnixInterop.ReceiveWithDescriptors(socket, buffer.AsSpan(filled), descriptors);
+                int n = UnixInterop.ReceiveWithDescriptors(socket, buffer.AsSpan(filled), descriptors, wait);
                 if (n < 0)
                 {
                     // Everything there is processed: the replies of synchronous primitives leave in one send.
                     FlushBatch();
-                    socket.Poll(200_000, SelectMode.SelectRead);
+                    wait = true;
                     continue;
                 }
 
+                wait = false;
                 if (n == 0)
                 {
-                    break; // the target closed the connection
+                    break; // the target closed the connection, or we stop
                 }
 
                 filled += n;
@@ -212,7 +211,19 @@ public sealed class UserDeviceConnection
             }
 
             FlushBatch();
-            if (!_registered.Task.IsCompleted)
+            if (cancellationToken.IsCancellationRequested && _registered.Task.IsCompletedSuccessfully)
+            {
+                WaitForOutstanding();
+                FlushBatch();
+                byte[] bye = new byte[Frame.HeaderLength];
+                SmallMessages.EncodeEmpty(bye, MessageType.Unregister, 0);
+                Send(bye);
+            }
+            else if (cancellationToken.IsCancellationRequested)
+            {
+                _registered.TrySetCanceled(cancellationToken);
+            }
+            else if (!_registered.Task.IsCompleted)
             {
                 _registered.TrySetException(new IOException("The target closed the connection before answering REGISTER."));
             }

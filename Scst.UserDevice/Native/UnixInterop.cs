@@ -85,11 +85,11 @@ internal static unsafe class UnixInterop
     }
 
     /// <summary>
-    /// Receives what is there without blocking (MSG_DONTWAIT) into <paramref name="buffer"/>, and appends the
-    /// descriptors that came with it (SCM_RIGHTS) to <paramref name="descriptors"/>.
+    /// Receives into <paramref name="buffer"/>, and appends the descriptors that came with it (SCM_RIGHTS) to
+    /// <paramref name="descriptors"/>. Without <paramref name="wait"/> it returns at once (MSG_DONTWAIT).
     /// </summary>
-    /// <returns>Bytes received; 0 at end of stream; -1 when nothing is there now.</returns>
-    public static int ReceiveWithDescriptors(Socket socket, Span<byte> buffer, Queue<int> descriptors)
+    /// <returns>Bytes received; 0 at end of stream; -1 when nothing is there now (only without <paramref name="wait"/>).</returns>
+    public static int ReceiveWithDescriptors(Socket socket, Span<byte> buffer, Queue<int> descriptors, bool wait)
     {
         int fd = (int)socket.Handle;
         int space = CMSG_SPACE(sizeof(int) * MaxDescriptorsPerReceive);
@@ -106,12 +106,18 @@ internal static unsafe class UnixInterop
                 msg.msg_iovlen = 1;
                 msg.msg_control = control;
                 msg.msg_controllen = (socklen_t)space;
-                long n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                long n = recvmsg(fd, &msg, (wait ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC);
                 if (n < 0)
                 {
                     int error = errno;
                     if (error == EINTR)
                     {
+                        continue;
+                    }
+
+                    if (error == EAGAIN && wait)
+                    {
+                        socket.Poll(-1, SelectMode.SelectRead); // a non-blocking descriptor: wait for data
                         continue;
                     }
 

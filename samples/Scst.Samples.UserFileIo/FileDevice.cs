@@ -6,8 +6,9 @@ using Scst.UserDevice.Client;
 namespace Scst.Samples.UserFileIo;
 
 /// <summary>
-/// A file served as a disk. With one thread, I/O runs synchronously on the connection's receive thread (a page-cache hit
-/// costs a copy, far less than a hop); with more, each primitive runs on the thread pool so that slow I/O overlaps.
+/// A file served as a disk. Through the page cache, I/O runs synchronously on the connection's receive thread (a hit
+/// costs a copy, far less than a hop to another thread); with O_DIRECT and several threads, each primitive runs on the
+/// thread pool so that the device's latencies overlap.
 /// </summary>
 internal sealed class FileDevice(SafeFileHandle? file, bool asynchronous, bool nvCache) : UserBlockDeviceBase
 {

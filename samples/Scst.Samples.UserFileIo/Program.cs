@@ -12,7 +12,8 @@ using Scst.UserDevice.Client;
 //   Scst.Samples.UserFileIo [options] NAME PATH
 //   --socket PATH        the target's user-device socket (default /run/scst/user.sock)
 //   -b, --block N        block size, 512 (default), 1024, 2048 or 4096
-//   -e, --threads N      primitives in progress at once (default 7); 1 serves them on the receive thread
+//   -e, --threads N      primitives in progress at once (default 7). With --direct they run on the thread pool; through
+//                        the page cache they run on the receive thread (a cache hit costs less than a thread hop)
 //   -t, --write-through  every write is stable before it is acknowledged (O_DSYNC, WCE=0)
 //   -r, --read-only      write-protected disk
 //   -o, --direct         O_DIRECT
@@ -124,7 +125,7 @@ using PosixSignalRegistration sigusr1 = PosixSignalRegistration.Create((PosixSig
 Task run;
 try
 {
-    run = connection.RunAsync(socket, descriptor, new FileDevice(file, threads > 1, nvCache), stop.Token);
+    run = connection.RunAsync(socket, descriptor, new FileDevice(file, asynchronous: direct && threads > 1, nvCache), stop.Token);
     await connection.Registered;
 }
 catch (UserDeviceRegistrationException ex)
