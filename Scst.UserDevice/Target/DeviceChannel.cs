@@ -64,10 +64,16 @@ internal sealed class DeviceChannel
         }
     }
 
-    /// <summary>Serves the connection until it ends, then handles the device's death.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Serves the connection until it ends, then handles the device's death. Runs on a thread of its own: a blocking
+    /// receive completes replies on this thread without the socket engine's hop to a pool thread, which halves the
+    /// wake-ups per command (one thread per device process, not per initiator connection).
+    /// </summary>
+    public void Run(CancellationToken cancellationToken)
     {
         byte[] buffer = new byte[ReceiveBufferSize];
+        var descriptors = new Queue<int>();
+        using CancellationTokenRegistration stopping = cancellationToken.Register(Abort);
         int filled = 0;
         string reason = "the device process closed the connection";
         bool malformed = false;
@@ -75,9 +81,26 @@ internal sealed class DeviceChannel
         {
             while (true)
             {
-                int n = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                if (n == 0)
+                int n = UnixInterop.ReceiveWithDescriptors(_socket, buffer.AsSpan(filled), descriptors, wait: true);
+                if (descriptors.Count > 0)
                 {
+                    while (descriptors.TryDequeue(out int fd))
+                    {
+                        UnixInterop.Close(fd);
+                    }
+
+                    malformed = true;
+                    reason = "the device process sent a file descriptor";
+                    break;
+                }
+
+                if (n <= 0)
+                {
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        reason = "the target is stopping";
+                    }
+
                     break;
                 }
 
@@ -119,17 +142,13 @@ internal sealed class DeviceChannel
                 filled -= position;
             }
         }
-        catch (OperationCanceledException)
-        {
-            reason = "the target is stopping";
-        }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             reason = $"the connection failed ({ex.Message})";
         }
         finally
         {
-            await DieAsync(reason, malformed).ConfigureAwait(false);
+            DieAsync(reason, malformed).GetAwaiter().GetResult();
         }
     }
 

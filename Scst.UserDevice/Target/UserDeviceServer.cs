@@ -118,7 +118,7 @@ internal sealed class UserDeviceServer : IHostedService, IAsyncDisposable
             lock (_lock)
             {
                 _channels.RemoveAll(c => c.Run.IsCompleted);
-                _channels.Add((channel, Task.Run(() => channel.RunAsync(_stopping.Token))));
+                _channels.Add((channel, Task.Factory.StartNew(() => channel.Run(_stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default)));
             }
         }
     }
