@@ -230,14 +230,24 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             command.SetDecoded(decoded);
         }
 
-        if (decoded.DataLength > 0)
+        if (decoded.DataLength > 0 && device?.BufferSource is { } source)
+        {
+            // The device supplies its commands' buffers (shared memory with a device process): none free is BUSY.
+            if (source.Rent(decoded.DataLength) is not { } slot)
+            {
+                return CommandOutcome.FromStatus(ScsiStatus.Busy);
+            }
+
+            command.AttachBuffer(slot, source);
+        }
+        else if (decoded.DataLength > 0)
         {
             if (pool.OutstandingBytes + DataBufferPool.ClassSize(decoded.DataLength) > engine.Options.MaxBufferMemory)
             {
                 return CommandOutcome.FromStatus(ScsiStatus.Busy); // the data-buffer memory cap: the initiator retries
             }
 
-            command.AttachBuffer(pool.Rent(decoded.DataLength));
+            command.AttachBuffer(pool.Rent(decoded.DataLength), null);
         }
 
         return CommandOutcome.Good;

@@ -22,6 +22,12 @@ public static class ScstCoreEventIds
     /// <summary>A device was removed.</summary>
     public const int DeviceRemoved = 1004;
 
+    /// <summary>A device's nexus or task management callback threw; the core went on.</summary>
+    public const int DeviceCallbackFault = 1005;
+
+    /// <summary>A LUN was removed because its device is being unregistered.</summary>
+    public const int LunUnmapped = 1006;
+
     /// <summary>The management endpoint listens.</summary>
     public const int ManagementListening = 1300;
 
@@ -51,4 +57,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = ScstCoreEventIds.DeviceRemoved, Level = LogLevel.Information, Message = "Removed device {Device}")]
     public static partial void DeviceRemoved(ILogger logger, string device);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.DeviceCallbackFault, Level = LogLevel.Error, Message = "Device {Device} failed in {Callback}; ignored")]
+    public static partial void DeviceCallbackFault(ILogger logger, string device, string callback, Exception exception);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.LunUnmapped, Level = LogLevel.Information, Message = "Target {Target} LUN {Lun} removed: device {Device} is being unregistered")]
+    public static partial void LunUnmapped(ILogger logger, string target, int lun, string device);
 }

@@ -15,8 +15,8 @@ public sealed class LunMap
     private LunMapping?[] _byLun = [];
     private LunMapping[] _all = [];
 
-    /// <summary>Raised after a LUN is added or removed.</summary>
-    public event EventHandler? Changed;
+    /// <summary>Raised after a LUN is added or removed, with the mapping that was added or removed.</summary>
+    public event EventHandler<LunMapChangedEventArgs>? Changed;
 
     /// <summary>The mapped LUNs in ascending order.</summary>
     public IReadOnlyList<LunMapping> Luns => Volatile.Read(ref _all);
@@ -47,7 +47,7 @@ public sealed class LunMap
             Publish(next);
         }
 
-        Changed?.Invoke(this, EventArgs.Empty);
+        Changed?.Invoke(this, new LunMapChangedEventArgs(mapping, added: true));
         return mapping;
     }
 
@@ -56,6 +56,7 @@ public sealed class LunMap
     /// <returns>False when the LUN was not mapped.</returns>
     public bool Remove(int lun)
     {
+        LunMapping removed;
         lock (_lock)
         {
             LunMapping?[] current = _byLun;
@@ -64,12 +65,13 @@ public sealed class LunMap
                 return false;
             }
 
+            removed = current[lun]!;
             var next = (LunMapping?[])current.Clone();
             next[lun] = null;
             Publish(next);
         }
 
-        Changed?.Invoke(this, EventArgs.Empty);
+        Changed?.Invoke(this, new LunMapChangedEventArgs(removed, added: false));
         return true;
     }
 
@@ -96,6 +98,25 @@ public sealed class LunMap
         Volatile.Write(ref _byLun, next);
         Volatile.Write(ref _all, all.ToArray());
     }
+}
+
+/// <summary>What changed in a <see cref="LunMap"/>.</summary>
+public sealed class LunMapChangedEventArgs : EventArgs
+{
+    /// <summary>Creates the arguments.</summary>
+    /// <param name="mapping">The mapping added or removed.</param>
+    /// <param name="added">True when it was added, false when removed.</param>
+    public LunMapChangedEventArgs(LunMapping mapping, bool added)
+    {
+        Mapping = mapping;
+        Added = added;
+    }
+
+    /// <summary>The mapping that was added or removed.</summary>
+    public LunMapping Mapping { get; }
+
+    /// <summary>True when <see cref="Mapping"/> was added, false when it was removed.</summary>
+    public bool Added { get; }
 }
 
 /// <summary>One LUN of a <see cref="LunMap"/>.</summary>

@@ -1,8 +1,8 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using Scst.Core.Buffers;
 using Scst.Core.Cdb;
 
 namespace Scst.Core;
@@ -14,8 +14,9 @@ namespace Scst.Core;
 /// command must not be touched after release: the next command of the session reuses it.
 /// </summary>
 /// <remarks>
-/// Buffer ownership: the data buffer is rented by the core when the command is submitted and returned to the core's
-/// pool by <see cref="Release"/>. <see cref="Data"/>, <see cref="WriteBuffer"/> and <see cref="ResponseData"/> are
+/// Buffer ownership: the data buffer is rented by the core when the command is submitted, from the device's
+/// <see cref="ScsiDevice.BufferSource"/> when it has one and from the core's pool otherwise, and returned to where it
+/// came from by <see cref="Release"/>. <see cref="Data"/>, <see cref="WriteBuffer"/> and <see cref="ResponseData"/> are
 /// views of it and are valid only until then.
 /// </remarks>
 public sealed class ScsiCommand
@@ -27,7 +28,8 @@ public sealed class ScsiCommand
     private readonly byte[] _sense = new byte[Core.SenseData.MaxLength];
     private readonly Action _onExecuted;
     private ConfiguredValueTaskAwaitable<CommandOutcome>.ConfiguredValueTaskAwaiter _pending;
-    private DataBuffer? _buffer;
+    private MemoryManager<byte>? _buffer;
+    private IDeviceBufferSource? _bufferSource;
     private int _cdbLength;
     private int _senseLength;
     private int _responseLength;
@@ -172,10 +174,11 @@ public sealed class ScsiCommand
 
     internal void SetDecoded(in DecodedCdb decoded) => _decoded = decoded;
 
-    internal void AttachBuffer(DataBuffer buffer)
+    internal void AttachBuffer(MemoryManager<byte> buffer, IDeviceBufferSource? source)
     {
         Debug.Assert(_buffer is null, "one buffer per command");
         _buffer = buffer;
+        _bufferSource = source;
         _responseLength = _decoded.DataLength;
     }
 
@@ -244,10 +247,13 @@ public sealed class ScsiCommand
         Session.Engine.Processor.CompleteExecution(this, awaiter);
     }
 
-    internal DataBuffer? DetachBuffer()
+    /// <summary>Takes the data buffer away from the command, with the device source it came from (null: the core's pool).</summary>
+    internal MemoryManager<byte>? DetachBuffer(out IDeviceBufferSource? source)
     {
-        DataBuffer? b = _buffer;
+        MemoryManager<byte>? b = _buffer;
+        source = _bufferSource;
         _buffer = null;
+        _bufferSource = null;
         return b;
     }
 

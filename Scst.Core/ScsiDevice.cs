@@ -112,6 +112,70 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// </summary>
     public virtual bool SingleTaskSet => false;
 
+    /// <summary>
+    /// Optional. Where the core rents the data buffers of this device's commands; null (the default) for the core's own
+    /// pool. A device served by another process returns slots of the memory it shares with that process.
+    /// </summary>
+    public virtual IDeviceBufferSource? BufferSource => null;
+
+    /// <summary>Optional. The default QERR field of the control mode page (SCST's <c>qerr</c>): 0, 1 or 3. Defaults to 0.</summary>
+    protected internal virtual int DefaultQueueErrorManagement => 0;
+
+    /// <summary>Optional. The default TAS bit of the control mode page (SCST's <c>tas</c>). Defaults to false.</summary>
+    protected internal virtual bool DefaultTaskAbortedStatus => false;
+
+    /// <summary>
+    /// Optional. The default QUEUE ALGORITHM MODIFIER of the control mode page (SCST's <c>queue_alg</c>): 0 (restricted
+    /// reordering) or 1 (unrestricted, the default).
+    /// </summary>
+    protected internal virtual int DefaultQueueAlgorithmModifier => 1;
+
+    /// <summary>Optional. The default SWP bit of the control mode page (SCST's <c>swp</c>). Defaults to false.</summary>
+    protected internal virtual bool DefaultSoftwareWriteProtect => false;
+
+    /// <summary>
+    /// Optional. Called when an I_T nexus gains access to the device through <paramref name="mapping"/>: for each of its
+    /// LUNs when a session opens, and for each open session of a LUN map when a LUN of the device is added to it (SCST's
+    /// attach_tgt). Called on the thread that made the change; must not block. Defaults to nothing.
+    /// </summary>
+    /// <param name="session">The I_T nexus.</param>
+    /// <param name="mapping">The LUN through which the nexus reaches the device.</param>
+    protected internal virtual void OnNexusAttached(ScsiSession session, LunMapping mapping)
+    {
+    }
+
+    /// <summary>
+    /// Optional. Called when an I_T nexus loses access to the device through <paramref name="mapping"/>: the LUN was
+    /// removed from its map, or the session closed (SCST's detach_tgt). Commands of the nexus may still be in flight.
+    /// Defaults to nothing.
+    /// </summary>
+    /// <param name="session">The I_T nexus.</param>
+    /// <param name="mapping">The LUN through which the nexus reached the device.</param>
+    protected internal virtual void OnNexusDetached(ScsiSession session, LunMapping mapping)
+    {
+    }
+
+    /// <summary>
+    /// Optional. Called when a task management function that touches the device is received, before the core waits for
+    /// the commands it aborts: the device should finish those quickly (SCST's task_mgmt_fn_received). Must not block;
+    /// an exception is logged and ignored. Defaults to nothing.
+    /// </summary>
+    /// <param name="function">The function.</param>
+    /// <param name="session">The I_T nexus that sent it.</param>
+    /// <param name="command">For ABORT TASK, the command to abort; null otherwise.</param>
+    protected internal virtual void OnTaskManagementReceived(TaskManagementFunction function, ScsiSession session, ScsiCommand? command)
+    {
+    }
+
+    /// <summary>
+    /// Optional. Called after the commands a task management function aborted are gone and before its response is sent
+    /// (SCST's task_mgmt_fn_done). An exception is logged and ignored. Defaults to nothing.
+    /// </summary>
+    /// <param name="function">The function.</param>
+    /// <param name="session">The I_T nexus that sent it.</param>
+    /// <returns>A task that completes when the device is done with the function.</returns>
+    protected internal virtual ValueTask OnTaskManagementDoneAsync(TaskManagementFunction function, ScsiSession session) => ValueTask.CompletedTask;
+
     /// <summary>The task set every nexus shares when <see cref="SingleTaskSet"/> is true.</summary>
     internal TaskSet SharedTaskSet
     {

@@ -279,6 +279,8 @@ public sealed class ScsiSession
     {
         Engine.PublishTaskManagement(TaskManagementFunction.ItNexusReset, this, 0, 0);
         List<(ScsiCommand Command, Task Released)> marked = MarkTasksAborted(static (_, _) => true, 0, byAnotherNexus: false);
+        ScsiDevice[] devices = [.. Luns.Luns.Select(m => m.Device).Distinct()];
+        Engine.TaskManagementReceived(devices, TaskManagementFunction.ItNexusReset, this, null);
         foreach (LunMapping mapping in Luns.Luns)
         {
             mapping.Device.OnNexusLoss(this);
@@ -286,7 +288,9 @@ public sealed class ScsiSession
             EstablishUnitAttention(mapping.Lun, SenseCode.NexusLossOccurred);
         }
 
-        return await WaitForAbortsAsync(marked).ConfigureAwait(false);
+        TaskManagementResponse response = await WaitForAbortsAsync(marked).ConfigureAwait(false);
+        await Engine.TaskManagementDoneAsync(devices, TaskManagementFunction.ItNexusReset, this).ConfigureAwait(false);
+        return response;
     }
 
     /// <summary>
@@ -316,6 +320,7 @@ public sealed class ScsiSession
         var affected = new List<(ScsiCommand, Task)>(1);
         ulong lun = 0;
         byte[] cdb = [];
+        ScsiDevice? device = null;
         lock (_lock)
         {
             for (int i = 0; i < _created; i++)
@@ -326,6 +331,7 @@ public sealed class ScsiSession
                     // Event 4 carries the LUN and CDB of the command to abort, as SCST's does.
                     lun = c.Lun;
                     cdb = c.Cdb.ToArray();
+                    device = c.Device;
                     affected.Add((c, CommandProcessor.MarkAborted(c, byAnotherNexus: false).Task));
                     break;
                 }
@@ -339,7 +345,14 @@ public sealed class ScsiSession
             return new(TaskManagementResponse.TaskDoesNotExist);
         }
 
-        return WaitForAbortsAsync(affected);
+        if (device is null)
+        {
+            return WaitForAbortsAsync(affected);
+        }
+
+        ScsiDevice[] devices = [device];
+        Engine.TaskManagementReceived(devices, TaskManagementFunction.AbortTask, this, affected[0].Item1);
+        return FinishTaskManagementAsync(WaitForAbortsAsync(affected), devices, TaskManagementFunction.AbortTask);
     }
 
     /// <summary>
@@ -361,13 +374,24 @@ public sealed class ScsiSession
             return new(TaskManagementResponse.LunDoesNotExist);
         }
 
-        return function switch
+        ScsiDevice[] devices = [mapping.Device];
+        Engine.TaskManagementReceived(devices, function, this, null);
+        ValueTask<TaskManagementResponse> work = function switch
         {
             TaskManagementFunction.ClearAca => new(ClearAca(mapping.Device)),
             TaskManagementFunction.LogicalUnitReset => Engine.ResetLogicalUnitAsync(mapping.Device, SenseCode.BusDeviceResetOccurred, this),
             TaskManagementFunction.ClearTaskSet when mapping.Device.SingleTaskSet => Engine.ClearTaskSetAsync(mapping.Device, this),
             _ => WaitForAbortsAsync(MarkLunTasksAborted(lun, byAnotherNexus: false)),
         };
+        return FinishTaskManagementAsync(work, devices, function);
+    }
+
+    // The devices a function touched learn that it is done once its aborted commands are gone, before its response.
+    private async ValueTask<TaskManagementResponse> FinishTaskManagementAsync(ValueTask<TaskManagementResponse> work, ScsiDevice[] devices, TaskManagementFunction function)
+    {
+        TaskManagementResponse response = await work.ConfigureAwait(false);
+        await Engine.TaskManagementDoneAsync(devices, function, this).ConfigureAwait(false);
+        return response;
     }
 
     /// <summary>
@@ -392,11 +416,14 @@ public sealed class ScsiSession
             devices.Add(mapping.Device);
         }
 
-        foreach (ScsiDevice device in devices)
+        ScsiDevice[] touched = [.. devices];
+        Engine.TaskManagementReceived(touched, TaskManagementFunction.TargetReset, this, null);
+        foreach (ScsiDevice device in touched)
         {
             await Engine.ResetLogicalUnitAsync(device, SenseCode.PowerOnReset, this).ConfigureAwait(false);
         }
 
+        await Engine.TaskManagementDoneAsync(touched, TaskManagementFunction.TargetReset, this).ConfigureAwait(false);
         return TaskManagementResponse.FunctionComplete;
     }
 
@@ -536,6 +563,7 @@ public sealed class ScsiSession
             Target.RemoveSession(this);
             foreach (LunMapping mapping in Luns.Luns)
             {
+                Engine.NotifyNexus(this, mapping, attached: false);
                 mapping.Device.OnNexusLoss(this);
                 if (mapping.Device.SingleTaskSet)
                 {
@@ -571,10 +599,17 @@ public sealed class ScsiSession
     {
         Debug.Assert(command.Session == this, "a command goes back to its own session");
         Debug.Assert(command.State != CommandState.Free, "a command is released once");
-        Buffers.DataBuffer? buffer = command.DetachBuffer();
+        System.Buffers.MemoryManager<byte>? buffer = command.DetachBuffer(out IDeviceBufferSource? source);
         if (buffer is not null)
         {
-            Engine.BufferPool.Return(buffer);
+            if (source is null)
+            {
+                Engine.BufferPool.Return((Buffers.DataBuffer)buffer);
+            }
+            else
+            {
+                source.Return(buffer);
+            }
         }
 
         TaskCompletionSource? waiter;

@@ -19,7 +19,7 @@ public sealed class ScsiTarget
         Driver = driver;
         Name = name;
         RelativeTargetPortId = relativeTargetPortId;
-        Luns.Changed += (_, _) => OnLunsChanged();
+        Luns.Changed += (_, e) => OnLunsChanged(e);
     }
 
     /// <summary>The core the target belongs to.</summary>
@@ -70,6 +70,11 @@ public sealed class ScsiTarget
             Engine.PublishNegativeLunsInquiry(initiatorName, Name);
         }
 
+        foreach (LunMapping mapping in session.Luns.Luns)
+        {
+            Engine.NotifyNexus(session, mapping, attached: true);
+        }
+
         return session;
     }
 
@@ -80,10 +85,19 @@ public sealed class ScsiTarget
 
     // SPC-4 section 6.33: a LUN added to or removed from the map a session sees is REPORTED LUNS DATA HAS CHANGED for
     // that session, on each LUN it still has.
-    private void OnLunsChanged()
+    // The device of the added or removed LUN learns of each nexus that gains or loses it; the event bus hears of the
+    // change as event 101 or 102.
+    private void OnLunsChanged(LunMapChangedEventArgs change)
     {
+        var lun = new LunEvent(Driver.Name, Name, GroupName: "", (uint)change.Mapping.Lun, change.Mapping.Device.Name, change.Mapping.ReadOnly);
+        Engine.Events.Publish(change.Added ? ScstEvents.LunAdded(lun) : ScstEvents.LunRemoved(lun));
         foreach (ScsiSession session in Sessions)
         {
+            if (session.Luns == Luns && !session.IsClosed)
+            {
+                Engine.NotifyNexus(session, change.Mapping, change.Added);
+            }
+
             foreach (LunMapping mapping in session.Luns.Luns)
             {
                 session.EstablishUnitAttention(mapping.Lun, SenseCode.ReportedLunsDataChanged);

@@ -179,6 +179,39 @@ public sealed class ScstEngine : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Removes every LUN that maps <paramref name="device"/> from every target's LUN map (each session that had one gets
+    /// REPORTED LUNS DATA HAS CHANGED), then unregisters and closes the device. Commands in flight to the device still
+    /// complete; the device's <see cref="ScsiDevice.DisposeAsync"/> runs once it is unregistered.
+    /// </summary>
+    /// <param name="device">The device.</param>
+    /// <returns>False when the device was not registered (or another device now has its name).</returns>
+    public async ValueTask<bool> UnregisterDeviceAsync(ScsiDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        lock (_lock)
+        {
+            if (!_devices.TryGetValue(device.Name, out ScsiDevice? registered) || registered != device)
+            {
+                return false;
+            }
+        }
+
+        foreach (ScsiTarget target in Targets)
+        {
+            foreach (LunMapping mapping in target.Luns.Luns)
+            {
+                if (mapping.Device == device)
+                {
+                    target.Luns.Remove(mapping.Lun);
+                    Log.LunUnmapped(_logger, target.Name, mapping.Lun, device.Name);
+                }
+            }
+        }
+
+        return await RemoveDeviceAsync(device.Name).ConfigureAwait(false);
+    }
+
     /// <summary>Adds a target served by a driver (SCST's <c>add_target</c>).</summary>
     /// <param name="driver">The driver.</param>
     /// <param name="name">The target name, unique per driver.</param>
@@ -401,6 +434,58 @@ public sealed class ScstEngine : IAsyncDisposable
                         yield return (session, mapping);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>Tells a device that a nexus gained or lost it; a device's exception is logged, never passed on.</summary>
+    internal void NotifyNexus(ScsiSession session, LunMapping mapping, bool attached)
+    {
+        try
+        {
+            if (attached)
+            {
+                mapping.Device.OnNexusAttached(session, mapping);
+            }
+            else
+            {
+                mapping.Device.OnNexusDetached(session, mapping);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.DeviceCallbackFault(_logger, mapping.Device.Name, attached ? "OnNexusAttached" : "OnNexusDetached", ex);
+        }
+    }
+
+    /// <summary>Tells each device that a task management function touching it was received.</summary>
+    internal void TaskManagementReceived(ScsiDevice[] devices, TaskManagementFunction function, ScsiSession session, ScsiCommand? command)
+    {
+        foreach (ScsiDevice device in devices)
+        {
+            try
+            {
+                device.OnTaskManagementReceived(function, session, command);
+            }
+            catch (Exception ex)
+            {
+                Log.DeviceCallbackFault(_logger, device.Name, "OnTaskManagementReceived", ex);
+            }
+        }
+    }
+
+    /// <summary>Tells each device that a task management function touching it is done.</summary>
+    internal async ValueTask TaskManagementDoneAsync(ScsiDevice[] devices, TaskManagementFunction function, ScsiSession session)
+    {
+        foreach (ScsiDevice device in devices)
+        {
+            try
+            {
+                await device.OnTaskManagementDoneAsync(function, session).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.DeviceCallbackFault(_logger, device.Name, "OnTaskManagementDoneAsync", ex);
             }
         }
     }

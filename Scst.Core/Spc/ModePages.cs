@@ -482,7 +482,9 @@ public sealed class ModePages
     {
         var p = new Page(Control, 12);
         p.Default[2] = (byte)((device.SingleTaskSet ? 0 : 1 << 5) | (device.DescriptorSense ? ControlDSense : 0)); // TST
-        p.Default[3] = 1 << 4;                                                            // QAM=1: unrestricted reordering
+        p.Default[3] = (byte)(((device.DefaultQueueAlgorithmModifier & 0x0F) << 4) | ((device.DefaultQueueErrorManagement & 0x03) << 1)); // QAM (1: unrestricted reordering), QERR
+        p.Default[4] = device.DefaultSoftwareWriteProtect ? ControlSwp : (byte)0;
+        p.Default[5] = device.DefaultTaskAbortedStatus ? ControlTas : (byte)0;
         BinaryPrimitives.WriteUInt16BigEndian(p.Default.AsSpan(8), 0xFFFF);               // BUSY TIMEOUT PERIOD: unlimited
         p.Changeable[2] = 0x10 | 0x08 | ControlDSense;                                   // TMF_ONLY, DPICZ, D_SENSE
         p.Changeable[3] = 0xF0 | 0x06;                                                    // QUEUE ALGORITHM MODIFIER, QERR

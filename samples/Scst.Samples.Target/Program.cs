@@ -4,6 +4,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Scst.Core;
+using Scst.Events;
 
 // A ready-to-run iSCSI target: one disk image as LUN 0 of one target.
 //
@@ -20,8 +22,12 @@ using Microsoft.Extensions.Logging;
 //   --sanitize-rate-mb N MiB/s a background SANITIZE writes at most; 0 for no limit (default 64)
 //   --events-socket PATH publish events out of process on this Unix socket (owner-only; default: not published)
 //   --mgmt-socket PATH   accept SCST's management verbs on this Unix socket (owner-only; default: no endpoint)
+//   --user-socket PATH   serve devices of other processes (Scst.UserDevice) on this Unix socket
+//   --user-auto-lun 0|1  map each registered user device as the next free LUN of the target (default 1; with 0,
+//                        a platform maps them, for example through --mgmt-socket)
+//   --no-lun 1           start with no disk image and no LUN (only user devices)
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
-    "events-socket", "mgmt-socket"];
+    "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -64,6 +70,9 @@ if (handler == "vdisk_fileio")
     parameters["filename"] = Path.GetFullPath(file);
 }
 
+bool noLun = config["no-lun"] is "1" or "true";
+string? userSocket = config["user-socket"];
+bool userAutoLun = config["user-auto-lun"] is not ("0" or "false");
 IScstBuilder scst = builder.Services.AddScst()
     .AddVdiskHandlers()
     .AddIscsiTarget(o =>
@@ -72,9 +81,24 @@ IScstBuilder scst = builder.Services.AddScst()
         {
             o.Portals.Add(portal);
         }
-    })
-    .AddDevice(handler, "disk1", parameters)
-    .AddTarget("iscsi", target, t => t.AddLun(0, "disk1"));
+    });
+if (!noLun)
+{
+    scst.AddDevice(handler, "disk1", parameters);
+}
+
+scst.AddTarget("iscsi", target, t =>
+{
+    if (!noLun)
+    {
+        t.AddLun(0, "disk1");
+    }
+});
+if (userSocket is not null)
+{
+    scst.AddUserDevices(o => o.SocketPath = Path.GetFullPath(userSocket));
+}
+
 if (config["events-socket"] is { } eventsSocket)
 {
     builder.Services.AddScstEventEndpoint(o => o.SocketPath = Path.GetFullPath(eventsSocket));
@@ -95,6 +119,40 @@ catch (Exception ex) when (ex is ArgumentException or InvalidOperationException 
 {
     logger.LogCritical("Cannot start: {Message}", ex.Message);
     return 1;
+}
+
+if (userSocket is not null && userAutoLun)
+{
+    // Each device a device process registers becomes the next free LUN of the target; its death removes it.
+    ScstEngine engine = host.Services.GetRequiredService<ScstEngine>();
+    ScsiTarget iscsiTarget = engine.FindTarget("iscsi", target)!;
+    IScstEventBus events = host.Services.GetRequiredService<IScstEventBus>();
+    ScstEventSubscription registrations = events.Subscribe(new ScstEventFilter(ScstEventCode.VirtualDeviceRegistered));
+    _ = Task.Run(async () =>
+    {
+        while (true)
+        {
+            ScstEvent e = await registrations.ReadAsync().ConfigureAwait(false);
+            string device = VirtualDeviceRegisteredEvent.Parse(e.Payload.Span).DeviceName;
+            if (engine.FindDevice(device) is { HandlerName: "dev_user" })
+            {
+                int lun = Enumerable.Range(0, 256).First(l => iscsiTarget.Luns.Find(l) is null);
+                engine.MapLun(iscsiTarget, lun, device);
+            }
+        }
+    });
+    logger.LogInformation("User devices: socket {Socket}; each registered device becomes the next free LUN of {Target}.", userSocket, target);
+}
+else if (userSocket is not null)
+{
+    logger.LogInformation("User devices: socket {Socket}; registered devices wait to be mapped.", userSocket);
+}
+
+if (noLun)
+{
+    logger.LogInformation("Serving {Target} on {Portals} with no disk image. Ctrl-C stops.", target, portals.Count == 0 ? "127.0.0.1:3260" : string.Join(", ", portals));
+    await host.WaitForShutdownAsync();
+    return 0;
 }
 
 logger.LogInformation(

@@ -7,7 +7,10 @@ using Scst.Transport.Local;
 
 namespace Scst.Integration.Tests;
 
-/// <summary>The core's own events: session added and removed (103, 104), device unregistered (100), capacity changed (105).</summary>
+/// <summary>
+/// The core's own events: LUN added and removed (101, 102), session added and removed (103, 104), device unregistered
+/// (100), capacity changed (105).
+/// </summary>
 public sealed class LifecycleEventTests
 {
     [Fact]
@@ -51,5 +54,26 @@ public sealed class LifecycleEventTests
         VirtualDeviceUnregisteredEvent u = VirtualDeviceUnregisteredEvent.Parse(unregistered!.Payload.Span);
         u.DeviceName.Should().Be("null0");
         u.HandlerName.Should().Be("vdisk_nullio");
+    }
+
+    [Fact]
+    public async Task MappingAndUnmappingALun_PublishesLunAddedThenLunRemoved()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        using ScstEventSubscription events = stack.Events.Subscribe(new ScstEventFilter(ScstEventCode.LunAdded));
+        events.AddFilter(new ScstEventFilter(ScstEventCode.LunRemoved));
+        ScsiDevice device = stack.Engine.FindDevice("null0")!;
+
+        stack.Target().Luns.Add(5, device, readOnly: true);
+        stack.Target().Luns.Remove(5).Should().BeTrue();
+
+        events.TryRead(out ScstEvent? added).Should().BeTrue();
+        added!.Code.Should().Be(ScstEventCode.LunAdded);
+        LunEvent a = LunEvent.Parse(added.Payload.Span);
+        a.Should().Be(new LunEvent(LocalTargetDriver.DriverName, ScstStack.TargetName, "", 5, "null0", ReadOnly: true));
+        events.TryRead(out ScstEvent? removed).Should().BeTrue();
+        removed!.Code.Should().Be(ScstEventCode.LunRemoved);
+        LunEvent.Parse(removed.Payload.Span).Should().Be(a);
+        events.TryRead(out _).Should().BeFalse();
     }
 }

@@ -5,6 +5,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Scst.Core;
 using Scst.Events;
 using Scst.Events.Remote;
 using Scst.Integration.Tests.Iscsi;
@@ -40,7 +41,7 @@ public sealed class ContainerScenarioTests : IAsyncDisposable
         // The target: no LUN of its own; user devices, events and management on Unix sockets.
         Start("Scst.Samples.Target", "target",
             "--handler", "vdisk_nullio", "--no-lun", "1", "--portal", $"127.0.0.1:{_port}", "--target", TargetName,
-            "--user-socket", Socket("user.sock"), "--events-socket", Socket("events.sock"), "--mgmt-socket", Socket("mgmt.sock"));
+            "--user-socket", Socket("user.sock"), "--user-auto-lun", "0", "--events-socket", Socket("events.sock"), "--mgmt-socket", Socket("mgmt.sock"));
         await WaitForAsync(() => File.Exists(Socket("events.sock")) && File.Exists(Socket("mgmt.sock")) && File.Exists(Socket("user.sock")), "the target's sockets");
 
         // The platform: the watcher maps app-1 as LUN 0 and app-2 as LUN 1.
@@ -114,7 +115,7 @@ public sealed class ContainerScenarioTests : IAsyncDisposable
         await stopB.CancelAsync();
         (int commands, List<string> unexpected) = await other;
         commands.Should().BeGreaterThan(0);
-        unexpected.Should().BeEmpty("the other device's session only learns that the LUN inventory changed");
+        unexpected.Should().BeEmpty("the other device's session only learns that the LUN inventory changed (of {0} commands){1}{2}", commands, Environment.NewLine, AllLogs());
         watcher.HasExited.Should().BeFalse();
         Log("watcher").Should().Contain("mapped app-1 as LUN 0").And.Contain("unmapped app-1 from LUN 0");
         _ = reading;
@@ -129,14 +130,14 @@ public sealed class ContainerScenarioTests : IAsyncDisposable
         for (int n = 0; !stop.IsCancellationRequested; n++)
         {
             byte[] data = Cdbs.Pattern(512, n);
-            ScsiResult w = await b.ExecuteAsync(1, Cdbs.Write10(7, 1), writeData: data, cancellationToken: CancellationToken.None);
-            ScsiResult r = await b.ExecuteAsync(1, Cdbs.Read10(7, 1), readLength: 512, cancellationToken: CancellationToken.None);
+            ScsiResult w = await b.ExecuteAsync(LunAddress.Encode(1), Cdbs.Write10(7, 1), writeData: data, cancellationToken: CancellationToken.None);
+            ScsiResult r = await b.ExecuteAsync(LunAddress.Encode(1), Cdbs.Read10(7, 1), readLength: 512, cancellationToken: CancellationToken.None);
             commands += 2;
-            foreach (ScsiResult result in new[] { w, r })
+            foreach ((string op, ScsiResult result) in new[] { ("WRITE", w), ("READ", r) })
             {
                 if (result.Status != ScsiResult.Good && !(result.SenseCodes.Key == 0x06 && result.SenseCodes.Asc == 0x3F && result.SenseCodes.Ascq == 0x0E))
                 {
-                    unexpected.Add($"status {result.Status:X2} sense {result.SenseCodes.Key:X2}/{result.SenseCodes.Asc:X2}/{result.SenseCodes.Ascq:X2}");
+                    unexpected.Add($"{op} {n}: status {result.Status:X2} sense {result.SenseCodes.Key:X2}/{result.SenseCodes.Asc:X2}/{result.SenseCodes.Ascq:X2}");
                 }
             }
 
@@ -189,7 +190,7 @@ public sealed class ContainerScenarioTests : IAsyncDisposable
     // A sample built with the solution, from the same configuration as this test assembly.
     private Process Start(string sample, string logName, params string[] arguments)
     {
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name; // .../bin/Release/net10.0/
+        string configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!); // .../bin/Release/net10.0/
         string root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "Scst.sln")))
         {
@@ -226,6 +227,9 @@ public sealed class ContainerScenarioTests : IAsyncDisposable
         return File.Exists(path) ? File.ReadAllText(path) : string.Empty;
     }
 
+    private string AllLogs() =>
+        string.Join(Environment.NewLine, new[] { "target", "watcher", "app-1", "app-2" }.Select(n => $"--- {n}.log ---{Environment.NewLine}{Log(n)}"));
+
     private Task WaitForAsync(Func<bool> condition, string what) => WaitForAsync(() => Task.FromResult(condition()), what);
 
     private async Task WaitForAsync(Func<Task<bool>> condition, string what)
@@ -235,7 +239,7 @@ public sealed class ContainerScenarioTests : IAsyncDisposable
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TestAssertionException($"Waited {Patience} for {what}.{Environment.NewLine}{string.Join(Environment.NewLine, new[] { "target", "watcher", "app-1", "app-2" }.Select(n => $"--- {n}.log ---{Environment.NewLine}{Log(n)}"))}");
+                throw new TestAssertionException($"Waited {Patience} for {what}.{Environment.NewLine}{AllLogs()}");
             }
 
             await Task.Delay(100, Ct);

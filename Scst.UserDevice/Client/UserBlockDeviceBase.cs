@@ -1,0 +1,79 @@
+// Licensed under the Apache License, Version 2.0.
+
+using Scst.Core;
+
+namespace Scst.UserDevice.Client;
+
+/// <summary>
+/// A disk served by this process: derive from it, override the primitives, and run it with
+/// <see cref="UserDeviceConnection.RunAsync"/>. The target emulates SCSI (INQUIRY, MODE SENSE, READ CAPACITY, VERIFY,
+/// WRITE SAME, COMPARE AND WRITE...) and calls only these primitives.
+/// </summary>
+/// <remarks>
+/// Buffers are views of the memory shared with the target; they are valid until the returned task completes. A
+/// primitive that completes synchronously is answered without a thread hop; one that returns an incomplete task frees
+/// the receive loop for other requests (up to <see cref="UserDeviceConnection.MaxConcurrency"/> at a time). Results
+/// are values: return a CHECK CONDITION status rather than throw (an exception becomes HARDWARE ERROR).
+/// </remarks>
+public abstract class UserBlockDeviceBase
+{
+    /// <summary>Required. Reads <c>buffer.Length</c> bytes at byte offset <paramref name="offset"/>.</summary>
+    /// <param name="offset">Byte offset, block aligned and in range.</param>
+    /// <param name="buffer">Where to put the data.</param>
+    /// <returns>GOOD or an error status (e.g. <see cref="UserDeviceStatus.ReadError"/>).</returns>
+    public abstract ValueTask<UserDeviceStatus> ReadAsync(long offset, Memory<byte> buffer);
+
+    /// <summary>Required. Writes <paramref name="data"/> at byte offset <paramref name="offset"/>.</summary>
+    /// <param name="offset">Byte offset, block aligned and in range.</param>
+    /// <param name="data">The data.</param>
+    /// <param name="forceUnitAccess">The data must be stable before the status is returned (FUA, or no write cache).</param>
+    /// <returns>GOOD or an error status (e.g. <see cref="UserDeviceStatus.WriteError"/>).</returns>
+    public abstract ValueTask<UserDeviceStatus> WriteAsync(long offset, ReadOnlyMemory<byte> data, bool forceUnitAccess);
+
+    /// <summary>Optional. Makes every acknowledged write stable (SYNCHRONIZE CACHE). Defaults to GOOD.</summary>
+    /// <returns>GOOD or an error status.</returns>
+    public virtual ValueTask<UserDeviceStatus> FlushAsync() => new(UserDeviceStatus.Good);
+
+    /// <summary>
+    /// Optional, required when the descriptor says <see cref="UserDeviceDescriptor.ThinProvisioned"/>. Deallocates a
+    /// range, which then reads as zeros. Defaults to INVALID COMMAND OPERATION CODE.
+    /// </summary>
+    /// <param name="offset">Byte offset, block aligned.</param>
+    /// <param name="length">Byte count, block aligned.</param>
+    /// <returns>GOOD or an error status.</returns>
+    public virtual ValueTask<UserDeviceStatus> UnmapAsync(long offset, long length) =>
+        new(UserDeviceStatus.CheckCondition(SenseKey.IllegalRequest, 0x20, 0x00));
+
+    /// <summary>Optional. An I_T nexus reaches the device through a LUN (ATTACH_SESS). Must not block.</summary>
+    /// <param name="session">The nexus.</param>
+    /// <returns>0 to accept; a negative errno is logged by the target.</returns>
+    public virtual int OnAttach(UserSessionInfo session) => 0;
+
+    /// <summary>Optional. The nexus no longer reaches the device through that LUN (DETACH_SESS).</summary>
+    /// <param name="session">The nexus, as attached.</param>
+    public virtual void OnDetach(UserSessionInfo session)
+    {
+    }
+
+    /// <summary>
+    /// Optional. A task management function touching the device arrived (TASK_MGMT_RECEIVED): finish the affected
+    /// commands quickly. Must not block.
+    /// </summary>
+    /// <param name="function">The function.</param>
+    public virtual void OnTaskManagementReceived(UserTaskManagement function)
+    {
+    }
+
+    /// <summary>Optional. The commands the function aborted are gone (TASK_MGMT_DONE); do the reset actions. Must not block.</summary>
+    /// <param name="function">The function.</param>
+    /// <returns>The status reported back (0: done).</returns>
+    public virtual int OnTaskManagementDone(UserTaskManagement function) => 0;
+
+    /// <summary>Optional. A command whose EXEC carried a buffer was released (ON_FREE_CMD, when asked for).</summary>
+    /// <param name="execHandle">The EXEC handle.</param>
+    /// <param name="status">The command's final SCSI status.</param>
+    /// <param name="aborted">Whether a task management function aborted it.</param>
+    public virtual void OnFreeCommand(ulong execHandle, ScsiStatus status, bool aborted)
+    {
+    }
+}

@@ -1,0 +1,163 @@
+// Licensed under the Apache License, Version 2.0.
+
+using Scst.Core;
+
+namespace Scst.UserDevice.Client;
+
+/// <summary>The outcome of a device primitive: GOOD, or a SCSI status with sense key, ASC and ASCQ.</summary>
+/// <param name="Status">The SCSI status: 0 GOOD, 2 CHECK CONDITION, 8 BUSY...</param>
+/// <param name="Key">The sense key of a CHECK CONDITION.</param>
+/// <param name="Asc">The additional sense code.</param>
+/// <param name="Ascq">The additional sense code qualifier.</param>
+public readonly record struct UserDeviceStatus(ScsiStatus Status, SenseKey Key, byte Asc, byte Ascq)
+{
+    /// <summary>GOOD.</summary>
+    public static UserDeviceStatus Good => default;
+
+    /// <summary>BUSY: the initiator retries.</summary>
+    public static UserDeviceStatus Busy => new(ScsiStatus.Busy, SenseKey.NoSense, 0, 0);
+
+    /// <summary>MEDIUM ERROR, UNRECOVERED READ ERROR (03/11/00).</summary>
+    public static UserDeviceStatus ReadError => CheckCondition(SenseKey.MediumError, 0x11, 0x00);
+
+    /// <summary>MEDIUM ERROR, WRITE ERROR (03/0C/00).</summary>
+    public static UserDeviceStatus WriteError => CheckCondition(SenseKey.MediumError, 0x0C, 0x00);
+
+    /// <summary>Whether the status is GOOD.</summary>
+    public bool IsGood => Status == ScsiStatus.Good;
+
+    /// <summary>CHECK CONDITION with the given sense.</summary>
+    /// <param name="key">Sense key.</param>
+    /// <param name="asc">Additional sense code.</param>
+    /// <param name="ascq">Additional sense code qualifier.</param>
+    /// <returns>The status.</returns>
+    public static UserDeviceStatus CheckCondition(SenseKey key, byte asc, byte ascq) => new(ScsiStatus.CheckCondition, key, asc, ascq);
+}
+
+/// <summary>What a device process registers: the device and its options (SCST's scst_user_dev_desc and scst_user_opt).</summary>
+public sealed record UserDeviceDescriptor
+{
+    /// <summary>The device name: 1 to 64 bytes, no '/' and no '.'; unique in the target.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The logical block size: a power of two from 512. Defaults to 512.</summary>
+    public int BlockSize { get; init; } = 512;
+
+    /// <summary>The number of logical blocks.</summary>
+    public required long BlockCount { get; init; }
+
+    /// <summary>The shared region to ask for, in bytes; 0 (the default) for the target's default (64 MiB unless configured).</summary>
+    public long RegionSize { get; init; }
+
+    /// <summary>The whole device is write-protected.</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>Every write is made stable before it is acknowledged: the write cache starts disabled (WCE=0).</summary>
+    public bool WriteThrough { get; init; }
+
+    /// <summary>The storage survives power loss: SYNCHRONIZE CACHE does nothing and WCE cannot be changed.</summary>
+    public bool NvCache { get; init; }
+
+    /// <summary>Removable medium (INQUIRY RMB).</summary>
+    public bool Removable { get; init; }
+
+    /// <summary>Rotational medium (VPD B1h).</summary>
+    public bool Rotational { get; init; }
+
+    /// <summary>Thin provisioned: UNMAP is supported and reaches <see cref="UserBlockDeviceBase.UnmapAsync"/>.</summary>
+    public bool ThinProvisioned { get; init; }
+
+    /// <summary>Send ON_FREE_CMD when a command whose EXEC carried a buffer is released (SCST's on_free_cmd CALL).</summary>
+    public bool OnFreeCommandCall { get; init; }
+
+    /// <summary>Control page TST: 0 one task set for every nexus, 1 (default) one per nexus.</summary>
+    public int Tst { get; init; } = 1;
+
+    /// <summary>Control page QUEUE ALGORITHM MODIFIER: 0 restricted, 1 (default) unrestricted reordering.</summary>
+    public int QueueAlgorithm { get; init; } = 1;
+
+    /// <summary>Control page QERR: 0 (default), 1 or 3.</summary>
+    public int Qerr { get; init; }
+
+    /// <summary>Control page TAS.</summary>
+    public bool Tas { get; init; }
+
+    /// <summary>Control page SWP (software write protect).</summary>
+    public bool Swp { get; init; }
+
+    /// <summary>Control page D_SENSE (descriptor format sense data).</summary>
+    public bool DescriptorSense { get; init; }
+
+    /// <summary>INQUIRY vendor (8 ASCII characters at most); null for "SCST_USR".</summary>
+    public string? Vendor { get; init; }
+
+    /// <summary>INQUIRY product (16 at most); null for the device name.</summary>
+    public string? Product { get; init; }
+
+    /// <summary>INQUIRY revision (4 at most); null for the target's default.</summary>
+    public string? Revision { get; init; }
+
+    /// <summary>Unit serial number (VPD 80h); null to derive it from the name.</summary>
+    public string? Serial { get; init; }
+}
+
+/// <summary>An I_T nexus that reaches the device through a LUN (ATTACH_SESS).</summary>
+/// <param name="Handle">The session handle EXECs of this nexus and LUN carry.</param>
+/// <param name="Lun">The LUN.</param>
+/// <param name="ReadOnly">Whether writes through this LUN are refused.</param>
+/// <param name="InitiatorName">The initiator port name.</param>
+/// <param name="TargetName">The target name.</param>
+public sealed record UserSessionInfo(ulong Handle, int Lun, bool ReadOnly, string InitiatorName, string TargetName);
+
+/// <summary>A task management function touching the device (TASK_MGMT_RECEIVED, TASK_MGMT_DONE).</summary>
+/// <param name="Function">The function.</param>
+/// <param name="SessionHandle">The handle of the nexus that sent it, or 0.</param>
+/// <param name="CommandHandle">For ABORT TASK, the EXEC handle of the command to abort, or 0.</param>
+/// <param name="Lun">The LUN, or -1.</param>
+public readonly record struct UserTaskManagement(TaskManagementFunction Function, ulong SessionHandle, ulong CommandHandle, int Lun);
+
+/// <summary>The target refused a registration.</summary>
+public sealed class UserDeviceRegistrationException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="errno">The negative errno the target answered.</param>
+    /// <param name="reason">The target's reason.</param>
+    public UserDeviceRegistrationException(int errno, string reason)
+        : base($"The target refused the registration ({errno}): {reason}")
+    {
+        Errno = errno;
+        Reason = reason;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public UserDeviceRegistrationException()
+    {
+        Reason = string.Empty;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    public UserDeviceRegistrationException(string message)
+        : base(message)
+    {
+        Reason = message;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The cause.</param>
+    public UserDeviceRegistrationException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Reason = message;
+    }
+
+    /// <summary>The negative errno: -17 (EEXIST) when the name is taken, -22 (EINVAL) for a bad field.</summary>
+    public int Errno { get; }
+
+    /// <summary>The target's reason.</summary>
+    public string Reason { get; }
+
+    /// <summary>Whether the name is taken (-EEXIST): the device may retry after the other device is gone.</summary>
+    public bool NameTaken => Errno == -17;
+}

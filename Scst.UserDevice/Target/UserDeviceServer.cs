@@ -1,0 +1,162 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Scst.Core;
+using Scst.UserDevice.Native;
+
+namespace Scst.UserDevice.Target;
+
+/// <summary>
+/// Listens on the user-device socket and serves each accepted device process on its own <see cref="DeviceChannel"/>.
+/// Only this user, root and the configured group may connect (SO_PEERCRED, checked on every connection).
+/// </summary>
+internal sealed class UserDeviceServer : IHostedService, IAsyncDisposable
+{
+    private readonly ScstEngine _engine;
+    private readonly UserDeviceOptions _options;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly List<(DeviceChannel Channel, Task Run)> _channels = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private uint? _allowedGid;
+
+    public UserDeviceServer(ScstEngine engine, IOptions<UserDeviceOptions> options, ILogger<UserDeviceServer> logger)
+    {
+        _engine = engine;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    /// <summary>The devices registered over this server and still connected.</summary>
+    public IReadOnlyList<ScsiDevice> Devices
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _channels.Select(c => c.Channel.Device).OfType<ScsiDevice>()];
+            }
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("User devices need Linux (memfd, SCM_RIGHTS, SO_PEERCRED).");
+        }
+
+        string path = Path.GetFullPath(_options.SocketPath);
+        string? directory = Path.GetDirectoryName(path);
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        if (File.Exists(path))
+        {
+            File.Delete(path); // a stale socket of an earlier run
+        }
+
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            if (_options.Group is { } group)
+            {
+                _allowedGid = UnixInterop.ResolveGroup(group);
+                UnixInterop.ChangeGroup(path, _allowedGid.Value);
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+            }
+            else
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            listener.Listen(64);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        _listener = listener;
+        Log.Listening(_logger, path, _allowedGid is null ? "0600" : $"0660, group {_allowedGid}");
+        _acceptLoop = AcceptLoopAsync(listener);
+        return Task.CompletedTask;
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            (int pid, uint uid, uint gid) = UnixInterop.PeerCredentials(socket);
+            if (uid != UnixInterop.EffectiveUserId && uid != 0 && (_allowedGid is null || gid != _allowedGid))
+            {
+                Log.PeerRefused(_logger, pid, uid, gid);
+                socket.Dispose();
+                continue;
+            }
+
+            var channel = new DeviceChannel(socket, pid, _engine, _options, _logger);
+            lock (_lock)
+            {
+                _channels.RemoveAll(c => c.Run.IsCompleted);
+                _channels.Add((channel, Task.Factory.StartNew(() => channel.Run(_stopping.Token), CancellationToken.None, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default)));
+            }
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        (DeviceChannel Channel, Task Run)[] channels;
+        lock (_lock)
+        {
+            channels = [.. _channels];
+        }
+
+        foreach ((DeviceChannel channel, _) in channels)
+        {
+            channel.Abort();
+        }
+
+        await Task.WhenAll(channels.Select(c => c.Run)).ConfigureAwait(false);
+        try
+        {
+            File.Delete(Path.GetFullPath(_options.SocketPath));
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _listener?.Dispose();
+        _stopping.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

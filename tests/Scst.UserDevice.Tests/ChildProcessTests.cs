@@ -1,0 +1,89 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Scst.Core;
+using Scst.Testing;
+using Scst.Transport.Local;
+
+namespace Scst.UserDevice.Tests;
+
+/// <summary>A real device process: the UserFileIo sample as a child process, registered, serving I/O, and killed with SIGKILL.</summary>
+public sealed class ChildProcessTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static string SampleExecutable()
+    {
+        string configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar))!);
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, "samples", "Scst.Samples.UserFileIo", "bin", configuration, "net10.0", "Scst.Samples.UserFileIo");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new TestAssertionException("The Scst.Samples.UserFileIo sample is not built.");
+    }
+
+    [Fact]
+    public async Task SampleDeviceProcess_RegistersAndServesIO_AndItsSigkillIsSurvived()
+    {
+        string socket = _dir.File("user.sock");
+        string file = _dir.File("disk.img");
+        await using ScstStack stack = ScstStack.Create(b => b
+            .AddUserDevices(o => o.SocketPath = socket)
+            .AddDevice("vdisk_nullio", "null1", new Dictionary<string, string> { ["size"] = "1M" })
+            .AddTarget(LocalTargetDriver.DriverName, ScstStack.TargetName, t => t.AddLun(1, "null1")));
+        await stack.StartAsync();
+        var start = new ProcessStartInfo(SampleExecutable(), ["--socket", socket, "--size", "4M", "-e", "2", "child0", file])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process child = Process.Start(start)!;
+        try
+        {
+            string? line = await child.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            line.Should().StartWith("child0: registered");
+            stack.Engine.FindDevice("child0").Should().NotBeNull();
+            stack.Engine.MapLun(stack.Target(), 0, "child0");
+            LocalSession session = stack.OpenSession();
+            byte[] data = [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 13))];
+
+            SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Write10(8, 8), DataDirection.Write, data));
+            byte[] read = new byte[4096];
+            SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Read10(8, 8), DataDirection.Read, read));
+            read.Should().Equal(data);
+            SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.SynchronizeCache10(), DataDirection.None, Memory<byte>.Empty));
+            byte[] onDisk = new byte[4096];
+            using (FileStream f = File.Open(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            {
+                f.Position = 8 * 512;
+                f.ReadExactly(onDisk);
+            }
+
+            onDisk.Should().Equal(data, "the device process wrote the file");
+
+            child.Kill(); // SIGKILL
+            await child.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+            await WaitFor.ConditionAsync(() => stack.Engine.FindDevice("child0") is null, "the killed device to be unregistered");
+            stack.Target().Luns.Find(0).Should().BeNull();
+            SenseAssert.IsCheckCondition(await session.ExecuteAsync(1, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty), SenseCode.ReportedLunsDataChanged);
+            SenseAssert.IsGood(await session.ExecuteAsync(1, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]));
+            stack.Engine.OutstandingBuffers.Should().Be(0);
+        }
+        finally
+        {
+            if (!child.HasExited)
+            {
+                child.Kill();
+            }
+        }
+    }
+}

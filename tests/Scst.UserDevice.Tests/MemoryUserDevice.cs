@@ -1,0 +1,92 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Scst.Core;
+using Scst.UserDevice.Client;
+
+namespace Scst.UserDevice.Tests;
+
+/// <summary>
+/// A device process's disk in memory, for tests: it records what the target asks, and can hold reads until a task
+/// management function arrives (as a device that finishes the affected commands quickly does).
+/// </summary>
+internal sealed class MemoryUserDevice(int size) : UserBlockDeviceBase
+{
+    private readonly ConcurrentQueue<TaskCompletionSource<UserDeviceStatus>> _held = new();
+
+    public byte[] Store { get; } = new byte[size];
+
+    /// <summary>When true, reads wait until a task management function arrives or <see cref="ReleaseHeldReads"/>.</summary>
+    public bool HoldReads { get; set; }
+
+    public ConcurrentQueue<UserSessionInfo> Attached { get; } = new();
+
+    public ConcurrentQueue<UserSessionInfo> Detached { get; } = new();
+
+    public ConcurrentQueue<UserTaskManagement> Received { get; } = new();
+
+    public ConcurrentQueue<UserTaskManagement> Done { get; } = new();
+
+    /// <summary>Whether every read buffer the target named was memory the connection mapped (not a copy).</summary>
+    public bool BuffersAreShared { get; private set; } = true;
+
+    public TaskCompletionSource FirstHeldRead { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public int HeldReads => _held.Count;
+
+    public override ValueTask<UserDeviceStatus> ReadAsync(long offset, Memory<byte> buffer)
+    {
+        BuffersAreShared &= MemoryMarshal.TryGetMemoryManager<byte, System.Buffers.MemoryManager<byte>>(buffer, out _);
+        Store.AsSpan((int)offset, buffer.Length).CopyTo(buffer.Span);
+        if (!HoldReads)
+        {
+            return new(UserDeviceStatus.Good);
+        }
+
+        var tcs = new TaskCompletionSource<UserDeviceStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _held.Enqueue(tcs);
+        FirstHeldRead.TrySetResult();
+        return new(tcs.Task);
+    }
+
+    public override ValueTask<UserDeviceStatus> WriteAsync(long offset, ReadOnlyMemory<byte> data, bool forceUnitAccess)
+    {
+        data.Span.CopyTo(Store.AsSpan((int)offset));
+        return new(UserDeviceStatus.Good);
+    }
+
+    public override ValueTask<UserDeviceStatus> UnmapAsync(long offset, long length)
+    {
+        Store.AsSpan((int)offset, (int)length).Clear();
+        return new(UserDeviceStatus.Good);
+    }
+
+    public override int OnAttach(UserSessionInfo session)
+    {
+        Attached.Enqueue(session);
+        return 0;
+    }
+
+    public override void OnDetach(UserSessionInfo session) => Detached.Enqueue(session);
+
+    public override void OnTaskManagementReceived(UserTaskManagement function)
+    {
+        Received.Enqueue(function);
+        ReleaseHeldReads();
+    }
+
+    public override int OnTaskManagementDone(UserTaskManagement function)
+    {
+        Done.Enqueue(function);
+        return 0;
+    }
+
+    public void ReleaseHeldReads()
+    {
+        while (_held.TryDequeue(out TaskCompletionSource<UserDeviceStatus>? tcs))
+        {
+            tcs.TrySetResult(UserDeviceStatus.Good);
+        }
+    }
+}
