@@ -69,20 +69,21 @@ string name = positional[0], path = positional[1];
 SafeFileHandle? file = null;
 if (!nullio)
 {
-    var options = new FileStreamOptions
-    {
-        Mode = size is null ? FileMode.Open : FileMode.OpenOrCreate,
-        Access = readOnly ? FileAccess.Read : FileAccess.ReadWrite,
-        Share = FileShare.ReadWrite,
-        Options = (writeThrough ? FileOptions.WriteThrough : FileOptions.None) | (direct ? (FileOptions)0x4000 : FileOptions.None),
-    };
+    FileOptions options = (writeThrough ? FileOptions.WriteThrough : FileOptions.None) | (direct ? (FileOptions)0x4000 : FileOptions.None);
     try
     {
-        file = File.OpenHandle(path, options.Mode, options.Access, options.Share, options.Options);
-        if (size is { } s && RandomAccess.GetLength(file) < s)
+        if (size is { } s)
         {
-            RandomAccess.SetLength(file, s);
+            // --size creates or extends the file through a handle of its own, so that it works for a write-protected
+            // disk too (ftruncate on the read-only handle that serves it fails with EINVAL).
+            using SafeFileHandle sizing = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+            if (RandomAccess.GetLength(sizing) < s)
+            {
+                RandomAccess.SetLength(sizing, s);
+            }
         }
+
+        file = File.OpenHandle(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite, options);
     }
     catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
     {

@@ -86,4 +86,42 @@ public sealed class ChildProcessTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public async Task SampleDeviceProcess_ReadOnlyWithSize_CreatesTheFileAndServesAWriteProtectedDisk()
+    {
+        string socket = _dir.File("user.sock");
+        string file = _dir.File("ro.img");
+        await using ScstStack stack = ScstStack.Create(b => b.AddUserDevices(o => o.SocketPath = socket).AddTarget(LocalTargetDriver.DriverName, ScstStack.TargetName));
+        await stack.StartAsync();
+        var start = new ProcessStartInfo(SampleExecutable(), ["--socket", socket, "-r", "--size", "4M", "ro0", file])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process child = Process.Start(start)!;
+        try
+        {
+            // Before the fix, ftruncate on the read-only handle failed: "Cannot open ...: Invalid argument", exit 1.
+            string? line = await child.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            line.Should().StartWith("ro0: registered", await ErrorsOfAsync(child));
+            new FileInfo(file).Length.Should().Be(4 << 20);
+            stack.Engine.MapLun(stack.Target(), 0, "ro0");
+            LocalSession session = stack.OpenSession();
+            SenseAssert.IsCheckCondition(await session.ExecuteAsync(0, CdbBuilder.Write10(0, 1), DataDirection.Write, new byte[512]), SenseCode.WriteProtected);
+            byte[] read = [.. Enumerable.Repeat((byte)0xA5, 512)];
+            SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, read));
+            read.Should().OnlyContain(b => b == 0, "the new sparse file reads zeros");
+        }
+        finally
+        {
+            if (!child.HasExited)
+            {
+                child.Kill();
+            }
+        }
+    }
+
+    private static async Task<string> ErrorsOfAsync(Process child) =>
+        child.HasExited ? $"the sample exited with {child.ExitCode}: {await child.StandardError.ReadToEndAsync()}" : "the sample is still running";
 }

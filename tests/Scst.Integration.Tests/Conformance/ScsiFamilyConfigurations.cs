@@ -11,17 +11,28 @@ namespace Scst.Integration.Tests.Conformance;
 /// results are read per configuration and as a union.
 /// </summary>
 /// <param name="Name">The configuration's name in reports.</param>
-/// <param name="DeviceParameters">vdisk_fileio parameters that differ from the fixture's.</param>
+/// <param name="DeviceParameters">vdisk_fileio parameters that differ from the fixture's (none for a user device).</param>
 /// <param name="Suites">
 /// The suites (or single tests) to run, or null for the whole family. libiscsi's write tests do not look at the WP
 /// bit, so on the read-only LU every refused write would count as a failure: that configuration runs the suites that
 /// read, plus ReadOnly, which checks that writes are refused.
 /// </param>
-public sealed record ScsiFamilyConfiguration(string Name, IReadOnlyDictionary<string, string> DeviceParameters, IReadOnlyList<string>? Suites = null)
+/// <param name="Backend">What serves LUN 0: vdisk_fileio in the target, or a device process through Scst.UserDevice.</param>
+public sealed record ScsiFamilyConfiguration(
+    string Name,
+    IReadOnlyDictionary<string, string> DeviceParameters,
+    IReadOnlyList<string>? Suites = null,
+    ScsiFamilyBackend Backend = ScsiFamilyBackend.VdiskFileIo)
 {
+    /// <summary>The vdisk_fileio configuration the user device is compared with.</summary>
+    public const string Plain = "plain";
+
+    /// <summary>The configuration whose LUN is served by the UserFileIo sample (see <see cref="UserDeviceTargetFixture"/>).</summary>
+    public const string UserDevice = "user-device";
+
     public static IReadOnlyList<ScsiFamilyConfiguration> All { get; } =
     [
-        new("plain", new Dictionary<string, string> { ["thin_provisioned"] = "0" }),
+        new(Plain, new Dictionary<string, string> { ["thin_provisioned"] = "0" }),
         new("thin", new Dictionary<string, string> { ["thin_provisioned"] = "1" }),
         new("removable", new Dictionary<string, string> { ["thin_provisioned"] = "0", ["removable"] = "1" }),
         // Thin, so that ReadOnly.ReadOnlySBC also sees UNMAP refused.
@@ -45,13 +56,27 @@ public sealed record ScsiFamilyConfiguration(string Name, IReadOnlyDictionary<st
                 "SCSI.Unmap", "SCSI.GetLBAStatus.Simple", "SCSI.GetLBAStatus.BeyondEol", "SCSI.WriteAtomic16", "SCSI.Write16",
                 "SCSI.Read16", "SCSI.Verify16", "SCSI.OrWrite", "SCSI.Sanitize",
             ]),
+        // The plain configuration's geometry (1 GiB in 512-byte blocks, fully provisioned, write-back) served by a device
+        // process, the UserFileIo sample: issue 5 wants the same tests to pass as on vdisk_fileio (ScsiFamilyConformanceTests
+        // lists each difference with its reason).
+        new(UserDevice, new Dictionary<string, string>(), Backend: ScsiFamilyBackend.UserDevice),
     ];
 
     public override string ToString() => Name;
 }
 
-/// <summary>A target serving one configuration's LUN.</summary>
-internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configuration) : ScstTargetFixture
+/// <summary>What serves a configuration's LUN.</summary>
+public enum ScsiFamilyBackend
+{
+    /// <summary>vdisk_fileio in the target process, over a sparse file (<see cref="ConfiguredTargetFixture"/>).</summary>
+    VdiskFileIo,
+
+    /// <summary>A dev_user device served by the UserFileIo sample as a child process (<see cref="UserDeviceTargetFixture"/>).</summary>
+    UserDevice,
+}
+
+/// <summary>A target serving one vdisk_fileio configuration's LUN.</summary>
+internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configuration) : ScstTargetFixture, IConformanceTarget
 {
     protected override void ConfigureDevice(IDictionary<string, string> parameters)
     {
@@ -81,7 +106,9 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
     {
         foreach (ScsiFamilyConfiguration configuration in ScsiFamilyConfiguration.All)
         {
-            await using var target = new ConfiguredTargetFixture(configuration);
+            await using IConformanceTarget target = configuration.Backend == ScsiFamilyBackend.UserDevice
+                ? new UserDeviceTargetFixture()
+                : new ConfiguredTargetFixture(configuration);
             await target.InitializeAsync();
             var options = new IscsiTestCuOptions
             {
