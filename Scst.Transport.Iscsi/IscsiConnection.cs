@@ -17,7 +17,8 @@ namespace Scst.Transport.Iscsi;
 /// </summary>
 /// <remarks>
 /// <para>Receive: one asynchronous loop parses PDUs in place from the pipe and hands SCSI commands to the core on the
-/// same thread; a command that completes synchronously is answered before the loop reads on.</para>
+/// same thread; a command that completes synchronously is answered before the loop reads on. The commands of one read
+/// are one <see cref="SubmissionBatch"/>.</para>
 /// <para>Send: any thread that finishes a command sends its response directly, under <c>_sendLock</c>, with one gather
 /// write per PDU (header, data straight from the command's buffer, padding). StatSN, ExpCmdSN and MaxCmdSN are
 /// assigned under the same lock, so they reach the wire in order.</para>
@@ -124,6 +125,7 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
             {
                 ReadResult read = await input.ReadAsync(_abort.Token).ConfigureAwait(false);
                 ReadOnlySequence<byte> buffer = read.Buffer;
+                SubmissionBatch.Scope batch = SubmissionBatch.Open(); // the commands of one read are one batch
                 try
                 {
                     while (open)
@@ -169,6 +171,7 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
                 }
                 finally
                 {
+                    batch.Dispose();
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
             }

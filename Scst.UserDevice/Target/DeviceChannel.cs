@@ -12,17 +12,19 @@ namespace Scst.UserDevice.Target;
 
 /// <summary>
 /// One connection from a device process: one device (SCST: one file descriptor, one device). Requests go out
-/// synchronously from the thread that makes them (one send under a lock, no hop); replies come in on one receive loop,
+/// synchronously from the thread that makes them (one send under a lock, no hop; the EXECs of one
+/// <see cref="SubmissionBatch"/> leave together when it closes); replies come in on one receive loop,
 /// which completes the waiting primitive inline, so the response goes to the initiator from that thread. The end of the
 /// connection, for whatever reason, is the death of the device: pending EXECs end with LOGICAL UNIT NOT SUPPORTED, the
 /// device's LUNs are removed, the device is unregistered, and the shared region goes once every slot is back.
 /// </summary>
-internal sealed class DeviceChannel
+internal sealed class DeviceChannel : ISubmissionBatchParticipant
 {
     private const int EEXIST = 17;
     private const int EINVAL = 22;
     private const int ENOMEM = 12;
     private const int ReceiveBufferSize = 2 * Frame.MaxMessageLength;
+    private const int HeldBufferSize = 64 * ExecRequest.Length;
 
     private static readonly CommandOutcome s_gone = CommandOutcome.CheckCondition(SenseCode.LunNotSupported);
 
@@ -37,6 +39,8 @@ internal sealed class DeviceChannel
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<int>> _functionWaits = new();
     private PendingExecTable? _pending;
     private UserBlockDevice? _device;
+    private readonly byte[] _held = new byte[HeldBufferSize]; // EXECs of open batches, guarded by _sendLock
+    private int _heldLength;
     private long _nextHandle;
     private bool _dead;
 
@@ -432,12 +436,50 @@ internal sealed class DeviceChannel
 
         Span<byte> message = stackalloc byte[ExecRequest.Length];
         ExecRequest.Encode(message, handle, session, operation, fua ? ExecRequest.FuaFlag : (byte)0, cdb, attribute, offset, length, bufferOffset);
-        if (!Send(message))
+        if (!(SubmissionBatch.IsOpen ? Hold(message) : Send(message)))
         {
             entry.TryComplete(s_gone);
         }
 
         return task;
+    }
+
+    /// <summary>The bytes of EXECs held for a batch that has not closed yet.</summary>
+    public int HeldBytes
+    {
+        get
+        {
+            lock (_sendLock)
+            {
+                return _heldLength;
+            }
+        }
+    }
+
+    /// <summary>Sends the EXECs held during a batch, in one send.</summary>
+    public void FlushBatch() => Send(default);
+
+    // Keeps an EXEC until the batch on this thread closes; a full buffer goes out first.
+    private bool Hold(ReadOnlySpan<byte> message)
+    {
+        lock (_sendLock)
+        {
+            if (_dead)
+            {
+                return false;
+            }
+
+            if (_heldLength + message.Length > _held.Length && !SendLocked(default))
+            {
+                return false;
+            }
+
+            message.CopyTo(_held.AsSpan(_heldLength));
+            _heldLength += message.Length;
+        }
+
+        SubmissionBatch.Join(this);
+        return true;
     }
 
     public void AttachSession(ScsiSession session, LunMapping mapping)
@@ -534,32 +576,56 @@ internal sealed class DeviceChannel
         Send(message);
     }
 
-    // One send under the lock. A failed send ends the connection; the receive loop then handles the death.
+    // One send under the lock, after any held EXECs so that messages leave in the order they were made. A failed send
+    // ends the connection; the receive loop then handles the death (and ends the held EXECs with the pending ones).
     private bool Send(ReadOnlySpan<byte> message)
     {
         lock (_sendLock)
         {
-            if (_dead)
+            return SendLocked(message);
+        }
+    }
+
+    private bool SendLocked(ReadOnlySpan<byte> message)
+    {
+        if (_dead)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (_heldLength > 0 && !message.IsEmpty && _heldLength + message.Length <= _held.Length)
             {
-                return false;
+                message.CopyTo(_held.AsSpan(_heldLength));
+                _heldLength += message.Length;
+                message = default;
             }
 
-            try
+            if (_heldLength > 0)
             {
-                while (!message.IsEmpty)
-                {
-                    int n = _socket.Send(message, SocketFlags.None);
-                    message = message[n..];
-                }
+                SendAll(_held.AsSpan(0, _heldLength));
+                _heldLength = 0;
+            }
 
-                return true;
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                _dead = true;
-                Abort();
-                return false;
-            }
+            SendAll(message);
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            _dead = true;
+            _heldLength = 0;
+            Abort();
+            return false;
+        }
+    }
+
+    private void SendAll(ReadOnlySpan<byte> message)
+    {
+        while (!message.IsEmpty)
+        {
+            int n = _socket.Send(message, SocketFlags.None);
+            message = message[n..];
         }
     }
 

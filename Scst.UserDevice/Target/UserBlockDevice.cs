@@ -39,6 +39,9 @@ internal sealed class UserBlockDevice : BlockDevice
     /// <summary>The shared memory with the device process.</summary>
     public SharedRegion Region { get; }
 
+    /// <summary>The connection to the device process.</summary>
+    public DeviceChannel Channel => _channel;
+
     /// <inheritdoc />
     public override int BlockSize => (int)_description.BlockSize;
 

@@ -100,6 +100,40 @@ public sealed class UserDeviceLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task TheExecsOfOneSubmissionBatch_AreHeldUntilItCloses_ThenLeaveTogether()
+    {
+        await using ScstStack stack = await StartTargetAsync();
+        var device = new MemoryUserDevice(Size);
+        Pattern(16 * 512, 9).CopyTo(device.Store, 0);
+        await ConnectAsync(device);
+        stack.Engine.MapLun(stack.Target(), 0, DeviceName);
+        LocalSession session = stack.OpenSession();
+        await WaitFor.ConditionAsync(() => !device.Attached.IsEmpty, "ATTACH_SESS");
+        var user = (UserBlockDevice)stack.Engine.FindDevice(DeviceName)!;
+        byte[] first = new byte[8 * 512];
+        byte[] second = new byte[8 * 512];
+
+        ValueTask<LocalResult> a, b;
+        using (SubmissionBatch.Open())
+        {
+            a = session.ExecuteAsync(0, CdbBuilder.Read10(0, 8), DataDirection.Read, first);
+            b = session.ExecuteAsync(0, CdbBuilder.Read10(8, 8), DataDirection.Read, second);
+            user.Channel.HeldBytes.Should().Be(2 * ExecRequest.Length, "both EXECs wait for the batch to close");
+            a.IsCompleted.Should().BeFalse();
+        }
+
+        user.Channel.HeldBytes.Should().Be(0);
+        SenseAssert.IsGood(await a);
+        SenseAssert.IsGood(await b);
+        first.Should().Equal(device.Store.AsSpan(0, 8 * 512).ToArray());
+        second.Should().Equal(device.Store.AsSpan(8 * 512, 8 * 512).ToArray());
+
+        // Outside a batch an EXEC leaves at once.
+        SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]));
+        user.Channel.HeldBytes.Should().Be(0);
+    }
+
+    [Fact]
     public async Task AttachSession_ComesBeforeIO_AndAHeldCommandUsesOneRegionSlot()
     {
         await using ScstStack stack = await StartTargetAsync();
