@@ -2,12 +2,12 @@
 
 using System.Globalization;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Scst.Events.Remote;
 
 namespace Scst.Core.Management;
 
@@ -58,29 +58,7 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
     public Task StartAsync(CancellationToken cancellationToken)
     {
         string path = _options.SocketPath;
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        if (File.Exists(path))
-        {
-            File.Delete(path); // a socket left by a previous run
-        }
-
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            listener.Bind(new UnixDomainSocketEndPoint(path));
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
-            listener.Listen(16);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-
+        Socket listener = UnixEndpointSocket.Listen(path, groupId: null, backlog: 16, "the management endpoint");
         _listener = listener;
         _accepting = AcceptAsync(listener);
         Log.Listening(_logger, path);
@@ -116,7 +94,7 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
     /// <param name="peerUid">The peer's user id.</param>
     /// <param name="ownUid">This process's user id.</param>
     /// <returns>True when allowed.</returns>
-    public static bool IsAllowed(uint peerUid, uint ownUid) => peerUid == ownUid || peerUid == 0;
+    public static bool IsAllowed(uint peerUid, uint ownUid) => UnixEndpointSocket.IsAllowed(peerUid, peerGid: uint.MaxValue, ownUid, allowedGid: null);
 
     private async Task AcceptAsync(Socket listener)
     {
@@ -132,7 +110,7 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
                 return;
             }
 
-            if (!TryGetPeerUid(client, out uint uid) || !IsAllowed(uid, geteuid()))
+            if (!UnixEndpointSocket.TryGetPeerCredentials(client, out _, out uint uid, out _) || !IsAllowed(uid, UnixEndpointSocket.EffectiveUserId))
             {
                 Log.PeerRefused(_logger, uid);
                 client.Dispose();
@@ -209,28 +187,6 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
         Log.Command(_logger, line, result.Status, result.Message);
         return result;
     }
-
-    private static bool TryGetPeerUid(Socket socket, out uint uid)
-    {
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Linux <sys/socket.h>), read with SO_PEERCRED.
-        const int SolSocket = 1;
-        const int SoPeerCred = 17;
-        Span<byte> cred = stackalloc byte[12];
-        try
-        {
-            int n = socket.GetRawSocketOption(SolSocket, SoPeerCred, cred);
-            uid = n >= 8 ? MemoryMarshal.Read<uint>(cred[4..]) : uint.MaxValue;
-            return n >= 8;
-        }
-        catch (SocketException)
-        {
-            uid = uint.MaxValue;
-            return false;
-        }
-    }
-
-    [LibraryImport("libc")]
-    private static partial uint geteuid();
 
     private static partial class Log
     {

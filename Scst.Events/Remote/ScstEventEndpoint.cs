@@ -6,7 +6,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Scst.Events.Remote.Interop;
 
 namespace Scst.Events.Remote;
 
@@ -96,9 +95,9 @@ public sealed class ScstEventEndpoint : IAsyncDisposable
                 throw new InvalidOperationException("The event endpoint is already started.");
             }
 
-            _ownUid = UnixSocketInterop.GetEffectiveUserId();
-            _allowedGid = _options.Group is { } group ? PeerCredentialPolicy.ResolveGroupId(group) : null;
-            _listener = CreateListener(Path.GetFullPath(path));
+            _ownUid = UnixEndpointSocket.EffectiveUserId;
+            _allowedGid = _options.Group is { } group ? UnixEndpointSocket.ResolveGroupId(group) : null;
+            _listener = UnixEndpointSocket.Listen(path, _allowedGid, 64, "the event endpoint");
             _stopping = new CancellationTokenSource();
             _acceptLoop = AcceptLoopAsync(_listener, _stopping.Token);
         }
@@ -158,75 +157,6 @@ public sealed class ScstEventEndpoint : IAsyncDisposable
     /// <returns>A task that completes when the endpoint is stopped.</returns>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    private Socket CreateListener(string path)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            throw new PlatformNotSupportedException("The event endpoint needs Linux (SO_PEERCRED).");
-        }
-
-        var directory = Path.GetDirectoryName(path);
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        switch (UnixSocketInterop.IsSocket(path))
-        {
-            case false:
-                throw new IOException($"The event endpoint's path {path} exists and is not a socket.");
-            case true when IsListenedOn(path):
-                throw new IOException($"Another process listens on the event endpoint's socket {path}.");
-            case true:
-                File.Delete(path); // stale: left by a process that did not stop cleanly
-                break;
-        }
-
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            listener.Bind(new UnixDomainSocketEndPoint(path));
-
-            // The mode is set right after bind; a peer that slips in before it still meets the SO_PEERCRED check.
-            if (_allowedGid is { } gid)
-            {
-                var error = UnixSocketInterop.ChangeGroup(path, gid);
-                if (error != 0)
-                {
-                    throw new IOException($"Setting group {gid} on {path} failed with errno {error}.");
-                }
-
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
-            }
-            else
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
-            listener.Listen(64);
-            return listener;
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-    }
-
-    private static bool IsListenedOn(string path)
-    {
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            probe.Connect(new UnixDomainSocketEndPoint(path));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
     private async Task AcceptLoopAsync(Socket listener, CancellationToken stopping)
     {
         await Task.Yield();
@@ -247,8 +177,8 @@ public sealed class ScstEventEndpoint : IAsyncDisposable
                 continue;
             }
 
-            var error = UnixSocketInterop.GetPeerCredentials(socket, out var uid, out var gid);
-            if (error != 0 || !PeerCredentialPolicy.IsAllowed(uid, gid, _ownUid, _allowedGid))
+            if (!UnixEndpointSocket.TryGetPeerCredentials(socket, out _, out var uid, out var gid)
+                || !UnixEndpointSocket.IsAllowed(uid, gid, _ownUid, _allowedGid))
             {
                 var groupClause = _allowedGid is { } allowed ? string.Create(CultureInfo.InvariantCulture, $" or gid {allowed}") : string.Empty;
                 Log.PeerRefused(_logger, uid, gid, _ownUid, groupClause);

@@ -6,27 +6,11 @@ using static Tmds.Linux.LibC;
 
 namespace Scst.UserDevice.Native;
 
-/// <summary>The few Linux calls .NET does not offer: descriptor passing, peer credentials, memfd and mmap.</summary>
+/// <summary>The few Linux calls .NET does not offer: descriptor passing, memfd and mmap.</summary>
 internal static unsafe class UnixInterop
 {
     /// <summary>The most descriptors accepted with one receive.</summary>
     public const int MaxDescriptorsPerReceive = 4;
-
-    /// <summary>The credentials of the process at the other end of a connected Unix socket (SO_PEERCRED).</summary>
-    public static (int Pid, uint Uid, uint Gid) PeerCredentials(Socket socket)
-    {
-        ucred cred = default;
-        socklen_t len = (socklen_t)sizeof(ucred);
-        if (getsockopt((int)socket.Handle, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-        {
-            throw new IOException($"getsockopt(SO_PEERCRED) failed: errno {errno}.");
-        }
-
-        return ((int)cred.pid, cred.uid, cred.gid);
-    }
-
-    /// <summary>The effective uid of this process.</summary>
-    public static uint EffectiveUserId => geteuid();
 
     /// <summary>
     /// Sends <paramref name="data"/> in one sendmsg, with <paramref name="descriptor"/> as SCM_RIGHTS when it is not
@@ -201,38 +185,5 @@ internal static unsafe class UnixInterop
     {
         stat st = default;
         return fstat(descriptor, &st) == 0 ? (long)st.st_size : -1;
-    }
-
-    /// <summary>Changes the group of a file (lchown with an unchanged owner).</summary>
-    public static void ChangeGroup(string path, uint gid)
-    {
-        byte[] p = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* b = p)
-        {
-            if (lchown(b, unchecked((uint)-1), gid) != 0)
-            {
-                throw new IOException($"chown of {path} to group {gid} failed: errno {errno}.");
-            }
-        }
-    }
-
-    /// <summary>Finds a group id by name or number in /etc/group.</summary>
-    public static uint ResolveGroup(string group)
-    {
-        if (uint.TryParse(group, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out uint gid))
-        {
-            return gid;
-        }
-
-        foreach (string line in File.ReadLines("/etc/group"))
-        {
-            string[] parts = line.Split(':');
-            if (parts.Length >= 3 && parts[0] == group && uint.TryParse(parts[2], System.Globalization.CultureInfo.InvariantCulture, out gid))
-            {
-                return gid;
-            }
-        }
-
-        throw new ArgumentException($"No group named '{group}' in /etc/group.", nameof(group));
     }
 }

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Scst.Core;
-using Scst.UserDevice.Native;
+using Scst.Events.Remote;
 
 namespace Scst.UserDevice.Target;
 
@@ -52,40 +52,8 @@ internal sealed class UserDeviceServer : IHostedService, IAsyncDisposable
         }
 
         string path = Path.GetFullPath(_options.SocketPath);
-        string? directory = Path.GetDirectoryName(path);
-        if (directory is not null)
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        if (File.Exists(path))
-        {
-            File.Delete(path); // a stale socket of an earlier run
-        }
-
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            listener.Bind(new UnixDomainSocketEndPoint(path));
-            if (_options.Group is { } group)
-            {
-                _allowedGid = UnixInterop.ResolveGroup(group);
-                UnixInterop.ChangeGroup(path, _allowedGid.Value);
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
-            }
-            else
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
-            listener.Listen(64);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-
+        _allowedGid = _options.Group is { } group ? UnixEndpointSocket.ResolveGroupId(group) : null;
+        Socket listener = UnixEndpointSocket.Listen(path, _allowedGid, 64, "the user-device server");
         _listener = listener;
         Log.Listening(_logger, path, _allowedGid is null ? "0600" : $"0660, group {_allowedGid}");
         _acceptLoop = AcceptLoopAsync(listener);
@@ -106,8 +74,8 @@ internal sealed class UserDeviceServer : IHostedService, IAsyncDisposable
                 return;
             }
 
-            (int pid, uint uid, uint gid) = UnixInterop.PeerCredentials(socket);
-            if (uid != UnixInterop.EffectiveUserId && uid != 0 && (_allowedGid is null || gid != _allowedGid))
+            if (!UnixEndpointSocket.TryGetPeerCredentials(socket, out int pid, out uint uid, out uint gid) ||
+                !UnixEndpointSocket.IsAllowed(uid, gid, UnixEndpointSocket.EffectiveUserId, _allowedGid))
             {
                 Log.PeerRefused(_logger, pid, uid, gid);
                 socket.Dispose();

@@ -312,7 +312,7 @@ public class ScstEventEndpointTests
     [InlineData(1001u, 51u, 1000u, 50u, false)]     // another uid, another group
     public void PeerCredentialPolicy_IsAllowed(uint peerUid, uint peerGid, uint ownUid, uint? group, bool expected)
     {
-        PeerCredentialPolicy.IsAllowed(peerUid, peerGid, ownUid, group).Should().Be(expected);
+        UnixEndpointSocket.IsAllowed(peerUid, peerGid, ownUid, group).Should().Be(expected);
     }
 
     [Fact]
@@ -323,9 +323,9 @@ public class ScstEventEndpointTests
         {
             File.WriteAllLines(file, ["root:x:0:", "scst:x:4242:alice,bob"]);
 
-            PeerCredentialPolicy.ResolveGroupId("scst", file).Should().Be(4242u);
-            PeerCredentialPolicy.ResolveGroupId("77", file).Should().Be(77u);
-            FluentActions.Invoking(() => PeerCredentialPolicy.ResolveGroupId("nope", file)).Should().Throw<InvalidOperationException>();
+            UnixEndpointSocket.ResolveGroupId("scst", file).Should().Be(4242u);
+            UnixEndpointSocket.ResolveGroupId("77", file).Should().Be(77u);
+            FluentActions.Invoking(() => UnixEndpointSocket.ResolveGroupId("nope", file)).Should().Throw<InvalidOperationException>();
         }
         finally
         {

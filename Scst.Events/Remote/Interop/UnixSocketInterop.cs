@@ -12,8 +12,9 @@ internal static unsafe class UnixSocketInterop
 {
     /// <summary>Reads the connected peer's credentials (SO_PEERCRED: the uid and gid it had when it connected).</summary>
     /// <returns>0, or the errno of the failure.</returns>
-    public static int GetPeerCredentials(Socket socket, out uint uid, out uint gid)
+    public static int GetPeerCredentials(Socket socket, out int pid, out uint uid, out uint gid)
     {
+        pid = 0;
         uid = uint.MaxValue;
         gid = uint.MaxValue;
         var handle = socket.SafeHandle;
@@ -28,6 +29,7 @@ internal static unsafe class UnixSocketInterop
                 return errno;
             }
 
+            pid = credentials.pid;
             uid = credentials.uid;
             gid = credentials.gid;
             return 0;
