@@ -48,7 +48,9 @@ public sealed class ScsiTarget
 
     /// <summary>
     /// Opens a session (I_T nexus) for an initiator and publishes event 103 (session added); when the initiator sees no
-    /// LUN at all, also event 2 (negative LUNs inquiry). Closing the session publishes event 104 (session removed).
+    /// LUN at all, also event 2 (negative LUNs inquiry). Closing the session publishes event 104 (session removed). With
+    /// <see cref="ScstOptions.UnitAttentionOnNewNexus"/> each LUN of the new nexus starts with POWER ON, RESET, OR BUS
+    /// DEVICE RESET OCCURRED.
     /// </summary>
     /// <param name="initiatorName">The initiator port name (for iSCSI the initiator name, optionally with its ISID).</param>
     /// <param name="transportId">The initiator's SPC-4 TransportID.</param>
@@ -72,6 +74,11 @@ public sealed class ScsiTarget
 
         foreach (LunMapping mapping in session.Luns.Luns)
         {
+            if (Engine.Options.UnitAttentionOnNewNexus)
+            {
+                session.EstablishUnitAttention(mapping.Lun, SenseCode.PowerOnReset);
+            }
+
             Engine.NotifyNexus(session, mapping, attached: true);
         }
 

@@ -12,6 +12,13 @@ public sealed class ScstOptions
     public int MaxCommandsPerSession { get; set; } = 128;
 
     /// <summary>
+    /// Whether a new I_T nexus starts with a POWER ON, RESET, OR BUS DEVICE RESET OCCURRED unit attention on each LUN
+    /// it sees, as SCST does for every new session: the initiator learns that the logical unit's state (mode pages,
+    /// reservations of its own, task set) starts afresh for it. Defaults to true.
+    /// </summary>
+    public bool UnitAttentionOnNewNexus { get; set; } = true;
+
+    /// <summary>
     /// Commands one I_T nexus may have in flight to one logical unit (SCST's per-LUN queue depth). Past it the core
     /// answers TASK SET FULL. Defaults to 64.
     /// </summary>

@@ -39,7 +39,12 @@ public sealed class ScstStack : IAsyncDisposable
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        IScstBuilder builder = services.AddScst(options).AddVdiskHandlers().AddLocalTransport();
+        // Tests about other things start without the POWER ON / RESET unit attention of a new nexus; tests of it turn it on.
+        IScstBuilder builder = services.AddScst(o =>
+        {
+            o.UnitAttentionOnNewNexus = false;
+            options?.Invoke(o);
+        }).AddVdiskHandlers().AddLocalTransport();
         configure?.Invoke(builder);
         return new ScstStack(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
     }

@@ -13,6 +13,9 @@ public sealed class ConformanceFixture : ScstTargetFixture
 
     public static MustPassList List { get; } = MustPassList.Load(MustPassList.FindDefaultPath());
 
+    // libiscsi meets the target as initiators do: every new session starts with POWER ON / RESET.
+    protected override bool UnitAttentionOnNewNexus => true;
+
     /// <summary>Runs the list's suites once (one iscsi-test-cu process per suite); later calls get the same run.</summary>
     public Task<MustPassRun> RunAsync()
     {

@@ -78,6 +78,8 @@ public enum ScsiFamilyBackend
 /// <summary>A target serving one vdisk_fileio configuration's LUN.</summary>
 internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configuration) : ScstTargetFixture, IConformanceTarget
 {
+    protected override bool UnitAttentionOnNewNexus => true;
+
     protected override void ConfigureDevice(IDictionary<string, string> parameters)
     {
         foreach (KeyValuePair<string, string> p in configuration.DeviceParameters)

@@ -50,6 +50,12 @@ public class ScstTargetFixture : IAsyncLifetime
     }
 
     /// <summary>Options the iSCSI driver is built with; a derived fixture may change them.</summary>
+    /// <summary>
+    /// Whether new sessions start with the POWER ON / RESET unit attention (the core's default, which real initiators
+    /// handle). Tests of other things run without it; the conformance fixtures keep it.
+    /// </summary>
+    protected virtual bool UnitAttentionOnNewNexus => false;
+
     protected virtual void ConfigureIscsi(IscsiTargetOptions options)
     {
     }
@@ -69,7 +75,7 @@ public class ScstTargetFixture : IAsyncLifetime
         };
         ConfigureDevice(parameters);
         builder.Logging.AddProvider(Logs);
-        builder.Services.AddScst()
+        builder.Services.AddScst(o => o.UnitAttentionOnNewNexus = UnitAttentionOnNewNexus)
             .AddVdiskHandlers()
             .AddLocalTransport()
             .AddIscsiTarget(o =>

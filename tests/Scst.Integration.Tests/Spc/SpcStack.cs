@@ -20,7 +20,11 @@ internal sealed class SpcStack : IAsyncDisposable
     public SpcStack(string? stateDirectory = null, bool thin = false)
     {
         var services = new ServiceCollection();
-        services.AddScst(o => o.StateDirectory = stateDirectory)
+        services.AddScst(o =>
+            {
+                o.StateDirectory = stateDirectory;
+                o.UnitAttentionOnNewNexus = false; // tests of other things; NewNexusUnitAttentionTests turn it on
+            })
             .AddVdiskHandlers()
             .AddLocalTransport()
             .AddDevice("vdisk_nullio", "disk1", new Dictionary<string, string> { ["size"] = "64M", ["thin_provisioned"] = thin ? "1" : "0" })

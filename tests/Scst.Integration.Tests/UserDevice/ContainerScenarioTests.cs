@@ -89,7 +89,8 @@ public sealed class ContainerScenarioTests : IAsyncDisposable
             written[lba] = data;
         }
 
-        // Session b keeps using app-2's LUN while app-1 dies and comes back.
+        // Session b keeps using app-2's LUN while app-1 dies and comes back (its new-nexus unit attention cleared first).
+        await b.ClearUnitAttentionAsync(LunAddress.Encode(1), Ct);
         using var stopB = new CancellationTokenSource();
         Task<(int Commands, List<string> Unexpected)> other = Task.Run(() => KeepUsingAsync(b, stopB.Token), Ct);
 
