@@ -9,6 +9,8 @@ namespace Scst.Integration.Tests.Conformance;
 /// UNMAP, INQUIRY's provisioning VPD pages) against the UserFileIo sample serving a thin 1 GiB file (<c>--thin</c>:
 /// holes punched for UNMAP, found with SEEK_DATA / SEEK_HOLE for GET LBA STATUS) give each test the outcome it gets on
 /// the <c>thin</c> vdisk_fileio configuration (same geometry), and the UNMAP and GET LBA STATUS tests really pass.
+/// libiscsi 1.19 only checks that GET LBA STATUS reports written blocks mapped, never that unmapped ones are
+/// deallocated; Scst.UserDevice.Tests checks that (<c>ChildProcessTests</c>, <c>UserDeviceLoopTests</c>).
 /// </summary>
 public sealed class ThinUserDeviceConformanceTests(ThinUserDeviceFixture fixture) : IClassFixture<ThinUserDeviceFixture>
 {
