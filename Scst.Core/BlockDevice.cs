@@ -125,7 +125,7 @@ public abstract partial class BlockDevice : ScsiDevice
             case 0x9E when (command.Cdb[1] & 0x1F) == 0x10:
                 return new(ReadCapacity16(command));
             case 0x9E when (command.Cdb[1] & 0x1F) == 0x12:
-                return new(GetLbaStatus(command));
+                return GetLbaStatusAsync(command);
             case 0x35 or 0x91:
                 return SynchronizeCacheAsync(command);
             case 0x42:

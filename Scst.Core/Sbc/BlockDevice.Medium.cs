@@ -31,7 +31,8 @@ public abstract partial class BlockDevice
     /// <summary>
     /// Optional. Reports the provisioning state of the bytes from <paramref name="offset"/>: whether they are mapped,
     /// and how many bytes (at most <paramref name="maxLength"/>, at least one block) share that state. Called by GET
-    /// LBA STATUS on the command's thread; must not block for long. The default reports everything mapped, or
+    /// LBA STATUS (through the default <see cref="GetProvisioningExtentAsync"/>) on the command's thread; must not
+    /// block for long. The default reports everything mapped, or
     /// everything deallocated on a thin-provisioned device that overrides nothing.
     /// </summary>
     /// <param name="offset">Byte offset, block aligned and in range.</param>
@@ -42,6 +43,22 @@ public abstract partial class BlockDevice
     {
         mapped = !ThinProvisioned;
         return maxLength;
+    }
+
+    /// <summary>
+    /// Optional. The asynchronous form of <see cref="GetProvisioningExtent"/>, for a device whose provisioning state
+    /// lives elsewhere (another process, a remote store). GET LBA STATUS awaits it once per descriptor; the default
+    /// calls <see cref="GetProvisioningExtent"/> synchronously. A failure is an outcome other than GOOD, which ends the
+    /// command with it; on GOOD the length must be at least one block and at most <paramref name="maxLength"/>
+    /// (longer is cut to it, shorter counts as one block).
+    /// </summary>
+    /// <param name="offset">Byte offset, block aligned and in range.</param>
+    /// <param name="maxLength">The bytes from <paramref name="offset"/> to the end of the device.</param>
+    /// <returns>GOOD or an error outcome, the length of the run in bytes and whether it is mapped.</returns>
+    protected virtual ValueTask<(CommandOutcome Outcome, long Length, bool Mapped)> GetProvisioningExtentAsync(long offset, long maxLength)
+    {
+        long length = GetProvisioningExtent(offset, maxLength, out bool mapped);
+        return new((CommandOutcome.Good, length, mapped));
     }
 
     /// <summary>Optional. Starts reading a byte range into the cache (PRE-FETCH); must not block. Does nothing by default.</summary>
@@ -248,7 +265,7 @@ public abstract partial class BlockDevice
     // GET LBA STATUS: bytes 2-9 STARTING LOGICAL BLOCK ADDRESS, 10-13 ALLOCATION LENGTH, 14 REPORT TYPE.
     // Parameter data (SBC-4 5.20.2): bytes 0-3 PARAMETER DATA LENGTH (n - 3), 4-7 reserved, then 16-byte descriptors:
     // LBA (8), NUMBER OF LOGICAL BLOCKS (4), PROVISIONING STATUS (byte 12, bits 3-0: 0 mapped, 1 deallocated).
-    private CommandOutcome GetLbaStatus(ScsiCommand command)
+    private async ValueTask<CommandOutcome> GetLbaStatusAsync(ScsiCommand command)
     {
         ulong lba = command.Lba;
         if (lba >= (ulong)BlockCount)
@@ -264,37 +281,52 @@ public abstract partial class BlockDevice
 
         // Enough descriptors to fill the allocation length, and at least one (a short allocation gets it truncated).
         int wanted = Math.Clamp((allocation - 8) / 16, 1, MaxLbaStatusDescriptors);
-        Span<byte> data = command.Data.Span;
-        int room = data.Length;
-        Span<byte> one = stackalloc byte[16];
+        Memory<byte> data = command.Data;
         long end = BlockCount * BlockSize;
         long offset = (long)lba * BlockSize;
         int count = 0;
         while (count < wanted && offset < end)
         {
-            long run = GetProvisioningExtent(offset, end - offset, out bool mapped);
-            long blocks = Math.Max(1, run / BlockSize);
-            blocks = Math.Min(blocks, Math.Min(uint.MaxValue, (end - offset) / BlockSize));
-            one.Clear();
-            BinaryPrimitives.WriteUInt64BigEndian(one, (ulong)(offset / BlockSize));
-            BinaryPrimitives.WriteUInt32BigEndian(one[8..], (uint)blocks);
-            one[12] = mapped ? (byte)0 : (byte)1;
-            int at = 8 + (16 * count);
-            if (at < room)
+            (CommandOutcome outcome, long run, bool mapped) = await GetProvisioningExtentAsync(offset, end - offset).ConfigureAwait(false);
+            if (!outcome.IsGood)
             {
-                one[..Math.Min(16, room - at)].CopyTo(data[at..]);
+                return outcome;
             }
 
+            long blocks = Math.Max(1, run / BlockSize);
+            blocks = Math.Min(blocks, Math.Min(uint.MaxValue, (end - offset) / BlockSize));
+            WriteLbaStatusDescriptor(data.Span, count, offset / BlockSize, blocks, mapped);
             count++;
             offset += blocks * BlockSize;
         }
 
+        WriteLbaStatusHeader(data.Span, count);
+        command.SetResponseLength(Math.Min(data.Length, 8 + (16 * count)));
+        return CommandOutcome.Good;
+    }
+
+    // Descriptor index of the parameter data: LBA (8), NUMBER OF LOGICAL BLOCKS (4), PROVISIONING STATUS (byte 12);
+    // the part beyond the buffer (a short allocation length) is dropped.
+    private static void WriteLbaStatusDescriptor(Span<byte> data, int index, long lba, long blocks, bool mapped)
+    {
+        Span<byte> one = stackalloc byte[16];
+        one.Clear();
+        BinaryPrimitives.WriteUInt64BigEndian(one, (ulong)lba);
+        BinaryPrimitives.WriteUInt32BigEndian(one[8..], (uint)blocks);
+        one[12] = mapped ? (byte)0 : (byte)1;
+        int at = 8 + (16 * index);
+        if (at < data.Length)
+        {
+            one[..Math.Min(16, data.Length - at)].CopyTo(data[at..]);
+        }
+    }
+
+    private static void WriteLbaStatusHeader(Span<byte> data, int count)
+    {
         Span<byte> header = stackalloc byte[8];
         header.Clear();
         BinaryPrimitives.WriteUInt32BigEndian(header, (uint)(4 + (16 * count)));
-        header[..Math.Min(8, room)].CopyTo(data);
-        command.SetResponseLength(Math.Min(room, 8 + (16 * count)));
-        return CommandOutcome.Good;
+        header[..Math.Min(8, data.Length)].CopyTo(data);
     }
 
     private static int HighestBit(int value) => 31 - int.LeadingZeroCount(value);

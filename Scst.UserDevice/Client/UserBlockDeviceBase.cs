@@ -44,6 +44,18 @@ public abstract class UserBlockDeviceBase
     public virtual ValueTask<UserDeviceStatus> UnmapAsync(long offset, long length) =>
         new(UserDeviceStatus.CheckCondition(SenseKey.IllegalRequest, 0x20, 0x00));
 
+    /// <summary>
+    /// Optional, for a device that says <see cref="UserDeviceDescriptor.ThinProvisioned"/>. Reports the provisioning
+    /// state of the bytes from <paramref name="offset"/> for GET LBA STATUS: how many (a multiple of the block size, at
+    /// least one block, at most <paramref name="maxLength"/>) share the state of the first, and whether they are
+    /// mapped. Called once per reported extent. Defaults to "mapped, the whole range".
+    /// </summary>
+    /// <param name="offset">Byte offset, block aligned and in range.</param>
+    /// <param name="maxLength">The most bytes the answer may cover (to the end of the device, or less).</param>
+    /// <returns>The extent, or <see cref="UserProvisioningExtent.Failed"/> with an error status.</returns>
+    public virtual ValueTask<UserProvisioningExtent> GetProvisioningAsync(long offset, long maxLength) =>
+        new(new UserProvisioningExtent(maxLength, Mapped: true));
+
     /// <summary>Optional. An I_T nexus reaches the device through a LUN (ATTACH_SESS). Must not block.</summary>
     /// <param name="session">The nexus.</param>
     /// <returns>0 to accept; a negative errno is logged by the target.</returns>

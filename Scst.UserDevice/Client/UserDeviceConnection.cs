@@ -37,6 +37,7 @@ public sealed class UserDeviceConnection
     private int _idleCount;
     private int _outstanding;
     private RegionMemory? _region;
+    private int _blockSize = 512;
 
     /// <summary>The most primitives outstanding at once (fileio_tgt's threads). Defaults to 1.</summary>
     public int MaxConcurrency { get; init; } = 1;
@@ -71,6 +72,7 @@ public sealed class UserDeviceConnection
         }
 
         _device = device;
+        _blockSize = descriptor.BlockSize;
         _idle = new ExecContext[Math.Max(1, MaxConcurrency)];
         for (int i = 0; i < _idle.Length; i++)
         {
@@ -351,6 +353,7 @@ public sealed class UserDeviceConnection
             r.DataLength > 0 && r.BufferOffset >= 0 && r.Offset >= 0 && r.DataLength <= RegionSize && r.BufferOffset <= RegionSize - r.DataLength,
         ExecOperation.Flush => true,
         ExecOperation.Unmap => r.Offset >= 0 && r.DataLength >= 0,
+        ExecOperation.GetProvisioning => r.Offset >= 0 && r.DataLength >= _blockSize && r.DataLength % _blockSize == 0,
         _ => false,
     };
 
@@ -471,11 +474,11 @@ public sealed class UserDeviceConnection
     }
 
     // Encodes a status as EXEC_REPLY: fixed-format sense for a CHECK CONDITION.
-    private static int EncodeReply(Span<byte> destination, ulong handle, in UserDeviceStatus status, int responseLength)
+    private static int EncodeReply(Span<byte> destination, ulong handle, in UserDeviceStatus status, int responseLength, byte flags)
     {
         if (status.Status != ScsiStatus.CheckCondition)
         {
-            return ExecReply.Encode(destination, handle, (byte)status.Status, default, responseLength);
+            return ExecReply.Encode(destination, handle, (byte)status.Status, default, responseLength, status.IsGood ? flags : (byte)0);
         }
 
         Span<byte> sense = stackalloc byte[18];
@@ -497,6 +500,7 @@ public sealed class UserDeviceConnection
         private ConfiguredValueTaskAwaitable<UserDeviceStatus>.ConfiguredValueTaskAwaiter _awaiter;
         private ExecRequest _request;
         private UserDeviceStatus _status;
+        private UserProvisioningExtent _extent;
 
         public ExecContext(UserDeviceConnection owner)
         {
@@ -530,7 +534,10 @@ public sealed class UserDeviceConnection
             return false;
         }
 
-        public int EncodeReply(Span<byte> destination) => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, (int)Math.Min(_request.DataLength, int.MaxValue));
+        public int EncodeReply(Span<byte> destination) => _request.Operation == ExecOperation.GetProvisioning
+            ? UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, (int)(uint)(_extent.Length / _owner._blockSize),
+                _extent.Mapped ? (byte)0 : ExecReply.DeallocatedFlag)
+            : UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, (int)Math.Min(_request.DataLength, int.MaxValue), 0);
 
         public void SendReply()
         {
@@ -546,8 +553,38 @@ public sealed class UserDeviceConnection
                 ExecOperation.Read => device.ReadAsync(r.Offset, _owner._region!.Memory.Slice((int)r.BufferOffset, (int)r.DataLength)),
                 ExecOperation.Write => device.WriteAsync(r.Offset, _owner._region!.Memory.Slice((int)r.BufferOffset, (int)r.DataLength), r.ForceUnitAccess),
                 ExecOperation.Flush => device.FlushAsync(),
+                ExecOperation.GetProvisioning => QueryProvisioningAsync(device, r.Offset, r.DataLength),
                 _ => device.UnmapAsync(r.Offset, r.DataLength),
             };
+        }
+
+        // The extent goes to _extent and the status is the primitive's; an answer outside the asked range (a device
+        // bug) becomes HARDWARE ERROR rather than a reply the target would take as malformed.
+        private ValueTask<UserDeviceStatus> QueryProvisioningAsync(UserBlockDeviceBase device, long offset, long maxLength)
+        {
+            ValueTask<UserProvisioningExtent> pending = device.GetProvisioningAsync(offset, maxLength);
+            return pending.IsCompletedSuccessfully ? new(Accept(pending.Result, maxLength)) : AwaitProvisioningAsync(pending, maxLength);
+        }
+
+        private async ValueTask<UserDeviceStatus> AwaitProvisioningAsync(ValueTask<UserProvisioningExtent> pending, long maxLength) =>
+            Accept(await pending.ConfigureAwait(false), maxLength);
+
+        private UserDeviceStatus Accept(UserProvisioningExtent extent, long maxLength)
+        {
+            _extent = default;
+            if (!extent.Status.IsGood)
+            {
+                return extent.Status;
+            }
+
+            int blockSize = _owner._blockSize;
+            if (extent.Length < blockSize || extent.Length > maxLength || extent.Length % blockSize != 0)
+            {
+                return UserDeviceStatus.CheckCondition(SenseKey.HardwareError, 0x44, 0x00);
+            }
+
+            _extent = extent;
+            return UserDeviceStatus.Good;
         }
 
         private static UserDeviceStatus Result(ConfiguredValueTaskAwaitable<UserDeviceStatus>.ConfiguredValueTaskAwaiter awaiter)

@@ -34,6 +34,24 @@ public readonly record struct UserDeviceStatus(ScsiStatus Status, SenseKey Key, 
     public static UserDeviceStatus CheckCondition(SenseKey key, byte asc, byte ascq) => new(ScsiStatus.CheckCondition, key, asc, ascq);
 }
 
+/// <summary>
+/// The provisioning state of a run of bytes (GET_PROVISIONING): its length from the asked offset and whether it is
+/// mapped, or the error status the query ended with.
+/// </summary>
+/// <param name="Length">Bytes from the asked offset that share its state: a multiple of the block size, at least one
+/// block and at most the asked maximum.</param>
+/// <param name="Mapped">Whether the run is mapped (false: deallocated, reads as zeros).</param>
+public readonly record struct UserProvisioningExtent(long Length, bool Mapped)
+{
+    /// <summary>GOOD, or the error the query ended with (then the extent is ignored).</summary>
+    public UserDeviceStatus Status { get; init; }
+
+    /// <summary>A failed query.</summary>
+    /// <param name="status">The error status.</param>
+    /// <returns>The extent carrying it.</returns>
+    public static UserProvisioningExtent Failed(UserDeviceStatus status) => new(0, true) { Status = status };
+}
+
 /// <summary>What a device process registers: the device and its options (SCST's scst_user_dev_desc and scst_user_opt).</summary>
 public sealed record UserDeviceDescriptor
 {

@@ -70,4 +70,10 @@ internal enum ExecOperation : byte
 
     /// <summary>Deallocate <c>length</c> bytes at <c>offset</c> (they then read as zeros).</summary>
     Unmap = 4,
+
+    /// <summary>
+    /// Report the provisioning state of the bytes at <c>offset</c>: the reply's response length is the number of blocks
+    /// (1 to <c>length</c> / block size) that share the state of the first, and bit 0 of its flags says deallocated.
+    /// </summary>
+    GetProvisioning = 5,
 }

@@ -224,12 +224,19 @@ internal struct Cdb16
     private byte _element;
 }
 
-/// <summary>EXEC_REPLY body: <c>u8 status | u8 sense length | u16 reserved | u32 response length | sense</c>.</summary>
+/// <summary>
+/// EXEC_REPLY body: <c>u8 status | u8 sense length | u8 flags | u8 reserved | u32 response length | sense</c>. For
+/// GET_PROVISIONING the response length is the extent in blocks and flags bit 0 says deallocated; other primitives send
+/// flags 0.
+/// </summary>
 internal static class ExecReply
 {
     public const int FixedLength = 8;
 
-    public static int Encode(Span<byte> destination, ulong handle, byte status, ReadOnlySpan<byte> sense, int responseLength)
+    /// <summary>Flags bit 0 of a GET_PROVISIONING reply: the extent is deallocated.</summary>
+    public const byte DeallocatedFlag = 0x01;
+
+    public static int Encode(Span<byte> destination, ulong handle, byte status, ReadOnlySpan<byte> sense, int responseLength, byte flags = 0)
     {
         int senseLength = Math.Min(sense.Length, Frame.MaxSenseLength);
         int length = Frame.HeaderLength + FixedLength + senseLength;
@@ -237,18 +244,19 @@ internal static class ExecReply
         Span<byte> b = destination[Frame.HeaderLength..];
         b[0] = status;
         b[1] = (byte)senseLength;
-        b[2] = 0;
+        b[2] = flags;
         b[3] = 0;
         BinaryPrimitives.WriteInt32LittleEndian(b[4..], responseLength);
         sense[..senseLength].CopyTo(b[FixedLength..]);
         return length;
     }
 
-    public static bool TryDecode(ReadOnlySpan<byte> body, out byte status, out ReadOnlySpan<byte> sense, out int responseLength)
+    public static bool TryDecode(ReadOnlySpan<byte> body, out byte status, out ReadOnlySpan<byte> sense, out int responseLength, out byte flags)
     {
         status = 0;
         sense = default;
         responseLength = 0;
+        flags = 0;
         if (body.Length < FixedLength || body[1] > Frame.MaxSenseLength || body.Length != FixedLength + body[1])
         {
             return false;
@@ -257,6 +265,7 @@ internal static class ExecReply
         status = body[0];
         sense = body.Slice(FixedLength, body[1]);
         responseLength = BinaryPrimitives.ReadInt32LittleEndian(body[4..]);
+        flags = body[2];
         return true;
     }
 }

@@ -231,9 +231,21 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
             return $"EXEC_REPLY for unknown handle 0x{handle:X}";
         }
 
-        if (!ExecReply.TryDecode(body, out byte status, out ReadOnlySpan<byte> sense, out _))
+        if (!ExecReply.TryDecode(body, out byte status, out ReadOnlySpan<byte> sense, out int responseLength, out byte flags))
         {
             return "EXEC_REPLY body is malformed";
+        }
+
+        if (entry.Answer is { } answer && status == (byte)ScsiStatus.Good)
+        {
+            uint blocks = (uint)responseLength;
+            if (blocks == 0 || blocks > answer.MaxBlocks)
+            {
+                return $"GET_PROVISIONING reply of {blocks} blocks (1 to {answer.MaxBlocks} asked)";
+            }
+
+            answer.Blocks = blocks;
+            answer.Deallocated = (flags & ExecReply.DeallocatedFlag) != 0;
         }
 
         CommandOutcome outcome;
@@ -408,10 +420,10 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
     /// Sends an EXEC for a primitive of the device and returns the task its reply completes. The command whose
     /// ExecuteAsync is on the stack, if any, lends the EXEC its CDB, session and task attribute.
     /// </summary>
-    public ValueTask<CommandOutcome> ExecAsync(ExecOperation operation, long offset, long length, long bufferOffset, bool fua, RegionSlot? slot)
+    public ValueTask<CommandOutcome> ExecAsync(ExecOperation operation, long offset, long length, long bufferOffset, bool fua, RegionSlot? slot, ProvisioningAnswer? answer = null)
     {
         ScsiCommand? command = UserBlockDevice.CurrentCommand;
-        PendingExec? entry = _pending!.Rent(command);
+        PendingExec? entry = _pending!.Rent(command, answer);
         if (entry is null)
         {
             return new(CommandOutcome.FromStatus(ScsiStatus.Busy));

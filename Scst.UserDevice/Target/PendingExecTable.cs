@@ -32,7 +32,7 @@ internal sealed class PendingExecTable
     }
 
     /// <summary>Takes a free entry, or null when all are in use.</summary>
-    public PendingExec? Rent(ScsiCommand? command)
+    public PendingExec? Rent(ScsiCommand? command, ProvisioningAnswer? answer = null)
     {
         PendingExec entry;
         lock (_lock)
@@ -45,7 +45,7 @@ internal sealed class PendingExecTable
             entry = _entries[_free[--_freeCount]];
         }
 
-        entry.Start(command);
+        entry.Start(command, answer);
         return entry;
     }
 
@@ -127,13 +127,17 @@ internal sealed class PendingExec : IValueTaskSource<CommandOutcome>
 
     public ScsiCommand? Command { get; private set; }
 
+    /// <summary>Where a GET_PROVISIONING reply puts the extent; null for the other primitives.</summary>
+    public ProvisioningAnswer? Answer { get; private set; }
+
     public bool IsPending => Volatile.Read(ref _state) == Waiting;
 
     public ValueTask<CommandOutcome> Task => new(this, _core.Version);
 
-    internal void Start(ScsiCommand? command)
+    internal void Start(ScsiCommand? command, ProvisioningAnswer? answer)
     {
         Command = command;
+        Answer = answer;
         _generation++;
         Volatile.Write(ref _state, Waiting);
     }
@@ -155,6 +159,7 @@ internal sealed class PendingExec : IValueTaskSource<CommandOutcome>
         CommandOutcome outcome = _core.GetResult(token);
         _core.Reset();
         Command = null;
+        Answer = null;
         Volatile.Write(ref _state, Free);
         _table.Free(this);
         return outcome;
@@ -164,4 +169,18 @@ internal sealed class PendingExec : IValueTaskSource<CommandOutcome>
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
+}
+
+/// <summary>
+/// The extent a GET_PROVISIONING reply reports, filled by the receive loop before it completes the EXEC. One per query
+/// (GET LBA STATUS is not a hot path).
+/// </summary>
+/// <param name="maxBlocks">The most blocks the reply may report (the asked range).</param>
+internal sealed class ProvisioningAnswer(long maxBlocks)
+{
+    public long MaxBlocks { get; } = maxBlocks;
+
+    public long Blocks { get; set; }
+
+    public bool Deallocated { get; set; }
 }

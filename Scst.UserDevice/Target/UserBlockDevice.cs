@@ -133,6 +133,16 @@ internal sealed class UserBlockDevice : BlockDevice
         _channel.ExecAsync(ExecOperation.Unmap, offset, length, 0, fua: false, null);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A thin device answers with GET_PROVISIONING, one EXEC per extent; a fully provisioned one is mapped everywhere
+    /// without asking. The range asked is cut to what one reply can report (2^32 - 1 blocks).
+    /// </remarks>
+    protected override ValueTask<(CommandOutcome Outcome, long Length, bool Mapped)> GetProvisioningExtentAsync(long offset, long maxLength) =>
+        ThinProvisioned
+            ? QueryProvisioningAsync(offset, Math.Min(maxLength / BlockSize, uint.MaxValue))
+            : new((CommandOutcome.Good, maxLength, true));
+
+    /// <inheritdoc />
     protected override void OnNexusAttached(ScsiSession session, LunMapping mapping) => _channel.AttachSession(session, mapping);
 
     /// <inheritdoc />
@@ -154,6 +164,14 @@ internal sealed class UserBlockDevice : BlockDevice
     }
 
     private bool Has(RegisterFlags flag) => (_description.Flags & flag) != 0;
+
+    private async ValueTask<(CommandOutcome Outcome, long Length, bool Mapped)> QueryProvisioningAsync(long offset, long maxBlocks)
+    {
+        var answer = new ProvisioningAnswer(maxBlocks);
+        CommandOutcome outcome = await _channel.ExecAsync(ExecOperation.GetProvisioning, offset, maxBlocks * BlockSize, 0, fua: false, null, answer)
+            .ConfigureAwait(false);
+        return outcome.IsGood ? (outcome, answer.Blocks * BlockSize, !answer.Deallocated) : (outcome, 0, true);
+    }
 
     // Data the core made itself: copied into a slot rented for the primitive, in pieces of at most the largest slot.
     private async ValueTask<CommandOutcome> StagedWriteAsync(long offset, ReadOnlyMemory<byte> source, bool fua)

@@ -8,9 +8,10 @@ namespace Scst.Samples.UserFileIo;
 /// <summary>
 /// A file served as a disk. Through the page cache, I/O runs synchronously on the connection's receive thread (a hit
 /// costs a copy, far less than a hop to another thread); with O_DIRECT and several threads, each primitive runs on the
-/// thread pool so that the device's latencies overlap.
+/// thread pool so that the device's latencies overlap. Thin (<c>--thin</c>): UNMAP punches holes in the file and the
+/// provisioning query finds them with SEEK_DATA / SEEK_HOLE.
 /// </summary>
-internal sealed class FileDevice(SafeFileHandle? file, bool asynchronous, bool nvCache) : UserBlockDeviceBase
+internal sealed class FileDevice(SafeFileHandle? file, bool asynchronous, bool nvCache, int blockSize) : UserBlockDeviceBase
 {
     public override ValueTask<UserDeviceStatus> ReadAsync(long offset, Memory<byte> buffer)
     {
@@ -49,6 +50,31 @@ internal sealed class FileDevice(SafeFileHandle? file, bool asynchronous, bool n
         {
             return new(UserDeviceStatus.WriteError);
         }
+    }
+
+    public override ValueTask<UserDeviceStatus> UnmapAsync(long offset, long length)
+    {
+        if (file is null || length == 0)
+        {
+            return new(UserDeviceStatus.Good);
+        }
+
+        int error = FileHoles.PunchHole(file, offset, length);
+        return new(error == 0 ? UserDeviceStatus.Good : UserDeviceStatus.WriteError);
+    }
+
+    public override ValueTask<UserProvisioningExtent> GetProvisioningAsync(long offset, long maxLength)
+    {
+        if (file is null)
+        {
+            return new(new UserProvisioningExtent(maxLength, Mapped: true));
+        }
+
+        // The file system's extents are whole blocks of its own (at least the device's on any usual geometry); a run
+        // is cut to whole device blocks and never reported shorter than one.
+        long run = FileHoles.FindExtent(file, offset, maxLength, out bool mapped);
+        run = run <= 0 ? maxLength : Math.Max(blockSize, run / blockSize * blockSize);
+        return new(new UserProvisioningExtent(run, mapped));
     }
 
     private static UserDeviceStatus Read(SafeFileHandle file, long offset, Span<byte> span)

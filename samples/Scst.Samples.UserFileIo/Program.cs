@@ -19,12 +19,13 @@ using Scst.UserDevice.Client;
 //   -o, --direct         O_DIRECT
 //   -n, --nullio         no I/O at all (reads return whatever the buffer holds)
 //   -c, --nv-cache       SYNCHRONIZE CACHE and FUA do nothing
+//   -p, --thin           thin provisioned: UNMAP punches holes in the file, GET LBA STATUS reports them
 //   --size SIZE          create or extend the file to SIZE (K/M/G/T suffixes)
 //   --region-mb N        shared region to ask for, in MiB (default: the target's)
 // SIGUSR1 re-reads the file size and reports the new capacity. The process exits (status 3) when the target goes away.
 string socket = "/run/scst/user.sock";
 int blockSize = 512, threads = 7;
-bool writeThrough = false, readOnly = false, direct = false, nullio = false, nvCache = false;
+bool writeThrough = false, readOnly = false, direct = false, nullio = false, nvCache = false, thin = false;
 long? size = null;
 long regionMb = 0;
 var positional = new List<string>();
@@ -42,10 +43,11 @@ for (int i = 0; i < args.Length; i++)
         case "-o" or "--direct": direct = true; break;
         case "-n" or "--nullio": nullio = true; break;
         case "-c" or "--nv-cache": nvCache = true; break;
+        case "-p" or "--thin": thin = true; break;
         case "--size": size = ParseSize(Next()); break;
         case "--region-mb": regionMb = long.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "-h" or "--help":
-            Console.WriteLine("Usage: Scst.Samples.UserFileIo [--socket PATH] [-b N] [-e N] [-t] [-r] [-o] [-n] [-c] [--size SIZE] [--region-mb N] NAME PATH");
+            Console.WriteLine("Usage: Scst.Samples.UserFileIo [--socket PATH] [-b N] [-e N] [-t] [-r] [-o] [-n] [-c] [-p] [--size SIZE] [--region-mb N] NAME PATH");
             return 0;
         default:
             if (a.StartsWith('-'))
@@ -103,6 +105,7 @@ var descriptor = new UserDeviceDescriptor
     ReadOnly = readOnly,
     WriteThrough = writeThrough,
     NvCache = nvCache,
+    ThinProvisioned = thin,
     Product = "UserFileIo",
 };
 if (descriptor.BlockCount <= 0)
@@ -126,7 +129,7 @@ using PosixSignalRegistration sigusr1 = PosixSignalRegistration.Create((PosixSig
 Task run;
 try
 {
-    run = connection.RunAsync(socket, descriptor, new FileDevice(file, asynchronous: direct && threads > 1, nvCache), stop.Token);
+    run = connection.RunAsync(socket, descriptor, new FileDevice(file, asynchronous: direct && threads > 1, nvCache, blockSize), stop.Token);
     await connection.Registered;
 }
 catch (UserDeviceRegistrationException ex)
@@ -140,7 +143,7 @@ catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOExcepti
     return 3;
 }
 
-Console.WriteLine($"{name}: registered {path}{(nullio ? " (nullio)" : string.Empty)}, {descriptor.BlockCount} blocks of {blockSize} bytes, {threads} thread(s), region {connection.RegionSize >> 20} MiB.");
+Console.WriteLine($"{name}: registered {path}{(nullio ? " (nullio)" : string.Empty)}, {descriptor.BlockCount} blocks of {blockSize} bytes, {threads} thread(s){(thin ? ", thin" : string.Empty)}, region {connection.RegionSize >> 20} MiB.");
 try
 {
     await run;

@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Buffers.Binary;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Scst.Core;
@@ -112,6 +113,61 @@ public sealed class ChildProcessTests : IDisposable
             byte[] read = [.. Enumerable.Repeat((byte)0xA5, 512)];
             SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, read));
             read.Should().OnlyContain(b => b == 0, "the new sparse file reads zeros");
+        }
+        finally
+        {
+            if (!child.HasExited)
+            {
+                child.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task SampleDeviceProcess_Thin_PunchesHolesForUnmap_AndGetLbaStatusFindsThem()
+    {
+        string socket = _dir.File("user.sock");
+        string file = _dir.File("thin.img");
+        await using ScstStack stack = ScstStack.Create(b => b.AddUserDevices(o => o.SocketPath = socket).AddTarget(LocalTargetDriver.DriverName, ScstStack.TargetName));
+        await stack.StartAsync();
+        var start = new ProcessStartInfo(SampleExecutable(), ["--socket", socket, "--thin", "--size", "4M", "thin0", file])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process child = Process.Start(start)!;
+        try
+        {
+            string? line = await child.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            line.Should().StartWith("thin0: registered", await ErrorsOfAsync(child));
+            stack.Engine.MapLun(stack.Target(), 0, "thin0");
+            LocalSession session = stack.OpenSession();
+
+            // 64 KiB written at LBA 0, then 32 KiB from LBA 32 unmapped: whole file-system blocks of 4 KiB or less.
+            SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Write10(0, 128), DataDirection.Write, Enumerable.Repeat((byte)0x5A, 128 * 512).ToArray()));
+            byte[] unmap = new byte[24];
+            BinaryPrimitives.WriteUInt16BigEndian(unmap, 22);
+            BinaryPrimitives.WriteUInt16BigEndian(unmap.AsSpan(2), 16);
+            BinaryPrimitives.WriteUInt64BigEndian(unmap.AsSpan(8), 32);
+            BinaryPrimitives.WriteUInt32BigEndian(unmap.AsSpan(16), 64);
+            SenseAssert.IsGood(await session.ExecuteAsync(0, [0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0], DataDirection.Write, unmap));
+
+            byte[] cdb = new byte[16];
+            cdb[0] = 0x9E;
+            cdb[1] = 0x12;
+            BinaryPrimitives.WriteInt32BigEndian(cdb.AsSpan(10), 8 + (16 * 8));
+            byte[] status = new byte[8 + (16 * 8)];
+            SenseAssert.IsGood(await session.ExecuteAsync(0, cdb, DataDirection.Read, status));
+
+            BinaryPrimitives.ReadUInt32BigEndian(status).Should().Be(4 + (16 * 4));
+            Enumerable.Range(0, 4).Select(i => (
+                    BinaryPrimitives.ReadUInt64BigEndian(status.AsSpan(8 + (16 * i))),
+                    BinaryPrimitives.ReadUInt32BigEndian(status.AsSpan(16 + (16 * i))),
+                    status[20 + (16 * i)]))
+                .Should().Equal((0UL, 32U, (byte)0), (32UL, 64U, (byte)1), (96UL, 32U, (byte)0), (128UL, (4U << 11) - 128, (byte)1));
+            byte[] read = [.. Enumerable.Repeat((byte)0xA5, 64 * 512)];
+            SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Read10(32, 64), DataDirection.Read, read));
+            read.Should().OnlyContain(b => b == 0, "a punched hole reads zeros");
         }
         finally
         {

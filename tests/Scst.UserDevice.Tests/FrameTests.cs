@@ -72,7 +72,7 @@ public sealed class FrameTests
         int length = ExecReply.Encode(buffer, 9, 2, sense, 0);
 
         Frame.TryRead(buffer.AsSpan(0, length), out MessageHeader header, out _).Should().Be(length);
-        ExecReply.TryDecode(buffer.AsSpan(Frame.HeaderLength, length - Frame.HeaderLength), out byte status, out ReadOnlySpan<byte> got, out _).Should().BeTrue();
+        ExecReply.TryDecode(buffer.AsSpan(Frame.HeaderLength, length - Frame.HeaderLength), out byte status, out ReadOnlySpan<byte> got, out _, out _).Should().BeTrue();
         status.Should().Be(2);
         DeviceChannel.TryParseSense(got, out Scst.Core.SenseCode code).Should().BeTrue();
         code.Should().Be(Scst.Core.SenseCode.UnrecoveredReadError);
@@ -128,7 +128,7 @@ public sealed class FrameTests
         byte[] buffer = new byte[512];
         int length = ExecReply.Encode(buffer, 1, 2, new byte[18], 0);
         buffer[Frame.HeaderLength + 1] = 19; // sense length past the body
-        ExecReply.TryDecode(buffer.AsSpan(Frame.HeaderLength, length - Frame.HeaderLength), out _, out _, out _).Should().BeFalse();
+        ExecReply.TryDecode(buffer.AsSpan(Frame.HeaderLength, length - Frame.HeaderLength), out _, out _, out _, out _).Should().BeFalse();
 
         int register = new RegisterRequest { Name = "d" }.Encode(buffer);
         RegisterRequest.Decode(buffer.AsSpan(Frame.HeaderLength, register - Frame.HeaderLength - 1)).Should().BeNull();

@@ -13,9 +13,16 @@ namespace Scst.UserDevice.Tests;
 /// </summary>
 internal sealed class MemoryUserDevice(int size) : UserBlockDeviceBase
 {
+    private const int BlockSize = 512;
     private readonly ConcurrentQueue<TaskCompletionSource<UserDeviceStatus>> _held = new();
 
+    // Per block, whether it is mapped (thin provisioning): written blocks are, unmapped ones and never written ones are not.
+    private readonly bool[] _mapped = new bool[size / BlockSize];
+
     public byte[] Store { get; } = new byte[size];
+
+    /// <summary>The provisioning queries received, as (offset, max length).</summary>
+    public ConcurrentQueue<(long Offset, long MaxLength)> ProvisioningQueries { get; } = new();
 
     /// <summary>When true, reads wait until a task management function arrives or <see cref="ReleaseHeldReads"/>.</summary>
     public bool HoldReads { get; set; }
@@ -53,13 +60,29 @@ internal sealed class MemoryUserDevice(int size) : UserBlockDeviceBase
     public override ValueTask<UserDeviceStatus> WriteAsync(long offset, ReadOnlyMemory<byte> data, bool forceUnitAccess)
     {
         data.Span.CopyTo(Store.AsSpan((int)offset));
+        _mapped.AsSpan((int)(offset / BlockSize), data.Length / BlockSize).Fill(true);
         return new(UserDeviceStatus.Good);
     }
 
     public override ValueTask<UserDeviceStatus> UnmapAsync(long offset, long length)
     {
         Store.AsSpan((int)offset, (int)length).Clear();
+        _mapped.AsSpan((int)(offset / BlockSize), (int)(length / BlockSize)).Clear();
         return new(UserDeviceStatus.Good);
+    }
+
+    public override ValueTask<UserProvisioningExtent> GetProvisioningAsync(long offset, long maxLength)
+    {
+        ProvisioningQueries.Enqueue((offset, maxLength));
+        int first = (int)(offset / BlockSize);
+        int end = (int)Math.Min(_mapped.Length, first + (maxLength / BlockSize));
+        int next = first + 1;
+        while (next < end && _mapped[next] == _mapped[first])
+        {
+            next++;
+        }
+
+        return new(new UserProvisioningExtent((long)(next - first) * BlockSize, _mapped[first]));
     }
 
     public override int OnAttach(UserSessionInfo session)

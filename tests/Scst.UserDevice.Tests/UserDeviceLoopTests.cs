@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Buffers.Binary;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Scst.Core;
@@ -268,6 +269,168 @@ public sealed class UserDeviceLoopTests : IDisposable
         await WaitFor.ConditionAsync(() => stack.Engine.FindDevice("bad0") is null, "the malformed device to be unregistered");
         (await socket.ReceiveAsync(buffer, TestContext.Current.CancellationToken)).Should().Be(0, "the target closed the connection");
         stack.Engine.FindDevice("other0").Should().NotBeNull("another device is untouched");
+    }
+
+    [Fact]
+    public async Task ThinDevice_GetLbaStatus_AsksTheDeviceProcess_AndReportsWrittenBlocksMappedAndUnmappedOnesDeallocated()
+    {
+        await using ScstStack stack = await StartTargetAsync();
+        var device = new MemoryUserDevice(Size);
+        await ConnectAsync(device);
+        stack.Engine.MapLun(stack.Target(), 0, DeviceName);
+        LocalSession session = stack.OpenSession();
+
+        SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Write10(16, 8), DataDirection.Write, Pattern(8 * 512, 5)));
+        byte[] unmap = new byte[24]; // header + one descriptor: LBA 20, 2 blocks
+        BinaryPrimitives.WriteUInt16BigEndian(unmap, 22);
+        BinaryPrimitives.WriteUInt16BigEndian(unmap.AsSpan(2), 16);
+        BinaryPrimitives.WriteUInt64BigEndian(unmap.AsSpan(8), 20);
+        BinaryPrimitives.WriteUInt32BigEndian(unmap.AsSpan(16), 2);
+        SenseAssert.IsGood(await session.ExecuteAsync(0, [0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0], DataDirection.Write, unmap));
+
+        byte[] status = new byte[8 + (16 * 8)];
+        SenseAssert.IsGood(await session.ExecuteAsync(0, GetLbaStatus(0, status.Length), DataDirection.Read, status));
+
+        BinaryPrimitives.ReadUInt32BigEndian(status).Should().Be(4 + (16 * 5), "five extents cover the device");
+        (ulong Lba, uint Blocks, byte Status)[] extents = [.. Enumerable.Range(0, 5).Select(i => Descriptor(status, i))];
+        extents.Should().Equal((0UL, 16U, (byte)1), (16UL, 4U, (byte)0), (20UL, 2U, (byte)1), (22UL, 2U, (byte)0), (24UL, (uint)((Size / 512) - 24), (byte)1));
+        device.ProvisioningQueries.Select(q => q.Offset).Should().Equal(0L, 16 * 512L, 20 * 512L, 22 * 512L, 24 * 512L);
+        device.ProvisioningQueries.Should().OnlyContain(q => q.MaxLength == Size - q.Offset, "each query asks up to the end of the device");
+
+        // From an LBA inside an extent, with room for one descriptor only.
+        byte[] one = new byte[24];
+        SenseAssert.IsGood(await session.ExecuteAsync(0, GetLbaStatus(17, one.Length), DataDirection.Read, one));
+        Descriptor(one, 0).Should().Be((17UL, 3U, (byte)0));
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData((uint)(Size / 512) - 10 + 1)]
+    public async Task MalformedProvisioningReply_ClosesTheConnection_AndEndsTheCommand(uint blocks)
+    {
+        await using ScstStack stack = await StartTargetAsync();
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), TestContext.Current.CancellationToken);
+        byte[] buffer = new byte[4096];
+        int length = new RegisterRequest { Name = "bad0", BlockCount = Size / 512, Flags = RegisterFlags.ThinProvisioned }.Encode(buffer);
+        await socket.SendAsync(buffer.AsMemory(0, length), TestContext.Current.CancellationToken);
+        var reader = new MessageReader(socket);
+        (await reader.NextAsync()).Type.Should().Be(MessageType.RegisterReply);
+        stack.Engine.MapLun(stack.Target(), 0, "bad0");
+        LocalSession session = stack.OpenSession();
+
+        ValueTask<LocalResult> pending = session.ExecuteAsync(0, GetLbaStatus(10, 64), DataDirection.Read, new byte[64]);
+        (MessageType type, ulong handle, byte[] body) = await reader.NextAsync(MessageType.Exec);
+        ExecRequest.TryDecode(handle, body, out ExecRequest exec).Should().BeTrue();
+        exec.Operation.Should().Be(ExecOperation.GetProvisioning);
+        exec.Offset.Should().Be(10 * 512);
+        exec.DataLength.Should().Be(Size - (10 * 512));
+        length = ExecReply.Encode(buffer, handle, 0, default, (int)blocks);
+        await socket.SendAsync(buffer.AsMemory(0, length), TestContext.Current.CancellationToken);
+
+        // A reply taken as valid would make the target ask for the next extent, which this device never answers.
+        LocalResult result = await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        SenseAssert.IsCheckCondition(result, SenseCode.LunNotSupported);
+        await WaitFor.ConditionAsync(() => stack.Engine.FindDevice("bad0") is null, "the malformed device to be unregistered");
+        _ = type;
+    }
+
+    [Fact]
+    public async Task ProvisioningAnswerOutsideTheAskedRange_FromTheDevice_IsAHardwareErrorNotAMalformedReply()
+    {
+        await using ScstStack stack = await StartTargetAsync();
+        var device = new OutOfRangeProvisioningDevice(Size);
+        var connection = new UserDeviceConnection();
+        Task run = connection.RunAsync(SocketPath, Descriptor(), device, _cts.Token);
+        await connection.Registered.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        stack.Engine.MapLun(stack.Target(), 0, DeviceName);
+        LocalSession session = stack.OpenSession();
+
+        LocalResult result = await session.ExecuteAsync(0, GetLbaStatus(0, 64), DataDirection.Read, new byte[64]);
+
+        SenseAssert.IsCheckCondition(result, SenseCode.InternalTargetFailure);
+        stack.Engine.FindDevice(DeviceName).Should().NotBeNull("the client library answered, so the connection lives");
+        run.IsCompleted.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task FullyProvisionedDevice_GetLbaStatus_ReportsMappedWithoutAskingTheDevice()
+    {
+        await using ScstStack stack = await StartTargetAsync();
+        var device = new MemoryUserDevice(Size);
+        var connection = new UserDeviceConnection();
+        _ = connection.RunAsync(SocketPath, Descriptor() with { ThinProvisioned = false }, device, _cts.Token);
+        await connection.Registered.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        stack.Engine.MapLun(stack.Target(), 0, DeviceName);
+        LocalSession session = stack.OpenSession();
+
+        byte[] status = new byte[64];
+        SenseAssert.IsGood(await session.ExecuteAsync(0, GetLbaStatus(4, status.Length), DataDirection.Read, status));
+
+        Descriptor(status, 0).Should().Be((4UL, (uint)((Size / 512) - 4), (byte)0));
+        device.ProvisioningQueries.Should().BeEmpty();
+    }
+
+    private static byte[] GetLbaStatus(ulong lba, int allocation)
+    {
+        byte[] cdb = new byte[16];
+        cdb[0] = 0x9E;
+        cdb[1] = 0x12;
+        BinaryPrimitives.WriteUInt64BigEndian(cdb.AsSpan(2), lba);
+        BinaryPrimitives.WriteInt32BigEndian(cdb.AsSpan(10), allocation);
+        return cdb;
+    }
+
+    private static (ulong Lba, uint Blocks, byte Status) Descriptor(byte[] data, int index)
+    {
+        ReadOnlySpan<byte> d = data.AsSpan(8 + (16 * index), 16);
+        return (BinaryPrimitives.ReadUInt64BigEndian(d), BinaryPrimitives.ReadUInt32BigEndian(d[8..]), (byte)(d[12] & 0x0F));
+    }
+
+    // Answers every provisioning query with one block more than asked (a device bug).
+    private sealed class OutOfRangeProvisioningDevice(int size) : UserBlockDeviceBase
+    {
+        private readonly MemoryUserDevice _inner = new(size);
+
+        public override ValueTask<UserDeviceStatus> ReadAsync(long offset, Memory<byte> buffer) => _inner.ReadAsync(offset, buffer);
+
+        public override ValueTask<UserDeviceStatus> WriteAsync(long offset, ReadOnlyMemory<byte> data, bool forceUnitAccess) =>
+            _inner.WriteAsync(offset, data, forceUnitAccess);
+
+        public override ValueTask<UserProvisioningExtent> GetProvisioningAsync(long offset, long maxLength) =>
+            new(new UserProvisioningExtent(maxLength + 512, Mapped: true));
+    }
+
+    // Reads whole messages from a raw device-side socket, keeping what a receive brought beyond the current one.
+    private sealed class MessageReader(Socket socket)
+    {
+        private readonly byte[] _buffer = new byte[Frame.MaxMessageLength * 2];
+        private int _filled;
+
+        public async Task<(MessageType Type, ulong Handle, byte[] Body)> NextAsync(MessageType? wanted = null)
+        {
+            while (true)
+            {
+                int length = Frame.TryRead(_buffer.AsSpan(0, _filled), out MessageHeader header, out string? error);
+                error.Should().BeNull();
+                if (length > 0)
+                {
+                    byte[] body = _buffer.AsSpan(Frame.HeaderLength, length - Frame.HeaderLength).ToArray();
+                    _buffer.AsSpan(length, _filled - length).CopyTo(_buffer);
+                    _filled -= length;
+                    if (wanted is null || header.Type == wanted)
+                    {
+                        return (header.Type, header.Handle, body);
+                    }
+
+                    continue;
+                }
+
+                int n = await socket.ReceiveAsync(_buffer.AsMemory(_filled), TestContext.Current.CancellationToken);
+                n.Should().BePositive("the target sends the awaited message before closing");
+                _filled += n;
+            }
+        }
     }
 
     [Fact]

@@ -44,6 +44,9 @@ public sealed class UserDeviceTargetFixture : IConformanceTarget
 
     public string Url { get; private set; } = string.Empty;
 
+    /// <summary>Whether the sample serves the file thin provisioned (<c>--thin</c>: UNMAP punches holes). Defaults to false.</summary>
+    public bool ThinProvisioned { get; init; }
+
     /// <summary>The latest log entries of the target (Information and above).</summary>
     public RecordingLoggerProvider Logs { get; } = new() { MinimumLevel = LogLevel.Information };
 
@@ -168,6 +171,11 @@ public sealed class UserDeviceTargetFixture : IConformanceTarget
         })
         {
             info.ArgumentList.Add(a);
+        }
+
+        if (ThinProvisioned)
+        {
+            info.ArgumentList.Insert(0, "--thin");
         }
 
         var process = new Process { StartInfo = info };
