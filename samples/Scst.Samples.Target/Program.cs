@@ -136,8 +136,15 @@ if (userSocket is not null && userAutoLun)
             string device = VirtualDeviceRegisteredEvent.Parse(e.Payload.Span).DeviceName;
             if (engine.FindDevice(device) is { HandlerName: "dev_user" })
             {
-                int lun = Enumerable.Range(0, 256).First(l => iscsiTarget.Luns.Find(l) is null);
-                engine.MapLun(iscsiTarget, lun, device);
+                try
+                {
+                    int lun = Enumerable.Range(0, 256).First(l => iscsiTarget.Luns.Find(l) is null);
+                    engine.MapLun(iscsiTarget, lun, device);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+                {
+                    logger.LogError("Cannot map user device {Device}: {Message}", device, ex.Message);
+                }
             }
         }
     });
