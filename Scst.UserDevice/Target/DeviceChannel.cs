@@ -255,7 +255,7 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
                 outcome = CommandOutcome.Good;
                 break;
             case (byte)ScsiStatus.CheckCondition:
-                outcome = TryParseSense(sense, out SenseCode code)
+                outcome = SenseData.TryReadCode(sense, out SenseCode code)
                     ? CommandOutcome.CheckCondition(code)
                     : CommandOutcome.CheckCondition(SenseCode.InternalTargetFailure);
                 break;
@@ -268,28 +268,6 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
 
         entry.TryComplete(outcome);
         return null;
-    }
-
-    // Fixed format (70h/71h): key in byte 2, ASC/ASCQ in 12/13. Descriptor format (72h/73h): key in 1, ASC/ASCQ in 2/3.
-    internal static bool TryParseSense(ReadOnlySpan<byte> sense, out SenseCode code)
-    {
-        code = default;
-        if (sense.Length < 4)
-        {
-            return false;
-        }
-
-        switch (sense[0] & 0x7F)
-        {
-            case 0x70 or 0x71 when sense.Length >= 14:
-                code = new SenseCode((SenseKey)(sense[2] & 0x0F), sense[12], sense[13]);
-                return true;
-            case 0x72 or 0x73:
-                code = new SenseCode((SenseKey)(sense[1] & 0x0F), sense[2], sense[3]);
-                return true;
-            default:
-                return false;
-        }
     }
 
     // REGISTER: validate, create the region and the device, register it, answer with the memfd. False when refused.

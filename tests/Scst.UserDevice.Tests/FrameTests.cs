@@ -74,7 +74,7 @@ public sealed class FrameTests
         Frame.TryRead(buffer.AsSpan(0, length), out MessageHeader header, out _).Should().Be(length);
         ExecReply.TryDecode(buffer.AsSpan(Frame.HeaderLength, length - Frame.HeaderLength), out byte status, out ReadOnlySpan<byte> got, out _, out _).Should().BeTrue();
         status.Should().Be(2);
-        DeviceChannel.TryParseSense(got, out Scst.Core.SenseCode code).Should().BeTrue();
+        Scst.Core.SenseData.TryReadCode(got, out Scst.Core.SenseCode code).Should().BeTrue();
         code.Should().Be(Scst.Core.SenseCode.UnrecoveredReadError);
         header.Handle.Should().Be(9);
     }

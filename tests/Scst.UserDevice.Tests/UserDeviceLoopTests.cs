@@ -441,10 +441,14 @@ public sealed class UserDeviceLoopTests : IDisposable
         (UserDeviceConnection connection, _) = await ConnectAsync(device);
         stack.Engine.MapLun(stack.Target(), 0, DeviceName);
         LocalSession session = stack.OpenSession();
+        using ScstEventSubscription events = stack.Events.Subscribe(new ScstEventFilter(ScstEventCode.CapacityChanged));
 
         connection.NotifyCapacityChanged(1000);
-        var user = (BlockDevice)stack.Engine.FindDevice(DeviceName)!;
-        await WaitFor.ConditionAsync(() => user.BlockCount == 1000, "the new capacity");
+
+        // Event 105 goes out once the unit attention is established.
+        ScstEvent changed = await events.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        CapacityChangedEvent.Parse(changed.Payload.Span).BlockCount.Should().Be(1000);
+        ((BlockDevice)stack.Engine.FindDevice(DeviceName)!).BlockCount.Should().Be(1000);
 
         SenseAssert.IsCheckCondition(await session.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty), SenseCode.CapacityDataChanged);
         byte[] capacity = new byte[8];
