@@ -1,5 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Runtime.ExceptionServices;
+
 namespace Scst.Core;
 
 /// <summary>
@@ -105,17 +107,29 @@ public static class SubmissionBatch
             _participants[_count++] = participant;
         }
 
-        // The batch is closed while it flushes: a participant asked to send now sends at once.
+        // The batch is closed while it flushes: a participant asked to send now sends at once. A participant that
+        // breaks its promise and throws does not keep the others from sending; the first exception then goes to the
+        // driver, and the batch is empty for the next one.
         public void Flush()
         {
-            for (int i = 0; i < _count; i++)
+            int count = _count;
+            _count = 0;
+            ExceptionDispatchInfo? failure = null;
+            for (int i = 0; i < count; i++)
             {
                 ISubmissionBatchParticipant participant = _participants[i]!;
                 _participants[i] = null;
-                participant.FlushBatch();
+                try
+                {
+                    participant.FlushBatch();
+                }
+                catch (Exception ex)
+                {
+                    failure ??= ExceptionDispatchInfo.Capture(ex);
+                }
             }
 
-            _count = 0;
+            failure?.Throw();
         }
     }
 }

@@ -55,6 +55,40 @@ public sealed class SubmissionBatchTests
         q.Flushes.Should().Be(2);
     }
 
+    private sealed class Throwing : ISubmissionBatchParticipant
+    {
+        public void FlushBatch() => throw new InvalidOperationException("broken participant");
+    }
+
+    [Fact]
+    public void AParticipantThatThrows_DoesNotKeepTheOthersFromFlushing_AndTheNextBatchStartsEmpty()
+    {
+        var before = new Participant();
+        var after = new Participant();
+
+        Action close = () =>
+        {
+            using (SubmissionBatch.Open())
+            {
+                SubmissionBatch.Join(before);
+                SubmissionBatch.Join(new Throwing());
+                SubmissionBatch.Join(after);
+            }
+        };
+
+        close.Should().Throw<InvalidOperationException>().WithMessage("broken participant");
+        before.Flushes.Should().Be(1);
+        after.Flushes.Should().Be(1);
+        SubmissionBatch.IsOpen.Should().BeFalse();
+        using (SubmissionBatch.Open())
+        {
+            SubmissionBatch.Join(after);
+        }
+
+        after.Flushes.Should().Be(2);
+        before.Flushes.Should().Be(1);
+    }
+
     [Fact]
     public void ABatch_BelongsToTheThreadThatOpenedIt()
     {
