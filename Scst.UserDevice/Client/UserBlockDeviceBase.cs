@@ -55,4 +55,17 @@ public abstract class UserBlockDeviceBase : UserDeviceBase
     /// <returns>The extent, or <see cref="UserProvisioningExtent.Failed"/> with an error status.</returns>
     public virtual ValueTask<UserProvisioningExtent> GetProvisioningAsync(long offset, long maxLength) =>
         new(new UserProvisioningExtent(maxLength, Mapped: true));
+
+    /// <summary>
+    /// Optional, called when the descriptor says <see cref="UserDeviceDescriptor.ExtCopyRemap"/>. Copies a range within
+    /// the device by its own means (a reflink, copy_file_range, a remap of its metadata) for a segment of EXTENDED COPY
+    /// whose source and destination are both this device. The ranges may overlap: the result must be that of reading
+    /// all of the source first. Defaults to null: declined, the target copies through <see cref="ReadAsync"/> and
+    /// <see cref="WriteAsync"/>.
+    /// </summary>
+    /// <param name="sourceOffset">Byte offset of the source, block aligned and in range.</param>
+    /// <param name="destinationOffset">Byte offset of the destination, block aligned and in range.</param>
+    /// <param name="length">Byte count, block aligned.</param>
+    /// <returns>GOOD or an error status when the device made (or failed) the copy; null to decline.</returns>
+    public virtual ValueTask<UserDeviceStatus?> CopyWithinAsync(long sourceOffset, long destinationOffset, long length) => new((UserDeviceStatus?)null);
 }

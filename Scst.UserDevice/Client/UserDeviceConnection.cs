@@ -136,6 +136,7 @@ public sealed class UserDeviceConnection
         flags |= d.Rotational ? RegisterFlags.Rotational : 0;
         flags |= d.ThinProvisioned ? RegisterFlags.ThinProvisioned : 0;
         flags |= d.OnFreeCommandCall ? RegisterFlags.OnFreeCommandCall : 0;
+        flags |= d.ExtCopyRemap ? RegisterFlags.ExtCopyRemap : 0;
         return new RegisterRequest
         {
             DeviceType = (byte)d.DeviceType,
@@ -368,6 +369,8 @@ public sealed class UserDeviceConnection
         ExecOperation.Flush => _device is UserBlockDeviceBase,
         ExecOperation.Unmap => _device is UserBlockDeviceBase && r.Offset >= 0 && r.DataLength >= 0,
         ExecOperation.GetProvisioning => _device is UserBlockDeviceBase && r.Offset >= 0 && r.DataLength >= _blockSize && r.DataLength % _blockSize == 0,
+        ExecOperation.CopyWithin => _device is UserBlockDeviceBase && r.Offset >= 0 && r.BufferOffset >= 0 && r.DataLength > 0 &&
+            r.Offset % _blockSize == 0 && r.BufferOffset % _blockSize == 0 && r.DataLength % _blockSize == 0,
         ExecOperation.ExecuteCdb => r.CdbLength > 0 && (r.Flags >> ExecRequest.DirectionShift) is var direction && direction <= 2 &&
             (direction == 0) == (r.DataLength == 0) && (r.DataLength == 0 || InRegion(r)),
         _ => false,
@@ -523,6 +526,7 @@ public sealed class UserDeviceConnection
         private UserProvisioningExtent _extent;
         private UserParseResult _parse;
         private int _responseLength;
+        private bool _declined;
 
         public ExecContext(UserDeviceConnection owner)
         {
@@ -563,6 +567,7 @@ public sealed class UserDeviceConnection
             ExecOperation.Parse => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, _parse.DataLength,
                 (byte)((int)_parse.Direction | (_parse.WritesMedium ? ExecReply.WritesMediumFlag : 0)), MessageType.ParseReply),
             ExecOperation.ExecuteCdb => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, _responseLength, 0),
+            ExecOperation.CopyWithin => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, 0, _declined ? ExecReply.DeclinedFlag : (byte)0),
             _ => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, (int)Math.Min(_request.DataLength, int.MaxValue), 0),
         };
 
@@ -586,8 +591,24 @@ public sealed class UserDeviceConnection
                 ExecOperation.Write => device.WriteAsync(r.Offset, _owner._region!.Memory.Slice((int)r.BufferOffset, (int)r.DataLength), r.ForceUnitAccess),
                 ExecOperation.Flush => device.FlushAsync(),
                 ExecOperation.GetProvisioning => QueryProvisioningAsync(device, r.Offset, r.DataLength),
+                ExecOperation.CopyWithin => CopyWithinAsync(device, r.BufferOffset, r.Offset, r.DataLength),
                 _ => device.UnmapAsync(r.Offset, r.DataLength),
             };
+        }
+
+        // COPY_WITHIN: a null answer declines (GOOD with the declined flag).
+        private ValueTask<UserDeviceStatus> CopyWithinAsync(UserBlockDeviceBase device, long sourceOffset, long destinationOffset, long length)
+        {
+            ValueTask<UserDeviceStatus?> pending = device.CopyWithinAsync(sourceOffset, destinationOffset, length);
+            return pending.IsCompletedSuccessfully ? new(AcceptCopy(pending.Result)) : AwaitCopyAsync(pending);
+        }
+
+        private async ValueTask<UserDeviceStatus> AwaitCopyAsync(ValueTask<UserDeviceStatus?> pending) => AcceptCopy(await pending.ConfigureAwait(false));
+
+        private UserDeviceStatus AcceptCopy(UserDeviceStatus? status)
+        {
+            _declined = status is null;
+            return status ?? UserDeviceStatus.Good;
         }
 
         // PARSE and EXECUTE_CDB: the CDB is copied out of the request (the view handed to the device stays valid until its

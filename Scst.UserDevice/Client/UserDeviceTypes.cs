@@ -147,6 +147,12 @@ public sealed record UserDeviceDescriptor
     /// <summary>Send ON_FREE_CMD when a command whose EXEC carried a buffer is released (SCST's on_free_cmd CALL).</summary>
     public bool OnFreeCommandCall { get; init; }
 
+    /// <summary>
+    /// Offer the device the EXTENDED COPY segments within itself (SCST's ext_copy_remap):
+    /// <see cref="UserBlockDeviceBase.CopyWithinAsync"/> is called for each, and may decline.
+    /// </summary>
+    public bool ExtCopyRemap { get; init; }
+
     /// <summary>Control page TST: 0 one task set for every nexus, 1 (default) one per nexus.</summary>
     public int Tst { get; init; } = 1;
 

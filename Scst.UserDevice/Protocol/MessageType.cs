@@ -90,6 +90,12 @@ internal enum ExecOperation : byte
     /// </summary>
     ExecuteCdb = 6,
 
+    /// <summary>
+    /// Copy <c>length</c> bytes within the device from the byte offset in the buffer-offset field to <c>offset</c>
+    /// (EXTENDED COPY, ext_copy_remap); no buffer. A GOOD reply with flags bit 1 declines: the target copies itself.
+    /// </summary>
+    CopyWithin = 7,
+
     /// <summary>Not an EXEC: a PARSE as the client's dispatch carries it.</summary>
     Parse = 0x40,
 }

@@ -16,6 +16,7 @@ internal enum RegisterFlags : ushort
     Rotational = 0x0010,
     ThinProvisioned = 0x0020,
     OnFreeCommandCall = 0x0040,
+    ExtCopyRemap = 0x0080,
 }
 
 /// <summary>
@@ -274,6 +275,9 @@ internal static class ExecReply
 
     /// <summary>Flags bit 0 of a GET_PROVISIONING reply: the extent is deallocated.</summary>
     public const byte DeallocatedFlag = 0x01;
+
+    /// <summary>Flags bit 1 of a COPY_WITHIN reply with GOOD: the device declined; the target copies through READ and WRITE.</summary>
+    public const byte DeclinedFlag = 0x02;
 
     /// <summary>Flags bit 2 of a PARSE_REPLY: the command writes the medium. Bits 0-1 are its data direction.</summary>
     public const byte WritesMediumFlag = 0x04;

@@ -213,6 +213,23 @@ internal sealed class ProvisioningAnswer(long maxBlocks) : ExecAnswer
     }
 }
 
+/// <summary>Whether the device made a COPY_WITHIN or declined it. One per offered segment.</summary>
+internal sealed class CopyWithinAnswer : ExecAnswer
+{
+    public bool Declined { get; private set; }
+
+    public override string? Accept(int responseLength, byte flags)
+    {
+        if ((flags & ~ExecReply.DeclinedFlag) != 0)
+        {
+            return $"COPY_WITHIN reply with flags 0x{flags:X2}";
+        }
+
+        Declined = flags != 0;
+        return null;
+    }
+}
+
 /// <summary>The device's decoding of a command (PARSE_REPLY). One per PARSE.</summary>
 internal sealed class ParseAnswer : ExecAnswer
 {

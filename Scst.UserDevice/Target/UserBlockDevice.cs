@@ -152,6 +152,21 @@ internal sealed class UserBlockDevice : BlockDevice
     protected override ValueTask<CdbParseResult> ParseAsync(ScsiCommand command, CdbParseResult proposal) => _channel.ParseAsync(command, proposal);
 
     /// <inheritdoc />
+    /// <remarks>Offered to a device registered with ext_copy_remap as one COPY_WITHIN EXEC per segment.</remarks>
+    protected override async ValueTask<CommandOutcome?> CopyWithinAsync(long sourceOffset, long destinationOffset, long length)
+    {
+        if (!Has(RegisterFlags.ExtCopyRemap))
+        {
+            return null;
+        }
+
+        var answer = new CopyWithinAnswer();
+        CommandOutcome outcome = await _channel.ExecAsync(ExecOperation.CopyWithin, destinationOffset, length, sourceOffset, fua: false, null, answer)
+            .ConfigureAwait(false);
+        return outcome.IsGood && answer.Declined ? null : outcome;
+    }
+
+    /// <inheritdoc />
     protected override void OnNexusAttached(ScsiSession session, LunMapping mapping) => _channel.AttachSession(session, mapping);
 
     /// <inheritdoc />

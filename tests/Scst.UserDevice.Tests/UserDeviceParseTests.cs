@@ -168,6 +168,61 @@ public sealed class UserDeviceParseTests : IDisposable
         device.ReleaseParses();
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ExtendedCopyWithinTheDevice_IsOfferedAsCopyWithin_AndADeclinedOneMovesThroughReadAndWrite(bool declines)
+    {
+        await using ScstStack stack = await StartTargetAsync();
+        var device = new VendorDisk(1 << 20) { DeclinesCopies = declines };
+        await ConnectAsync(new UserDeviceDescriptor { Name = "disk0", BlockCount = 2048, ExtCopyRemap = true, RegionSize = 4 << 20 }, device);
+        stack.Engine.MapLun(stack.Target(), 0, "disk0");
+        LocalSession session = stack.OpenSession();
+        byte[] data = [.. Enumerable.Range(0, 8 * 512).Select(i => (byte)(i * 13))];
+        SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Write10(10, 8), DataDirection.Write, data));
+        int primitivesBefore = device.PrimitiveCalls;
+
+        byte[] list = await CopyListAsync(session, blocks: 8, sourceLba: 10, destinationLba: 100);
+        byte[] cdb = new byte[16];
+        cdb[0] = 0x83;
+        cdb[13] = (byte)list.Length;
+        SenseAssert.IsGood(await session.ExecuteAsync(0, cdb, DataDirection.Write, list));
+
+        device.Copies.Should().Equal([(10L * 512, 100L * 512, 8L * 512)]);
+        device.Store.AsSpan(100 * 512, data.Length).ToArray().Should().Equal(data);
+        (device.PrimitiveCalls - primitivesBefore).Should().Be(declines ? 2 : 0, "a declined segment is one READ and one WRITE primitive");
+    }
+
+    // An EXTENDED COPY(LID1) parameter list with one CSCD (LUN 0, by its NAA designator from VPD 83h) and one
+    // block-to-block segment within it.
+    private static async Task<byte[]> CopyListAsync(LocalSession session, int blocks, uint sourceLba, uint destinationLba)
+    {
+        byte[] vpd = new byte[512];
+        SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Inquiry(512, evpd: true, page: 0x83), DataDirection.Read, vpd));
+        int at = 4;
+        while ((vpd[at + 1] & 0x0F) != 3 || (vpd[at + 1] & 0x30) != 0)
+        {
+            at += 4 + vpd[at + 3];
+        }
+
+        byte[] list = new byte[16 + 32 + 28];
+        list[1] = 3 << 3; // LIST ID USAGE 11b: no list identifier
+        list[3] = 32;     // CSCD descriptor list length
+        list[11] = 28;    // segment descriptor list length
+        list[16] = 0xE4;  // identification CSCD descriptor
+        vpd.AsSpan(at, 4 + vpd[at + 3]).CopyTo(list.AsSpan(20));
+        list[20] &= 0x0F;
+        list[21] &= 0x3F;
+        list[46] = 512 >> 8;
+        Span<byte> segment = list.AsSpan(48);
+        segment[0] = 0x02; // block device to block device
+        segment[3] = 0x18;
+        segment[11] = (byte)blocks;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(segment[12..], sourceLba);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(segment[20..], destinationLba);
+        return list;
+    }
+
     // Vendor commands: C1h stores its data, C0h answers (at most) the first 120 bytes of the last write, C7h is refused
     // with the device's own sense; anything else gets the target's proposal.
     private sealed class VendorDevice : UserDeviceBase
@@ -246,6 +301,22 @@ public sealed class UserDeviceParseTests : IDisposable
         public byte[] Store { get; } = new byte[size];
 
         public int PrimitiveCalls { get; private set; }
+
+        public bool DeclinesCopies { get; init; }
+
+        public List<(long Source, long Destination, long Length)> Copies { get; } = [];
+
+        public override ValueTask<UserDeviceStatus?> CopyWithinAsync(long sourceOffset, long destinationOffset, long length)
+        {
+            Copies.Add((sourceOffset, destinationOffset, length));
+            if (DeclinesCopies)
+            {
+                return new((UserDeviceStatus?)null);
+            }
+
+            Store.AsSpan((int)sourceOffset, (int)length).CopyTo(Store.AsSpan((int)destinationOffset));
+            return new(UserDeviceStatus.Good);
+        }
 
         public ConcurrentQueue<(byte[] Cdb, bool Known, DataDirection Direction, int DataLength, bool WritesMedium, DataDirection ExpectedDirection, int ExpectedTransferLength)> Parsed => _vendor.Parsed;
 
