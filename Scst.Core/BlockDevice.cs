@@ -88,6 +88,36 @@ public abstract partial class BlockDevice : ScsiDevice
         new(CommandOutcome.CheckCondition(SenseCode.InvalidOpcode));
 
     /// <summary>
+    /// Optional. Copies a byte range within this device by the device's own means (a reflink, a remap of its metadata,
+    /// a copy inside the backing store) for a segment of EXTENDED COPY whose source and destination are both this
+    /// device: SCST's ext_copy_remap. The ranges are block aligned and in range, and may overlap (the result must be that
+    /// of reading all of the source before writing any of the destination). Returns null (the default) to decline: the
+    /// copy manager then reads and writes the segment through <see cref="ReadAsync"/> and <see cref="WriteAsync"/>.
+    /// </summary>
+    /// <param name="sourceOffset">Byte offset of the source.</param>
+    /// <param name="destinationOffset">Byte offset of the destination.</param>
+    /// <param name="length">Byte count.</param>
+    /// <returns>GOOD or an error outcome when the device made (or failed) the copy; null when it declines.</returns>
+    protected virtual ValueTask<CommandOutcome?> CopyWithinAsync(long sourceOffset, long destinationOffset, long length) => new((CommandOutcome?)null);
+
+    /// <summary>
+    /// The copy manager's offload of a segment within this device (<see cref="CopyWithinAsync"/>), taking the write
+    /// exclusion of the destination as a WRITE of the range would.
+    /// </summary>
+    internal async ValueTask<CommandOutcome?> CopyWithinDeviceAsync(long sourceOffset, long destinationOffset, long length)
+    {
+        await _exclusion.EnterAsync(destinationOffset, length, exclusive: false).ConfigureAwait(false);
+        try
+        {
+            return await CopyWithinAsync(sourceOffset, destinationOffset, length).ConfigureAwait(false);
+        }
+        finally
+        {
+            _exclusion.Exit(destinationOffset, length, exclusive: false);
+        }
+    }
+
+    /// <summary>
     /// The copy manager's read: the handler's own read path, for EXTENDED COPY. The range is block aligned and in range.
     /// </summary>
     internal ValueTask<CommandOutcome> CopyReadAsync(long offset, Memory<byte> destination) => ReadAsync(offset, destination);

@@ -25,33 +25,22 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return;
         }
 
-        CommandOutcome rejection = Prepare(command);
+        CommandOutcome rejection = Prepare(command, out bool deviceParses, out CdbParseResult proposal);
         if (!rejection.IsGood)
         {
             Respond(command, rejection);
             return;
         }
 
-        // The command takes its place in its task set now, in submission order; only its execution waits there.
-        if (command.Device is { } device)
+        if (deviceParses)
         {
-            TaskSet set = command.Session.TaskSetFor(device);
-            if (set.AcaOwner is not null || command.Attribute == TaskAttribute.Aca)
-            {
-                CommandOutcome refusal = CheckAca(command, set);
-                if (!refusal.IsGood)
-                {
-                    Respond(command, refusal);
-                    return;
-                }
-            }
+            ParseOnDevice(command, proposal);
+            return;
+        }
 
-            ScsiStatus admission = set.Enter(command, device.ModePages.RestrictedReordering, engine.Options.MaxCommandsPerLun, engine.Options.MaxCommandsPerDevice);
-            if (admission != ScsiStatus.Good)
-            {
-                Respond(command, CommandOutcome.FromStatus(admission));
-                return;
-            }
+        if (!EnterTaskSet(command))
+        {
+            return;
         }
 
         if (command.Direction == DataDirection.Write && command.WriteBuffer.Length > 0)
@@ -64,8 +53,189 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         ExecuteWhenEnabled(command);
     }
 
+    // The command takes its place in its task set now, in submission order; only its execution waits there. False when
+    // it was refused (and has been answered).
+    private bool EnterTaskSet(ScsiCommand command)
+    {
+        if (command.Device is not { } device)
+        {
+            return true;
+        }
+
+        TaskSet set = command.Session.TaskSetFor(device);
+        if (set.AcaOwner is not null || command.Attribute == TaskAttribute.Aca)
+        {
+            CommandOutcome refusal = CheckAca(command, set);
+            if (!refusal.IsGood)
+            {
+                Respond(command, refusal);
+                return false;
+            }
+        }
+
+        ScsiStatus admission = set.Enter(command, device.ModePages.RestrictedReordering, engine.Options.MaxCommandsPerLun, engine.Options.MaxCommandsPerDevice);
+        if (admission != ScsiStatus.Good)
+        {
+            Respond(command, CommandOutcome.FromStatus(admission));
+            return false;
+        }
+
+        return true;
+    }
+
+    // A command its device decodes (ScsiDevice.ParseType). It enters its task set at once, so that its place there is
+    // the order of arrival, and asks the device. Write data the initiator sends cannot wait for the answer (a driver
+    // takes it while it submits the command): it is received meanwhile into a buffer of the length the initiator
+    // announced, and the command goes on when both the answer and the data are in.
+    private void ParseOnDevice(ScsiCommand command, CdbParseResult proposal)
+    {
+        ScsiDevice device = command.Device!;
+        int announced = command.ExpectedDirection == DataDirection.Write ? command.ExpectedTransferLength : 0;
+        if (announced > pool.MaxBufferSize)
+        {
+            Respond(command, CommandOutcome.CheckCondition(SenseCode.InvalidFieldInCdb));
+            return;
+        }
+
+        if (announced > 0)
+        {
+            command.SetDecoded(command.Decoded with { DataLength = announced, Direction = DataDirection.Write });
+            CommandOutcome refusal = AttachBuffer(command, device, announced);
+            if (!refusal.IsGood)
+            {
+                Respond(command, refusal);
+                return;
+            }
+        }
+
+        command.StartDeviceParse(announced > 0 ? 2 : 1);
+        if (!EnterTaskSet(command))
+        {
+            return;
+        }
+
+        if (announced > 0)
+        {
+            command.State = CommandState.WaitingForData;
+            command.Session.Transport.RequestWriteData(command);
+        }
+
+        ValueTask<CdbParseResult> pending;
+        try
+        {
+            pending = device.ParseAsync(command, proposal);
+        }
+        catch (Exception ex)
+        {
+            pending = new(CdbParseResult.Refuse(HandlerFault(command, ex)));
+        }
+
+        if (pending.IsCompleted)
+        {
+            OnDeviceParsed(command, pending);
+        }
+        else
+        {
+            _ = AwaitDeviceParseAsync(command, pending);
+        }
+    }
+
+    private async Task AwaitDeviceParseAsync(ScsiCommand command, ValueTask<CdbParseResult> pending)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Observed by OnDeviceParsed through GetAwaiter().GetResult().
+        }
+
+        OnDeviceParsed(command, pending);
+    }
+
+    private void OnDeviceParsed(ScsiCommand command, ValueTask<CdbParseResult> completed)
+    {
+        CdbParseResult parse;
+        try
+        {
+            parse = completed.GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            parse = CdbParseResult.Refuse(HandlerFault(command, ex));
+        }
+
+        command.ParseResult = parse;
+        if (Interlocked.Decrement(ref command.ParseWaits) == 0)
+        {
+            ContinueAfterDeviceParse(command);
+        }
+    }
+
+    // Both the device's decoding and the write data (if any) are in.
+    private void ContinueAfterDeviceParse(ScsiCommand command)
+    {
+        if (command.ParseDataFailed)
+        {
+            Respond(command, CommandOutcome.CheckCondition(SenseCode.DataPhaseError));
+            return;
+        }
+
+        CdbParseResult parse = command.ParseResult;
+        CommandOutcome outcome = parse.IsAccepted ? ApplyDeviceParse(command, parse) : parse.Outcome;
+        if (!outcome.IsGood)
+        {
+            Respond(command, outcome);
+            return;
+        }
+
+        ExecuteWhenEnabled(command);
+    }
+
+    private CommandOutcome ApplyDeviceParse(ScsiCommand command, in CdbParseResult parse)
+    {
+        LunMapping mapping = command.Mapping!;
+        if (parse.WritesMedium && (mapping.IsWriteProtected || mapping.Device.ModePages.SoftwareWriteProtect))
+        {
+            return CommandOutcome.CheckCondition(SenseCode.WriteProtected);
+        }
+
+        if (parse.Direction == DataDirection.Bidirectional || parse.DataLength > pool.MaxBufferSize)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.InvalidFieldInCdb);
+        }
+
+        bool received = command.ExpectedDirection == DataDirection.Write && command.ExpectedTransferLength > 0;
+        if (parse.Direction == DataDirection.Write || received)
+        {
+            // The data came with the command, into a buffer of the announced length: the device must want it, and no
+            // more than arrived (an initiator that sent too little, or data to a command that takes none, is refused
+            // without effect, as for an overflow of any command but a block transfer).
+            if (parse.Direction != DataDirection.Write || parse.DataLength > command.ExpectedTransferLength)
+            {
+                return CommandOutcome.CheckCondition(SenseCode.InvalidFieldInInformationUnit);
+            }
+        }
+
+        CdbDescriptor descriptor = command.Descriptor ?? CdbTable.DeviceDefined(command.Cdb[0]);
+        command.SetDecoded(new DecodedCdb(descriptor, command.Lba, command.TransferLength, parse.DataLength, parse.Direction, command.ForceUnitAccess));
+        return parse.Direction == DataDirection.Read && parse.DataLength > 0 ? AttachBuffer(command, mapping.Device, parse.DataLength) : CommandOutcome.Good;
+    }
+
     public void OnWriteDataReceived(ScsiCommand command, bool success)
     {
+        if (command.IsDeviceParsed && Volatile.Read(ref command.ParseWaits) > 0)
+        {
+            command.ParseDataFailed = !success;
+            if (Interlocked.Decrement(ref command.ParseWaits) == 0)
+            {
+                ContinueAfterDeviceParse(command);
+            }
+
+            return;
+        }
+
         if (!success)
         {
             Respond(command, CommandOutcome.CheckCondition(SenseCode.DataPhaseError));
@@ -143,8 +313,10 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         ExecuteAll(ready);
     }
 
-    private CommandOutcome Prepare(ScsiCommand command)
+    private CommandOutcome Prepare(ScsiCommand command, out bool deviceParses, out CdbParseResult proposal)
     {
+        deviceParses = false;
+        proposal = default;
         ScsiSession session = command.Session;
         int lun = LunAddress.Decode(command.Lun);
         LunMapping? mapping = lun < 0 ? null : session.Luns.Find(lun);
@@ -167,25 +339,32 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return CommandOutcome.CheckCondition(attention);
         }
 
-        switch (result)
+        CommandOutcome refusal = result switch
         {
-            case CdbDecodeResult.UnknownOpcode:
-                return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
-            case CdbDecodeResult.InvalidServiceAction:
-                return CommandOutcome.InvalidFieldInCdb(1, 4);
-            case CdbDecodeResult.TooShort:
-                return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
-            case CdbDecodeResult.TransferTooLong:
-                return CommandOutcome.InvalidFieldInCdb(CdbTable.Find(command.Cdb)!.LengthOffset);
+            CdbDecodeResult.UnknownOpcode or CdbDecodeResult.TooShort => CommandOutcome.CheckCondition(SenseCode.InvalidOpcode),
+            CdbDecodeResult.InvalidServiceAction => CommandOutcome.InvalidFieldInCdb(1, 4),
+            CdbDecodeResult.TransferTooLong => CommandOutcome.InvalidFieldInCdb(CdbTable.Find(command.Cdb)!.LengthOffset),
+            _ => CommandOutcome.Good,
+        };
+
+        if (result == CdbDecodeResult.Ok && device is not null && !CdbTable.IsSupported(decoded.Descriptor, device))
+        {
+            refusal = CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
+        }
+
+        if (device is not null && device.ParseType != DeviceParseType.Standard && result != CdbDecodeResult.TransferTooLong &&
+            (!refusal.IsGood || (device.ParseType == DeviceParseType.Call && (decoded.Descriptor.Flags & CdbFlags.CoreOwned) == 0)))
+        {
+            return PrepareDeviceParse(command, device, result == CdbDecodeResult.Ok ? decoded : null, refusal, out deviceParses, out proposal);
+        }
+
+        if (!refusal.IsGood)
+        {
+            return refusal;
         }
 
         command.SetDecoded(decoded);
         CdbDescriptor d = decoded.Descriptor;
-
-        if (device is not null && !CdbTable.IsSupported(d, device))
-        {
-            return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
-        }
 
         // Reservations held by another I_T nexus (SPC-2 RESERVE, SPC-4 persistent reservations): nothing is reserved
         // almost always, and that costs one volatile read.
@@ -230,26 +409,62 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             command.SetDecoded(decoded);
         }
 
-        if (decoded.DataLength > 0 && device?.BufferSource is { } source)
+        return decoded.DataLength > 0 ? AttachBuffer(command, device, decoded.DataLength) : CommandOutcome.Good;
+    }
+
+    // The device decodes the command. The core's own decoding, when its table has the command, is the proposal, and
+    // so is its refusal when it has not; the reservation check, which needs only the CDB, is made now.
+    private static CommandOutcome PrepareDeviceParse(
+        ScsiCommand command, ScsiDevice device, DecodedCdb? known, in CommandOutcome refusal, out bool deviceParses, out CdbParseResult proposal)
+    {
+        deviceParses = false;
+        proposal = default;
+        if (command.Cdb.Length == 0)
         {
-            // The device supplies its commands' buffers (shared memory with a device process): none free is BUSY.
-            if (source.Rent(decoded.DataLength) is not { } slot)
+            return CommandOutcome.CheckCondition(SenseCode.InvalidOpcode);
+        }
+
+        if (known is { } k && refusal.IsGood)
+        {
+            proposal = CdbParseResult.Accept(k.Direction, k.DataLength, (k.Descriptor.Flags & CdbFlags.WritesMedium) != 0);
+            command.SetDecoded(k with { DataLength = 0, Direction = DataDirection.None });
+        }
+        else
+        {
+            proposal = CdbParseResult.Refuse(refusal);
+            command.SetDecoded(new DecodedCdb(CdbTable.DeviceDefined(command.Cdb[0]), 0, 0, 0, DataDirection.None, false));
+        }
+
+        if (device.Reservations.Conflicts(command))
+        {
+            return CommandOutcome.FromStatus(ScsiStatus.ReservationConflict);
+        }
+
+        deviceParses = true;
+        return CommandOutcome.Good;
+    }
+
+    // The command's data buffer: from the device when it supplies its commands' buffers (shared memory with a device
+    // process; none free is BUSY), else from the core's pool within the buffer-memory cap.
+    private CommandOutcome AttachBuffer(ScsiCommand command, ScsiDevice? device, int length)
+    {
+        if (device?.BufferSource is { } source)
+        {
+            if (source.Rent(length) is not { } slot)
             {
                 return CommandOutcome.FromStatus(ScsiStatus.Busy);
             }
 
             command.AttachBuffer(slot, source);
+            return CommandOutcome.Good;
         }
-        else if (decoded.DataLength > 0)
+
+        if (pool.OutstandingBytes + DataBufferPool.ClassSize(length) > engine.Options.MaxBufferMemory)
         {
-            if (pool.OutstandingBytes + DataBufferPool.ClassSize(decoded.DataLength) > engine.Options.MaxBufferMemory)
-            {
-                return CommandOutcome.FromStatus(ScsiStatus.Busy); // the data-buffer memory cap: the initiator retries
-            }
-
-            command.AttachBuffer(pool.Rent(decoded.DataLength), null);
+            return CommandOutcome.FromStatus(ScsiStatus.Busy); // the data-buffer memory cap: the initiator retries
         }
 
+        command.AttachBuffer(pool.Rent(length), null);
         return CommandOutcome.Good;
     }
 

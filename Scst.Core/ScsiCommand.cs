@@ -74,6 +74,13 @@ public sealed class ScsiCommand
     /// <summary>The table entry of the command, once decoded.</summary>
     public CdbDescriptor? Descriptor => _decoded.Descriptor;
 
+    /// <summary>
+    /// Whether the device decoded the command (<see cref="ScsiDevice.ParseType"/>): its device executes it from the
+    /// CDB. <see cref="Descriptor"/> is then the core's table entry when it has one, or a placeholder named
+    /// "device-defined" that carries only the CDB length of the operation code's group.
+    /// </summary>
+    public bool IsDeviceParsed { get; private set; }
+
     /// <summary>The logical block address of the CDB.</summary>
     public ulong Lba => _decoded.Lba;
 
@@ -172,7 +179,25 @@ public sealed class ScsiCommand
         Device = mapping?.Device;
     }
 
+    internal DecodedCdb Decoded => _decoded;
+
     internal void SetDecoded(in DecodedCdb decoded) => _decoded = decoded;
+
+    /// <summary>Marks the command decoded by its device; <paramref name="waits"/> says how many of the device's parse and the write data it waits for.</summary>
+    internal void StartDeviceParse(int waits)
+    {
+        IsDeviceParsed = true;
+        ParseWaits = waits;
+    }
+
+    /// <summary>While the device decodes the command: how many of the parse and the write data are still awaited.</summary>
+    internal int ParseWaits;
+
+    /// <summary>The device's decoding, once it arrived.</summary>
+    internal CdbParseResult ParseResult { get; set; }
+
+    /// <summary>Whether the write data received during the device's parse failed to arrive.</summary>
+    internal bool ParseDataFailed { get; set; }
 
     internal void AttachBuffer(MemoryManager<byte> buffer, IDeviceBufferSource? source)
     {
@@ -275,6 +300,10 @@ public sealed class ScsiCommand
         TaskSet = null;
         TaskSetState = TaskSetState.None;
         TrackedForOverlap = false;
+        IsDeviceParsed = false;
+        ParseWaits = 0;
+        ParseResult = default;
+        ParseDataFailed = false;
         _aborted = 0;
         _executionLength = int.MaxValue;
         State = CommandState.Free;

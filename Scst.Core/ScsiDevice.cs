@@ -118,6 +118,14 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// </summary>
     public virtual IDeviceBufferSource? BufferSource => null;
 
+    /// <summary>
+    /// Which commands the device decodes itself (SCST's parse type): <see cref="DeviceParseType.Standard"/> (the
+    /// default) leaves every CDB to the core's table; with the others the core asks <see cref="ParseAsync"/> and hands
+    /// the commands so decoded to <see cref="ExecuteAsync"/> with <see cref="ScsiCommand.IsDeviceParsed"/> set. Read on
+    /// every command: set it in the constructor.
+    /// </summary>
+    public DeviceParseType ParseType { get; protected init; }
+
     /// <summary>Optional. The default QERR field of the control mode page (SCST's <c>qerr</c>): 0, 1 or 3. Defaults to 0.</summary>
     protected internal virtual int DefaultQueueErrorManagement => 0;
 
@@ -247,6 +255,25 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// <param name="command">The command.</param>
     /// <returns>The outcome.</returns>
     public abstract ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command);
+
+    /// <summary>
+    /// Optional; called only when <see cref="ParseType"/> is not <see cref="DeviceParseType.Standard"/>. Decodes a
+    /// command the core leaves to the device: with <see cref="DeviceParseType.Exception"/> one whose operation code the
+    /// core does not support for this device, with <see cref="DeviceParseType.Call"/> every command the core does not
+    /// own. Called after the LUN, unit attention and reservation checks, with the command already in its task set; the
+    /// write data, when the initiator sends some, is received meanwhile into a buffer of the length the initiator
+    /// announced. Defaults to <paramref name="proposal"/>.
+    /// </summary>
+    /// <remarks>
+    /// The core then refuses a write to a write-protected unit (<see cref="CdbParseResult.WritesMedium"/>) and a transfer
+    /// longer than the initiator announced for a write, or than the core's maximum, and executes the command through
+    /// <see cref="ExecuteAsync"/>, which sees <see cref="ScsiCommand.IsDeviceParsed"/> and runs it from its CDB.
+    /// </remarks>
+    /// <param name="command">The command; <see cref="ScsiCommand.Cdb"/> is what the device decodes.</param>
+    /// <param name="proposal">What the core would do: its own decoding when its table knows the command, else the
+    /// refusal it would answer (INVALID COMMAND OPERATION CODE...).</param>
+    /// <returns>The decoding.</returns>
+    protected internal virtual ValueTask<CdbParseResult> ParseAsync(ScsiCommand command, CdbParseResult proposal) => new(proposal);
 
     /// <summary>Optional. Releases the backing store. Called once, when the device is removed or the core stops.</summary>
     /// <returns>A task that completes when the device is closed.</returns>

@@ -68,8 +68,26 @@ public enum PeripheralDeviceType : byte
     /// <summary>Direct access block device (disk).</summary>
     DirectAccess = 0x00,
 
+    /// <summary>Sequential access device (tape).</summary>
+    SequentialAccess = 0x01,
+
+    /// <summary>Processor device.</summary>
+    Processor = 0x03,
+
     /// <summary>CD/DVD device.</summary>
     CdDvd = 0x05,
+
+    /// <summary>Optical memory device.</summary>
+    OpticalMemory = 0x07,
+
+    /// <summary>Media changer device.</summary>
+    MediumChanger = 0x08,
+
+    /// <summary>Storage array controller device (RAID).</summary>
+    StorageArrayController = 0x0C,
+
+    /// <summary>Enclosure services device.</summary>
+    EnclosureServices = 0x0D,
 
     /// <summary>Unknown or no device type; with qualifier 011b, no logical unit.</summary>
     Unknown = 0x1F,

@@ -19,6 +19,12 @@ public static class CdbTable
     private static readonly CdbDescriptor?[][] s_byServiceAction = new CdbDescriptor?[ServiceActionOpcodes][];
     private static readonly List<CdbDescriptor> s_all = [];
 
+    // Placeholders for the commands a device decodes that the table does not have, one per operation code group
+    // (SPC-4 section 4.2.5.1): they carry the group's CDB length, 16 for the reserved and vendor-specific groups.
+    private static readonly CdbDescriptor[] s_deviceDefined =
+        [.. new[] { 6, 10, 10, 16, 16, 12, 16, 16 }.Select((length, group) =>
+            new CdbDescriptor((byte)(group << 5), -1, "device-defined", length, DataDirection.None, 0, 0, 0, 0, TransferLengthUnit.Bytes, CdbFlags.None, 0))];
+
     static CdbTable()
     {
         const DataDirection R = DataDirection.Read;
@@ -158,6 +164,9 @@ public static class CdbTable
         // SEND DIAGNOSTIC (self-test, a no-op for a virtual disk) is the one non-core SPC command block devices take.
         return descriptor.Opcode == 0x1D && device is BlockDevice;
     }
+
+    /// <summary>The placeholder entry of a command that its device decodes and the table does not have.</summary>
+    internal static CdbDescriptor DeviceDefined(byte opcode) => s_deviceDefined[opcode >> 5];
 
     /// <summary>Whether the opcode's command is identified by a service action in byte 1.</summary>
     /// <param name="opcode">The operation code.</param>

@@ -15,7 +15,7 @@ namespace Scst.UserDevice.Client;
 /// the receive loop for other requests (up to <see cref="UserDeviceConnection.MaxConcurrency"/> at a time). Results
 /// are values: return a CHECK CONDITION status rather than throw (an exception becomes HARDWARE ERROR).
 /// </remarks>
-public abstract class UserBlockDeviceBase
+public abstract class UserBlockDeviceBase : UserDeviceBase
 {
     /// <summary>Required. Reads <c>buffer.Length</c> bytes at byte offset <paramref name="offset"/>.</summary>
     /// <param name="offset">Byte offset, block aligned and in range.</param>
@@ -56,36 +56,16 @@ public abstract class UserBlockDeviceBase
     public virtual ValueTask<UserProvisioningExtent> GetProvisioningAsync(long offset, long maxLength) =>
         new(new UserProvisioningExtent(maxLength, Mapped: true));
 
-    /// <summary>Optional. An I_T nexus reaches the device through a LUN (ATTACH_SESS). Must not block.</summary>
-    /// <param name="session">The nexus.</param>
-    /// <returns>0 to accept; a negative errno is logged by the target.</returns>
-    public virtual int OnAttach(UserSessionInfo session) => 0;
-
-    /// <summary>Optional. The nexus no longer reaches the device through that LUN (DETACH_SESS).</summary>
-    /// <param name="session">The nexus, as attached.</param>
-    public virtual void OnDetach(UserSessionInfo session)
-    {
-    }
-
     /// <summary>
-    /// Optional. A task management function touching the device arrived (TASK_MGMT_RECEIVED): finish the affected
-    /// commands quickly. Must not block.
+    /// Optional, called when the descriptor says <see cref="UserDeviceDescriptor.ExtCopyRemap"/>. Copies a range within
+    /// the device by its own means (a reflink, copy_file_range, a remap of its metadata) for a segment of EXTENDED COPY
+    /// whose source and destination are both this device. The ranges may overlap: the result must be that of reading
+    /// all of the source first. Defaults to null: declined, the target copies through <see cref="ReadAsync"/> and
+    /// <see cref="WriteAsync"/>.
     /// </summary>
-    /// <param name="function">The function.</param>
-    public virtual void OnTaskManagementReceived(UserTaskManagement function)
-    {
-    }
-
-    /// <summary>Optional. The commands the function aborted are gone (TASK_MGMT_DONE); do the reset actions. Must not block.</summary>
-    /// <param name="function">The function.</param>
-    /// <returns>The status reported back (0: done).</returns>
-    public virtual int OnTaskManagementDone(UserTaskManagement function) => 0;
-
-    /// <summary>Optional. A command whose EXEC carried a buffer was released (ON_FREE_CMD, when asked for).</summary>
-    /// <param name="execHandle">The EXEC handle.</param>
-    /// <param name="status">The command's final SCSI status.</param>
-    /// <param name="aborted">Whether a task management function aborted it.</param>
-    public virtual void OnFreeCommand(ulong execHandle, ScsiStatus status, bool aborted)
-    {
-    }
+    /// <param name="sourceOffset">Byte offset of the source, block aligned and in range.</param>
+    /// <param name="destinationOffset">Byte offset of the destination, block aligned and in range.</param>
+    /// <param name="length">Byte count, block aligned.</param>
+    /// <returns>GOOD or an error status when the device made (or failed) the copy; null to decline.</returns>
+    public virtual ValueTask<UserDeviceStatus?> CopyWithinAsync(long sourceOffset, long destinationOffset, long length) => new((UserDeviceStatus?)null);
 }

@@ -10,7 +10,7 @@ using Scst.UserDevice.Protocol;
 namespace Scst.UserDevice.Client;
 
 /// <summary>
-/// Connects a <see cref="UserBlockDeviceBase"/> to a target: registers it, maps the shared region, serves the target's
+/// Connects a <see cref="UserDeviceBase"/> (usually a <see cref="UserBlockDeviceBase"/>) to a target: registers it, maps the shared region, serves the target's
 /// requests and answers them, replies batched into one send per drained receive buffer.
 /// </summary>
 /// <remarks>
@@ -32,7 +32,7 @@ public sealed class UserDeviceConnection
     private readonly byte[] _batch = new byte[BatchSize];
     private int _batchLength;
     private Socket? _socket;
-    private UserBlockDeviceBase? _device;
+    private UserDeviceBase? _device;
     private ExecContext[] _idle = [];
     private int _idleCount;
     private int _outstanding;
@@ -61,11 +61,17 @@ public sealed class UserDeviceConnection
     /// <returns>A task that completes when the connection has ended.</returns>
     /// <exception cref="UserDeviceRegistrationException">The target refused the registration (<see cref="UserDeviceRegistrationException.NameTaken"/>: retry later).</exception>
     /// <exception cref="InvalidDataException">The target sent something malformed.</exception>
-    public Task RunAsync(string socketPath, UserDeviceDescriptor descriptor, UserBlockDeviceBase device, CancellationToken cancellationToken = default)
+    /// <exception cref="ArgumentException">A disk whose <paramref name="device"/> is not a <see cref="UserBlockDeviceBase"/>.</exception>
+    public Task RunAsync(string socketPath, UserDeviceDescriptor descriptor, UserDeviceBase device, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(socketPath);
         ArgumentNullException.ThrowIfNull(descriptor);
         ArgumentNullException.ThrowIfNull(device);
+        if (descriptor.DeviceType == PeripheralDeviceType.DirectAccess && device is not UserBlockDeviceBase)
+        {
+            throw new ArgumentException("A disk (device type 0) derives from UserBlockDeviceBase: the target calls its primitives.", nameof(device));
+        }
+
         if (_device is not null)
         {
             throw new InvalidOperationException("A connection runs once.");
@@ -130,9 +136,11 @@ public sealed class UserDeviceConnection
         flags |= d.Rotational ? RegisterFlags.Rotational : 0;
         flags |= d.ThinProvisioned ? RegisterFlags.ThinProvisioned : 0;
         flags |= d.OnFreeCommandCall ? RegisterFlags.OnFreeCommandCall : 0;
+        flags |= d.ExtCopyRemap ? RegisterFlags.ExtCopyRemap : 0;
         return new RegisterRequest
         {
-            DeviceType = 0,
+            DeviceType = (byte)d.DeviceType,
+            ParseType = (byte)d.ParseType,
             Flags = flags,
             BlockSize = (uint)d.BlockSize,
             BlockCount = (ulong)d.BlockCount,
@@ -287,6 +295,14 @@ public sealed class UserDeviceConnection
 
                 Submit(request);
                 break;
+            case MessageType.Parse:
+                if (!ParseRequest.TryDecode(header.Handle, body, out ExecRequest parse) || parse.CdbLength == 0)
+                {
+                    throw new InvalidDataException($"The target sent a malformed PARSE (handle 0x{header.Handle:X}).");
+                }
+
+                Submit(parse);
+                break;
             case MessageType.AttachSession:
                 UserSessionInfo info = ToInfo(AttachSession.Decode(header.Handle, body) ?? throw new InvalidDataException("Malformed ATTACH_SESS."));
                 _sessions[info.Handle] = info;
@@ -349,13 +365,19 @@ public sealed class UserDeviceConnection
 
     private bool IsValid(in ExecRequest r) => r.Operation switch
     {
-        ExecOperation.Read or ExecOperation.Write =>
-            r.DataLength > 0 && r.BufferOffset >= 0 && r.Offset >= 0 && r.DataLength <= RegionSize && r.BufferOffset <= RegionSize - r.DataLength,
-        ExecOperation.Flush => true,
-        ExecOperation.Unmap => r.Offset >= 0 && r.DataLength >= 0,
-        ExecOperation.GetProvisioning => r.Offset >= 0 && r.DataLength >= _blockSize && r.DataLength % _blockSize == 0,
+        ExecOperation.Read or ExecOperation.Write => _device is UserBlockDeviceBase && r.DataLength > 0 && r.Offset >= 0 && InRegion(r),
+        ExecOperation.Flush => _device is UserBlockDeviceBase,
+        ExecOperation.Unmap => _device is UserBlockDeviceBase && r.Offset >= 0 && r.DataLength >= 0,
+        ExecOperation.GetProvisioning => _device is UserBlockDeviceBase && r.Offset >= 0 && r.DataLength >= _blockSize && r.DataLength % _blockSize == 0,
+        ExecOperation.CopyWithin => _device is UserBlockDeviceBase && r.Offset >= 0 && r.BufferOffset >= 0 && r.DataLength > 0 &&
+            r.Offset % _blockSize == 0 && r.BufferOffset % _blockSize == 0 && r.DataLength % _blockSize == 0,
+        ExecOperation.ExecuteCdb => r.CdbLength > 0 && (r.Flags >> ExecRequest.DirectionShift) is var direction && direction <= 2 &&
+            (direction == 0) == (r.DataLength == 0) && (r.DataLength == 0 || InRegion(r)),
         _ => false,
     };
+
+    private bool InRegion(in ExecRequest r) =>
+        r.BufferOffset >= 0 && r.DataLength >= 0 && r.DataLength <= RegionSize && r.BufferOffset <= RegionSize - r.DataLength;
 
     // Runs the request now when a context is free, otherwise after the outstanding ones (arrival order).
     private void Submit(in ExecRequest request)
@@ -473,12 +495,12 @@ public sealed class UserDeviceConnection
         }
     }
 
-    // Encodes a status as EXEC_REPLY: fixed-format sense for a CHECK CONDITION.
-    private static int EncodeReply(Span<byte> destination, ulong handle, in UserDeviceStatus status, int responseLength, byte flags)
+    // Encodes a status as EXEC_REPLY (or PARSE_REPLY): fixed-format sense for a CHECK CONDITION.
+    private static int EncodeReply(Span<byte> destination, ulong handle, in UserDeviceStatus status, int responseLength, byte flags, MessageType type = MessageType.ExecReply)
     {
         if (status.Status != ScsiStatus.CheckCondition)
         {
-            return ExecReply.Encode(destination, handle, (byte)status.Status, default, responseLength, status.IsGood ? flags : (byte)0);
+            return ExecReply.Encode(destination, handle, (byte)status.Status, default, status.IsGood ? responseLength : 0, status.IsGood ? flags : (byte)0, type);
         }
 
         Span<byte> sense = stackalloc byte[18];
@@ -488,7 +510,7 @@ public sealed class UserDeviceConnection
         sense[7] = 10;
         sense[12] = status.Asc;
         sense[13] = status.Ascq;
-        return ExecReply.Encode(destination, handle, (byte)status.Status, sense, 0);
+        return ExecReply.Encode(destination, handle, (byte)status.Status, sense, 0, 0, type);
     }
 
     /// <summary>One primitive in progress: the request, the awaiter of its task and a reply buffer. Pooled.</summary>
@@ -498,9 +520,13 @@ public sealed class UserDeviceConnection
         private readonly Action _onCompleted;
         private readonly byte[] _reply = new byte[Frame.HeaderLength + ExecReply.FixedLength + 18];
         private ConfiguredValueTaskAwaitable<UserDeviceStatus>.ConfiguredValueTaskAwaiter _awaiter;
+        private readonly byte[] _cdb = new byte[16];
         private ExecRequest _request;
         private UserDeviceStatus _status;
         private UserProvisioningExtent _extent;
+        private UserParseResult _parse;
+        private int _responseLength;
+        private bool _declined;
 
         public ExecContext(UserDeviceConnection owner)
         {
@@ -534,10 +560,16 @@ public sealed class UserDeviceConnection
             return false;
         }
 
-        public int EncodeReply(Span<byte> destination) => _request.Operation == ExecOperation.GetProvisioning
-            ? UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, (int)(uint)(_extent.Length / _owner._blockSize),
-                _extent.Mapped ? (byte)0 : ExecReply.DeallocatedFlag)
-            : UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, (int)Math.Min(_request.DataLength, int.MaxValue), 0);
+        public int EncodeReply(Span<byte> destination) => _request.Operation switch
+        {
+            ExecOperation.GetProvisioning => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status,
+                (int)(uint)(_extent.Length / _owner._blockSize), _extent.Mapped ? (byte)0 : ExecReply.DeallocatedFlag),
+            ExecOperation.Parse => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, _parse.DataLength,
+                (byte)((int)_parse.Direction | (_parse.WritesMedium ? ExecReply.WritesMediumFlag : 0)), MessageType.ParseReply),
+            ExecOperation.ExecuteCdb => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, _responseLength, 0),
+            ExecOperation.CopyWithin => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, 0, _declined ? ExecReply.DeclinedFlag : (byte)0),
+            _ => UserDeviceConnection.EncodeReply(destination, _request.Handle, _status, (int)Math.Min(_request.DataLength, int.MaxValue), 0),
+        };
 
         public void SendReply()
         {
@@ -547,15 +579,100 @@ public sealed class UserDeviceConnection
 
         private ValueTask<UserDeviceStatus> InvokeAsync(in ExecRequest r)
         {
-            UserBlockDeviceBase device = _owner._device!;
+            if (r.Operation is ExecOperation.Parse or ExecOperation.ExecuteCdb)
+            {
+                return InvokeCommandAsync(r);
+            }
+
+            var device = (UserBlockDeviceBase)_owner._device!;
             return r.Operation switch
             {
                 ExecOperation.Read => device.ReadAsync(r.Offset, _owner._region!.Memory.Slice((int)r.BufferOffset, (int)r.DataLength)),
                 ExecOperation.Write => device.WriteAsync(r.Offset, _owner._region!.Memory.Slice((int)r.BufferOffset, (int)r.DataLength), r.ForceUnitAccess),
                 ExecOperation.Flush => device.FlushAsync(),
                 ExecOperation.GetProvisioning => QueryProvisioningAsync(device, r.Offset, r.DataLength),
+                ExecOperation.CopyWithin => CopyWithinAsync(device, r.BufferOffset, r.Offset, r.DataLength),
                 _ => device.UnmapAsync(r.Offset, r.DataLength),
             };
+        }
+
+        // COPY_WITHIN: a null answer declines (GOOD with the declined flag).
+        private ValueTask<UserDeviceStatus> CopyWithinAsync(UserBlockDeviceBase device, long sourceOffset, long destinationOffset, long length)
+        {
+            ValueTask<UserDeviceStatus?> pending = device.CopyWithinAsync(sourceOffset, destinationOffset, length);
+            return pending.IsCompletedSuccessfully ? new(AcceptCopy(pending.Result)) : AwaitCopyAsync(pending);
+        }
+
+        private async ValueTask<UserDeviceStatus> AwaitCopyAsync(ValueTask<UserDeviceStatus?> pending) => AcceptCopy(await pending.ConfigureAwait(false));
+
+        private UserDeviceStatus AcceptCopy(UserDeviceStatus? status)
+        {
+            _declined = status is null;
+            return status ?? UserDeviceStatus.Good;
+        }
+
+        // PARSE and EXECUTE_CDB: the CDB is copied out of the request (the view handed to the device stays valid until its
+        // task completes); the decoding goes to _parse, the response length to _responseLength.
+        private ValueTask<UserDeviceStatus> InvokeCommandAsync(in ExecRequest r)
+        {
+            UserDeviceBase device = _owner._device!;
+            ReadOnlySpan<byte> cdb = r.Cdb;
+            cdb[..r.CdbLength].CopyTo(_cdb);
+            var command = new UserCommand(_cdb.AsMemory(0, r.CdbLength), r.SessionHandle, (TaskAttribute)r.TaskAttribute, r.Handle);
+            if (r.Operation == ExecOperation.Parse)
+            {
+                var proposal = (DataDirection)(r.Flags & 0x03);
+                var request = new UserParseRequest(command, (r.Flags & ParseRequest.KnownFlag) != 0, proposal, (int)r.DataLength,
+                    (r.Flags & ParseRequest.WritesMediumFlag) != 0, (DataDirection)r.BufferOffset, (int)r.Offset);
+                ValueTask<UserParseResult> parsing = device.ParseAsync(request);
+                return parsing.IsCompletedSuccessfully ? new(AcceptParse(parsing.Result)) : AwaitParseAsync(parsing);
+            }
+
+            Memory<byte> buffer = r.DataLength == 0 ? Memory<byte>.Empty : _owner._region!.Memory.Slice((int)r.BufferOffset, (int)r.DataLength);
+            var direction = (DataDirection)(r.Flags >> ExecRequest.DirectionShift);
+            ValueTask<UserCdbResult> executing = device.ExecuteCdbAsync(command, direction, buffer);
+            return executing.IsCompletedSuccessfully ? new(AcceptCdb(executing.Result, buffer.Length)) : AwaitCdbAsync(executing, buffer.Length);
+        }
+
+        private async ValueTask<UserDeviceStatus> AwaitParseAsync(ValueTask<UserParseResult> pending) => AcceptParse(await pending.ConfigureAwait(false));
+
+        private async ValueTask<UserDeviceStatus> AwaitCdbAsync(ValueTask<UserCdbResult> pending, int bufferLength) =>
+            AcceptCdb(await pending.ConfigureAwait(false), bufferLength);
+
+        // A decoding the target would take as malformed (a direction without data, data without a direction, both
+        // directions) is the device's bug: HARDWARE ERROR instead.
+        private UserDeviceStatus AcceptParse(UserParseResult parse)
+        {
+            _parse = default;
+            if (!parse.Status.IsGood)
+            {
+                return parse.Status;
+            }
+
+            if (parse.DataLength < 0 || parse.Direction == DataDirection.Bidirectional || (parse.Direction == DataDirection.None) != (parse.DataLength == 0))
+            {
+                return UserDeviceStatus.CheckCondition(SenseKey.HardwareError, 0x44, 0x00);
+            }
+
+            _parse = parse;
+            return UserDeviceStatus.Good;
+        }
+
+        private UserDeviceStatus AcceptCdb(UserCdbResult result, int bufferLength)
+        {
+            _responseLength = 0;
+            if (!result.Status.IsGood)
+            {
+                return result.Status;
+            }
+
+            if (result.ResponseLength < 0 || result.ResponseLength > bufferLength)
+            {
+                return UserDeviceStatus.CheckCondition(SenseKey.HardwareError, 0x44, 0x00);
+            }
+
+            _responseLength = result.ResponseLength;
+            return UserDeviceStatus.Good;
         }
 
         // The extent goes to _extent and the status is the primitive's; an answer outside the asked range (a device

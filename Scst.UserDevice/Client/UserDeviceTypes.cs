@@ -52,16 +52,75 @@ public readonly record struct UserProvisioningExtent(long Length, bool Mapped)
     public static UserProvisioningExtent Failed(UserDeviceStatus status) => new(0, true) { Status = status };
 }
 
+/// <summary>A command the target passes to the device (PARSE, EXECUTE_CDB).</summary>
+/// <param name="Cdb">The CDB (at most 16 bytes).</param>
+/// <param name="SessionHandle">The I_T nexus and LUN it came through (see <see cref="UserSessionInfo.Handle"/>), or 0.</param>
+/// <param name="Attribute">Its task attribute.</param>
+/// <param name="Handle">The request's handle (an EXEC handle names the command in ABORT TASK and ON_FREE_CMD).</param>
+public readonly record struct UserCommand(ReadOnlyMemory<byte> Cdb, ulong SessionHandle, TaskAttribute Attribute, ulong Handle);
+
+/// <summary>A command to decode (PARSE): the target's proposal and what the initiator announced.</summary>
+/// <param name="Command">The command.</param>
+/// <param name="Known">Whether the target knows the command; without it, the target would refuse it.</param>
+/// <param name="Direction">The target's decoding: the direction of the data.</param>
+/// <param name="DataLength">The target's decoding: the bytes transferred.</param>
+/// <param name="WritesMedium">The target's decoding: whether the command writes the medium.</param>
+/// <param name="ExpectedDirection">The direction the initiator announced.</param>
+/// <param name="ExpectedTransferLength">The bytes the initiator announced. Write data the initiator sends is received
+/// while the device decodes, so a write must not take more than this.</param>
+public readonly record struct UserParseRequest(
+    UserCommand Command, bool Known, DataDirection Direction, int DataLength, bool WritesMedium, DataDirection ExpectedDirection, int ExpectedTransferLength);
+
+/// <summary>The device's decoding of a command (PARSE_REPLY).</summary>
+/// <param name="Direction">The direction of its data; <see cref="DataDirection.None"/> exactly when <paramref name="DataLength"/> is 0.</param>
+/// <param name="DataLength">The bytes it transfers (for a read, the allocation: the response may be shorter).</param>
+/// <param name="WritesMedium">Whether it writes the medium (refused through a write-protected LUN).</param>
+public readonly record struct UserParseResult(DataDirection Direction, int DataLength, bool WritesMedium)
+{
+    /// <summary>GOOD for an accepted command; otherwise the status that ends it.</summary>
+    public UserDeviceStatus Status { get; init; }
+
+    /// <summary>Accepts a command.</summary>
+    /// <param name="direction">The direction of its data.</param>
+    /// <param name="dataLength">The bytes it transfers; 0 for none.</param>
+    /// <param name="writesMedium">Whether it writes the medium.</param>
+    /// <returns>The decoding.</returns>
+    public static UserParseResult Accept(DataDirection direction, int dataLength, bool writesMedium = false) =>
+        new(dataLength == 0 ? DataDirection.None : direction, direction == DataDirection.None ? 0 : dataLength, writesMedium);
+
+    /// <summary>Refuses a command: it ends with <paramref name="status"/> and is not executed.</summary>
+    /// <param name="status">The status (not GOOD).</param>
+    /// <returns>The decoding.</returns>
+    public static UserParseResult Refuse(UserDeviceStatus status) => new(DataDirection.None, 0, false) { Status = status };
+}
+
+/// <summary>The outcome of a command executed from its CDB (EXECUTE_CDB).</summary>
+/// <param name="Status">GOOD or an error status.</param>
+/// <param name="ResponseLength">For a read, the bytes of the response in the buffer (at most its length).</param>
+public readonly record struct UserCdbResult(UserDeviceStatus Status, int ResponseLength);
+
 /// <summary>What a device process registers: the device and its options (SCST's scst_user_dev_desc and scst_user_opt).</summary>
 public sealed record UserDeviceDescriptor
 {
+    /// <summary>
+    /// The SCSI peripheral device type. Defaults to <see cref="PeripheralDeviceType.DirectAccess"/> (a disk, a
+    /// <see cref="UserBlockDeviceBase"/>); any other type needs a <see cref="ParseType"/> other than STANDARD.
+    /// </summary>
+    public PeripheralDeviceType DeviceType { get; init; } = PeripheralDeviceType.DirectAccess;
+
+    /// <summary>
+    /// Which commands the device decodes itself (SCST's parse_type): STANDARD (the default) none, EXCEPTION those the
+    /// target does not support for the device type, CALL every command the target does not own.
+    /// </summary>
+    public DeviceParseType ParseType { get; init; }
+
     /// <summary>The device name: 1 to 64 bytes, no '/' and no '.'; unique in the target.</summary>
     public required string Name { get; init; }
 
     /// <summary>The logical block size: a power of two from 512. Defaults to 512.</summary>
     public int BlockSize { get; init; } = 512;
 
-    /// <summary>The number of logical blocks.</summary>
+    /// <summary>The number of logical blocks of a disk; 0 for a device type without blocks.</summary>
     public required long BlockCount { get; init; }
 
     /// <summary>The shared region to ask for, in bytes; 0 (the default) for the target's default (64 MiB unless configured).</summary>
@@ -87,6 +146,12 @@ public sealed record UserDeviceDescriptor
 
     /// <summary>Send ON_FREE_CMD when a command whose EXEC carried a buffer is released (SCST's on_free_cmd CALL).</summary>
     public bool OnFreeCommandCall { get; init; }
+
+    /// <summary>
+    /// Offer the device the EXTENDED COPY segments within itself (SCST's ext_copy_remap):
+    /// <see cref="UserBlockDeviceBase.CopyWithinAsync"/> is called for each, and may decline.
+    /// </summary>
+    public bool ExtCopyRemap { get; init; }
 
     /// <summary>Control page TST: 0 one task set for every nexus, 1 (default) one per nexus.</summary>
     public int Tst { get; init; } = 1;

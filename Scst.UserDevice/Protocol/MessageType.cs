@@ -23,6 +23,9 @@ internal enum MessageType : ushort
     /// <summary>Device → target: graceful unregistration; the target then closes the connection.</summary>
     Unregister = 0x06,
 
+    /// <summary>Device → target: the device's decoding of a command (handle: the PARSE's); body as EXEC_REPLY.</summary>
+    ParseReply = 0x07,
+
     /// <summary>Target → device: the registration result; carries the shared memory descriptor on success.</summary>
     RegisterReply = 0x81,
 
@@ -43,6 +46,9 @@ internal enum MessageType : ushort
 
     /// <summary>Target → device: a command whose EXEC carried a buffer was released (handle: the EXEC's).</summary>
     OnFreeCommand = 0x87,
+
+    /// <summary>Target → device: decode a command (handle: the PARSE's; body: <see cref="ParseRequest"/>); answer PARSE_REPLY.</summary>
+    Parse = 0x88,
 }
 
 /// <summary>Bits of a message header's flags.</summary>
@@ -76,4 +82,20 @@ internal enum ExecOperation : byte
     /// (1 to <c>length</c> / block size) that share the state of the first, and bit 0 of its flags says deallocated.
     /// </summary>
     GetProvisioning = 5,
+
+    /// <summary>
+    /// Execute the command whose CDB the EXEC carries, as the device decoded it (PARSE): <c>length</c> bytes of data in
+    /// the buffer, flowing as flags bits 1-2 say (1 to the initiator, 2 from it). The reply's response length is the
+    /// number of bytes of a read's response (at most <c>length</c>).
+    /// </summary>
+    ExecuteCdb = 6,
+
+    /// <summary>
+    /// Copy <c>length</c> bytes within the device from the byte offset in the buffer-offset field to <c>offset</c>
+    /// (EXTENDED COPY, ext_copy_remap); no buffer. A GOOD reply with flags bit 1 declines: the target copies itself.
+    /// </summary>
+    CopyWithin = 7,
+
+    /// <summary>Not an EXEC: a PARSE as the client's dispatch carries it.</summary>
+    Parse = 0x40,
 }

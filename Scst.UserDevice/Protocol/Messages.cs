@@ -16,10 +16,11 @@ internal enum RegisterFlags : ushort
     Rotational = 0x0010,
     ThinProvisioned = 0x0020,
     OnFreeCommandCall = 0x0040,
+    ExtCopyRemap = 0x0080,
 }
 
 /// <summary>
-/// REGISTER body: <c>u32 version | u8 device type | u8 reserved | u16 flags | u32 block size | u64 block count |
+/// REGISTER body: <c>u32 version | u8 device type | u8 parse type (0 STANDARD, 1 CALL, 2 EXCEPTION) | u16 flags | u32 block size | u64 block count |
 /// u64 region size | u8 tst, queue_alg, qerr, tas, swp, d_sense | u16 reserved | strings name, vendor, product,
 /// revision, serial</c> (each u16 length + UTF-8).
 /// </summary>
@@ -28,6 +29,8 @@ internal sealed record RegisterRequest
     public uint Version { get; init; } = Frame.ProtocolVersion;
 
     public byte DeviceType { get; init; }
+
+    public byte ParseType { get; init; }
 
     public RegisterFlags Flags { get; init; }
 
@@ -66,7 +69,7 @@ internal sealed record RegisterRequest
         Span<byte> b = destination[Frame.HeaderLength..];
         BinaryPrimitives.WriteUInt32LittleEndian(b, Version);
         b[4] = DeviceType;
-        b[5] = 0;
+        b[5] = ParseType;
         BinaryPrimitives.WriteUInt16LittleEndian(b[6..], (ushort)Flags);
         BinaryPrimitives.WriteUInt32LittleEndian(b[8..], BlockSize);
         BinaryPrimitives.WriteUInt64LittleEndian(b[12..], BlockCount);
@@ -109,6 +112,7 @@ internal sealed record RegisterRequest
         {
             Version = BinaryPrimitives.ReadUInt32LittleEndian(body),
             DeviceType = body[4],
+            ParseType = body[5],
             Flags = (RegisterFlags)BinaryPrimitives.ReadUInt16LittleEndian(body[6..]),
             BlockSize = BinaryPrimitives.ReadUInt32LittleEndian(body[8..]),
             BlockCount = BinaryPrimitives.ReadUInt64LittleEndian(body[12..]),
@@ -164,6 +168,9 @@ internal struct ExecRequest
     public const int Length = Frame.HeaderLength + BodyLength;
     public const byte FuaFlag = 0x01;
 
+    /// <summary>Flags bits 1-2 of an EXECUTE_CDB: the direction of its data (<see cref="Scst.Core.DataDirection"/>).</summary>
+    public const int DirectionShift = 1;
+
     public ulong Handle;
     public ulong SessionHandle;
     public ExecOperation Operation;
@@ -177,9 +184,12 @@ internal struct ExecRequest
 
     public readonly bool ForceUnitAccess => (Flags & FuaFlag) != 0;
 
-    public static void Encode(Span<byte> destination, ulong handle, ulong session, ExecOperation operation, byte flags, ReadOnlySpan<byte> cdb, byte attribute, long offset, long length, long bufferOffset)
+    public static void Encode(Span<byte> destination, ulong handle, ulong session, ExecOperation operation, byte flags, ReadOnlySpan<byte> cdb, byte attribute, long offset, long length, long bufferOffset) =>
+        Encode(destination, MessageType.Exec, handle, session, operation, flags, cdb, attribute, offset, length, bufferOffset);
+
+    public static void Encode(Span<byte> destination, MessageType type, ulong handle, ulong session, ExecOperation operation, byte flags, ReadOnlySpan<byte> cdb, byte attribute, long offset, long length, long bufferOffset)
     {
-        Frame.WriteHeader(destination, Length, MessageType.Exec, MessageFlags.None, handle);
+        Frame.WriteHeader(destination, Length, type, MessageFlags.None, handle);
         Span<byte> b = destination.Slice(Frame.HeaderLength, BodyLength);
         BinaryPrimitives.WriteUInt64LittleEndian(b, session);
         b[8] = (byte)operation;
@@ -217,6 +227,34 @@ internal struct ExecRequest
     }
 }
 
+/// <summary>
+/// PARSE body: the EXEC layout (56 bytes), with <c>operation</c> 0, <c>flags</c> the core's proposal (bits 0-1 its data
+/// direction, bit 2 writes the medium, bit 3 the core knows the command: without it the core would refuse it), byte
+/// offset = the transfer length the initiator announced, length = the proposal's data length, buffer offset = the
+/// direction the initiator announced (0 none, 1 read, 2 write).
+/// </summary>
+internal static class ParseRequest
+{
+    public const byte WritesMediumFlag = 0x04;
+    public const byte KnownFlag = 0x08;
+
+    public static void Encode(Span<byte> destination, ulong handle, ulong session, ReadOnlySpan<byte> cdb, byte attribute, byte proposal, int proposedLength, byte expectedDirection, int expectedLength) =>
+        ExecRequest.Encode(destination, MessageType.Parse, handle, session, 0, proposal, cdb, attribute, expectedLength, proposedLength, expectedDirection);
+
+    /// <summary>Decodes PARSE into the EXEC shape the client dispatches (<see cref="ExecOperation.Parse"/>).</summary>
+    public static bool TryDecode(ulong handle, ReadOnlySpan<byte> body, out ExecRequest request)
+    {
+        if (!ExecRequest.TryDecode(handle, body, out request) || request.Operation != 0 || (request.Flags & 0x03) == 3 ||
+            request.Offset is < 0 or > int.MaxValue || request.DataLength is < 0 or > int.MaxValue || request.BufferOffset is < 0 or > 2)
+        {
+            return false;
+        }
+
+        request.Operation = ExecOperation.Parse;
+        return true;
+    }
+}
+
 /// <summary>Sixteen CDB bytes, inline.</summary>
 [System.Runtime.CompilerServices.InlineArray(16)]
 internal struct Cdb16
@@ -225,9 +263,11 @@ internal struct Cdb16
 }
 
 /// <summary>
-/// EXEC_REPLY body: <c>u8 status | u8 sense length | u8 flags | u8 reserved | u32 response length | sense</c>. For
-/// GET_PROVISIONING the response length is the extent in blocks and flags bit 0 says deallocated; other primitives send
-/// flags 0.
+/// EXEC_REPLY and PARSE_REPLY body: <c>u8 status | u8 sense length | u8 flags | u8 reserved | u32 response length |
+/// sense</c>. For GET_PROVISIONING the response length is the extent in blocks and flags bit 0 says deallocated; for
+/// EXECUTE_CDB it is the length of a read's response; other primitives send flags 0. A PARSE_REPLY with GOOD accepts
+/// the command: response length = its data length, flags bits 0-1 its direction, bit 2 writes the medium; any other
+/// status refuses it with that status and sense.
 /// </summary>
 internal static class ExecReply
 {
@@ -236,11 +276,17 @@ internal static class ExecReply
     /// <summary>Flags bit 0 of a GET_PROVISIONING reply: the extent is deallocated.</summary>
     public const byte DeallocatedFlag = 0x01;
 
-    public static int Encode(Span<byte> destination, ulong handle, byte status, ReadOnlySpan<byte> sense, int responseLength, byte flags = 0)
+    /// <summary>Flags bit 1 of a COPY_WITHIN reply with GOOD: the device declined; the target copies through READ and WRITE.</summary>
+    public const byte DeclinedFlag = 0x02;
+
+    /// <summary>Flags bit 2 of a PARSE_REPLY: the command writes the medium. Bits 0-1 are its data direction.</summary>
+    public const byte WritesMediumFlag = 0x04;
+
+    public static int Encode(Span<byte> destination, ulong handle, byte status, ReadOnlySpan<byte> sense, int responseLength, byte flags = 0, MessageType type = MessageType.ExecReply)
     {
         int senseLength = Math.Min(sense.Length, Frame.MaxSenseLength);
         int length = Frame.HeaderLength + FixedLength + senseLength;
-        Frame.WriteHeader(destination, length, MessageType.ExecReply, MessageFlags.None, handle);
+        Frame.WriteHeader(destination, length, type, MessageFlags.None, handle);
         Span<byte> b = destination[Frame.HeaderLength..];
         b[0] = status;
         b[1] = (byte)senseLength;

@@ -38,7 +38,9 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
     private readonly ConcurrentDictionary<(ScsiSession Session, TaskManagementFunction Function), ulong> _functions = new();
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<int>> _functionWaits = new();
     private PendingExecTable? _pending;
-    private UserBlockDevice? _device;
+    private ScsiDevice? _device;
+    private SharedRegion? _region;
+    private bool _onFreeCall;
     private readonly byte[] _held = new byte[HeldBufferSize]; // EXECs of open batches, guarded by _sendLock
     private int _heldLength;
     private long _nextHandle;
@@ -54,7 +56,7 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
     }
 
     /// <summary>The device, once registered.</summary>
-    public UserBlockDevice? Device => _device;
+    public ScsiDevice? Device => _device;
 
     /// <summary>Closes the connection (the target is stopping); the receive loop then ends and cleans up.</summary>
     public void Abort()
@@ -184,8 +186,8 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
 
         switch (header.Type)
         {
-            case MessageType.ExecReply:
-                return CompleteExec(header.Handle, body);
+            case MessageType.ExecReply or MessageType.ParseReply:
+                return CompleteExec(header.Type, header.Handle, body);
             case MessageType.AttachReply when body.Length == 4:
                 int result = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body);
                 if (result != 0)
@@ -209,9 +211,14 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
                     return $"CAPACITY_CHANGED to {blocks} blocks";
                 }
 
-                _device.SetBlockCount((long)blocks);
-                Log.CapacityChanged(_logger, _device.Name, (long)blocks);
-                _engine.NotifyCapacityChanged(_device);
+                if (_device is not UserBlockDevice disk)
+                {
+                    return "CAPACITY_CHANGED from a device that is not a disk";
+                }
+
+                disk.SetBlockCount((long)blocks);
+                Log.CapacityChanged(_logger, disk.Name, (long)blocks);
+                _engine.NotifyCapacityChanged(disk);
                 return null;
             case MessageType.Unregister when body.IsEmpty:
                 stop = true;
@@ -223,12 +230,12 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
         }
     }
 
-    private string? CompleteExec(ulong handle, ReadOnlySpan<byte> body)
+    private string? CompleteExec(MessageType type, ulong handle, ReadOnlySpan<byte> body)
     {
         PendingExec? entry = _pending!.Find(handle);
-        if (entry is null)
+        if (entry is null || (entry.Answer?.ReplyType ?? MessageType.ExecReply) != type)
         {
-            return $"EXEC_REPLY for unknown handle 0x{handle:X}";
+            return $"{(type == MessageType.ParseReply ? "PARSE_REPLY" : "EXEC_REPLY")} for unknown handle 0x{handle:X}";
         }
 
         if (!ExecReply.TryDecode(body, out byte status, out ReadOnlySpan<byte> sense, out int responseLength, out byte flags))
@@ -236,16 +243,23 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
             return "EXEC_REPLY body is malformed";
         }
 
-        if (entry.Answer is { } answer && status == (byte)ScsiStatus.Good)
+        if (status == (byte)ScsiStatus.Good)
         {
-            uint blocks = (uint)responseLength;
-            if (blocks == 0 || blocks > answer.MaxBlocks)
+            if (entry.Answer?.Accept(responseLength, flags) is { } wrong)
             {
-                return $"GET_PROVISIONING reply of {blocks} blocks (1 to {answer.MaxBlocks} asked)";
+                return wrong;
             }
 
-            answer.Blocks = blocks;
-            answer.Deallocated = (flags & ExecReply.DeallocatedFlag) != 0;
+            if (entry.SetsResponseLength)
+            {
+                ScsiCommand command = entry.Command!;
+                if (responseLength < 0 || responseLength > command.DataLength)
+                {
+                    return $"EXECUTE_CDB reply with a response of {responseLength} bytes to a {command.DataLength}-byte buffer";
+                }
+
+                command.SetResponseLength(responseLength);
+            }
         }
 
         CommandOutcome outcome;
@@ -301,9 +315,13 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
             ProductRevision = string.IsNullOrEmpty(request.Revision) ? identity.ProductRevision : request.Revision,
             SerialNumber = string.IsNullOrEmpty(request.Serial) ? identity.SerialNumber : request.Serial,
         };
-        var device = new UserBlockDevice(request, identity, region, this);
+        ScsiDevice device = request.DeviceType == 0
+            ? new UserBlockDevice(request, identity, region, this)
+            : new UserGenericDevice(request, identity, region, this);
         _pending = new PendingExecTable(region.SlotCount + 256);
-        if (device.OnFreeCall)
+        _region = region;
+        _onFreeCall = (request.Flags & RegisterFlags.OnFreeCommandCall) != 0;
+        if (_onFreeCall)
         {
             region.OnFree = SendOnFree;
         }
@@ -335,7 +353,7 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
             }
         }
 
-        Log.Registered(_logger, device.Name, _pid, device.BlockCount, device.BlockSize, region.Size >> 20, region.SlotCount);
+        Log.Registered(_logger, device.Name, _pid, (long)request.BlockCount, device.BlockSize, region.Size >> 20, region.SlotCount);
         return true;
     }
 
@@ -346,9 +364,19 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
             return $"protocol version {r.Version} is not supported (this target speaks {Frame.ProtocolVersion})";
         }
 
-        if (r.DeviceType != 0)
+        if (r.DeviceType > 0x1E)
         {
-            return $"device type {r.DeviceType} is not supported; only 0 (direct access block device) is";
+            return $"device type {r.DeviceType} is not a peripheral device type (0 to 30)";
+        }
+
+        if (r.ParseType > 2)
+        {
+            return $"parse type {r.ParseType} is not 0 (STANDARD), 1 (CALL) or 2 (EXCEPTION)";
+        }
+
+        if (r.DeviceType != 0 && r.ParseType == 0)
+        {
+            return $"a device of type {r.DeviceType} needs parse type CALL or EXCEPTION: the core has a command set for disks (type 0) only";
         }
 
         if (r.BlockSize < 512 || r.BlockSize > 65536 || (r.BlockSize & (r.BlockSize - 1)) != 0)
@@ -356,7 +384,7 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
             return $"block size {r.BlockSize} is not a power of two from 512 to 65536";
         }
 
-        if (r.BlockCount == 0 || r.BlockCount > (ulong)(long.MaxValue / r.BlockSize))
+        if ((r.DeviceType == 0 && r.BlockCount == 0) || r.BlockCount > (ulong)(long.MaxValue / r.BlockSize))
         {
             return $"block count {r.BlockCount} is out of range";
         }
@@ -398,10 +426,51 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
     /// Sends an EXEC for a primitive of the device and returns the task its reply completes. The command whose
     /// ExecuteAsync is on the stack, if any, lends the EXEC its CDB, session and task attribute.
     /// </summary>
-    public ValueTask<CommandOutcome> ExecAsync(ExecOperation operation, long offset, long length, long bufferOffset, bool fua, RegionSlot? slot, ProvisioningAnswer? answer = null)
+    public ValueTask<CommandOutcome> ExecAsync(ExecOperation operation, long offset, long length, long bufferOffset, bool fua, RegionSlot? slot, ExecAnswer? answer = null) =>
+        RequestAsync(MessageType.Exec, operation, fua ? ExecRequest.FuaFlag : (byte)0, offset, length, bufferOffset, slot, answer, UserBlockDevice.CurrentCommand, setsResponseLength: false);
+
+    /// <summary>
+    /// Sends EXECUTE_CDB for a command the device decoded: its CDB, its buffer in the region and the direction of its
+    /// data. The reply's response length becomes the length of a read's response.
+    /// </summary>
+    public ValueTask<CommandOutcome> ExecuteCdbAsync(ScsiCommand command)
     {
-        ScsiCommand? command = UserBlockDevice.CurrentCommand;
-        PendingExec? entry = _pending!.Rent(command, answer);
+        long bufferOffset = 0;
+        RegionSlot? slot = null;
+        if (command.Cdb.Length > 16 || (command.DataLength > 0 && !_region!.TryLocate(command.Data, out bufferOffset, out slot)))
+        {
+            return new(CommandOutcome.CheckCondition(SenseCode.InvalidOpcode));
+        }
+
+        byte flags = (byte)((int)command.Direction << ExecRequest.DirectionShift);
+        return RequestAsync(MessageType.Exec, ExecOperation.ExecuteCdb, flags, 0, command.Data.Length, bufferOffset, slot, null, command,
+            setsResponseLength: command.Direction == DataDirection.Read);
+    }
+
+    /// <summary>Asks the device process to decode a command (PARSE) and waits for its PARSE_REPLY.</summary>
+    public async ValueTask<CdbParseResult> ParseAsync(ScsiCommand command, CdbParseResult proposal)
+    {
+        if (command.Cdb.Length > 16)
+        {
+            return proposal; // PARSE carries 16 CDB bytes; longer CDBs stay with the core
+        }
+
+        byte offer = proposal.IsAccepted
+            ? (byte)((int)proposal.Direction | (proposal.WritesMedium ? ParseRequest.WritesMediumFlag : 0) | ParseRequest.KnownFlag)
+            : (byte)0;
+        var answer = new ParseAnswer();
+        CommandOutcome outcome = await RequestAsync(MessageType.Parse, 0, offer, command.ExpectedTransferLength, proposal.DataLength,
+            (long)command.ExpectedDirection, null, answer, command, setsResponseLength: false).ConfigureAwait(false);
+        return outcome.IsGood ? CdbParseResult.Accept(answer.Direction, answer.DataLength, answer.WritesMedium) : CdbParseResult.Refuse(outcome);
+    }
+
+    // Sends one request (EXEC or PARSE) and returns the task its reply completes. The command, when there is one, lends
+    // the request its CDB, session and task attribute.
+    private ValueTask<CommandOutcome> RequestAsync(
+        MessageType type, ExecOperation operation, byte flags, long offset, long length, long bufferOffset, RegionSlot? slot, ExecAnswer? answer,
+        ScsiCommand? command, bool setsResponseLength)
+    {
+        PendingExec? entry = _pending!.Rent(command, answer, setsResponseLength);
         if (entry is null)
         {
             return new(CommandOutcome.FromStatus(ScsiStatus.Busy));
@@ -417,7 +486,7 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
             _sessions.TryGetValue((command.Session, LunAddress.Decode(command.Lun)), out session);
             cdb = command.Cdb;
             attribute = (byte)command.Attribute;
-            if (slot is not null && _device!.OnFreeCall)
+            if (slot is not null && _onFreeCall)
             {
                 slot.Command = command;
                 slot.ExecHandle = handle;
@@ -425,7 +494,7 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
         }
 
         Span<byte> message = stackalloc byte[ExecRequest.Length];
-        ExecRequest.Encode(message, handle, session, operation, fua ? ExecRequest.FuaFlag : (byte)0, cdb, attribute, offset, length, bufferOffset);
+        ExecRequest.Encode(message, type, handle, session, operation, flags, cdb, attribute, offset, length, bufferOffset);
         if (!(SubmissionBatch.IsOpen ? Hold(message) : Send(message)))
         {
             entry.TryComplete(s_gone);
@@ -628,7 +697,7 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
 
         Abort();
         _socket.Dispose();
-        UserBlockDevice? device = _device;
+        ScsiDevice? device = _device;
         if (malformed)
         {
             Log.MalformedInput(_logger, device?.Name ?? "(not registered)", _pid, reason);

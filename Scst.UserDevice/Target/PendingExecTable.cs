@@ -2,6 +2,7 @@
 
 using System.Threading.Tasks.Sources;
 using Scst.Core;
+using Scst.UserDevice.Protocol;
 
 namespace Scst.UserDevice.Target;
 
@@ -32,7 +33,7 @@ internal sealed class PendingExecTable
     }
 
     /// <summary>Takes a free entry, or null when all are in use.</summary>
-    public PendingExec? Rent(ScsiCommand? command, ProvisioningAnswer? answer = null)
+    public PendingExec? Rent(ScsiCommand? command, ExecAnswer? answer = null, bool setsResponseLength = false)
     {
         PendingExec entry;
         lock (_lock)
@@ -45,7 +46,7 @@ internal sealed class PendingExecTable
             entry = _entries[_free[--_freeCount]];
         }
 
-        entry.Start(command, answer);
+        entry.Start(command, answer, setsResponseLength);
         return entry;
     }
 
@@ -127,17 +128,21 @@ internal sealed class PendingExec : IValueTaskSource<CommandOutcome>
 
     public ScsiCommand? Command { get; private set; }
 
-    /// <summary>Where a GET_PROVISIONING reply puts the extent; null for the other primitives.</summary>
-    public ProvisioningAnswer? Answer { get; private set; }
+    /// <summary>Where a GET_PROVISIONING or PARSE reply puts what it reports; null for the other requests.</summary>
+    public ExecAnswer? Answer { get; private set; }
+
+    /// <summary>Whether a GOOD reply's response length is the length of <see cref="Command"/>'s response (EXECUTE_CDB of a read).</summary>
+    public bool SetsResponseLength { get; private set; }
 
     public bool IsPending => Volatile.Read(ref _state) == Waiting;
 
     public ValueTask<CommandOutcome> Task => new(this, _core.Version);
 
-    internal void Start(ScsiCommand? command, ProvisioningAnswer? answer)
+    internal void Start(ScsiCommand? command, ExecAnswer? answer, bool setsResponseLength)
     {
         Command = command;
         Answer = answer;
+        SetsResponseLength = setsResponseLength;
         _generation++;
         Volatile.Write(ref _state, Waiting);
     }
@@ -160,6 +165,7 @@ internal sealed class PendingExec : IValueTaskSource<CommandOutcome>
         _core.Reset();
         Command = null;
         Answer = null;
+        SetsResponseLength = false;
         Volatile.Write(ref _state, Free);
         _table.Free(this);
         return outcome;
@@ -171,16 +177,82 @@ internal sealed class PendingExec : IValueTaskSource<CommandOutcome>
         _core.OnCompleted(continuation, state, token, flags);
 }
 
+/// <summary>What a GOOD reply to a request reports beyond its status, filled by the receive loop before the request completes.</summary>
+internal abstract class ExecAnswer
+{
+    /// <summary>The reply type that answers the request.</summary>
+    public virtual MessageType ReplyType => MessageType.ExecReply;
+
+    /// <summary>Takes a GOOD reply's response length and flags; returns what is wrong with them, or null.</summary>
+    public abstract string? Accept(int responseLength, byte flags);
+}
+
 /// <summary>
-/// The extent a GET_PROVISIONING reply reports, filled by the receive loop before it completes the EXEC. One per query
-/// (GET LBA STATUS is not a hot path).
+/// The extent a GET_PROVISIONING reply reports. One per query (GET LBA STATUS is not a hot path).
 /// </summary>
 /// <param name="maxBlocks">The most blocks the reply may report (the asked range).</param>
-internal sealed class ProvisioningAnswer(long maxBlocks)
+internal sealed class ProvisioningAnswer(long maxBlocks) : ExecAnswer
 {
     public long MaxBlocks { get; } = maxBlocks;
 
-    public long Blocks { get; set; }
+    public long Blocks { get; private set; }
 
-    public bool Deallocated { get; set; }
+    public bool Deallocated { get; private set; }
+
+    public override string? Accept(int responseLength, byte flags)
+    {
+        uint blocks = (uint)responseLength;
+        if (blocks == 0 || blocks > MaxBlocks)
+        {
+            return $"GET_PROVISIONING reply of {blocks} blocks (1 to {MaxBlocks} asked)";
+        }
+
+        Blocks = blocks;
+        Deallocated = (flags & ExecReply.DeallocatedFlag) != 0;
+        return null;
+    }
+}
+
+/// <summary>Whether the device made a COPY_WITHIN or declined it. One per offered segment.</summary>
+internal sealed class CopyWithinAnswer : ExecAnswer
+{
+    public bool Declined { get; private set; }
+
+    public override string? Accept(int responseLength, byte flags)
+    {
+        if ((flags & ~ExecReply.DeclinedFlag) != 0)
+        {
+            return $"COPY_WITHIN reply with flags 0x{flags:X2}";
+        }
+
+        Declined = flags != 0;
+        return null;
+    }
+}
+
+/// <summary>The device's decoding of a command (PARSE_REPLY). One per PARSE.</summary>
+internal sealed class ParseAnswer : ExecAnswer
+{
+    public override MessageType ReplyType => MessageType.ParseReply;
+
+    public DataDirection Direction { get; private set; }
+
+    public int DataLength { get; private set; }
+
+    public bool WritesMedium { get; private set; }
+
+    public override string? Accept(int responseLength, byte flags)
+    {
+        var direction = (DataDirection)(flags & 0x03);
+        if (responseLength < 0 || direction == DataDirection.Bidirectional || (flags & ~(0x03 | ExecReply.WritesMediumFlag)) != 0 ||
+            (direction == DataDirection.None) != (responseLength == 0))
+        {
+            return $"PARSE_REPLY with data length {responseLength} and flags 0x{flags:X2}";
+        }
+
+        Direction = direction;
+        DataLength = responseLength;
+        WritesMedium = (flags & ExecReply.WritesMediumFlag) != 0;
+        return null;
+    }
 }

@@ -34,6 +34,7 @@ internal sealed class UserBlockDevice : BlockDevice
         Region = region;
         _channel = channel;
         DescriptorSense = description.DSense != 0;
+        ParseType = (DeviceParseType)description.ParseType;
     }
 
     /// <summary>The shared memory with the device process.</summary>
@@ -96,6 +97,11 @@ internal sealed class UserBlockDevice : BlockDevice
     /// <inheritdoc />
     public override ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command)
     {
+        if (command.IsDeviceParsed)
+        {
+            return _channel.ExecuteCdbAsync(command);
+        }
+
         ScsiCommand? previous = t_current;
         t_current = command;
         try
@@ -141,6 +147,24 @@ internal sealed class UserBlockDevice : BlockDevice
         ThinProvisioned
             ? QueryProvisioningAsync(offset, Math.Min(maxLength / BlockSize, uint.MaxValue))
             : new((CommandOutcome.Good, maxLength, true));
+
+    /// <inheritdoc />
+    protected override ValueTask<CdbParseResult> ParseAsync(ScsiCommand command, CdbParseResult proposal) => _channel.ParseAsync(command, proposal);
+
+    /// <inheritdoc />
+    /// <remarks>Offered to a device registered with ext_copy_remap as one COPY_WITHIN EXEC per segment.</remarks>
+    protected override async ValueTask<CommandOutcome?> CopyWithinAsync(long sourceOffset, long destinationOffset, long length)
+    {
+        if (!Has(RegisterFlags.ExtCopyRemap))
+        {
+            return null;
+        }
+
+        var answer = new CopyWithinAnswer();
+        CommandOutcome outcome = await _channel.ExecAsync(ExecOperation.CopyWithin, destinationOffset, length, sourceOffset, fua: false, null, answer)
+            .ConfigureAwait(false);
+        return outcome.IsGood && answer.Declined ? null : outcome;
+    }
 
     /// <inheritdoc />
     protected override void OnNexusAttached(ScsiSession session, LunMapping mapping) => _channel.AttachSession(session, mapping);

@@ -231,7 +231,7 @@ public sealed class UserDeviceLoopTests : IDisposable
     }
 
     [Fact]
-    public async Task UnsupportedDeviceType_IsRefusedWithEinvalAndAReason()
+    public async Task DeviceTypeOtherThanDisk_WithStandardParsing_IsRefusedWithEinvalAndAReason()
     {
         await using ScstStack stack = await StartTargetAsync();
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -245,7 +245,7 @@ public sealed class UserDeviceLoopTests : IDisposable
         Frame.TryRead(buffer.AsSpan(0, n), out MessageHeader header, out _).Should().Be(n);
         RegisterReply reply = RegisterReply.Decode(buffer.AsSpan(Frame.HeaderLength, n - Frame.HeaderLength))!.Value;
         reply.Result.Should().Be(-22);
-        reply.Reason.Should().Contain("device type 1");
+        reply.Reason.Should().Contain("type 1 needs parse type CALL or EXCEPTION");
         header.Flags.Should().Be(MessageFlags.None);
         stack.Engine.FindDevice("tape0").Should().BeNull();
     }

@@ -130,7 +130,7 @@ internal sealed class CopyListState(byte listId)
 
     public void SetSegmentsProcessed(int count) => Volatile.Write(ref _segmentsProcessed, count);
 
-    public void AddTransferred(int bytes) => Interlocked.Add(ref _bytesTransferred, bytes);
+    public void AddTransferred(long bytes) => Interlocked.Add(ref _bytesTransferred, bytes);
 
     internal void Finish(in CommandOutcome outcome, long now)
     {

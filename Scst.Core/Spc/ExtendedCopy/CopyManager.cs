@@ -120,6 +120,22 @@ internal sealed class CopyManager(DataBufferPool pool, Func<long>? clock = null)
             {
                 CopySegment s = segments[i];
                 state?.SetSegmentsProcessed(i + 1);
+                if (s.Source == s.Destination && s.Length > 0)
+                {
+                    // A copy within one device may be the device's to make (ext_copy_remap); null: it declined.
+                    CommandOutcome? offloaded = await s.Destination.CopyWithinDeviceAsync(s.SourceOffset, s.DestinationOffset, s.Length).ConfigureAwait(false);
+                    if (offloaded is { } done)
+                    {
+                        if (!done.IsGood)
+                        {
+                            return CopyParameterList.CopyAborted(SenseCode.CopyAborted, s.Number, s.DescriptorOffset + 6);
+                        }
+
+                        state?.AddTransferred(s.Length);
+                        continue;
+                    }
+                }
+
                 bool backwards = s.Source == s.Destination && s.DestinationOffset > s.SourceOffset && s.DestinationOffset < s.SourceOffset + s.Length;
                 for (long done = 0; done < s.Length; done += chunk)
                 {

@@ -779,6 +779,89 @@ public sealed class ExtendedCopyTests : IDisposable
             stack.Engine.MapLun(stack.Target(), 1, "disk1", secondReadOnly);
         });
 
+    // ---- copies within one device, offered to the device (ext_copy_remap) ----
+
+    [Theory]
+    [InlineData(RemapDisk.Mode.Copies)]
+    [InlineData(RemapDisk.Mode.Declines)]
+    public async Task CopyWithinOneLun_IsOfferedToTheDevice_WhoseCopyStands_OrWhoDeclinesAndTheBlocksMoveThroughReadAndWrite(RemapDisk.Mode mode)
+    {
+        var disk = new RemapDisk("remap0", mode);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(disk);
+        LocalSession session = stack.OpenSession();
+        byte[] pattern = Pattern(16 * BlockSize, seed: 5);
+        await WriteAsync(session, 0, 8, pattern);
+        int writesBefore = disk.Writes;
+
+        LocalResult result = await CopyAsync(session, List(0, 3, [await CscdAsync(session, 0)], [Segment(0, 0, 16, 8, 12)]));
+
+        SenseAssert.IsGood(result);
+        disk.Offered.Should().Equal([(8L * BlockSize, 12L * BlockSize, 16L * BlockSize)], "one segment within the device, offered whole");
+        disk.Store.AsSpan(12 * BlockSize, pattern.Length).ToArray().Should().Equal(pattern, "overlapping ranges copy as if the source were read first");
+        (disk.Writes - writesBefore).Should().Be(mode == RemapDisk.Mode.Copies ? 0 : 1, "only a declined segment goes through the write path");
+    }
+
+    [Fact]
+    public async Task CopyWithinOneLun_ThatTheDeviceFails_IsCopyAbortedAtTheDestinationField()
+    {
+        var disk = new RemapDisk("remap0", RemapDisk.Mode.Fails);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(disk);
+        LocalSession session = stack.OpenSession();
+
+        LocalResult result = await CopyAsync(session, List(0, 3, [await CscdAsync(session, 0)], [Segment(0, 0, 4, 0, 100)]));
+
+        ShouldBeCopyAborted(result, SenseCode.CopyAborted, 0, FirstSegment + 6);
+    }
+
+    // A disk in memory that is offered copies within itself; it makes them (memmove), declines them or fails them.
+    public sealed class RemapDisk(string name, RemapDisk.Mode mode) : BlockDevice(name, "test_remap")
+    {
+        public enum Mode
+        {
+            Copies,
+            Declines,
+            Fails,
+        }
+
+        public byte[] Store { get; } = new byte[1024 * 512];
+
+        public List<(long Source, long Destination, long Length)> Offered { get; } = [];
+
+        public int Writes { get; private set; }
+
+        public override long BlockCount => 1024;
+
+        protected override ValueTask<CommandOutcome?> CopyWithinAsync(long sourceOffset, long destinationOffset, long length)
+        {
+            Offered.Add((sourceOffset, destinationOffset, length));
+            switch (mode)
+            {
+                case Mode.Copies:
+                    Store.AsSpan((int)sourceOffset, (int)length).CopyTo(Store.AsSpan((int)destinationOffset));
+                    return new(CommandOutcome.Good);
+                case Mode.Fails:
+                    return new(CommandOutcome.CheckCondition(new SenseCode(SenseKey.MediumError, 0x0C, 0x00)));
+                default:
+                    return new((CommandOutcome?)null);
+            }
+        }
+
+        protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination)
+        {
+            Store.AsSpan((int)offset, destination.Length).CopyTo(destination.Span);
+            return new(CommandOutcome.Good);
+        }
+
+        protected override ValueTask<CommandOutcome> WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess)
+        {
+            Writes++;
+            source.Span.CopyTo(Store.AsSpan((int)offset));
+            return new(CommandOutcome.Good);
+        }
+
+        protected override ValueTask<CommandOutcome> FlushAsync() => new(CommandOutcome.Good);
+    }
+
     private async Task<ScstStack> StartAsync(Action<ScstStack> addSecond)
     {
         ScstStack stack = await ScstStack.StartFileIoAsync(_dir.File("disk0.img"), size: "8M");
