@@ -353,7 +353,7 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         }
 
         if (device is not null && device.ParseType != DeviceParseType.Standard && result != CdbDecodeResult.TransferTooLong &&
-            (!refusal.IsGood || (device.ParseType == DeviceParseType.Call && (decoded.Descriptor.Flags & CdbFlags.CoreOwned) == 0)))
+            (!refusal.IsGood || (device.ParseType == DeviceParseType.Call && DecodesInCallMode(decoded.Descriptor, device))))
         {
             return PrepareDeviceParse(command, device, result == CdbDecodeResult.Ok ? decoded : null, refusal, out deviceParses, out proposal);
         }
@@ -411,6 +411,11 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
 
         return decoded.DataLength > 0 ? AttachBuffer(command, device, decoded.DataLength) : CommandOutcome.Good;
     }
+
+    // With CALL the device decodes what the core does not own, and a device of a type other than disk its mode pages too
+    // (MODE SENSE, MODE SELECT): the core's pages are those of a disk.
+    private static bool DecodesInCallMode(CdbDescriptor d, ScsiDevice device) =>
+        (d.Flags & CdbFlags.CoreOwned) == 0 || (device is not BlockDevice && d.Opcode is 0x15 or 0x1A or 0x55 or 0x5A);
 
     // The device decodes the command. The core's own decoding, when its table has the command, is the proposal, and
     // so is its refusal when it has not; the reservation check, which needs only the CDB, is made now.
@@ -493,7 +498,7 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         ValueTask<CommandOutcome> pending;
         try
         {
-            pending = (command.Descriptor!.Flags & CdbFlags.CoreOwned) != 0 || command.Device is null
+            pending = ((command.Descriptor!.Flags & CdbFlags.CoreOwned) != 0 && !command.IsDeviceParsed) || command.Device is null
                 ? SpcCommands.ExecuteAsync(command, engine)
                 : command.Device.ExecuteAsync(command);
         }

@@ -71,6 +71,22 @@ public sealed class DeviceParseTests
         device.Executed.Should().BeEmpty("the device returned the core's proposal, a refusal");
     }
 
+    [Theory]
+    [InlineData(DeviceParseType.Call, true)]
+    [InlineData(DeviceParseType.Exception, false)]
+    public async Task ModeSense_OfADeviceOfAnotherType_IsTheDevicesInCallMode_AndTheCoresOtherwise(DeviceParseType mode, bool device)
+    {
+        var tape = new TapeDevice("tape0", mode);
+        await using ScstStack stack = await ScstStack.StartWithDeviceAsync(tape);
+        LocalSession session = stack.OpenSession();
+
+        LocalResult result = await session.ExecuteAsync(0, CdbBuilder.ModeSense6(0x3F), DataDirection.Read, new byte[255]);
+
+        SenseAssert.IsGood(result);
+        tape.Parsed.Should().Equal(device ? [(0x1A, true)] : []);
+        tape.Executed.Should().Equal(device ? [0x1A] : []);
+    }
+
     [Fact]
     public async Task StandardMode_VendorOpcode_IsInvalidOperationCode_WithoutAskingTheDevice()
     {
@@ -203,7 +219,11 @@ public sealed class DeviceParseTests
         {
             command.IsDeviceParsed.Should().BeTrue();
             Executed.Enqueue(command.Cdb[0]);
-            if (command.Cdb[0] == VendorRead)
+            if (command.Cdb[0] == 0x1A)
+            {
+                command.WriteResponse([3, 0, 0x10, 0]); // a mode parameter header: no pages, write-protected
+            }
+            else if (command.Cdb[0] == VendorRead)
             {
                 command.Data.Span.Fill(0x5A);
                 command.SetResponseLength(ResponseLength);
