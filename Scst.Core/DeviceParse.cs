@@ -13,7 +13,8 @@ public enum DeviceParseType
 
     /// <summary>
     /// The device decodes and executes every command the core does not own, with the core's decoding as a proposal
-    /// (<see cref="ScsiDevice.ParseAsync"/>), and the device executes each of them from its CDB.
+    /// (<see cref="ScsiDevice.ParseAsync"/>), and the device executes each of them from its CDB; a device that is not a
+    /// <see cref="BlockDevice"/> also answers MODE SENSE and MODE SELECT (the core's mode pages are a disk's).
     /// </summary>
     Call = 1,
 

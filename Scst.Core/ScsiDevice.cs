@@ -260,7 +260,7 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// Optional; called only when <see cref="ParseType"/> is not <see cref="DeviceParseType.Standard"/>. Decodes a
     /// command the core leaves to the device: with <see cref="DeviceParseType.Exception"/> one whose operation code the
     /// core does not support for this device, with <see cref="DeviceParseType.Call"/> every command the core does not
-    /// own. Called after the LUN, unit attention and reservation checks, with the command already in its task set; the
+    /// own (and MODE SENSE and MODE SELECT for a device that is not a <see cref="BlockDevice"/>). Called after the LUN, unit attention and reservation checks, with the command already in its task set; the
     /// write data, when the initiator sends some, is received meanwhile into a buffer of the length the initiator
     /// announced. Defaults to <paramref name="proposal"/>.
     /// </summary>
