@@ -34,7 +34,8 @@ step() { echo; echo "==> $*"; }
 
 # --- 1. Debian packages ------------------------------------------------------------------------------------------
 # libiscsi-bin: iscsi-test-cu, iscsi-perf (conformance harness tests call the real tool and fail without it).
-packages=(libiscsi-bin)
+# open-isns-server, open-isns-utils: isnsd and isnsadm, the iSNS server the iSNS client is tested against.
+packages=(libiscsi-bin open-isns-server open-isns-utils)
 if [[ -d native ]]; then
   packages+=(make gcc libc6-dev)
   [[ -f native/CMakeLists.txt ]] && packages+=(cmake)

@@ -26,6 +26,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     private readonly Dictionary<(string Initiator, ulong Isid), IscsiConnection> _sessions = [];
     private readonly ILogger _logger;
     private CancellationTokenSource? _stopping;
+    private Isns.IsnsClient? _isns;
     private ushort _nextTsih;
 
     /// <summary>Creates the driver.</summary>
@@ -77,6 +78,9 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
 
     internal ILogger Logger => _logger;
 
+    /// <summary>The iSNS client, when an iSNS server is configured and the driver runs.</summary>
+    internal Isns.IsnsClient? Isns => _isns;
+
     /// <summary>Binds the portals and starts accepting connections.</summary>
     /// <param name="cancellationToken">Cancels start-up.</param>
     /// <returns>A task that completes once every portal listens.</returns>
@@ -115,6 +119,13 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             Log.Listening(_logger, listener.LocalEndPoint!);
         }
 
+        if (!string.IsNullOrEmpty(Options.IsnsServer))
+        {
+            string entity = Options.IsnsEntityIdentifier ?? "scst-dotnet." + Environment.MachineName;
+            _isns = new Isns.IsnsClient(this, Options.IsnsServer, entity, Options.IsnsRegistrationPeriod, _logger);
+            _isns.Start();
+        }
+
         return Task.CompletedTask;
     }
 
@@ -127,6 +138,11 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         if (stopping is null)
         {
             return;
+        }
+
+        if (Interlocked.Exchange(ref _isns, null) is { } isns)
+        {
+            await isns.DisposeAsync().ConfigureAwait(false); // deregisters while the portals still answer
         }
 
         Task[] loops;

@@ -37,4 +37,16 @@ public sealed class IscsiTargetOptions
     /// MaxCommandsPerSession to avoid TASK SET FULL.
     /// </summary>
     public int CommandWindow { get; set; } = 128;
+
+    /// <summary>
+    /// The iSNS server to register the enabled targets and the portals with (RFC 4171), as <c>host[:port]</c> (port
+    /// 3205 by default); null (the default) registers nowhere. SCST's iscsi attribute <c>iSNSServer</c>.
+    /// </summary>
+    public string? IsnsServer { get; set; }
+
+    /// <summary>The entity identifier registered with the iSNS server. Defaults to <c>scst-dotnet.</c> followed by the host name.</summary>
+    public string? IsnsEntityIdentifier { get; set; }
+
+    /// <summary>The registration period asked of the iSNS server; the entity is registered again every half period. Defaults to 10 minutes.</summary>
+    public TimeSpan IsnsRegistrationPeriod { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -28,6 +28,18 @@ public static class IscsiEventIds
 
     /// <summary>An older session with the same initiator and ISID was reinstated.</summary>
     public const int SessionReinstated = 2006;
+
+    /// <summary>The targets and portals were registered with the iSNS server.</summary>
+    public const int IsnsRegistered = 2110;
+
+    /// <summary>The entity was deregistered from the iSNS server.</summary>
+    public const int IsnsDeregistered = 2111;
+
+    /// <summary>An exchange with the iSNS server failed; it is retried.</summary>
+    public const int IsnsFailed = 2112;
+
+    /// <summary>The iSNS server sent a state change notification.</summary>
+    public const int IsnsNotification = 2113;
 }
 
 internal static partial class Log
@@ -52,4 +64,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = IscsiEventIds.SessionReinstated, Level = LogLevel.Information, Message = "Session of {Initiator} with ISID {Isid:X12} reinstated; the old connection is closed")]
     public static partial void SessionReinstated(ILogger logger, string initiator, ulong isid);
+
+    [LoggerMessage(EventId = IscsiEventIds.IsnsRegistered, Level = LogLevel.Information, Message = "Registered iSNS entity {Entity} with {Server}: {Registration}")]
+    public static partial void IsnsRegistered(ILogger logger, string entity, string server, string registration);
+
+    [LoggerMessage(EventId = IscsiEventIds.IsnsDeregistered, Level = LogLevel.Information, Message = "Deregistered iSNS entity {Entity} (error code {Error})")]
+    public static partial void IsnsDeregistered(ILogger logger, string entity, uint error);
+
+    [LoggerMessage(EventId = IscsiEventIds.IsnsFailed, Level = LogLevel.Warning, Message = "iSNS {What} with {Server} failed: {Reason}")]
+    public static partial void IsnsFailed(ILogger logger, string server, string what, string reason);
+
+    [LoggerMessage(EventId = IscsiEventIds.IsnsNotification, Level = LogLevel.Information, Message = "iSNS state change notification for {Destination}")]
+    public static partial void IsnsNotification(ILogger logger, string destination);
 }

@@ -22,12 +22,13 @@ using Scst.Events;
 //   --sanitize-rate-mb N MiB/s a background SANITIZE writes at most; 0 for no limit (default 64)
 //   --events-socket PATH publish events out of process on this Unix socket (owner-only; default: not published)
 //   --mgmt-socket PATH   accept SCST's management verbs on this Unix socket (owner-only; default: no endpoint)
+//   --isns-server HOST[:PORT]  register the target and its portals with this iSNS server (default port 3205)
 //   --user-socket PATH   serve devices of other processes (Scst.UserDevice) on this Unix socket
 //   --user-auto-lun 0|1  map each registered user device as the next free LUN of the target (default 1; with 0,
 //                        a platform maps them, for example through --mgmt-socket)
 //   --no-lun 1           start with no disk image and no LUN (only user devices)
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
-    "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun"];
+    "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -77,6 +78,7 @@ IScstBuilder scst = builder.Services.AddScst()
     .AddVdiskHandlers()
     .AddIscsiTarget(o =>
     {
+        o.IsnsServer = config["isns-server"];
         foreach (string portal in portals)
         {
             o.Portals.Add(portal);

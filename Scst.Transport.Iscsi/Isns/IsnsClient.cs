@@ -1,0 +1,358 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Scst.Transport.Iscsi.Isns;
+
+/// <summary>
+/// Registers the driver's enabled targets and its portals with an iSNS server (RFC 4171) as one network entity, keeps
+/// the registration current (the targets enabled, added or removed show within <see cref="PollInterval"/>; the whole
+/// entity is registered again every half registration period), registers for state change notifications, answers the
+/// server's ESI and SCN messages on a port of its own, and deregisters the entity when the driver stops.
+/// </summary>
+/// <remarks>
+/// Each registration replaces the entity (DevAttrReg with the replace flag): the entity, its portals (with the ESI and
+/// SCN port), one storage node per enabled target and one portal group per target and portal with the driver's portal
+/// group tag. A portal bound to a wildcard address is registered with the local address of the connection to the
+/// server. A failure is logged and retried; the iSCSI service never waits for the iSNS server.
+/// </remarks>
+internal sealed class IsnsClient : IAsyncDisposable
+{
+    /// <summary>How often the client looks for a change of the targets or portals.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
+
+    // SCN bitmap (RFC 4171 section 6.4.4, bit 31 the least significant): DD/DDS member added and removed, object
+    // updated, added and removed.
+    private const uint ScnBitmap = 0x1F;
+
+    private readonly IscsiTargetDriver _driver;
+    private readonly string _server;
+    private readonly string _entity;
+    private readonly TimeSpan _period;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _loop;
+    private Socket? _listener;
+    private Task? _listenLoop;
+    private TcpClient? _connection;
+    private ushort _nextTransaction;
+    private string? _registered;
+    private DateTime _registeredAt;
+    private int _notifications;
+    private int _statusInquiries;
+
+    public IsnsClient(IscsiTargetDriver driver, string server, string entity, TimeSpan registrationPeriod, ILogger logger)
+    {
+        _driver = driver;
+        _server = server;
+        _entity = entity;
+        _period = registrationPeriod;
+        _logger = logger;
+    }
+
+    /// <summary>State change notifications received from the server.</summary>
+    public int Notifications => Volatile.Read(ref _notifications);
+
+    /// <summary>Entity status inquiries answered.</summary>
+    public int StatusInquiries => Volatile.Read(ref _statusInquiries);
+
+    /// <summary>Completes when the first registration succeeded (tests).</summary>
+    public TaskCompletionSource FirstRegistration { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Start() => _loop = RunAsync(_stopping.Token);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        if (_registered is not null && _connection is not null)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                IsnsMessage dereg = new IsnsMessage(IsnsFunction.DevDereg, NextTransaction(), IsnsMessage.FlagClient)
+                    .Add(IsnsTag.IscsiName, Source(_registered)).Delimiter()
+                    .Add(IsnsTag.EntityIdentifier, _entity);
+                uint error = await ExchangeAsync(dereg, timeout.Token).ConfigureAwait(false);
+                Log.IsnsDeregistered(_logger, _entity, error);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or InvalidDataException)
+            {
+                Log.IsnsFailed(_logger, _server, "deregistration", ex.Message);
+            }
+        }
+
+        _connection?.Dispose();
+        _listener?.Dispose();
+        if (_listenLoop is not null)
+        {
+            await _listenLoop.ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await EnsureConnectedAsync(stopping).ConfigureAwait(false);
+                (string description, IsnsMessage? registration) = BuildRegistration();
+                bool due = DateTime.UtcNow - _registeredAt >= _period / 2;
+                if (registration is not null && (description != _registered || due))
+                {
+                    uint error = await ExchangeAsync(registration, stopping).ConfigureAwait(false);
+                    if (error != 0)
+                    {
+                        Log.IsnsFailed(_logger, _server, "registration", $"error code {error}");
+                    }
+                    else
+                    {
+                        await RegisterForNotificationsAsync(description, stopping).ConfigureAwait(false);
+                        _registered = description;
+                        _registeredAt = DateTime.UtcNow;
+                        Log.IsnsRegistered(_logger, _entity, _server, description);
+                        FirstRegistration.TrySetResult();
+                    }
+                }
+
+                await Task.Delay(PollInterval, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException)
+            {
+                Log.IsnsFailed(_logger, _server, "connection", ex.Message);
+                _connection?.Dispose();
+                _connection = null;
+                _registered = null;
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(5), stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task EnsureConnectedAsync(CancellationToken stopping)
+    {
+        if (_connection is { Connected: true })
+        {
+            return;
+        }
+
+        _connection?.Dispose();
+        (string host, int port) = SplitServer(_server);
+        var client = new TcpClient { NoDelay = true };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            await client.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+
+        _connection = client;
+        if (_listener is null)
+        {
+            // ESI and SCN come in on a port of our own, on the address the server reaches us through.
+            IPAddress local = LocalAddress(client);
+            var listener = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(local, 0));
+            listener.Listen(16);
+            _listener = listener;
+            _listenLoop = ListenAsync(listener, _stopping.Token);
+        }
+    }
+
+    // The entity as it should be registered now, and a description that changes when it does; no message when no
+    // target is enabled (an entity without storage nodes is not registered).
+    private (string Description, IsnsMessage? Message) BuildRegistration()
+    {
+        string[] targets = [.. _driver.EnabledTargets().Select(t => t.Name).Order(StringComparer.Ordinal)];
+        IPAddress reachable = LocalAddress(_connection!);
+        IPEndPoint[] portals = [.. _driver.LocalEndPoints.Select(p => p.Address.Equals(IPAddress.Any) || p.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(reachable, p.Port) : p)];
+        string description = string.Join(',', targets) + " @ " + string.Join(',', portals.Select(p => p.ToString()));
+        if (targets.Length == 0 || portals.Length == 0)
+        {
+            return (description, null);
+        }
+
+        int servicePort = ((IPEndPoint)_listener!.LocalEndPoint!).Port;
+        IsnsMessage m = new IsnsMessage(IsnsFunction.DevAttrReg, NextTransaction(), IsnsMessage.FlagClient | IsnsMessage.FlagReplace)
+            .Add(IsnsTag.IscsiName, targets[0])
+            .Add(IsnsTag.EntityIdentifier, _entity)
+            .Delimiter()
+            .Add(IsnsTag.EntityIdentifier, _entity)
+            .Add(IsnsTag.EntityProtocol, 2) // iSCSI
+            .Add(IsnsTag.RegistrationPeriod, (uint)_period.TotalSeconds);
+        foreach (IPEndPoint portal in portals)
+        {
+            m.Add(IsnsTag.PortalIpAddress, portal.Address)
+                .Add(IsnsTag.PortalPort, (uint)portal.Port)
+                .Add(IsnsTag.EsiPort, (uint)servicePort)
+                .Add(IsnsTag.ScnPort, (uint)servicePort);
+        }
+
+        foreach (string target in targets)
+        {
+            m.Add(IsnsTag.IscsiName, target).Add(IsnsTag.IscsiNodeType, 1); // Target
+            foreach (IPEndPoint portal in portals)
+            {
+                m.Add(IsnsTag.PgIscsiName, target)
+                    .Add(IsnsTag.PgPortalIpAddress, portal.Address)
+                    .Add(IsnsTag.PgPortalPort, (uint)portal.Port)
+                    .Add(IsnsTag.PgTag, _driver.Options.TargetPortalGroupTag);
+            }
+        }
+
+        return (description, m);
+    }
+
+    private async Task RegisterForNotificationsAsync(string description, CancellationToken stopping)
+    {
+        string targets = description[..description.IndexOf(" @ ", StringComparison.Ordinal)];
+        foreach (string target in targets.Split(','))
+        {
+            IsnsMessage scnReg = new IsnsMessage(IsnsFunction.ScnReg, NextTransaction(), IsnsMessage.FlagClient)
+                .Add(IsnsTag.IscsiName, target)
+                .Add(IsnsTag.IscsiName, target)
+                .Delimiter()
+                .Add(IsnsTag.IscsiScnBitmap, ScnBitmap);
+            uint error = await ExchangeAsync(scnReg, stopping).ConfigureAwait(false);
+            if (error != 0)
+            {
+                Log.IsnsFailed(_logger, _server, $"SCN registration of {target}", $"error code {error}");
+            }
+        }
+    }
+
+    private async Task<uint> ExchangeAsync(IsnsMessage request, CancellationToken cancellationToken)
+    {
+        NetworkStream stream = _connection!.GetStream();
+        await stream.WriteAsync(request.ToPdu(), cancellationToken).ConfigureAwait(false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            IsnsPdu pdu = await IsnsPdu.ReadAsync(stream, timeout.Token).ConfigureAwait(false)
+                ?? throw new IOException("The iSNS server closed the connection.");
+            if (pdu.Function == ((ushort)request.Function | (ushort)IsnsFunction.Response) && pdu.TransactionId == request.TransactionId)
+            {
+                return pdu.ErrorCode;
+            }
+
+            // Anything else on the client connection (a late answer, a notification sent here) is not ours to answer.
+        }
+    }
+
+    // The ESI and SCN port: the server connects and sends ESI (are you there?) or SCN (something changed); each is
+    // answered with its response, error 0.
+    private async Task ListenAsync(Socket listener, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket peer;
+            try
+            {
+                peer = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            _ = ServePeerAsync(peer, stopping);
+        }
+    }
+
+    private async Task ServePeerAsync(Socket peer, CancellationToken stopping)
+    {
+        using var stream = new NetworkStream(peer, ownsSocket: true);
+        try
+        {
+            while (await IsnsPdu.ReadAsync(stream, stopping).ConfigureAwait(false) is { } pdu)
+            {
+                var response = new IsnsMessage((IsnsFunction)(pdu.Function | (ushort)IsnsFunction.Response), pdu.TransactionId, IsnsMessage.FlagClient);
+                response.ErrorCode(0);
+                List<(uint Tag, byte[] Value)> attributes = pdu.Attributes(0);
+                if (pdu.Function == (ushort)IsnsFunction.Esi)
+                {
+                    // ESIRsp carries the request's attributes back.
+                    foreach ((uint tag, byte[] value) in attributes)
+                    {
+                        response.Add(tag, value);
+                    }
+
+                    Interlocked.Increment(ref _statusInquiries);
+                }
+                else if (pdu.Function == (ushort)IsnsFunction.Scn)
+                {
+                    // SCNRsp names the destination: the first attribute of the SCN.
+                    if (attributes.Count > 0)
+                    {
+                        response.Add(attributes[0].Tag, attributes[0].Value);
+                        string destination = Text(attributes[0].Value);
+                        Log.IsnsNotification(_logger, destination);
+                    }
+
+                    Interlocked.Increment(ref _notifications);
+                }
+                else
+                {
+                    response = new IsnsMessage((IsnsFunction)(pdu.Function | (ushort)IsnsFunction.Response), pdu.TransactionId, IsnsMessage.FlagClient)
+                        .ErrorCode(4); // Message Not Understood
+                }
+
+                await stream.WriteAsync(response.ToPdu(), stopping).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException)
+        {
+            // The server's connection ended or sent garbage: it reconnects when it needs us.
+        }
+    }
+
+    // The address the server reaches us through (an IPv4 peer of a dual-mode socket shows as IPv4-mapped IPv6).
+    private static IPAddress LocalAddress(TcpClient client)
+    {
+        IPAddress address = ((IPEndPoint)client.Client.LocalEndPoint!).Address;
+        return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    }
+
+    private ushort NextTransaction() => ++_nextTransaction == 0 ? ++_nextTransaction : _nextTransaction;
+
+    private static string Source(string description) => description.Split([',', ' '], 2)[0];
+
+    private static string Text(byte[] value) => Encoding.UTF8.GetString(value).TrimEnd('\0');
+
+    private static (string Host, int Port) SplitServer(string server)
+    {
+        if (IPEndPoint.TryParse(server, out IPEndPoint? endPoint))
+        {
+            return (endPoint.Address.ToString(), endPoint.Port == 0 ? 3205 : endPoint.Port);
+        }
+
+        int colon = server.LastIndexOf(':');
+        return colon > 0 && int.TryParse(server.AsSpan(colon + 1), out int port) ? (server[..colon], port) : (server, 3205);
+    }
+}
