@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Scst.Transport.Iscsi;
 
 /// <summary>Event ids of the iSCSI driver's log messages (range 2000-2999). Never reuse an id.</summary>
-public static class IscsiEventIds
+public static partial class IscsiEventIds
 {
     /// <summary>Listening on a portal.</summary>
     public const int Listening = 2000;
