@@ -3,6 +3,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Scst.Integration.Tests.Fixtures;
 using Scst.Testing.Iscsi;
@@ -147,6 +150,24 @@ public sealed class ChapLoginOverTcpTests(ChapTargetFixture fixture) : IClassFix
 
         fixture.Time.Advance(TimeSpan.FromSeconds(1));
         (await secondLogin.WaitAsync(TimeSpan.FromSeconds(10), Ct)).Status.Should().Be(LoginStatus.AuthenticationFailure);
+    }
+
+    [Fact]
+    public async Task HostStart_WithOneSecretBothWays_FailsValidation_NamingTheTarget()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddScst().AddIscsiTarget(o =>
+        {
+            o.Portals.Add("127.0.0.1:0");
+            o.Chap.ForTarget("iqn.2026-11.org.example:misconfigured").SetIncomingUser("host1", "one-secret-for-all");
+            o.Chap.ForTarget("iqn.2026-11.org.example:misconfigured").SetOutgoingUser("target", "one-secret-for-all");
+        });
+        using var host = builder.Build();
+
+        var start = () => host.StartAsync(Ct);
+
+        (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Message
+            .Should().Contain("iqn.2026-11.org.example:misconfigured").And.Contain("same secret").And.NotContain("one-secret-for-all");
     }
 
     private const byte MutualIdentifier = 0x5a;
