@@ -16,6 +16,12 @@ internal sealed partial class IscsiConnection
     private bool HandleLogin(in IscsiPdu pdu)
     {
         LoginStep step = _login!.Process(pdu.Header.AsLoginRequest(), pdu.DataSegment);
+        if (HoldBackLoginResponse(step))
+        {
+            Log.LoginFailed(_logger, _remote, (ushort)step.Header.Status);
+            return false;
+        }
+
         lock (_sendLock)
         {
             step.Header.WriteTo(_sendHeader);

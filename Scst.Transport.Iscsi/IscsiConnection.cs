@@ -116,7 +116,7 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
 
                 return tsih;
             },
-        }, (uint)_window);
+        }, (uint)_window) { Security = CreateLoginSecurity() };
 
         try
         {
@@ -175,6 +175,8 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
             }
+
+            await SendHeldLoginFailureAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {

@@ -81,6 +81,9 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     /// <summary>The iSNS client, when an iSNS server is configured and the driver runs.</summary>
     internal Isns.IsnsClient? Isns => _isns;
 
+    /// <summary>Holds back the responses to repeated authentication failures from one address (replaceable by tests).</summary>
+    internal Security.AuthenticationThrottle AuthenticationThrottle { get; set; } = new();
+
     /// <summary>Binds the portals and starts accepting connections.</summary>
     /// <param name="cancellationToken">Cancels start-up.</param>
     /// <returns>A task that completes once every portal listens.</returns>

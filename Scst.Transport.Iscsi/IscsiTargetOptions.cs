@@ -1,5 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
+using Scst.Transport.Iscsi.Security;
+
 namespace Scst.Transport.Iscsi;
 
 /// <summary>Options of the iSCSI target driver (RFC 7143). Values are what the target offers in login negotiation.</summary>
@@ -13,6 +15,13 @@ public sealed class IscsiTargetOptions
 
     /// <summary>The portal group tag announced in logins and SendTargets. Defaults to 1.</summary>
     public ushort TargetPortalGroupTag { get; set; } = 1;
+
+    /// <summary>
+    /// CHAP authentication: IncomingUser and OutgoingUser per target and for discovery sessions, and the algorithms
+    /// accepted. Defaults to no credentials: no login authenticates. Credentials may change while the driver runs; a
+    /// change applies to the next login.
+    /// </summary>
+    public ChapOptions Chap { get; } = new();
 
     /// <summary>MaxRecvDataSegmentLength the target declares: the largest data segment it accepts. Defaults to 256 KiB; 512 to 16 MiB - 1.</summary>
     public int MaxRecvDataSegmentLength { get; set; } = 262_144;

@@ -2,6 +2,7 @@
 
 using System.Net;
 using Microsoft.Extensions.Options;
+using Scst.Transport.Iscsi.Security;
 
 namespace Scst.Transport.Iscsi;
 
@@ -18,6 +19,8 @@ internal sealed class IscsiTargetOptionsValidator : IValidateOptions<IscsiTarget
                 failures.Add($"Portal '{portal}' is not an IP address with an optional port.");
             }
         }
+
+        ValidateChap(options.Chap, failures);
 
         if (options.MaxRecvDataSegmentLength is < 512 or > 16_777_215)
         {
@@ -45,5 +48,23 @@ internal sealed class IscsiTargetOptionsValidator : IValidateOptions<IscsiTarget
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// CHAP: secrets of at least 12 bytes, never the same secret both ways (RFC 7143 section 12.1.3), an OutgoingUser only
+    /// beside an IncomingUser, and at least one accepted algorithm this platform provides.
+    /// </summary>
+    private static void ValidateChap(ChapOptions chap, List<string> failures)
+    {
+        failures.AddRange(ChapCredentials.Problems(chap.Discovery.Current, "iSCSI discovery sessions"));
+        foreach ((string target, ChapCredentials credentials) in chap.Targets.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            failures.AddRange(ChapCredentials.Problems(credentials.Current, $"iSCSI target '{target}'"));
+        }
+
+        if (!chap.Algorithms.Any(ChapSecret.IsSupported))
+        {
+            failures.Add($"Chap.Algorithms holds no CHAP algorithm this platform provides (was: {string.Join(", ", chap.Algorithms)}).");
+        }
     }
 }

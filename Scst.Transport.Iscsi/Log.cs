@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Scst.Transport.Iscsi;
 
 /// <summary>Event ids of the iSCSI driver's log messages (range 2000-2999). Never reuse an id.</summary>
-public static class IscsiEventIds
+public static partial class IscsiEventIds
 {
     /// <summary>Listening on a portal.</summary>
     public const int Listening = 2000;
@@ -30,16 +30,16 @@ public static class IscsiEventIds
     public const int SessionReinstated = 2006;
 
     /// <summary>The targets and portals were registered with the iSNS server.</summary>
-    public const int IsnsRegistered = 2110;
+    public const int IsnsRegistered = 2120;
 
     /// <summary>The entity was deregistered from the iSNS server.</summary>
-    public const int IsnsDeregistered = 2111;
+    public const int IsnsDeregistered = 2121;
 
     /// <summary>An exchange with the iSNS server failed; it is retried.</summary>
-    public const int IsnsFailed = 2112;
+    public const int IsnsFailed = 2122;
 
     /// <summary>The iSNS server sent a state change notification.</summary>
-    public const int IsnsNotification = 2113;
+    public const int IsnsNotification = 2123;
 }
 
 internal static partial class Log

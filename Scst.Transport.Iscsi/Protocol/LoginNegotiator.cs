@@ -17,7 +17,8 @@ namespace Scst.Transport.Iscsi.Protocol;
 /// <c>NotUnderstood</c>; malformed or out-of-range values <c>Reject</c>, keeping the default. The obsolete
 /// marker keys of RFC 3720 are answered <c>Reject</c> (RFC 7143 section 13.25). A key offered twice in one
 /// login, or a key only a target may send, fails the login (section 6.2: renegotiation is an initiator error).
-/// Operational keys are accepted in the security stage too (lenient); AuthMethod is refused outside it.
+/// Operational keys are accepted in the security stage too (lenient). The authentication keys (AuthMethod, CHAP_*)
+/// never come here: the login state machine hands them to <see cref="Security.LoginAuthentication"/>.
 /// </remarks>
 internal sealed class LoginNegotiator
 {
@@ -48,9 +49,6 @@ internal sealed class LoginNegotiator
 
     /// <summary>The values negotiated so far (RFC defaults for the rest).</summary>
     public NegotiatedParameters Parameters { get; private set; }
-
-    /// <summary>True once the initiator has offered AuthMethod and we chose None.</summary>
-    public bool AuthMethodNegotiated { get; private set; }
 
     /// <summary>True once the initiator has declared SessionType.</summary>
     public bool SessionTypeDeclared => _seenKeys.Contains("SessionType");
@@ -152,8 +150,6 @@ internal sealed class LoginNegotiator
             case "TargetAddress" or "TargetAlias" or "TargetPortalGroupTag":
                 // Only a target sends these (RFC 7143 sections 13.7-13.9).
                 return LoginStatus.InitiatorError;
-            case "AuthMethod":
-                return NegotiateAuthMethod(value, stage, answers);
             case "MaxRecvDataSegmentLength":
                 if (TryParseNumber(value, MinDataSegmentLength, MaxDataSegmentLength, out var mrdsl))
                 {
@@ -205,24 +201,6 @@ internal sealed class LoginNegotiator
             _ => NotUnderstood,
         };
         answers.Add(new(key, answer));
-        return LoginStatus.Success;
-    }
-
-    private LoginStatus NegotiateAuthMethod(string value, LoginStage stage, List<TextKeyValue> answers)
-    {
-        if (stage != LoginStage.SecurityNegotiation)
-        {
-            return LoginStatus.InitiatorError;
-        }
-
-        // Only None is implemented: an initiator that insists on authentication cannot log in.
-        if (SelectFromList(value, "None") is null)
-        {
-            return LoginStatus.AuthenticationFailure;
-        }
-
-        AuthMethodNegotiated = true;
-        answers.Add(new("AuthMethod", "None"));
         return LoginStatus.Success;
     }
 

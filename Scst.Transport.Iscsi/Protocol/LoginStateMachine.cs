@@ -1,6 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Buffers;
+using Scst.Transport.Iscsi.Security;
 
 namespace Scst.Transport.Iscsi.Protocol;
 
@@ -74,8 +75,9 @@ internal sealed record LoginStep(LoginResponseHeader Header, ReadOnlyMemory<byte
 /// answered with an empty response until its final part arrives. StatSN starts at the first request's
 /// ExpStatSN and advances with every response; ExpCmdSN echoes the request's CmdSN (login is immediate) and
 /// MaxCmdSN opens a window of <c>commandWindow</c>. Not thread-safe: one instance per connection, driven by
-/// its receive loop. Not implemented: CHAP (AuthMethod=None only), target-side text continuation (our answers
-/// fit in one PDU).
+/// its receive loop. Authentication (AuthMethod and CHAP) is <see cref="LoginAuthentication"/>'s: the login stays in
+/// the security stage (answering T=0) until it is complete. Not implemented: target-side text continuation (our
+/// answers fit in one PDU).
 /// </remarks>
 internal sealed class LoginStateMachine
 {
@@ -93,6 +95,7 @@ internal sealed class LoginStateMachine
     private ulong _isid;
     private ushort _tsih;
     private ushort _cid;
+    private LoginAuthentication? _authentication;
 
     /// <summary>Creates the login of one connection.</summary>
     /// <param name="options">The target's negotiation values.</param>
@@ -117,6 +120,15 @@ internal sealed class LoginStateMachine
 
     /// <summary>The outcome, once <see cref="Progress"/> is <see cref="LoginProgress.Completed"/>.</summary>
     public LoginResult? Result { get; private set; }
+
+    /// <summary>Where the credentials come from. Defaults to none: no login needs CHAP, and one that insists on it fails.</summary>
+    public LoginSecurity? Security { get; init; }
+
+    /// <summary>The InitiatorName the login declared, once it has.</summary>
+    public string? InitiatorName => _negotiator.Parameters.InitiatorName is { Length: > 0 } name ? name : null;
+
+    /// <summary>The login's authentication: who authenticated, or why it failed.</summary>
+    public LoginAuthentication Authentication => _authentication ??= new LoginAuthentication(Security);
 
     /// <summary>Processes one Login Request and returns the response to send.</summary>
     /// <param name="request">The decoded request header.</param>
@@ -179,6 +191,9 @@ internal sealed class LoginStateMachine
             return Fail(request, LoginStatus.InitiatorError);
         }
 
+        // Authentication keys go to the authentication, the rest to operational negotiation.
+        var security = offered.FindAll(static p => LoginAuthentication.IsAuthenticationKey(p.Key));
+        offered.RemoveAll(static p => LoginAuthentication.IsAuthenticationKey(p.Key));
         var answers = new List<TextKeyValue>();
         var status = _negotiator.Negotiate(offered, _stage, answers);
         if (status != LoginStatus.Success)
@@ -196,6 +211,13 @@ internal sealed class LoginStateMachine
             }
         }
 
+        var negotiated = _negotiator.Parameters;
+        status = Authentication.Process(security, _stage, request.Transit, negotiated.SessionType, negotiated.TargetName, answers);
+        if (status != LoginStatus.Success)
+        {
+            return Fail(request, status);
+        }
+
         if (_stage == LoginStage.OperationalNegotiation)
         {
             _negotiator.DeclareTargetKeys(answers);
@@ -203,7 +225,9 @@ internal sealed class LoginStateMachine
 
         var writer = new ArrayBufferWriter<byte>();
         TextKeys.Write(writer, answers);
-        if (!request.Transit)
+
+        // CHAP takes more rounds than the initiator's T=1 assumes: stay in the security stage until it is done.
+        if (!request.Transit || (_stage == LoginStage.SecurityNegotiation && !Authentication.Complete))
         {
             return Respond(request, transit: false, writer.WrittenMemory, LoginProgress.InProgress);
         }

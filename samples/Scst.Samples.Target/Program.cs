@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Scst.Core;
 using Scst.Events;
+using Scst.Transport.Iscsi.Security;
 
 // A ready-to-run iSCSI target: one disk image as LUN 0 of one target.
 //
@@ -27,8 +28,15 @@ using Scst.Events;
 //   --user-auto-lun 0|1  map each registered user device as the next free LUN of the target (default 1; with 0,
 //                        a platform maps them, for example through --mgmt-socket)
 //   --no-lun 1           start with no disk image and no LUN (only user devices)
+//   --chap-user NAME --chap-secret SECRET
+//                        require CHAP: initiators log in (to the target and to discovery) as NAME with SECRET
+//                        (IncomingUser; the secret needs at least 12 bytes)
+//   --chap-target-user NAME --chap-target-secret SECRET
+//                        mutual CHAP: the target answers as NAME with SECRET (OutgoingUser; needs --chap-user and a
+//                        different secret)
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
-    "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server"];
+    "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
+    "chap-user", "chap-secret", "chap-target-user", "chap-target-secret"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -41,6 +49,29 @@ foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCom
 }
 
 ConfigurationManager config = builder.Configuration;
+(string Name, string Secret)? chapIncoming = null, chapOutgoing = null;
+foreach ((string userKey, string secretKey, bool outgoing) in new[] { ("chap-user", "chap-secret", false), ("chap-target-user", "chap-target-secret", true) })
+{
+    string? user = config[userKey], secret = config[secretKey];
+    if ((user is null) != (secret is null) || user == string.Empty || secret == string.Empty)
+    {
+        Console.Error.WriteLine($"--{userKey} and --{secretKey} go together, and neither may be empty.");
+        return 2;
+    }
+
+    if (user is not null)
+    {
+        if (outgoing)
+        {
+            chapOutgoing = (user, secret!);
+        }
+        else
+        {
+            chapIncoming = (user, secret!);
+        }
+    }
+}
+
 string handler = config["handler"] ?? "vdisk_fileio";
 string file = config["file"] ?? Path.Combine(AppContext.BaseDirectory, "data", "disk1.img");
 string size = config["size"] ?? "1G";
@@ -82,6 +113,20 @@ IScstBuilder scst = builder.Services.AddScst()
         foreach (string portal in portals)
         {
             o.Portals.Add(portal);
+        }
+
+        // The same credentials for the target and for discovery sessions.
+        foreach (ChapCredentials credentials in new[] { o.Chap.ForTarget(target), o.Chap.Discovery })
+        {
+            if (chapIncoming is { } incoming)
+            {
+                credentials.SetIncomingUser(incoming.Name, incoming.Secret);
+            }
+
+            if (chapOutgoing is { } outgoing)
+            {
+                credentials.SetOutgoingUser(outgoing.Name, outgoing.Secret);
+            }
         }
     });
 if (!noLun)

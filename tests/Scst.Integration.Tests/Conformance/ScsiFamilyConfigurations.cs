@@ -30,6 +30,12 @@ public sealed record ScsiFamilyConfiguration(
     /// <summary>The configuration whose LUN is served by the UserFileIo sample (see <see cref="UserDeviceTargetFixture"/>).</summary>
     public const string UserDevice = "user-device";
 
+    /// <summary>The plain configuration behind mutual CHAP: libiscsi logs every session in with credentials from the URL.</summary>
+    public const string Chap = "chap";
+
+    /// <summary>How iscsi-test-cu's sessions authenticate. Defaults to not at all.</summary>
+    public ScsiFamilyAuthentication Authentication { get; init; }
+
     public static IReadOnlyList<ScsiFamilyConfiguration> All { get; } =
     [
         new(Plain, new Dictionary<string, string> { ["thin_provisioned"] = "0" }),
@@ -60,6 +66,9 @@ public sealed record ScsiFamilyConfiguration(
         // process, the UserFileIo sample: issue 5 wants the same tests to pass as on vdisk_fileio (ScsiFamilyConformanceTests
         // lists each difference with its reason).
         new(UserDevice, new Dictionary<string, string>(), Backend: ScsiFamilyBackend.UserDevice),
+        // The plain configuration with CHAP required on the target: every session iscsi-test-cu opens (two initiator
+        // names, reconnects after resets) authenticates, mutually where libiscsi can (issue 6 wants the same tests to pass).
+        new(Chap, new Dictionary<string, string> { ["thin_provisioned"] = "0" }) { Authentication = ScsiFamilyAuthentication.MutualChap },
     ];
 
     public override string ToString() => Name;
@@ -75,10 +84,44 @@ public enum ScsiFamilyBackend
     UserDevice,
 }
 
+/// <summary>How a configuration's sessions authenticate.</summary>
+public enum ScsiFamilyAuthentication
+{
+    /// <summary>AuthMethod=None.</summary>
+    None,
+
+    /// <summary>
+    /// CHAP required on the target (an IncomingUser) with an OutgoingUser, and the URL carrying both: libiscsi 1.19 logs in
+    /// with CHAP_A=5 (MD5), as <c>user%secret@</c>, and asks the target to authenticate too when the URL has
+    /// <c>?target_user=...&amp;target_password=...</c> (its reconnects after a reset are one-way: it does not copy those).
+    /// </summary>
+    MutualChap,
+}
+
 /// <summary>A target serving one vdisk_fileio configuration's LUN.</summary>
 internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configuration) : ScstTargetFixture, IConformanceTarget
 {
+    // Letters, digits and '-' only: libiscsi splits its URL at '%', '@', '/', '?' and '&'.
+    private const string ChapUser = "conformance";
+    private const string ChapSecret = "conformance-initiator-secret";
+    private const string ChapTargetUser = "conformance-target";
+    private const string ChapTargetSecret = "conformance-target-secret";
+
     protected override bool UnitAttentionOnNewNexus => true;
+
+    /// <summary>The URL iscsi-test-cu is given: with the credentials when the configuration authenticates.</summary>
+    string IConformanceTarget.Url => configuration.Authentication == ScsiFamilyAuthentication.MutualChap
+        ? $"iscsi://{ChapUser}%{ChapSecret}@{EndPoint.Address}:{EndPoint.Port}/{TargetName}/0?target_user={ChapTargetUser}&target_password={ChapTargetSecret}"
+        : Url;
+
+    protected override void ConfigureIscsi(Scst.Transport.Iscsi.IscsiTargetOptions options)
+    {
+        if (configuration.Authentication == ScsiFamilyAuthentication.MutualChap)
+        {
+            options.Chap.ForTarget(TargetName).SetIncomingUser(ChapUser, ChapSecret);
+            options.Chap.ForTarget(TargetName).SetOutgoingUser(ChapTargetUser, ChapTargetSecret);
+        }
+    }
 
     protected override void ConfigureDevice(IDictionary<string, string> parameters)
     {

@@ -8,7 +8,8 @@ namespace Scst.Integration.Tests.Conformance;
 /// libiscsi's whole SCSI family against every LUN configuration: totals printed per configuration and for the union,
 /// every run must reach CUnit's summary, and no test may fail in any configuration unless tests/conformance/known-failures.txt
 /// lists it (with its reason); a listed test that no longer fails anywhere must leave the list. The user-device LUN
-/// really passes the same tests as the plain vdisk_fileio LUN, except the differences listed here (issue 5).
+/// really passes the same tests as the plain vdisk_fileio LUN, except the differences listed here (issue 5), and so does
+/// the plain LUN behind mutual CHAP (issue 6).
 /// </summary>
 public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : IClassFixture<ScsiFamilyFixture>
 {
@@ -28,6 +29,12 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
     // with its reason. Empty: the user-device LUN really passes exactly the plain LUN's tests. A listed test that no
     // longer differs must leave the list.
     private static readonly Dictionary<string, string> UserDeviceDifferences = new(StringComparer.Ordinal)
+    {
+    };
+
+    // Tests that really pass on exactly one of the plain LUN and the same LUN behind mutual CHAP, each with its reason.
+    // Empty: authentication changes nothing after login.
+    private static readonly Dictionary<string, string> ChapDifferences = new(StringComparer.Ordinal)
     {
     };
 
@@ -103,6 +110,28 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
         differing.Where(n => !UserDeviceDifferences.ContainsKey(n)).Select(Line).Should().BeEmpty(
             "the user-device LUN really passes the same tests as the plain vdisk_fileio LUN unless the difference is listed with its reason");
         UserDeviceDifferences.Keys.Where(n => !differing.Contains(n)).Should().BeEmpty("a listed difference that no longer differs must leave the list");
+    }
+
+    [Fact]
+    public void Chap_ReallyPassesTheSameTestsAsPlain()
+    {
+        IscsiTestCuRun plain = fixture.Runs[ScsiFamilyConfiguration.Plain];
+        IscsiTestCuRun chap = fixture.Runs[ScsiFamilyConfiguration.Chap];
+        plain.Completed.Should().BeTrue("the plain run must reach CUnit's summary");
+        chap.Completed.Should().BeTrue("the CHAP run must reach CUnit's summary");
+        chap.Results.Select(r => r.FullName).Should().BeEquivalentTo(plain.Results.Select(r => r.FullName), "both configurations run the whole family");
+
+        Dictionary<string, IscsiTestResult> chapByName = chap.Results.ToDictionary(r => r.FullName, StringComparer.Ordinal);
+        static bool Really(IscsiTestResult r) => r.Outcome == IscsiTestOutcome.ReallyPassed;
+        static string Outcome(IscsiTestResult r) => Really(r) ? "really passed" : $"{r.Outcome} ({r.Reason})";
+        List<string> differing = [.. plain.Results.Where(p => chapByName.TryGetValue(p.FullName, out IscsiTestResult? c) && Really(p) != Really(c))
+            .Select(p => $"  {p.FullName}: plain {Outcome(p)}, CHAP {Outcome(chapByName[p.FullName])}").Order(StringComparer.Ordinal)];
+        Report($"SCSI family, CHAP vs plain: {differing.Count} test(s) really pass on one side only{string.Concat(differing.Select(d => Environment.NewLine + d))}");
+
+        differing.Where(d => !ChapDifferences.Keys.Any(k => d.StartsWith($"  {k}:", StringComparison.Ordinal))).Should().BeEmpty(
+            "mutual CHAP must not change which tests really pass unless the difference is listed with its reason");
+        ChapDifferences.Keys.Where(k => !differing.Any(d => d.StartsWith($"  {k}:", StringComparison.Ordinal)))
+            .Should().BeEmpty("a listed difference that no longer differs must leave the list");
     }
 
     private static int Rank(IscsiTestResult result) => result.Outcome switch

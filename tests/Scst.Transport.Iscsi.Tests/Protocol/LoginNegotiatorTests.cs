@@ -224,26 +224,4 @@ public class LoginNegotiatorTests
     {
         Negotiate("SessionType=Management").Status.Should().Be(LoginStatus.SessionTypeNotSupported);
     }
-
-    [Fact]
-    public void AuthMethod_NoneOffered_AnsweredNone()
-    {
-        var (status, answers, negotiator) = Negotiate("AuthMethod=CHAP,None", LoginStage.SecurityNegotiation);
-
-        status.Should().Be(LoginStatus.Success);
-        answers["AuthMethod"].Should().Be("None");
-        negotiator.AuthMethodNegotiated.Should().BeTrue();
-    }
-
-    [Fact]
-    public void AuthMethod_OnlyChap_FailsWithAuthenticationFailure()
-    {
-        Negotiate("AuthMethod=CHAP", LoginStage.SecurityNegotiation).Status.Should().Be(LoginStatus.AuthenticationFailure);
-    }
-
-    [Fact]
-    public void AuthMethod_InOperationalStage_FailsWithInitiatorError()
-    {
-        Negotiate("AuthMethod=None").Status.Should().Be(LoginStatus.InitiatorError);
-    }
 }
