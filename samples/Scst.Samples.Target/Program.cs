@@ -26,8 +26,14 @@ using Scst.Events;
 //   --user-auto-lun 0|1  map each registered user device as the next free LUN of the target (default 1; with 0,
 //                        a platform maps them, for example through --mgmt-socket)
 //   --no-lun 1           start with no disk image and no LUN (only user devices)
+//   --header-digest LIST HeaderDigest values accepted: None, CRC32C or CRC32C,None (default CRC32C,None)
+//   --data-digest LIST   DataDigest values accepted, as --header-digest (default CRC32C,None)
+//   --nop-in-interval N  seconds of silence before a NOP-In ping; 0 turns pings off (default 30)
+//   --nop-in-timeout N   seconds to answer a ping before the connection is dropped (default 30)
+//   --rsp-timeout N      seconds a PDU may wait for the initiator to take it (default 90)
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
-    "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun"];
+    "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun",
+    "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -81,6 +87,12 @@ IScstBuilder scst = builder.Services.AddScst()
         {
             o.Portals.Add(portal);
         }
+
+        o.HeaderDigest = config["header-digest"] ?? o.HeaderDigest;
+        o.DataDigest = config["data-digest"] ?? o.DataDigest;
+        o.NopInInterval = config.GetValue("nop-in-interval", o.NopInInterval);
+        o.NopInTimeout = config.GetValue("nop-in-timeout", o.NopInTimeout);
+        o.RspTimeout = config.GetValue("rsp-timeout", o.RspTimeout);
     });
 if (!noLun)
 {
