@@ -119,6 +119,33 @@ public class IscsiPduReaderDigestTests
     }
 
     [Fact]
+    public void SteadyState_WithDigests_DoesNotAllocate()
+    {
+        var good = DataOut(4096);
+        var bad = DataOut(4096);
+        bad[100] ^= 1;
+        var both = new ReadOnlySequence<byte>([.. good, .. bad]);
+        for (var i = 0; i < 10; i++)
+        {
+            var copy = both;
+            IscsiPduReader.TryReadPdu(ref copy, s_digests, out _, out _);
+            IscsiPduReader.TryReadPdu(ref copy, s_digests, out _, out _);
+        }
+
+        var expected = 0;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            var copy = both;
+            expected += IscsiPduReader.TryReadPdu(ref copy, s_digests, out _, out _) == PduReadResult.Pdu ? 1 : 0;
+            expected += IscsiPduReader.TryReadPdu(ref copy, s_digests, out _, out _) == PduReadResult.DataDigestError ? 1 : 0;
+        }
+
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+        expected.Should().Be(2000);
+    }
+
+    [Fact]
     public void NoDataSegment_HasNoDataDigest()
     {
         var bhs = new byte[48];
