@@ -245,6 +245,8 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         ExecuteWhenEnabled(command);
     }
 
+    public void OnWriteDataFailed(ScsiCommand command, SenseCode sense) => Respond(command, CommandOutcome.CheckCondition(sense));
+
     // SAM-5 section 5.9: under an ACA condition the faulting nexus may send one ACA command at a time and everything
     // else ends with ACA ACTIVE; an ACA command without an ACA condition is an INVALID MESSAGE ERROR.
     private static CommandOutcome CheckAca(ScsiCommand command, TaskSet set)

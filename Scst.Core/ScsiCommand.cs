@@ -234,6 +234,16 @@ public sealed class ScsiCommand
     public void OnWriteDataReceived(bool success) => Session.Engine.Processor.OnWriteDataReceived(this, success);
 
     /// <summary>
+    /// Called by the driver, instead of <see cref="OnWriteDataReceived"/>, when the write data requested by
+    /// <see cref="ISessionTransport.RequestWriteData"/> could not be received for a reason the initiator must see (an
+    /// iSCSI data digest error: <see cref="SenseCode.ProtocolServiceCrcError"/>): the command is not executed and ends
+    /// with CHECK CONDITION and <paramref name="sense"/>, or with no response if it was aborted. Exactly once per
+    /// request, from any thread.
+    /// </summary>
+    /// <param name="sense">The sense key and additional sense code of the CHECK CONDITION.</param>
+    public void OnWriteDataFailed(SenseCode sense) => Session.Engine.Processor.OnWriteDataFailed(this, sense);
+
+    /// <summary>
     /// Gives the command back to its session's pool, with its data buffer. Called by the driver exactly once, after
     /// <see cref="ISessionTransport.SendResponse"/> when the response has left, or after
     /// <see cref="ISessionTransport.OnCommandAborted"/>. A command that was created and never submitted may be released too.

@@ -55,6 +55,12 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>ABORTED COMMAND, DATA PHASE ERROR (4B/00): the write data could not be received.</summary>
     public static SenseCode DataPhaseError => new(SenseKey.AbortedCommand, 0x4B, 0x00);
 
+    /// <summary>
+    /// ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR (47/05): the transport's CRC (an iSCSI data digest) failed on the
+    /// command's data, which was discarded.
+    /// </summary>
+    public static SenseCode ProtocolServiceCrcError => new(SenseKey.AbortedCommand, 0x47, 0x05);
+
     /// <summary>NOT READY, MEDIUM NOT PRESENT (3A/00).</summary>
     public static SenseCode MediumNotPresent => new(SenseKey.NotReady, 0x3A, 0x00);
 

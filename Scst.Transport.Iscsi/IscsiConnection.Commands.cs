@@ -11,7 +11,8 @@ namespace Scst.Transport.Iscsi;
 
 internal sealed partial class IscsiConnection
 {
-    private void HandleScsiCommand(in IscsiPdu pdu)
+    /// <summary>Handles a SCSI Command PDU; <paramref name="dataDigestFailed"/> when its immediate data failed its digest.</summary>
+    private void HandleScsiCommand(in IscsiPdu pdu, bool dataDigestFailed = false)
     {
         ScsiCommandHeader header = pdu.Header.AsScsiCommand();
         if (_session is null)
@@ -26,7 +27,7 @@ internal sealed partial class IscsiConnection
             return;
         }
 
-        int immediateLength = (int)pdu.DataSegment.Length;
+        int immediateLength = pdu.Header.DataSegmentLengthBytes;
         bool dataAllowed = header.IsWrite && _parameters!.ImmediateData && immediateLength <= _parameters.FirstBurstLength &&
             immediateLength <= header.ExpectedDataTransferLength;
         bool unsolicitedAllowed = header.IsWrite && !_parameters!.InitialR2T;
@@ -52,6 +53,8 @@ internal sealed partial class IscsiConnection
         task.UnsolicitedNextOffset = immediateLength;
         task.UnsolicitedDone = header.Final;
         task.R2tNextOffset = immediateLength;
+        task.DigestFailed = dataDigestFailed;
+        task.Failed = dataDigestFailed;
         lock (_taskLock)
         {
             if (!_tasks.TryAdd(header.InitiatorTaskTag, task))
@@ -75,7 +78,7 @@ internal sealed partial class IscsiConnection
         command.TransportState = task;
 
         _submitting = task;
-        _submittingImmediate = pdu.DataSegment;
+        _submittingImmediate = dataDigestFailed ? default : pdu.DataSegment;
         _session.Submit(command);
         _submitting = null;
         _submittingImmediate = default;
@@ -149,7 +152,8 @@ internal sealed partial class IscsiConnection
         AdvanceWrite(task);
     }
 
-    private void HandleDataOut(in IscsiPdu pdu)
+    /// <summary>Handles a Data-Out PDU; <paramref name="dataDigestFailed"/> when its data failed its digest (and is absent).</summary>
+    private void HandleDataOut(in IscsiPdu pdu, bool dataDigestFailed = false)
     {
         DataOutHeader header = pdu.Header.AsDataOut();
         IscsiTask? task;
@@ -197,6 +201,13 @@ internal sealed partial class IscsiConnection
 
                     task.BurstOutstanding = false;
                 }
+            }
+
+            if (dataDigestFailed)
+            {
+                // The PDU still counts in the sequence (its header is sound), but its data is never written.
+                task.Failed = true;
+                task.DigestFailed = true;
             }
 
             // Only the part that lands inside the command's buffer is kept; the buffer stays valid while the task is
@@ -252,6 +263,10 @@ internal sealed partial class IscsiConnection
         if (r2tLength > 0)
         {
             SendR2t(task, ttt, r2tOffset, r2tLength);
+        }
+        else if (complete && task.DigestFailed)
+        {
+            task.Command!.OnWriteDataFailed(SenseCode.ProtocolServiceCrcError);
         }
         else if (complete)
         {

@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Buffers.Binary;
 using Scst.Transport.Iscsi.Interop;
 using Scst.Transport.Iscsi.Protocol;
 
@@ -7,7 +8,19 @@ namespace Scst.Transport.Iscsi;
 
 internal sealed partial class IscsiConnection
 {
-    /// <summary>Sends a header already written to <c>_sendHeader</c>, with its data segment. Caller holds <c>_sendLock</c>.</summary>
+    // The digests of every PDU sent after the login phase, written under _sendLock: [0..4) header, [4..8) data.
+    private readonly byte[] _sendDigests = new byte[2 * Bhs.DigestLength];
+    private bool _sendHeaderDigest;
+    private bool _sendDataDigest;
+
+    // SCST's RspTimeout: how long one PDU may wait for room in the socket's send buffer.
+    private readonly int _sendTimeoutMilliseconds;
+
+    /// <summary>
+    /// Sends a header already written to <c>_sendHeader</c>, with its data segment, padding and, once negotiated, the
+    /// header digest (over the BHS) and data digest (over the data and its padding), computed straight from the buffers
+    /// that are sent (no copy). Caller holds <c>_sendLock</c>.
+    /// </summary>
     private void SendLocked(ReadOnlySpan<byte> data)
     {
         if (IsClosed)
@@ -16,9 +29,36 @@ internal sealed partial class IscsiConnection
         }
 
         int pad = Bhs.Padded(data.Length) - data.Length;
-        if (!GatherSender.Send(_socket, _sendHeader, data, s_padding.AsSpan(0, pad)))
+        ReadOnlySpan<byte> padding = s_padding.AsSpan(0, pad);
+        ReadOnlySpan<byte> headerDigest = default;
+        ReadOnlySpan<byte> dataDigest = default;
+        if (_sendHeaderDigest)
+        {
+            // iSCSI sends the CRC32C register least significant byte first (RFC 7143 section 13.1, appendix B.4).
+            BinaryPrimitives.WriteUInt32LittleEndian(_sendDigests, Crc32C.Compute(_sendHeader));
+            headerDigest = _sendDigests.AsSpan(0, Bhs.DigestLength);
+        }
+
+        if (_sendDataDigest && !data.IsEmpty)
+        {
+            uint state = Crc32C.Append(Crc32C.Append(Crc32C.InitialState, data), padding);
+            BinaryPrimitives.WriteUInt32LittleEndian(_sendDigests.AsSpan(Bhs.DigestLength), Crc32C.Finish(state));
+            dataDigest = _sendDigests.AsSpan(Bhs.DigestLength, Bhs.DigestLength);
+        }
+
+        if (!GatherSender.Send(_socket, _sendHeader, headerDigest, data, padding, dataDigest, _sendTimeoutMilliseconds))
         {
             Abort();
+        }
+    }
+
+    /// <summary>Turns the negotiated digests on for every PDU sent from now on: the first one after the login phase.</summary>
+    private void StartSendDigests(DigestKind header, DigestKind data)
+    {
+        lock (_sendLock)
+        {
+            _sendHeaderDigest = header == DigestKind.Crc32C;
+            _sendDataDigest = data == DigestKind.Crc32C;
         }
     }
 

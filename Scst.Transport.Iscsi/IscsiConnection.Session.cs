@@ -49,7 +49,9 @@ internal sealed partial class IscsiConnection
         Volatile.Write(ref _expCmdSn, result.ExpCmdSn);
         _maxBurstLength = Math.Max(512, p.MaxBurstLength);
         _dataInLimit = Math.Min(Math.Min(p.InitiatorMaxRecvDataSegmentLength, MaxDataInSegment), _maxBurstLength);
+        // The digests apply from the first PDU after the login phase, both ways (the final Login Response went without).
         _readerSettings = new IscsiPduReaderSettings(p.TargetMaxRecvDataSegmentLength, p.HeaderDigest, p.DataDigest);
+        StartSendDigests(p.HeaderDigest, p.DataDigest);
         LoginIdentity id = result.Identity;
         if (id.SessionType == SessionType.Normal)
         {
@@ -66,6 +68,12 @@ internal sealed partial class IscsiConnection
         }
 
         _parameters = p;
+        if (p.HeaderDigest != DigestKind.None || p.DataDigest != DigestKind.None)
+        {
+            Log.DigestsNegotiated(_logger, _remote, p.HeaderDigest, p.DataDigest);
+        }
+
+        StartKeepalive();
         Log.LoginCompleted(_logger, id.InitiatorName, id.TargetName ?? "(discovery)", id.SessionType == SessionType.Normal ? "Normal" : "Discovery", id.Tsih, _remote);
         return true;
     }
@@ -73,6 +81,13 @@ internal sealed partial class IscsiConnection
     private void HandleNopOut(in IscsiPdu pdu)
     {
         NopOutHeader header = pdu.Header.AsNopOut();
+        if (header.TargetTransferTag != IscsiTask.ReservedTag)
+        {
+            // The answer to a NOP-In ping of ours (RFC 7143 section 11.18.4): it carries our tag, and no new CmdSN.
+            OnPingAnswered(header.TargetTransferTag);
+            return;
+        }
+
         if (!AcceptCmdSn(header.Immediate, header.CmdSn) || header.InitiatorTaskTag == IscsiTask.ReservedTag)
         {
             // ITT 0xffffffff: an answer to a NOP-In of ours, or a ping that wants no reply.

@@ -75,6 +75,7 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
         _local = socket.LocalEndPoint;
         _logger = driver.Logger;
         _window = Math.Max(1, driver.Options.CommandWindow);
+        _sendTimeoutMilliseconds = (int)Math.Min(int.MaxValue, Math.Max(1, driver.Options.RspTimeout) * 1000L);
     }
 
     public (string Initiator, ulong Isid)? SessionKey { get; private set; }
@@ -124,6 +125,7 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
             while (open)
             {
                 ReadResult read = await input.ReadAsync(_abort.Token).ConfigureAwait(false);
+                NoteReceived();
                 ReadOnlySequence<byte> buffer = read.Buffer;
                 SubmissionBatch.Scope batch = SubmissionBatch.Open(); // the commands of one read are one batch
                 try
@@ -136,22 +138,27 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
                             break;
                         }
 
-                        if (result == PduReadResult.ProtocolError && error == PduReadError.InvalidOpcode && _parameters is not null)
-                        {
-                            // The header is sound and says how long the PDU is: reject it and carry on
-                            // (RFC 7143 section 11.17, reason "command not supported").
-                            long length = BhsLength + (4L * pdu.Header.TotalAhsLengthWords) + Bhs.Padded(pdu.Header.DataSegmentLengthBytes);
-                            if (pdu.Header.DataSegmentLengthBytes <= _readerSettings.MaxDataSegmentLengthBytes)
-                            {
-                                if (buffer.Length < length)
-                                {
-                                    break;
-                                }
+                        CountDigests(result, pdu);
 
-                                buffer = buffer.Slice(length);
-                                SendReject(RejectReason.CommandNotSupported, pdu.Header.Bytes);
-                                continue;
+                        if (result == PduReadResult.ProtocolError && error == PduReadError.InvalidOpcode && _parameters is not null && pdu.WireLengthBytes > 0)
+                        {
+                            // The header is sound and says how long the PDU is (digests included): reject it and carry on
+                            // (RFC 7143 section 11.17, reason "command not supported").
+                            if (buffer.Length < pdu.WireLengthBytes)
+                            {
+                                break;
                             }
+
+                            buffer = buffer.Slice(pdu.WireLengthBytes);
+                            SendReject(RejectReason.CommandNotSupported, pdu.Header.Bytes);
+                            continue;
+                        }
+
+                        if (result == PduReadResult.DataDigestError)
+                        {
+                            // The reader skipped the PDU; its header is sound (RFC 7143 section 7.8).
+                            HandleDataDigestError(pdu);
+                            continue;
                         }
 
                         if (result == PduReadResult.ProtocolError)
@@ -207,6 +214,8 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
             InitialR2T = o.InitialR2T,
             ImmediateData = o.ImmediateData,
             TargetPortalGroupTag = o.TargetPortalGroupTag,
+            HeaderDigests = Digests.TryParse(o.HeaderDigest, out DigestSet header) ? header : DigestSet.None,
+            DataDigests = Digests.TryParse(o.DataDigest, out DigestSet data) ? data : DigestSet.None,
         };
     }
 
@@ -345,6 +354,7 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
             t.Command?.OnWriteDataReceived(false);
         }
 
+        StopKeepalive();
         _session?.Close();
         try
         {

@@ -2,6 +2,7 @@
 
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Scst.Core;
 using Scst.Transport.Iscsi;
@@ -29,7 +30,12 @@ public static class IscsiServiceCollectionExtensions
 
         options.ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IscsiTargetOptions>, IscsiTargetOptionsValidator>());
-        builder.Services.TryAddSingleton<IscsiTargetDriver>();
+        // The keepalive's clock comes from the container when it has one (a test's FakeTimeProvider).
+        builder.Services.TryAddSingleton(sp => new IscsiTargetDriver(
+            sp.GetRequiredService<ScstEngine>(), sp.GetRequiredService<IOptions<IscsiTargetOptions>>(), sp.GetService<ILogger<IscsiTargetDriver>>())
+        {
+            TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
+        });
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ITargetDriver, IscsiTargetDriver>(sp => sp.GetRequiredService<IscsiTargetDriver>()));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, IscsiTargetDriver>(sp => sp.GetRequiredService<IscsiTargetDriver>()));
         return builder;

@@ -28,6 +28,9 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     private CancellationTokenSource? _stopping;
     private Isns.IsnsClient? _isns;
     private ushort _nextTsih;
+    private long _headerDigestsChecked;
+    private long _dataDigestsChecked;
+    private long _dataDigestErrors;
 
     /// <summary>Creates the driver.</summary>
     /// <param name="engine">The core.</param>
@@ -83,6 +86,36 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
 
     /// <summary>Holds back the responses to repeated authentication failures from one address (replaceable by tests).</summary>
     internal Security.AuthenticationThrottle AuthenticationThrottle { get; set; } = new();
+
+    /// <summary>The clock of the NOP-In keepalive: <see cref="TimeProvider.System"/> unless the container has one.</summary>
+    internal TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>PDUs whose header digest was checked (and matched) since the driver started.</summary>
+    internal long HeaderDigestsChecked => Interlocked.Read(ref _headerDigestsChecked);
+
+    /// <summary>PDUs whose data digest was checked (matched or not) since the driver started.</summary>
+    internal long DataDigestsChecked => Interlocked.Read(ref _dataDigestsChecked);
+
+    /// <summary>PDUs whose data digest did not match since the driver started.</summary>
+    internal long DataDigestErrors => Interlocked.Read(ref _dataDigestErrors);
+
+    internal void CountDigests(bool header, bool data, bool dataError)
+    {
+        if (header)
+        {
+            Interlocked.Increment(ref _headerDigestsChecked);
+        }
+
+        if (data)
+        {
+            Interlocked.Increment(ref _dataDigestsChecked);
+        }
+
+        if (dataError)
+        {
+            Interlocked.Increment(ref _dataDigestErrors);
+        }
+    }
 
     /// <summary>Binds the portals and starts accepting connections.</summary>
     /// <param name="cancellationToken">Cancels start-up.</param>

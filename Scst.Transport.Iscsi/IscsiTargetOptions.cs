@@ -58,4 +58,33 @@ public sealed class IscsiTargetOptions
 
     /// <summary>The registration period asked of the iSNS server; the entity is registered again every half period. Defaults to 10 minutes.</summary>
     public TimeSpan IsnsRegistrationPeriod { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// HeaderDigest values the target accepts (SCST's target attribute of the same name and syntax): <c>None</c>,
+    /// <c>CRC32C</c>, or both as <c>CRC32C,None</c>. The initiator's list decides the order: the target answers its first
+    /// value that is accepted here. With <c>CRC32C</c> alone, a Normal session that will not use CRC32C fails to log in
+    /// (Discovery sessions may always go without). Defaults to <c>CRC32C,None</c>: digests whenever the initiator asks.
+    /// </summary>
+    public string HeaderDigest { get; set; } = "CRC32C,None";
+
+    /// <summary>DataDigest values the target accepts; as <see cref="HeaderDigest"/>. Defaults to <c>CRC32C,None</c>.</summary>
+    public string DataDigest { get; set; } = "CRC32C,None";
+
+    /// <summary>
+    /// Seconds a full-feature-phase connection may stay silent (nothing received) before the target sends a NOP-In
+    /// ping that asks for an answer (SCST's NopInInterval). 0 disables the pings. Defaults to 30; at most 65535.
+    /// </summary>
+    public int NopInInterval { get; set; } = 30;
+
+    /// <summary>
+    /// Seconds the initiator has to answer a NOP-In ping with a NOP-Out before the target drops the connection (SCST's
+    /// NopInTimeout); its session's commands then end as for any connection loss. Defaults to 30; 2 to 65535.
+    /// </summary>
+    public int NopInTimeout { get; set; } = 30;
+
+    /// <summary>
+    /// Seconds a PDU may wait to be taken by the initiator (the socket's send buffer full) before the target drops the
+    /// connection (SCST's RspTimeout). Defaults to 90; 2 to 65535.
+    /// </summary>
+    public int RspTimeout { get; set; } = 90;
 }

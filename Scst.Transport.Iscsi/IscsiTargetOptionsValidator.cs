@@ -47,6 +47,31 @@ internal sealed class IscsiTargetOptionsValidator : IValidateOptions<IscsiTarget
             failures.Add($"CommandWindow must be 1 to 65536 (was {options.CommandWindow}).");
         }
 
+        if (!Protocol.Digests.TryParse(options.HeaderDigest, out _))
+        {
+            failures.Add($"HeaderDigest must be None, CRC32C or CRC32C,None (was '{options.HeaderDigest}').");
+        }
+
+        if (!Protocol.Digests.TryParse(options.DataDigest, out _))
+        {
+            failures.Add($"DataDigest must be None, CRC32C or CRC32C,None (was '{options.DataDigest}').");
+        }
+
+        if (options.NopInInterval is < 0 or > 65535)
+        {
+            failures.Add($"NopInInterval must be 0 (off) to 65535 seconds (was {options.NopInInterval}).");
+        }
+
+        if (options.NopInTimeout is < 2 or > 65535)
+        {
+            failures.Add($"NopInTimeout must be 2 to 65535 seconds (was {options.NopInTimeout}).");
+        }
+
+        if (options.RspTimeout is < 2 or > 65535)
+        {
+            failures.Add($"RspTimeout must be 2 to 65535 seconds (was {options.RspTimeout}).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -47,6 +47,12 @@ internal sealed class IscsiTask
     /// <summary>A sequence error (DataSN, offset) was seen: the command ends with a CHECK CONDITION.</summary>
     public bool Failed;
 
+    /// <summary>
+    /// Some of the command's data failed its data digest (RFC 7143 section 7.8): it was discarded, and once the rest has
+    /// arrived the command ends with ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR. Implies <see cref="Failed"/>.
+    /// </summary>
+    public bool DigestFailed;
+
     /// <summary>1 once the core was told the data arrived (or not); guards against telling it twice.</summary>
     public int DataCompleted;
 
@@ -69,6 +75,7 @@ internal sealed class IscsiTask
         BurstOutstanding = false;
         DataRequested = false;
         Failed = false;
+        DigestFailed = false;
         DataCompleted = 0;
     }
 }

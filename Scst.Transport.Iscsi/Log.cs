@@ -40,6 +40,15 @@ public static partial class IscsiEventIds
 
     /// <summary>The iSNS server sent a state change notification.</summary>
     public const int IsnsNotification = 2123;
+
+    /// <summary>A connection negotiated a header or data digest (CRC32C).</summary>
+    public const int DigestsNegotiated = 2020;
+
+    /// <summary>A PDU's data failed its digest: it was rejected and its data discarded.</summary>
+    public const int DataDigestError = 2021;
+
+    /// <summary>The initiator did not answer a NOP-In ping in time; the connection was dropped.</summary>
+    public const int KeepaliveTimedOut = 2022;
 }
 
 internal static partial class Log
@@ -61,6 +70,15 @@ internal static partial class Log
 
     [LoggerMessage(EventId = IscsiEventIds.ConnectionFault, Level = LogLevel.Error, Message = "Connection from {Remote} failed")]
     public static partial void ConnectionFault(ILogger logger, EndPoint? remote, Exception exception);
+
+    [LoggerMessage(EventId = IscsiEventIds.DigestsNegotiated, Level = LogLevel.Information, Message = "Connection from {Remote} uses HeaderDigest {HeaderDigest}, DataDigest {DataDigest}")]
+    public static partial void DigestsNegotiated(ILogger logger, EndPoint? remote, Protocol.DigestKind headerDigest, Protocol.DigestKind dataDigest);
+
+    [LoggerMessage(EventId = IscsiEventIds.DataDigestError, Level = LogLevel.Warning, Message = "Data digest error from {Remote} on {Opcode}, ITT 0x{InitiatorTaskTag:x8}: rejected, data discarded")]
+    public static partial void DataDigestError(ILogger logger, EndPoint? remote, Protocol.IscsiOpcode opcode, uint initiatorTaskTag);
+
+    [LoggerMessage(EventId = IscsiEventIds.KeepaliveTimedOut, Level = LogLevel.Warning, Message = "No answer from {Remote} to a NOP-In ping within {TimeoutSeconds} s: the connection is dropped")]
+    public static partial void KeepaliveTimedOut(ILogger logger, EndPoint? remote, int timeoutSeconds);
 
     [LoggerMessage(EventId = IscsiEventIds.SessionReinstated, Level = LogLevel.Information, Message = "Session of {Initiator} with ISID {Isid:X12} reinstated; the old connection is closed")]
     public static partial void SessionReinstated(ILogger logger, string initiator, ulong isid);

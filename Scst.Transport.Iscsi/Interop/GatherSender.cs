@@ -7,17 +7,30 @@ using static Tmds.Linux.LibC;
 namespace Scst.Transport.Iscsi.Interop;
 
 /// <summary>
-/// Sends a PDU's header, data and padding with one <c>sendmsg</c> (a gather write), so that read data goes from the
-/// command's buffer to the kernel without a staging copy. The socket is non-blocking (the runtime made it so for
-/// its asynchronous receives): when the send buffer is full, the call waits in <c>poll</c> for room.
+/// Sends a PDU's header, header digest, data, padding and data digest with one <c>sendmsg</c> (a gather write), so that
+/// read data goes from the command's buffer to the kernel without a staging copy. The socket is non-blocking (the
+/// runtime made it so for its asynchronous receives): when the send buffer is full, the call waits in <c>poll</c> for
+/// room, at most the given timeout for the whole PDU (SCST's RspTimeout).
 /// </summary>
 internal static unsafe class GatherSender
 {
-    private const int PollTimeoutMilliseconds = 30_000;
-
-    /// <summary>Sends every byte of the three parts, in order.</summary>
-    /// <returns>False when the connection is broken or stalled for longer than the poll timeout.</returns>
-    public static bool Send(Socket socket, ReadOnlySpan<byte> header, ReadOnlySpan<byte> data, ReadOnlySpan<byte> padding)
+    /// <summary>Sends every byte of the five parts, in order; empty parts are left out of the gather list.</summary>
+    /// <param name="socket">The connection's socket.</param>
+    /// <param name="header">The BHS (and AHS).</param>
+    /// <param name="headerDigest">The header digest, or empty.</param>
+    /// <param name="data">The data segment, or empty.</param>
+    /// <param name="padding">Zero bytes up to a multiple of 4, or empty.</param>
+    /// <param name="dataDigest">The data digest, or empty.</param>
+    /// <param name="stallTimeoutMilliseconds">How long, in all, the send may wait for room in the socket's send buffer.</param>
+    /// <returns>False when the connection is broken or stalled for longer than the timeout.</returns>
+    public static bool Send(
+        Socket socket,
+        ReadOnlySpan<byte> header,
+        ReadOnlySpan<byte> headerDigest,
+        ReadOnlySpan<byte> data,
+        ReadOnlySpan<byte> padding,
+        ReadOnlySpan<byte> dataDigest,
+        int stallTimeoutMilliseconds)
     {
         bool added = false;
         try
@@ -25,15 +38,19 @@ internal static unsafe class GatherSender
             socket.SafeHandle.DangerousAddRef(ref added);
             int fd = (int)socket.SafeHandle.DangerousGetHandle();
             fixed (byte* h = header)
+            fixed (byte* hd = headerDigest)
             fixed (byte* d = data)
             fixed (byte* p = padding)
+            fixed (byte* dd = dataDigest)
             {
-                iovec* iov = stackalloc iovec[3];
+                iovec* iov = stackalloc iovec[5];
                 int count = 0;
                 Add(iov, ref count, h, header.Length);
+                Add(iov, ref count, hd, headerDigest.Length);
                 Add(iov, ref count, d, data.Length);
                 Add(iov, ref count, p, padding.Length);
-                return SendAll(fd, iov, count);
+                Add(iov, ref count, dd, dataDigest.Length);
+                return SendAll(fd, iov, count, stallTimeoutMilliseconds);
             }
         }
         catch (ObjectDisposedException)
@@ -59,9 +76,10 @@ internal static unsafe class GatherSender
         }
     }
 
-    private static bool SendAll(int fd, iovec* iov, int count)
+    private static bool SendAll(int fd, iovec* iov, int count, int stallTimeoutMilliseconds)
     {
         msghdr message = default;
+        long deadline = 0;
         while (count > 0)
         {
             message.msg_iov = iov;
@@ -75,9 +93,15 @@ internal static unsafe class GatherSender
                     continue;
                 }
 
-                if (error == EAGAIN && WaitWritable(fd))
+                if (error == EAGAIN)
                 {
-                    continue;
+                    // The clock is read only once the send buffer is full: never on the common path.
+                    long now = Environment.TickCount64;
+                    deadline = deadline == 0 ? now + stallTimeoutMilliseconds : deadline;
+                    if (now < deadline && WaitWritable(fd, (int)(deadline - now)))
+                    {
+                        continue;
+                    }
                 }
 
                 return false;
@@ -101,14 +125,14 @@ internal static unsafe class GatherSender
         return true;
     }
 
-    private static bool WaitWritable(int fd)
+    private static bool WaitWritable(int fd, int timeoutMilliseconds)
     {
         pollfd pfd = default;
         pfd.fd = fd;
         pfd.events = POLLOUT;
         while (true)
         {
-            int n = poll(&pfd, 1, PollTimeoutMilliseconds);
+            int n = poll(&pfd, 1, timeoutMilliseconds);
             if (n > 0)
             {
                 return (pfd.revents & POLLOUT) != 0;

@@ -24,6 +24,13 @@ internal enum PduReadResult
     /// <summary>One PDU was decoded and the buffer advanced past it.</summary>
     Pdu,
 
+    /// <summary>
+    /// The header is sound (its digest, when negotiated, matched) but the data segment failed its digest. The buffer
+    /// advanced past the whole PDU; the PDU's <see cref="IscsiPdu.DataSegment"/> is empty, so that data that failed its
+    /// digest can never be used. RFC 7143 section 7.8: the receiver discards the PDU and answers with a Reject.
+    /// </summary>
+    DataDigestError,
+
     /// <summary>The PDU is invalid; the connection must be dropped (optionally after a Reject).</summary>
     ProtocolError,
 }
@@ -43,7 +50,7 @@ internal enum PduReadError
     /// <summary>The header digest did not match.</summary>
     HeaderDigestMismatch,
 
-    /// <summary>The data digest did not match.</summary>
+    /// <summary>The data digest did not match (the result is <see cref="PduReadResult.DataDigestError"/>).</summary>
     DataDigestMismatch,
 }
 
@@ -99,12 +106,22 @@ internal static class IscsiPduReader
 
     /// <summary>
     /// Tries to decode one PDU from the start of <paramref name="buffer"/>. Lengths and the opcode are
-    /// validated as soon as the BHS is buffered, before any wait for the payload.
+    /// validated as soon as the header can be trusted, before any wait for the payload: at once without a header
+    /// digest, and once the header digest matched with one (a header that failed its digest says nothing reliable,
+    /// not even its own length).
     /// </summary>
-    /// <param name="buffer">Received bytes. Advanced past the PDU on <see cref="PduReadResult.Pdu"/>, left unchanged otherwise.</param>
+    /// <param name="buffer">
+    /// Received bytes. Advanced past the PDU on <see cref="PduReadResult.Pdu"/> and
+    /// <see cref="PduReadResult.DataDigestError"/>, left unchanged otherwise.
+    /// </param>
     /// <param name="settings">Limits and digests of the connection.</param>
-    /// <param name="pdu">The PDU; on <see cref="PduReadResult.ProtocolError"/> its header is set (for a Reject) and its segments are empty.</param>
+    /// <param name="pdu">
+    /// The PDU. On <see cref="PduReadResult.ProtocolError"/> its header is set (for a Reject) and its segments are empty;
+    /// <see cref="IscsiPdu.WireLengthBytes"/> is then the PDU's length on the wire when the header can be trusted (an
+    /// invalid opcode), 0 otherwise.
+    /// </param>
     /// <param name="error">Why the PDU was refused.</param>
+    /// <remarks>Never throws for any input; never allocates.</remarks>
     public static PduReadResult TryReadPdu(ref ReadOnlySequence<byte> buffer, in IscsiPduReaderSettings settings, out IscsiPdu pdu, out PduReadError error)
     {
         pdu = default;
@@ -128,46 +145,57 @@ internal static class IscsiPduReader
             header = new IscsiPduHeader(staging);
         }
 
-        var opcode = header.Opcode;
-        var opcodeValid = settings.AcceptTargetOpcodes ? opcode.IsTargetOpcode() : opcode.IsInitiatorOpcode();
-        if (!opcodeValid)
+        var ahsLength = header.TotalAhsLengthWords * 4;
+        var headerDigestLength = settings.HeaderDigest == DigestKind.Crc32C ? Bhs.DigestLength : 0;
+        if (headerDigestLength != 0)
         {
-            return Fail(header, PduReadError.InvalidOpcode, out pdu, out error);
+            // TotalAHSLength is one byte, so at most 1020 bytes are awaited before the header can be judged.
+            if (buffer.Length < Bhs.Length + ahsLength + headerDigestLength)
+            {
+                return PduReadResult.NeedMoreData;
+            }
+
+            var computed = Crc32C.Append(Crc32C.Append(Crc32C.InitialState, header.Bytes), buffer.Slice(Bhs.Length, ahsLength));
+            if (!DigestMatches(buffer.Slice(Bhs.Length + ahsLength, Bhs.DigestLength), Crc32C.Finish(computed)))
+            {
+                return Fail(header, PduReadError.HeaderDigestMismatch, 0, out pdu, out error);
+            }
         }
 
         var dataLength = header.DataSegmentLengthBytes;
-        if (dataLength > settings.MaxDataSegmentLengthBytes)
-        {
-            return Fail(header, PduReadError.DataSegmentTooLong, out pdu, out error);
-        }
-
-        var ahsLength = header.TotalAhsLengthWords * 4;
-        var headerDigestLength = settings.HeaderDigest == DigestKind.Crc32C ? Bhs.DigestLength : 0;
         var dataDigestLength = settings.DataDigest == DigestKind.Crc32C && dataLength > 0 ? Bhs.DigestLength : 0;
         var paddedDataLength = Bhs.Padded(dataLength);
         long dataStart = Bhs.Length + ahsLength + headerDigestLength;
         long total = dataStart + paddedDataLength + dataDigestLength;
+
+        var opcode = header.Opcode;
+        var opcodeValid = settings.AcceptTargetOpcodes ? opcode.IsTargetOpcode() : opcode.IsInitiatorOpcode();
+        if (!opcodeValid)
+        {
+            return Fail(header, PduReadError.InvalidOpcode, dataLength > settings.MaxDataSegmentLengthBytes ? 0 : total, out pdu, out error);
+        }
+
+        if (dataLength > settings.MaxDataSegmentLengthBytes)
+        {
+            return Fail(header, PduReadError.DataSegmentTooLong, 0, out pdu, out error);
+        }
+
         if (buffer.Length < total)
         {
             return PduReadResult.NeedMoreData;
         }
 
         var ahs = buffer.Slice(Bhs.Length, ahsLength);
-        if (headerDigestLength != 0)
-        {
-            var computed = Crc32C.Append(Crc32C.Append(Crc32C.InitialState, header.Bytes), ahs);
-            if (!DigestMatches(buffer.Slice(Bhs.Length + ahsLength, Bhs.DigestLength), Crc32C.Finish(computed)))
-            {
-                return Fail(header, PduReadError.HeaderDigestMismatch, out pdu, out error);
-            }
-        }
-
         if (dataDigestLength != 0)
         {
+            // The digest covers the data and its padding (RFC 7143 section 13.1).
             var computed = Crc32C.Append(Crc32C.InitialState, buffer.Slice(dataStart, paddedDataLength));
             if (!DigestMatches(buffer.Slice(dataStart + paddedDataLength, Bhs.DigestLength), Crc32C.Finish(computed)))
             {
-                return Fail(header, PduReadError.DataDigestMismatch, out pdu, out error);
+                pdu = new IscsiPdu(header, ahs, default, total);
+                error = PduReadError.DataDigestMismatch;
+                buffer = buffer.Slice(total);
+                return PduReadResult.DataDigestError;
             }
         }
 
@@ -176,9 +204,9 @@ internal static class IscsiPduReader
         return PduReadResult.Pdu;
     }
 
-    private static PduReadResult Fail(in IscsiPduHeader header, PduReadError reason, out IscsiPdu pdu, out PduReadError error)
+    private static PduReadResult Fail(in IscsiPduHeader header, PduReadError reason, long wireLengthBytes, out IscsiPdu pdu, out PduReadError error)
     {
-        pdu = new IscsiPdu(header, default, default, 0);
+        pdu = new IscsiPdu(header, default, default, wireLengthBytes);
         error = reason;
         return PduReadResult.ProtocolError;
     }

@@ -164,9 +164,7 @@ internal sealed class LoginNegotiator
 
                 return LoginStatus.Success;
             case "HeaderDigest" or "DataDigest":
-                var digest = SelectFromList(value, "None");
-                answers.Add(new(key, digest ?? Reject));
-                return LoginStatus.Success;
+                return NegotiateDigest(key, value, answers);
             case "TaskReporting":
                 answers.Add(new(key, discovery ? Irrelevant : SelectFromList(value, "RFC3720") ?? Reject));
                 return LoginStatus.Success;
@@ -203,6 +201,44 @@ internal sealed class LoginNegotiator
         answers.Add(new(key, answer));
         return LoginStatus.Success;
     }
+
+    /// <summary>
+    /// HeaderDigest and DataDigest (RFC 7143 sections 13.1, 13.2): the first value of the initiator's list that we
+    /// accept. When none is, a Normal session whose policy excludes None cannot go on (section 6.2.1 lets the acceptor
+    /// end the negotiation), while any other answers <c>Reject</c> and keeps None.
+    /// </summary>
+    private LoginStatus NegotiateDigest(string key, string value, List<TextKeyValue> answers)
+    {
+        var header = key == "HeaderDigest";
+        var accepted = AcceptedDigests(header);
+        if (Digests.Select(value, accepted) is not { } digest)
+        {
+            if (!accepted.Contains(DigestKind.None))
+            {
+                return LoginStatus.InitiatorError;
+            }
+
+            answers.Add(new(key, Reject));
+            return LoginStatus.Success;
+        }
+
+        Parameters = header ? Parameters with { HeaderDigest = digest } : Parameters with { DataDigest = digest };
+        answers.Add(new(key, Digests.Name(digest)));
+        return LoginStatus.Success;
+    }
+
+    /// <summary>
+    /// Checks, before the login completes, that the digests in force (None for a key the initiator never offered) are
+    /// ones we accept: a target configured for CRC32C only refuses a Normal session without it.
+    /// </summary>
+    public LoginStatus CheckDigests() =>
+        AcceptedDigests(header: true).Contains(Parameters.HeaderDigest) && AcceptedDigests(header: false).Contains(Parameters.DataDigest)
+            ? LoginStatus.Success
+            : LoginStatus.InitiatorError;
+
+    // A Discovery session may always go without digests (SCST applies the target's digest policy to Normal sessions only).
+    private DigestSet AcceptedDigests(bool header) =>
+        (header ? _options.HeaderDigests : _options.DataDigests) | (Parameters.SessionType == SessionType.Discovery ? DigestSet.None : DigestSet.Empty);
 
     private void NegotiateFirstBurstLength(string value, List<TextKeyValue> answers)
     {

@@ -240,6 +240,12 @@ internal sealed class LoginStateMachine
             return step;
         }
 
+        status = _negotiator.CheckDigests();
+        if (status != LoginStatus.Success)
+        {
+            return Fail(request, status);
+        }
+
         var parameters = _negotiator.Complete();
         if (_tsih == 0)
         {

@@ -54,6 +54,15 @@ internal sealed record TargetNegotiationOptions
     /// <summary>Our DataSequenceInOrder (Boolean OR). Defaults to true.</summary>
     public bool DataSequenceInOrder { get; init; } = true;
 
+    /// <summary>
+    /// HeaderDigest values we accept. Defaults to None only. A Normal session whose outcome is not in the set fails
+    /// to log in; a Discovery session may always fall back to None.
+    /// </summary>
+    public DigestSet HeaderDigests { get; init; } = DigestSet.None;
+
+    /// <summary>DataDigest values we accept; as <see cref="HeaderDigests"/>. Defaults to None only.</summary>
+    public DigestSet DataDigests { get; init; } = DigestSet.None;
+
     /// <summary>Target portal group tag declared in the first response of a Normal session. Defaults to 1.</summary>
     public ushort TargetPortalGroupTag { get; init; } = 1;
 

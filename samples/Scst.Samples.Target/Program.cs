@@ -34,9 +34,15 @@ using Scst.Transport.Iscsi.Security;
 //   --chap-target-user NAME --chap-target-secret SECRET
 //                        mutual CHAP: the target answers as NAME with SECRET (OutgoingUser; needs --chap-user and a
 //                        different secret)
+//   --header-digest LIST HeaderDigest values accepted: None, CRC32C or CRC32C,None (default CRC32C,None)
+//   --data-digest LIST   DataDigest values accepted, as --header-digest (default CRC32C,None)
+//   --nop-in-interval N  seconds of silence before a NOP-In ping; 0 turns pings off (default 30)
+//   --nop-in-timeout N   seconds to answer a ping before the connection is dropped (default 30)
+//   --rsp-timeout N      seconds a PDU may wait for the initiator to take it (default 90)
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
     "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
-    "chap-user", "chap-secret", "chap-target-user", "chap-target-secret"];
+    "chap-user", "chap-secret", "chap-target-user", "chap-target-secret",
+    "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -128,6 +134,12 @@ IScstBuilder scst = builder.Services.AddScst()
                 credentials.SetOutgoingUser(outgoing.Name, outgoing.Secret);
             }
         }
+
+        o.HeaderDigest = config["header-digest"] ?? o.HeaderDigest;
+        o.DataDigest = config["data-digest"] ?? o.DataDigest;
+        o.NopInInterval = config.GetValue("nop-in-interval", o.NopInInterval);
+        o.NopInTimeout = config.GetValue("nop-in-timeout", o.NopInTimeout);
+        o.RspTimeout = config.GetValue("rsp-timeout", o.RspTimeout);
     });
 if (!noLun)
 {

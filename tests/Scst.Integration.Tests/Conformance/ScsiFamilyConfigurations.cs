@@ -2,6 +2,7 @@
 
 using Scst.Integration.Tests.Fixtures;
 using Scst.Testing.Conformance;
+using Scst.Transport.Iscsi;
 
 namespace Scst.Integration.Tests.Conformance;
 
@@ -18,11 +19,13 @@ namespace Scst.Integration.Tests.Conformance;
 /// read, plus ReadOnly, which checks that writes are refused.
 /// </param>
 /// <param name="Backend">What serves LUN 0: vdisk_fileio in the target, or a device process through Scst.UserDevice.</param>
+/// <param name="ConfigureIscsi">iSCSI driver options that differ from the defaults (vdisk_fileio configurations only).</param>
 public sealed record ScsiFamilyConfiguration(
     string Name,
     IReadOnlyDictionary<string, string> DeviceParameters,
     IReadOnlyList<string>? Suites = null,
-    ScsiFamilyBackend Backend = ScsiFamilyBackend.VdiskFileIo)
+    ScsiFamilyBackend Backend = ScsiFamilyBackend.VdiskFileIo,
+    Action<IscsiTargetOptions>? ConfigureIscsi = null)
 {
     /// <summary>The vdisk_fileio configuration the user device is compared with.</summary>
     public const string Plain = "plain";
@@ -35,6 +38,9 @@ public sealed record ScsiFamilyConfiguration(
 
     /// <summary>How iscsi-test-cu's sessions authenticate. Defaults to not at all.</summary>
     public ScsiFamilyAuthentication Authentication { get; init; }
+
+    /// <summary>The plain configuration with a CRC32C header digest on every connection (see <see cref="All"/>).</summary>
+    public const string Digests = "digests";
 
     public static IReadOnlyList<ScsiFamilyConfiguration> All { get; } =
     [
@@ -69,6 +75,12 @@ public sealed record ScsiFamilyConfiguration(
         // The plain configuration with CHAP required on the target: every session iscsi-test-cu opens (two initiator
         // names, reconnects after resets) authenticates, mutually where libiscsi can (issue 6 wants the same tests to pass).
         new(Chap, new Dictionary<string, string> { ["thin_provisioned"] = "0" }) { Authentication = ScsiFamilyAuthentication.MutualChap },
+
+        // The plain configuration with digests. iscsi-test-cu offers HeaderDigest=None,CRC32C whatever its URL says (its
+        // login helper sets that after parsing the URL) and libiscsi 1.19 only ever offers DataDigest=None, so the target
+        // accepts CRC32C only for the header digest: every connection then checks and sends one (the run records how many
+        // PDUs the target checked), and the data digest stays None, which libiscsi cannot negotiate.
+        new(Digests, new Dictionary<string, string> { ["thin_provisioned"] = "0" }, ConfigureIscsi: o => o.HeaderDigest = "CRC32C"),
     ];
 
     public override string ToString() => Name;
@@ -114,13 +126,15 @@ internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configurat
         ? $"iscsi://{ChapUser}%{ChapSecret}@{EndPoint.Address}:{EndPoint.Port}/{TargetName}/0?target_user={ChapTargetUser}&target_password={ChapTargetSecret}"
         : Url;
 
-    protected override void ConfigureIscsi(Scst.Transport.Iscsi.IscsiTargetOptions options)
+    protected override void ConfigureIscsi(IscsiTargetOptions options)
     {
         if (configuration.Authentication == ScsiFamilyAuthentication.MutualChap)
         {
             options.Chap.ForTarget(TargetName).SetIncomingUser(ChapUser, ChapSecret);
             options.Chap.ForTarget(TargetName).SetOutgoingUser(ChapTargetUser, ChapTargetSecret);
         }
+
+        configuration.ConfigureIscsi?.Invoke(options);
     }
 
     protected override void ConfigureDevice(IDictionary<string, string> parameters)
@@ -144,8 +158,12 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
     private const string SanitizeReset = "SCSI.Sanitize.Reset";
 
     private readonly Dictionary<string, IscsiTestCuRun> _runs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _headerDigestsChecked = new(StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, IscsiTestCuRun> Runs => _runs;
+
+    /// <summary>Per vdisk_fileio configuration, the PDUs whose header digest the target checked during its run.</summary>
+    public IReadOnlyDictionary<string, long> HeaderDigestsChecked => _headerDigestsChecked;
 
     public async ValueTask InitializeAsync()
     {
@@ -170,6 +188,11 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
             foreach (string filter in configuration.Suites is null ? WholeFamilyFilters(tests) : [.. configuration.Suites.SelectMany(s => SuiteFilters(s, tests))])
             {
                 parts.Add(await IscsiTestCuRunner.RunAsync(options with { Filter = filter, Timeout = TimeSpan.FromMinutes(configuration.Suites is null ? 8 : 5) }));
+            }
+
+            if (target is ScstTargetFixture fixture)
+            {
+                _headerDigestsChecked[configuration.Name] = fixture.IscsiDriver.HeaderDigestsChecked;
             }
 
             _runs[configuration.Name] = parts[0] with

@@ -88,26 +88,9 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
     [Fact]
     public void UserDevice_ReallyPassesTheSameTestsAsPlainVdiskFileIo()
     {
-        IscsiTestCuRun plain = fixture.Runs[ScsiFamilyConfiguration.Plain];
-        IscsiTestCuRun user = fixture.Runs[ScsiFamilyConfiguration.UserDevice];
-        plain.Completed.Should().BeTrue("the plain run must reach CUnit's summary");
-        user.Completed.Should().BeTrue("the user-device run must reach CUnit's summary");
-        user.Results.Select(r => r.FullName).Should().BeEquivalentTo(plain.Results.Select(r => r.FullName), "both configurations run the whole family");
+        List<string> differing = CompareWithPlain(ScsiFamilyConfiguration.UserDevice, out Func<string, string> line);
 
-        Dictionary<string, IscsiTestResult> plainByName = plain.Results.ToDictionary(r => r.FullName, StringComparer.Ordinal);
-        Dictionary<string, IscsiTestResult> userByName = user.Results.ToDictionary(r => r.FullName, StringComparer.Ordinal);
-        List<string> differing = [.. plainByName.Keys.Where(n => userByName.ContainsKey(n) &&
-            (plainByName[n].Outcome == IscsiTestOutcome.ReallyPassed) != (userByName[n].Outcome == IscsiTestOutcome.ReallyPassed)).Order(StringComparer.Ordinal)];
-        static string Outcome(IscsiTestResult r) => r.Outcome == IscsiTestOutcome.ReallyPassed ? "really passed" : $"{r.Outcome} ({r.Reason})";
-        string Line(string n) => $"  {n}: plain {Outcome(plainByName[n])}, user device {Outcome(userByName[n])}";
-
-        // Every other outcome difference (a skip on one side, a flag on the other) is printed, not asserted.
-        List<string> otherDifferences = [.. plainByName.Keys.Where(n => userByName.ContainsKey(n) && !differing.Contains(n) &&
-            plainByName[n].Outcome != userByName[n].Outcome).Order(StringComparer.Ordinal)];
-        Report($"SCSI family, user device vs plain: {differing.Count} test(s) really pass on one side only, {otherDifferences.Count} other outcome difference(s)" +
-            string.Concat(differing.Concat(otherDifferences).Select(n => Environment.NewLine + Line(n))));
-
-        differing.Where(n => !UserDeviceDifferences.ContainsKey(n)).Select(Line).Should().BeEmpty(
+        differing.Where(n => !UserDeviceDifferences.ContainsKey(n)).Select(line).Should().BeEmpty(
             "the user-device LUN really passes the same tests as the plain vdisk_fileio LUN unless the difference is listed with its reason");
         UserDeviceDifferences.Keys.Where(n => !differing.Contains(n)).Should().BeEmpty("a listed difference that no longer differs must leave the list");
     }
@@ -132,6 +115,44 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
             "mutual CHAP must not change which tests really pass unless the difference is listed with its reason");
         ChapDifferences.Keys.Where(k => !differing.Any(d => d.StartsWith($"  {k}:", StringComparison.Ordinal)))
             .Should().BeEmpty("a listed difference that no longer differs must leave the list");
+    }
+
+    [Fact]
+    public void Digests_NegotiatedOnEveryConnection_ReallyPassesExactlyThePlainTests()
+    {
+        fixture.HeaderDigestsChecked[ScsiFamilyConfiguration.Digests].Should().BeGreaterThan(0, "the target checked header digests during the digests run");
+        fixture.HeaderDigestsChecked[ScsiFamilyConfiguration.Plain].Should().Be(0, "the plain run negotiated no digest");
+
+        List<string> differing = CompareWithPlain(ScsiFamilyConfiguration.Digests, out Func<string, string> line);
+
+        differing.Select(line).Should().BeEmpty("CRC32C header digests change nothing a SCSI test can see");
+    }
+
+    /// <summary>
+    /// Compares a configuration with the plain one: returns the tests that really pass on exactly one side, after
+    /// printing them and every other outcome difference (a skip on one side, a flag on the other).
+    /// </summary>
+    private List<string> CompareWithPlain(string configuration, out Func<string, string> line)
+    {
+        IscsiTestCuRun plain = fixture.Runs[ScsiFamilyConfiguration.Plain];
+        IscsiTestCuRun other = fixture.Runs[configuration];
+        plain.Completed.Should().BeTrue("the plain run must reach CUnit's summary");
+        other.Completed.Should().BeTrue($"the {configuration} run must reach CUnit's summary");
+        other.Results.Select(r => r.FullName).Should().BeEquivalentTo(plain.Results.Select(r => r.FullName), "both configurations run the whole family");
+
+        Dictionary<string, IscsiTestResult> plainByName = plain.Results.ToDictionary(r => r.FullName, StringComparer.Ordinal);
+        Dictionary<string, IscsiTestResult> otherByName = other.Results.ToDictionary(r => r.FullName, StringComparer.Ordinal);
+        List<string> differing = [.. plainByName.Keys.Where(n => otherByName.ContainsKey(n) &&
+            (plainByName[n].Outcome == IscsiTestOutcome.ReallyPassed) != (otherByName[n].Outcome == IscsiTestOutcome.ReallyPassed)).Order(StringComparer.Ordinal)];
+        static string Outcome(IscsiTestResult r) => r.Outcome == IscsiTestOutcome.ReallyPassed ? "really passed" : $"{r.Outcome} ({r.Reason})";
+        string Line(string n) => $"  {n}: plain {Outcome(plainByName[n])}, {configuration} {Outcome(otherByName[n])}";
+        line = Line;
+
+        List<string> otherDifferences = [.. plainByName.Keys.Where(n => otherByName.ContainsKey(n) && !differing.Contains(n) &&
+            plainByName[n].Outcome != otherByName[n].Outcome).Order(StringComparer.Ordinal)];
+        Report($"SCSI family, {configuration} vs plain: {differing.Count} test(s) really pass on one side only, {otherDifferences.Count} other outcome difference(s)" +
+            string.Concat(differing.Concat(otherDifferences).Select(n => Environment.NewLine + Line(n))));
+        return differing;
     }
 
     private static int Rank(IscsiTestResult result) => result.Outcome switch

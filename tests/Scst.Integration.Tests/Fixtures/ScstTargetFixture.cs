@@ -60,6 +60,11 @@ public class ScstTargetFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>Services added before the stack's own (a fake clock, say); a derived fixture may add them.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public virtual async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(_directory);
@@ -75,6 +80,7 @@ public class ScstTargetFixture : IAsyncLifetime
         };
         ConfigureDevice(parameters);
         builder.Logging.AddProvider(Logs);
+        ConfigureServices(builder.Services);
         builder.Services.AddScst(o => o.UnitAttentionOnNewNexus = UnitAttentionOnNewNexus)
             .AddVdiskHandlers()
             .AddLocalTransport()

@@ -45,9 +45,11 @@ internal sealed record ScsiResult(
 }
 
 /// <summary>
-/// A deliberately small iSCSI initiator for integration tests: one connection, no digests, no error recovery, every
-/// step visible. It builds PDUs with the driver's own header structs (Scst.Transport.Iscsi.Protocol) and reads replies
-/// with a plain "48 bytes, AHS, padded data segment" loop so that malformed target output is seen, not hidden.
+/// A deliberately small iSCSI initiator for integration tests: one connection, no error recovery, every step visible.
+/// It builds PDUs with the driver's own header structs (Scst.Transport.Iscsi.Protocol) and reads replies with a plain
+/// "48 bytes, AHS, header digest, padded data segment, data digest" loop so that malformed target output is seen, not
+/// hidden. Digests are off until a login that negotiated them completes; from then on every PDU it sends carries them
+/// and every PDU it receives must carry correct ones (a wrong one throws <see cref="IOException"/>).
 /// </summary>
 internal sealed class IscsiTestInitiator : IAsyncDisposable
 {
@@ -88,6 +90,24 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
 
     public bool InitialR2T { get; private set; } = true;
 
+    /// <summary>The HeaderDigest in force (None until a login that negotiated CRC32C completed).</summary>
+    public DigestKind HeaderDigest { get; private set; }
+
+    /// <summary>The DataDigest in force.</summary>
+    public DigestKind DataDigest { get; private set; }
+
+    /// <summary>PDUs received whose header digest was checked and matched.</summary>
+    public int HeaderDigestsVerified { get; private set; }
+
+    /// <summary>PDUs received whose data digest was checked and matched.</summary>
+    public int DataDigestsVerified { get; private set; }
+
+    /// <summary>When set, the next PDU sent with a data segment carries a wrong data digest (the flag then clears).</summary>
+    public bool CorruptNextDataDigest { get; set; }
+
+    /// <summary>When set, the next PDU sent carries a wrong header digest (the flag then clears).</summary>
+    public bool CorruptNextHeaderDigest { get; set; }
+
     public static async Task<IscsiTestInitiator> ConnectAsync(IPEndPoint target, CancellationToken cancellationToken = default)
     {
         var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -113,7 +133,9 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
         bool immediateData = true,
         bool initialR2T = true,
         int maxBurstLength = 262_144,
-        int firstBurstLength = 65_536)
+        int firstBurstLength = 65_536,
+        string headerDigest = "None",
+        string dataDigest = "None")
     {
         var keys = new List<KeyValuePair<string, string>>();
         if (initiatorName is not null)
@@ -123,8 +145,8 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
 
         keys.Add(new("SessionType", "Normal"));
         keys.Add(new("TargetName", targetName));
-        keys.Add(new("HeaderDigest", "None"));
-        keys.Add(new("DataDigest", "None"));
+        keys.Add(new("HeaderDigest", headerDigest));
+        keys.Add(new("DataDigest", dataDigest));
         keys.Add(new("MaxRecvDataSegmentLength", maxRecvDataSegmentLength.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         keys.Add(new("ImmediateData", immediateData ? "Yes" : "No"));
         keys.Add(new("InitialR2T", initialR2T ? "Yes" : "No"));
@@ -392,15 +414,41 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends raw bytes (a hand-made PDU).</summary>
+    /// <summary>
+    /// Sends a hand-made PDU: <paramref name="bhs"/> (with any AHS), the header digest when in force, the data segment
+    /// padded to 4 bytes, and the data digest when in force and the segment is not empty.
+    /// </summary>
     public async Task SendAsync(ReadOnlyMemory<byte> bhs, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         var padded = Bhs.Padded(data.Length);
-        var buffer = new byte[bhs.Length + padded];
+        var headerDigest = HeaderDigest == DigestKind.Crc32C ? Bhs.DigestLength : 0;
+        var dataDigest = DataDigest == DigestKind.Crc32C && data.Length > 0 ? Bhs.DigestLength : 0;
+        var buffer = new byte[bhs.Length + headerDigest + padded + dataDigest];
         bhs.CopyTo(buffer);
-        data.CopyTo(buffer.AsMemory(bhs.Length));
+        data.CopyTo(buffer.AsMemory(bhs.Length + headerDigest));
+        if (headerDigest != 0)
+        {
+            var digest = Crc32C.Compute(buffer.AsSpan(0, bhs.Length)) ^ (CorruptNextHeaderDigest ? 1u : 0u);
+            CorruptNextHeaderDigest = false;
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(bhs.Length), digest);
+        }
+
+        if (dataDigest != 0)
+        {
+            var digest = Crc32C.Compute(buffer.AsSpan(bhs.Length + headerDigest, padded)) ^ (CorruptNextDataDigest ? 1u : 0u);
+            CorruptNextDataDigest = false;
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(bhs.Length + headerDigest + padded), digest);
+        }
+
         await _stream.WriteAsync(buffer, cancellationToken);
     }
+
+    /// <summary>Sends bytes as they are: no digest, no padding (a fuzzer's PDU).</summary>
+    public async Task SendRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default) =>
+        await _stream.WriteAsync(bytes, cancellationToken);
+
+    /// <summary>Closes the sending direction (TCP FIN): the target sees the end of the stream.</summary>
+    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 
     /// <summary>Next PDU of the given opcode (NOP-In pings and async messages in between are skipped).</summary>
     public async Task<ReceivedPdu> ExpectAsync(IscsiOpcode opcode, CancellationToken cancellationToken = default)
@@ -442,13 +490,40 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
 
             var header = new IscsiPduHeader(bhs);
             var ahs = header.TotalAhsLengthWords * 4;
-            var data = new byte[Bhs.Padded(header.DataSegmentLengthBytes) + ahs];
+            var headerDigest = HeaderDigest == DigestKind.Crc32C ? Bhs.DigestLength : 0;
+            var padded = Bhs.Padded(header.DataSegmentLengthBytes);
+            var dataDigest = DataDigest == DigestKind.Crc32C && header.DataSegmentLengthBytes > 0 ? Bhs.DigestLength : 0;
+            var data = new byte[ahs + headerDigest + padded + dataDigest];
             if (data.Length > 0 && !await ReadExactlyOrEofAsync(data, deadline.Token))
             {
                 return null;
             }
 
-            var segment = data.AsSpan(ahs, header.DataSegmentLengthBytes).ToArray();
+            if (headerDigest != 0)
+            {
+                var expected = Crc32C.Finish(Crc32C.Append(Crc32C.Append(Crc32C.InitialState, bhs), data.AsSpan(0, ahs)));
+                var actual = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(ahs));
+                if (actual != expected)
+                {
+                    throw new IOException($"Header digest mismatch on {header.Opcode}: got 0x{actual:x8}, computed 0x{expected:x8}.");
+                }
+
+                HeaderDigestsVerified++;
+            }
+
+            if (dataDigest != 0)
+            {
+                var expected = Crc32C.Compute(data.AsSpan(ahs + headerDigest, padded));
+                var actual = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(ahs + headerDigest + padded));
+                if (actual != expected)
+                {
+                    throw new IOException($"Data digest mismatch on {header.Opcode}: got 0x{actual:x8}, computed 0x{expected:x8}.");
+                }
+
+                DataDigestsVerified++;
+            }
+
+            var segment = data.AsSpan(ahs + headerDigest, header.DataSegmentLengthBytes).ToArray();
             Track(header);
             return new ReceivedPdu(header, segment);
         }
@@ -547,6 +622,10 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
         FirstBurstLength = Int(result.Key("FirstBurstLength")) ?? FirstBurstLength;
         ImmediateData = result.Key("ImmediateData") is { } immediate ? immediate == "Yes" : ImmediateData;
         InitialR2T = result.Key("InitialR2T") is { } initial ? initial == "Yes" : InitialR2T;
+
+        // The digests apply from the first PDU after the Login Response that ended the login phase.
+        HeaderDigest = result.Key("HeaderDigest") == "CRC32C" ? DigestKind.Crc32C : DigestKind.None;
+        DataDigest = result.Key("DataDigest") == "CRC32C" ? DigestKind.Crc32C : DigestKind.None;
     }
 
     private void Track(IscsiPduHeader header)
