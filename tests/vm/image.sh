@@ -10,11 +10,14 @@ CACHE=${SCST_VM_CACHE:-/var/tmp/scst-vm-image}
 KEY=$(cat "$HERE/build-image.sh" "$HERE/guest-init.sh" | sha256sum | cut -c1-16)
 DIR=$CACHE/$KEY
 
+if [[ ! -f $DIR/ready && $(id -u) -ne 0 ]]; then
+  # mmdebstrap builds the rootfs as root; ./test.sh uses sudo the same way for apt-get.
+  exec sudo -n env SCST_VM_CACHE="$CACHE" "$0" "$@"
+fi
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
 if [[ ! -f $DIR/ready ]]; then
-  rm -rf "$DIR.building"
   start=$SECONDS
   if ! "$HERE/build-image.sh" "$DIR.building" >&2; then
     echo "image.sh: the image build failed (log above)" >&2
