@@ -79,14 +79,16 @@ iscsid || fail setup "iscsid did not start"
 for i in $(seq 1 50); do [ -S /run/iscsid.sock ] || [ -e /run/iscsid.pid ] && break; sleep 0.1; done
 ok setup
 
-# --- SendTargets discovery: without authentication first; a target that wants CHAP for discovery gets it.
-how=none
-targets=$(iscsiadm -m discovery -t sendtargets -p "$PORTAL" 2>&1)
-if [ $? -ne 0 ] && [ -n "${CHAP_USER:-}" ]; then
+# --- SendTargets discovery, with the same CHAP credentials as the login when there are any (the target asks for them
+# in discovery sessions too).
+if [ -n "${CHAP_USER:-}" ]; then
+  how=chap
   iscsiadm -m discoverydb -t sendtargets -p "$PORTAL" -o new >/dev/null &&
     set_chap -m discoverydb -t sendtargets -p "$PORTAL" discovery.sendtargets.auth || fail discovery "cannot set discovery CHAP"
   targets=$(iscsiadm -m discoverydb -t sendtargets -p "$PORTAL" --discover 2>&1)
-  how=chap
+else
+  how=none
+  targets=$(iscsiadm -m discovery -t sendtargets -p "$PORTAL" 2>&1)
 fi
 echo "$targets" | sed 's/^/  sendtargets: /'
 echo "$targets" | grep -q " $TARGET\$" || fail discovery "SendTargets did not list $TARGET"
