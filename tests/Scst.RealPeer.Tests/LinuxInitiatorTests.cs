@@ -63,6 +63,7 @@ public sealed partial class LinuxInitiatorTests : IDisposable
 
         // The target: a sparse file LUN in this test's directory.
         clock.Restart();
+        EnsurePortIsFree();
         string lun = _dir.File("lun0.img");
         Process target = StartTarget(
             ["--file", lun, "--size", "256M", "--portal", $"127.0.0.1:{Port}", "--target", TargetName, .. Login.TargetArguments()]);
@@ -195,6 +196,24 @@ public sealed partial class LinuxInitiatorTests : IDisposable
         lock (_targetLog)
         {
             return _targetLog.ToString();
+        }
+    }
+
+    // The port is fixed (the guest's params name it), so another listener on it would answer in the target's place.
+    private static void EnsurePortIsFree()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, Port);
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException ex)
+        {
+            throw new TestAssertionException($"Port {Port} on 127.0.0.1 is taken ({ex.SocketErrorCode}): the Linux initiator test needs it for the sample target.");
+        }
+        finally
+        {
+            listener.Stop();
         }
     }
 

@@ -46,7 +46,7 @@ mmdebstrap --variant=essential --quiet --dpkgopt=force-unsafe-io \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/info/*' \
   --customize-hook='cd "$KERNEL_DEBS" && export APT_CONFIG="$MMDEBSTRAP_APT_CONFIG" &&
-      apt-get download -q "$(apt-cache depends linux-image-amd64 | sed -n "s/.*Depends: \(linux-image-[0-9][^ ]*\)$/\1/p" | head -n1)"' \
+      apt-get download -q -o APT::Sandbox::User=root "$(apt-cache depends linux-image-amd64 | sed -n "s/.*Depends: \(linux-image-[0-9][^ ]*\)$/\1/p" | head -n1)"' \
   "$SUITE" "$R" \
   "deb $MIRROR $SUITE main" \
   "deb $MIRROR $SUITE-updates main" \
