@@ -36,6 +36,9 @@ step() { echo; echo "==> $*"; }
 # libiscsi-bin: iscsi-test-cu, iscsi-perf (conformance harness tests call the real tool and fail without it).
 # open-isns-server, open-isns-utils: isnsd and isnsadm, the iSNS server the iSNS client is tested against.
 packages=(libiscsi-bin open-isns-server open-isns-utils)
+# The Linux initiator test (tests/vm): qemu boots a Debian guest whose image mmdebstrap builds (cpio, kmod: initramfs
+# and kernel modules); the image is built on first use and cached under /var/tmp/scst-vm-image.
+packages+=(qemu-system-x86 mmdebstrap cpio kmod)
 if [[ -d native ]]; then
   packages+=(make gcc libc6-dev)
   [[ -f native/CMakeLists.txt ]] && packages+=(cmake)
