@@ -19,11 +19,8 @@ namespace Scst.RealPeer.Tests;
 /// </summary>
 public sealed partial class LinuxInitiatorTests : IDisposable
 {
-    /// <summary>
-    /// The one switch for how the guest logs in. CHAP and digests need the sample target's --chap-* and --*-digest
-    /// options; with them in the tree, this is <see cref="GuestLogin.MutualChapWithDigests"/>.
-    /// </summary>
-    private static readonly GuestLogin Login = GuestLogin.Plain;
+    /// <summary>How the guest logs in: mutual CHAP and CRC32C header and data digests, as issue 6 asks.</summary>
+    private static readonly GuestLogin Login = GuestLogin.MutualChapWithDigests;
 
     private const int Port = 3274;
     private const string TargetName = "iqn.2026-11.org.scst-dotnet:linux-initiator";
