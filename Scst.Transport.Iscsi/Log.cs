@@ -28,6 +28,9 @@ public static class IscsiEventIds
 
     /// <summary>An older session with the same initiator and ISID was reinstated.</summary>
     public const int SessionReinstated = 2006;
+
+    /// <summary>An initiator that sees no LUN of a target was refused it (hidden from SendTargets, or its login failed).</summary>
+    public const int InitiatorRefused = 2100;
 }
 
 internal static partial class Log
@@ -52,4 +55,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = IscsiEventIds.SessionReinstated, Level = LogLevel.Information, Message = "Session of {Initiator} with ISID {Isid:X12} reinstated; the old connection is closed")]
     public static partial void SessionReinstated(ILogger logger, string initiator, ulong isid);
+
+    [LoggerMessage(EventId = IscsiEventIds.InitiatorRefused, Level = LogLevel.Information, Message = "Initiator {Initiator} has no LUN of target {Target} (portal {Portal}); the target is hidden from it and its login refused")]
+    public static partial void InitiatorRefused(ILogger logger, string initiator, string target, IPAddress? portal);
 }

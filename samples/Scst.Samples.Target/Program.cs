@@ -26,8 +26,14 @@ using Scst.Events;
 //   --user-auto-lun 0|1  map each registered user device as the next free LUN of the target (default 1; with 0,
 //                        a platform maps them, for example through --mgmt-socket)
 //   --no-lun 1           start with no disk image and no LUN (only user devices)
+//   --allow-initiator P  serve only initiators whose name matches the pattern P (`*`, `?`, a leading `!` negates):
+//                        the LUNs go to a security group "allowed" with these patterns and the default LUNs stay
+//                        empty, so other initiators neither discover the target nor log in; repeat as
+//                        --allow-initiator:0, --allow-initiator:1 for more patterns
+//   --allowed-portal P   the target is reachable only through local portal addresses matching P (SCST's
+//                        allowed_portal, for example 10.0.0.* or !127.0.0.1); repeat as --allowed-portal:0, ...
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
-    "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun"];
+    "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "allow-initiator", "allowed-portal"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -45,10 +51,20 @@ string file = config["file"] ?? Path.Combine(AppContext.BaseDirectory, "data", "
 string size = config["size"] ?? "1G";
 string blockSize = config["block-size"] ?? "512";
 string target = config["target"] ?? "iqn.2026-11.org.scst-dotnet:disk1";
-List<string> portals = [.. config.GetSection("portal").GetChildren().Select(c => c.Value!).Where(v => v is not null)];
-if (config["portal"] is { } single)
+List<string> portals = Repeated("portal");
+List<string> allowedInitiators = Repeated("allow-initiator");
+List<string> allowedPortals = Repeated("allowed-portal");
+
+// An option given once (--name value) or several times (--name:0 value --name:1 value).
+List<string> Repeated(string name)
 {
-    portals.Add(single);
+    List<string> values = [.. config.GetSection(name).GetChildren().Select(c => c.Value!).Where(v => v is not null)];
+    if (config[name] is { } one)
+    {
+        values.Add(one);
+    }
+
+    return values;
 }
 
 var parameters = new Dictionary<string, string> { ["blocksize"] = blockSize, ["size"] = size, ["thin_provisioned"] = config["thin"] ?? "0",
@@ -81,18 +97,43 @@ IScstBuilder scst = builder.Services.AddScst()
         {
             o.Portals.Add(portal);
         }
+
+        if (allowedPortals.Count > 0)
+        {
+            o.TargetAccess[target] = new Scst.Transport.Iscsi.IscsiTargetAccess { AllowedPortals = allowedPortals };
+        }
     });
 if (!noLun)
 {
     scst.AddDevice(handler, "disk1", parameters);
 }
 
+const string AllowedGroup = "allowed";
 scst.AddTarget("iscsi", target, t =>
 {
-    if (!noLun)
+    if (allowedInitiators.Count == 0)
     {
-        t.AddLun(0, "disk1");
+        if (!noLun)
+        {
+            t.AddLun(0, "disk1");
+        }
+
+        return;
     }
+
+    // Only the initiators of the group see LUNs; the target hides itself from every other one.
+    t.AddGroup(AllowedGroup, g =>
+    {
+        foreach (string pattern in allowedInitiators)
+        {
+            g.AddInitiator(pattern);
+        }
+
+        if (!noLun)
+        {
+            g.AddLun(0, "disk1");
+        }
+    });
 });
 if (userSocket is not null)
 {
@@ -126,6 +167,7 @@ if (userSocket is not null && userAutoLun)
     // Each device a device process registers becomes the next free LUN of the target; its death removes it.
     ScstEngine engine = host.Services.GetRequiredService<ScstEngine>();
     ScsiTarget iscsiTarget = engine.FindTarget("iscsi", target)!;
+    LunMap autoMap = iscsiTarget.FindGroup(AllowedGroup)?.Luns ?? iscsiTarget.Luns;
     IScstEventBus events = host.Services.GetRequiredService<IScstEventBus>();
     ScstEventSubscription registrations = events.Subscribe(new ScstEventFilter(ScstEventCode.VirtualDeviceRegistered));
     _ = Task.Run(async () =>
@@ -138,8 +180,8 @@ if (userSocket is not null && userAutoLun)
             {
                 try
                 {
-                    int lun = Enumerable.Range(0, 256).First(l => iscsiTarget.Luns.Find(l) is null);
-                    engine.MapLun(iscsiTarget, lun, device);
+                    int lun = Enumerable.Range(0, 256).First(l => autoMap.Find(l) is null);
+                    autoMap.Add(lun, engine.FindDevice(device)!);
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
                 {
@@ -153,6 +195,14 @@ if (userSocket is not null && userAutoLun)
 else if (userSocket is not null)
 {
     logger.LogInformation("User devices: socket {Socket}; registered devices wait to be mapped.", userSocket);
+}
+
+if (allowedInitiators.Count > 0 || allowedPortals.Count > 0)
+{
+    logger.LogInformation(
+        "Access: initiators {Initiators}; portals {AllowedPortals}.",
+        allowedInitiators.Count == 0 ? "(all)" : string.Join(", ", allowedInitiators),
+        allowedPortals.Count == 0 ? "(all)" : string.Join(", ", allowedPortals));
 }
 
 if (noLun)
