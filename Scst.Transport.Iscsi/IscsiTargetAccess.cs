@@ -102,7 +102,7 @@ public sealed class IscsiTargetAccess
             return portal.MapToIPv4().ToString();
         }
 
-        if (portal.ScopeId != 0)
+        if (portal.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && portal.ScopeId != 0)
         {
             portal = new IPAddress(portal.GetAddressBytes());
         }
