@@ -185,9 +185,10 @@ public sealed class ScstEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes every LUN that maps <paramref name="device"/> from every LUN map of every target, security groups included (each session that had one gets
-    /// REPORTED LUNS DATA HAS CHANGED), then unregisters and closes the device. Commands in flight to the device still
-    /// complete; the device's <see cref="ScsiDevice.DisposeAsync"/> runs once it is unregistered.
+    /// Removes every LUN that maps <paramref name="device"/> from every LUN map of every target, security groups
+    /// included (each session that had one gets REPORTED LUNS DATA HAS CHANGED), then unregisters and closes the
+    /// device. Commands in flight to the device still complete; the device's <see cref="ScsiDevice.DisposeAsync"/> runs
+    /// once it is unregistered.
     /// </summary>
     /// <param name="device">The device.</param>
     /// <returns>False when the device was not registered (or another device now has its name).</returns>
