@@ -286,8 +286,15 @@ public sealed class ScsiTarget
         return true;
     }
 
+    // A session that closes meanwhile detaches from the map it saw last; a device that was told of an attach after that
+    // is told of the detach again (a device takes a second detach of a nexus as a no-op).
     private void Regroup(ScsiSession session, LunMap from, LunMap to)
     {
+        if (session.IsClosed)
+        {
+            return;
+        }
+
         bool changed = false;
         List<int>? replaced = null;
         foreach (LunMapping old in from.Luns)
@@ -311,6 +318,10 @@ public sealed class ScsiTarget
             {
                 changed = true;
                 Engine.NotifyNexus(session, now, attached: true);
+                if (session.IsClosed)
+                {
+                    Engine.NotifyNexus(session, now, attached: false);
+                }
             }
         }
 
