@@ -28,6 +28,15 @@ public static class ScstCoreEventIds
     /// <summary>A LUN was removed because its device is being unregistered.</summary>
     public const int LunUnmapped = 1006;
 
+    /// <summary>A security group was created.</summary>
+    public const int GroupCreated = 1100;
+
+    /// <summary>A security group was removed.</summary>
+    public const int GroupRemoved = 1101;
+
+    /// <summary>A change of the security groups' initiators moved an open session to another group's LUNs.</summary>
+    public const int SessionRegrouped = 1102;
+
     /// <summary>The management endpoint listens.</summary>
     public const int ManagementListening = 1300;
 
@@ -63,4 +72,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = ScstCoreEventIds.LunUnmapped, Level = LogLevel.Information, Message = "Target {Target} LUN {Lun} removed: device {Device} is being unregistered")]
     public static partial void LunUnmapped(ILogger logger, string target, int lun, string device);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.GroupCreated, Level = LogLevel.Information, Message = "Target {Target}: security group {Group} created")]
+    public static partial void GroupCreated(ILogger logger, string target, string group);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.GroupRemoved, Level = LogLevel.Information, Message = "Target {Target}: security group {Group} removed")]
+    public static partial void GroupRemoved(ILogger logger, string target, string group);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.SessionRegrouped, Level = LogLevel.Information, Message = "Session of {Initiator} on target {Target} moved from group '{From}' to group '{To}' ('' is the default LUNs)")]
+    public static partial void SessionRegrouped(ILogger logger, string initiator, string target, string from, string to);
 }

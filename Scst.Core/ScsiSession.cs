@@ -39,6 +39,7 @@ public sealed class ScsiSession
     private int _freeCount;
     private int _created;
     private int _closed;
+    private LunMap _luns;
 
     internal ScsiSession(ScsiTarget target, string initiatorName, ReadOnlyMemory<byte> transportId, ISessionTransport transport, LunMap luns, int maxCommands)
     {
@@ -47,7 +48,7 @@ public sealed class ScsiSession
         InitiatorName = initiatorName;
         TransportId = transportId;
         Transport = transport;
-        Luns = luns;
+        _luns = luns;
         _free = new ScsiCommand[maxCommands];
         _all = new ScsiCommand[maxCommands];
     }
@@ -67,8 +68,14 @@ public sealed class ScsiSession
     /// <summary>The driver's callbacks.</summary>
     public ISessionTransport Transport { get; }
 
-    /// <summary>The LUNs this session sees (its security group's map).</summary>
-    public LunMap Luns { get; }
+    /// <summary>
+    /// The LUNs this session sees: its security group's map, or the target's default map. It changes when a change of
+    /// the target's groups moves the session to another group (see <see cref="ScsiTarget"/>). One volatile read.
+    /// </summary>
+    public LunMap Luns => Volatile.Read(ref _luns);
+
+    /// <summary>Moves the session to another LUN map (its security group changed); called under the target's lock.</summary>
+    internal void SwitchLuns(LunMap luns) => Volatile.Write(ref _luns, luns);
 
     /// <summary>Commands handed out and not yet released.</summary>
     public int CommandsInUse

@@ -74,6 +74,8 @@ public sealed class ScstEngine : IAsyncDisposable
 
     internal CommandProcessor Processor { get; }
 
+    internal ILogger Logger => _logger;
+
     /// <summary>The copy manager: EXTENDED COPY and RECEIVE COPY RESULTS for every logical unit.</summary>
     internal CopyManager CopyManager { get; }
 
@@ -161,11 +163,14 @@ public sealed class ScstEngine : IAsyncDisposable
 
             foreach (ScsiTarget t in _targets)
             {
-                foreach (LunMapping m in t.Luns.Luns)
+                foreach (LunMap map in t.AllLunMaps())
                 {
-                    if (m.Device == device)
+                    foreach (LunMapping m in map.Luns)
                     {
-                        throw new InvalidOperationException($"Device '{name}' is still mapped as LUN {m.Lun} of target {t.Name}.");
+                        if (m.Device == device)
+                        {
+                            throw new InvalidOperationException($"Device '{name}' is still mapped as LUN {m.Lun} of target {t.Name}.");
+                        }
                     }
                 }
             }
@@ -180,9 +185,10 @@ public sealed class ScstEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// Removes every LUN that maps <paramref name="device"/> from every target's LUN map (each session that had one gets
-    /// REPORTED LUNS DATA HAS CHANGED), then unregisters and closes the device. Commands in flight to the device still
-    /// complete; the device's <see cref="ScsiDevice.DisposeAsync"/> runs once it is unregistered.
+    /// Removes every LUN that maps <paramref name="device"/> from every LUN map of every target, security groups
+    /// included (each session that had one gets REPORTED LUNS DATA HAS CHANGED), then unregisters and closes the
+    /// device. Commands in flight to the device still complete; the device's <see cref="ScsiDevice.DisposeAsync"/> runs
+    /// once it is unregistered.
     /// </summary>
     /// <param name="device">The device.</param>
     /// <returns>False when the device was not registered (or another device now has its name).</returns>
@@ -199,12 +205,15 @@ public sealed class ScstEngine : IAsyncDisposable
 
         foreach (ScsiTarget target in Targets)
         {
-            foreach (LunMapping mapping in target.Luns.Luns)
+            foreach (LunMap map in target.AllLunMaps())
             {
-                if (mapping.Device == device)
+                foreach (LunMapping mapping in map.Luns)
                 {
-                    target.Luns.Remove(mapping.Lun);
-                    Log.LunUnmapped(_logger, target.Name, mapping.Lun, device.Name);
+                    if (mapping.Device == device)
+                    {
+                        map.Remove(mapping.Lun);
+                        Log.LunUnmapped(_logger, target.Name, mapping.Lun, device.Name);
+                    }
                 }
             }
         }
@@ -331,6 +340,21 @@ public sealed class ScstEngine : IAsyncDisposable
             foreach (KeyValuePair<int, string> lun in t.Luns.OrderBy(l => l.Key))
             {
                 MapLun(target, lun.Key, lun.Value);
+            }
+
+            foreach (GroupDefinition g in t.Groups)
+            {
+                SecurityGroup group = target.FindGroup(g.Name) ?? target.CreateGroup(g.Name);
+                foreach (KeyValuePair<int, string> lun in g.Luns.OrderBy(l => l.Key))
+                {
+                    ScsiDevice device = FindDevice(lun.Value) ?? throw new InvalidOperationException($"Group '{g.Name}' of target '{t.Name}' names device '{lun.Value}', which does not exist.");
+                    group.Luns.Add(lun.Key, device);
+                }
+
+                foreach (string pattern in g.Initiators)
+                {
+                    group.AddInitiator(pattern);
+                }
             }
         }
     }

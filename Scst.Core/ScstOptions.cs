@@ -76,7 +76,7 @@ public sealed class DeviceDefinition
     public IDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }
 
-/// <summary>A target to create at start-up, with its default LUN map.</summary>
+/// <summary>A target to create at start-up, with its default LUN map and its security groups.</summary>
 public sealed class TargetDefinition
 {
     /// <summary>The target driver's name, for example <c>iscsi</c>.</summary>
@@ -93,6 +93,54 @@ public sealed class TargetDefinition
     /// <param name="device">The device name.</param>
     /// <returns>This definition.</returns>
     public TargetDefinition AddLun(int lun, string device)
+    {
+        Luns[lun] = device;
+        return this;
+    }
+
+    /// <summary>Security groups (SCST's <c>ini_groups</c>), created in this order (the order they are matched in).</summary>
+    public IList<GroupDefinition> Groups { get; init; } = [];
+
+    /// <summary>Adds a security group; returns this definition for chaining.</summary>
+    /// <param name="name">The group name.</param>
+    /// <param name="configure">Adds its initiator patterns and LUNs.</param>
+    /// <returns>This definition.</returns>
+    public TargetDefinition AddGroup(string name, Action<GroupDefinition> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var group = new GroupDefinition { Name = name };
+        configure(group);
+        Groups.Add(group);
+        return this;
+    }
+}
+
+/// <summary>A security group of a <see cref="TargetDefinition"/>: initiator name patterns and the LUNs they see.</summary>
+public sealed class GroupDefinition
+{
+    /// <summary>The group name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Initiator name patterns (see <see cref="NamePattern"/>).</summary>
+    public IList<string> Initiators { get; init; } = [];
+
+    /// <summary>LUN number to device name.</summary>
+    public IDictionary<int, string> Luns { get; init; } = new Dictionary<int, string>();
+
+    /// <summary>Adds an initiator name pattern; returns this definition for chaining.</summary>
+    /// <param name="pattern">The pattern.</param>
+    /// <returns>This definition.</returns>
+    public GroupDefinition AddInitiator(string pattern)
+    {
+        Initiators.Add(pattern);
+        return this;
+    }
+
+    /// <summary>Maps a LUN; returns this definition for chaining.</summary>
+    /// <param name="lun">The LUN number.</param>
+    /// <param name="device">The device name.</param>
+    /// <returns>This definition.</returns>
+    public GroupDefinition AddLun(int lun, string device)
     {
         Luns[lun] = device;
         return this;

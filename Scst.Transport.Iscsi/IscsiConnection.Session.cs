@@ -64,7 +64,8 @@ internal sealed partial class IscsiConnection
             // An I_T nexus the initiator already dropped ends before the new one starts, so that what it held (a PREVENT
             // MEDIUM REMOVAL, say) does not outlive it just because its receive loop has not read the FIN yet.
             _driver.EndDroppedSessions(this);
-            _session = target.OpenSession(id.InitiatorName, BuildTransportId(id.InitiatorName, id.Isid), this);
+            // With per-portal ACLs the session carries initiator-name#portal, the name its security group matched.
+            _session = target.OpenSession(_driver.AccessName(target, id.InitiatorName, LocalAddress), BuildTransportId(id.InitiatorName, id.Isid), this);
         }
 
         _parameters = p;
@@ -171,32 +172,53 @@ internal sealed partial class IscsiConnection
     }
 
     /// <summary>
-    /// SendTargets (RFC 7143 section 12.3): in a Discovery session "All" lists every enabled target; in a Normal
-    /// session only the session's own target is reported.
+    /// SendTargets (RFC 7143 section 12.3): in a Discovery session "All" (or a target name) lists the enabled targets
+    /// the initiator may see through this portal: those allowed on the portal (<see cref="IscsiTargetAccess.AllowedPortals"/>)
+    /// in which it sees a LUN (its security group's, or the default LUNs), as SCST's iSCSI daemon lists them. In a
+    /// Normal session only the session's own target is reported. Each target comes with the address of this
+    /// connection and then the driver's other portals the target and initiator are allowed on (listeners on a
+    /// specific, non-loopback address of the same family; SCST skips loopback portals the same way).
     /// </summary>
     private void WriteSendTargets(ArrayBufferWriter<byte> answer, string value)
     {
-        string address = FormatTargetAddress();
+        IPEndPoint? local = _local as IPEndPoint;
+        string initiator = _login?.Result?.Identity.InitiatorName ?? string.Empty;
         foreach (ScsiTarget target in _driver.EnabledTargets())
         {
             bool wanted = _session is null
-                ? value == "All" || value == target.Name
+                ? (value == "All" || value == target.Name) && _driver.Admits(target, initiator, local?.Address)
                 : target == _session.Target && (value.Length == 0 || value == target.Name);
-            if (wanted)
+            if (!wanted)
             {
-                TextKeys.Write(answer, "TargetName", target.Name);
-                TextKeys.Write(answer, "TargetAddress", address);
+                continue;
+            }
+
+            TextKeys.Write(answer, "TargetName", target.Name);
+            TextKeys.Write(answer, "TargetAddress", FormatTargetAddress(local));
+            if (local is null)
+            {
+                continue;
+            }
+
+            foreach (IPEndPoint portal in _driver.LocalEndPoints)
+            {
+                if (portal.AddressFamily == local.AddressFamily && !portal.Equals(local) && !IPAddress.IsLoopback(portal.Address)
+                    && !portal.Address.Equals(IPAddress.Any) && !portal.Address.Equals(IPAddress.IPv6Any)
+                    && (_session is null ? _driver.Admits(target, initiator, portal.Address) : _driver.Serves(target, portal.Address)))
+                {
+                    TextKeys.Write(answer, "TargetAddress", FormatTargetAddress(portal));
+                }
             }
         }
     }
 
-    private string FormatTargetAddress()
+    private string FormatTargetAddress(IPEndPoint? portal)
     {
         string tag = _driver.Options.TargetPortalGroupTag.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return _local switch
+        return portal switch
         {
-            IPEndPoint { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6 => $"[{v6.Address}]:{v6.Port},{tag}",
-            IPEndPoint v4 => $"{v4.Address}:{v4.Port},{tag}",
+            { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6 => $"[{v6.Address}]:{v6.Port},{tag}",
+            { } v4 => $"{v4.Address}:{v4.Port},{tag}",
             _ => $"127.0.0.1:3260,{tag}",
         };
     }

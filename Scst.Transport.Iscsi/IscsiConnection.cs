@@ -82,6 +82,9 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
 
     public Task Completion => _completion.Task;
 
+    /// <summary>The local (portal) address the connection came in on; null when the socket has none.</summary>
+    private IPAddress? LocalAddress => (_local as IPEndPoint)?.Address;
+
     /// <summary>The target of the connection's Normal session, or null (login, Discovery).</summary>
     public ScsiTarget? Target => _session?.Target;
 
@@ -106,7 +109,8 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
         PipeReader input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384, leaveOpen: true));
         _login = new LoginStateMachine(BuildNegotiationOptions(), new LoginCallbacks
         {
-            TargetExists = name => _driver.Engine.FindTarget(IscsiTargetDriver.DriverName, name) is { Enabled: true },
+            TargetExists = name => _driver.Engine.FindTarget(IscsiTargetDriver.DriverName, name) is { } target && _driver.Serves(target, LocalAddress),
+            InitiatorAllowed = (initiator, name) => _driver.Engine.FindTarget(IscsiTargetDriver.DriverName, name) is { } target && _driver.Admits(target, initiator, LocalAddress),
             BindSession = request =>
             {
                 ushort? tsih = _driver.BindSession(this, request.InitiatorName, request.Isid, request.Tsih);

@@ -341,6 +341,42 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="target"/> is one of this driver's, enabled, and allowed on the local portal address
+    /// (its <see cref="IscsiTargetAccess.AllowedPortals"/>). A target that is not is absent from the portal's
+    /// SendTargets, and a login to it through the portal fails with 0x0203 (not found), as in SCST.
+    /// </summary>
+    internal bool Serves(ScsiTarget target, IPAddress? portal) =>
+        target.Driver == this && target.Enabled && (portal is null || AccessOf(target.Name)?.IsPortalAllowed(portal) != false);
+
+    /// <summary>
+    /// Whether <paramref name="initiator"/> may see <paramref name="target"/> through the portal: the target
+    /// <see cref="Serves"/> it there and the initiator sees at least one LUN (SCST's scst_initiator_has_luns, which
+    /// publishes event 2 when it does not). A refused initiator does not find the target in its SendTargets, and
+    /// its login fails with 0x0202 (authorization failure).
+    /// </summary>
+    internal bool Admits(ScsiTarget target, string initiator, IPAddress? portal)
+    {
+        if (!Serves(target, portal))
+        {
+            return false;
+        }
+
+        if (target.InitiatorHasLuns(AccessName(target, initiator, portal)))
+        {
+            return true;
+        }
+
+        Log.InitiatorRefused(_logger, initiator, target.Name, portal);
+        return false;
+    }
+
+    /// <summary>The name the target's security groups match and its session carries (see <see cref="IscsiTargetAccess.PerPortalAcl"/>).</summary>
+    internal string AccessName(ScsiTarget target, string initiator, IPAddress? portal) =>
+        portal is not null && AccessOf(target.Name) is { } access ? access.AccessName(initiator, portal) : initiator;
+
+    private IscsiTargetAccess? AccessOf(string target) => Options.TargetAccess.TryGetValue(target, out IscsiTargetAccess? access) ? access : null;
+
     internal IEnumerable<ScsiTarget> EnabledTargets()
     {
         foreach (ScsiTarget t in Engine.Targets)

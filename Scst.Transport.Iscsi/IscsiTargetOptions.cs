@@ -13,6 +13,14 @@ public sealed class IscsiTargetOptions
     /// </summary>
     public IList<string> Portals { get; } = [];
 
+    /// <summary>
+    /// Per target name, the portals it may be reached through and whether its security groups see the portal (SCST's
+    /// <c>allowed_portal</c> and <c>per_portal_acl</c> target attributes). A target without an entry is reachable on
+    /// every portal. Entries may be added, replaced and changed while the driver runs; a change applies to the next
+    /// discovery request and login.
+    /// </summary>
+    public IDictionary<string, IscsiTargetAccess> TargetAccess { get; } = new System.Collections.Concurrent.ConcurrentDictionary<string, IscsiTargetAccess>(StringComparer.Ordinal);
+
     /// <summary>The portal group tag announced in logins and SendTargets. Defaults to 1.</summary>
     public ushort TargetPortalGroupTag { get; set; } = 1;
 

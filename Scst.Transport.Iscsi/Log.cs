@@ -49,6 +49,9 @@ public static partial class IscsiEventIds
 
     /// <summary>The initiator did not answer a NOP-In ping in time; the connection was dropped.</summary>
     public const int KeepaliveTimedOut = 2022;
+
+    /// <summary>An initiator that sees no LUN of a target was refused it (hidden from SendTargets, or its login failed).</summary>
+    public const int InitiatorRefused = 2030;
 }
 
 internal static partial class Log
@@ -94,4 +97,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = IscsiEventIds.IsnsNotification, Level = LogLevel.Information, Message = "iSNS state change notification for {Destination}")]
     public static partial void IsnsNotification(ILogger logger, string destination);
+
+    [LoggerMessage(EventId = IscsiEventIds.InitiatorRefused, Level = LogLevel.Information, Message = "Initiator {Initiator} has no LUN of target {Target} (portal {Portal}); the target is hidden from it and its login refused")]
+    public static partial void InitiatorRefused(ILogger logger, string initiator, string target, IPAddress? portal);
 }

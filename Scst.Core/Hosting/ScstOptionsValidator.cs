@@ -59,6 +59,31 @@ internal sealed class ScstOptionsValidator : IValidateOptions<ScstOptions>
                     failures.Add($"Target '{t.Name}' maps LUN {lun.Key}, outside 0 to {LunMap.MaxLun}.");
                 }
             }
+
+            var groups = new HashSet<string>(StringComparer.Ordinal);
+            foreach (GroupDefinition g in t.Groups)
+            {
+                if (string.IsNullOrEmpty(g.Name) || !groups.Add(g.Name))
+                {
+                    failures.Add($"Target '{t.Name}' has a security group with an empty or repeated name ('{g.Name}').");
+                }
+
+                foreach (KeyValuePair<int, string> lun in g.Luns)
+                {
+                    if (lun.Key is < 0 or > LunMap.MaxLun)
+                    {
+                        failures.Add($"Group '{g.Name}' of target '{t.Name}' maps LUN {lun.Key}, outside 0 to {LunMap.MaxLun}.");
+                    }
+                }
+
+                foreach (string pattern in g.Initiators)
+                {
+                    if (string.IsNullOrEmpty(pattern) || pattern.AsSpan().IndexOfAny(" \t\r\n") >= 0)
+                    {
+                        failures.Add($"Group '{g.Name}' of target '{t.Name}' has an empty initiator pattern or one with white space ('{pattern}').");
+                    }
+                }
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -10,9 +10,11 @@ namespace Scst.Core.Management;
 /// (<c>targets/iscsi/iqn.2026-11.example:t1/luns/mgmt</c>) and the line (<c>add disk1 0 read_only=1</c>).
 /// </summary>
 /// <remarks>
-/// Supported so far: a handler's <c>add_device</c> / <c>del_device</c>, and a target's <c>luns/mgmt</c> with
-/// <c>add</c>, <c>replace</c>, <c>replace_no_ua</c>, <c>del</c> and <c>clear</c>. Any other path or verb is answered
-/// with an error that names it; nothing is changed by a command that fails.
+/// Supported so far: a handler's <c>add_device</c> / <c>del_device</c>; a target's <c>luns/mgmt</c> and a security
+/// group's <c>ini_groups/GROUP/luns/mgmt</c> with <c>add</c>, <c>replace</c>, <c>replace_no_ua</c>, <c>del</c> and
+/// <c>clear</c>; a target's <c>ini_groups/mgmt</c> with <c>create</c> and <c>del</c>; a group's
+/// <c>ini_groups/GROUP/initiators/mgmt</c> with <c>add</c>, <c>del</c>, <c>move</c> and <c>clear</c>. Any other path or
+/// verb is answered with an error that names it; nothing is changed by a command that fails.
 /// </remarks>
 public sealed class ManagementCommands(ScstEngine engine)
 {
@@ -41,7 +43,10 @@ public sealed class ManagementCommands(ScstEngine engine)
             return parts switch
             {
                 ["handlers", string handler, "mgmt"] => await HandlerCommandAsync(handler, words, line).ConfigureAwait(false),
-                ["targets", string driver, string target, "luns", "mgmt"] => LunCommand(driver, target, words),
+                ["targets", string driver, string target, "luns", "mgmt"] => LunCommand(driver, target, group: null, words),
+                ["targets", string driver, string target, "ini_groups", "mgmt"] => GroupCommand(driver, target, words),
+                ["targets", string driver, string target, "ini_groups", string group, "luns", "mgmt"] => LunCommand(driver, target, group, words),
+                ["targets", string driver, string target, "ini_groups", string group, "initiators", "mgmt"] => InitiatorCommand(driver, target, group, words),
                 _ => ManagementResult.Error(ENOENT, $"{path}: no such management file"),
             };
         }
@@ -87,13 +92,27 @@ public sealed class ManagementCommands(ScstEngine engine)
         }
     }
 
-    // targets/<driver>/<target>/luns/mgmt: add VNAME LUN [read_only=1] | replace ... | replace_no_ua ... | del LUN | clear
-    private ManagementResult LunCommand(string driver, string targetName, string[] words)
+    // targets/<driver>/<target>/luns/mgmt and targets/<driver>/<target>/ini_groups/<group>/luns/mgmt:
+    // add VNAME LUN [read_only=1] | replace ... | replace_no_ua ... | del LUN | clear
+    private ManagementResult LunCommand(string driver, string targetName, string? group, string[] words)
     {
         ScsiTarget? target = engine.FindTarget(driver, targetName);
         if (target is null)
         {
             return ManagementResult.Error(ENOENT, $"targets/{driver}/{targetName}: no such target");
+        }
+
+        LunMap map = target.Luns;
+        string owner = targetName;
+        if (group is not null)
+        {
+            if (target.FindGroup(group) is not { } found)
+            {
+                return ManagementResult.Error(ENOENT, $"targets/{driver}/{targetName}/ini_groups/{group}: no such group");
+            }
+
+            map = found.Luns;
+            owner = $"group {group} of {targetName}";
         }
 
         switch (words)
@@ -122,24 +141,27 @@ public sealed class ManagementCommands(ScstEngine engine)
                     return ManagementResult.Error(ENOENT, $"device {device} does not exist");
                 }
 
-                LunMapping? existing = target.Luns.Find(lun);
+                LunMapping? existing = map.Find(lun);
                 if (words[0] == "add" && existing is not null)
                 {
-                    return ManagementResult.Error(EEXIST, $"LUN {lun} of {targetName} is already mapped (to {existing.Device.Name})");
+                    return ManagementResult.Error(EEXIST, $"LUN {lun} of {owner} is already mapped (to {existing.Device.Name})");
                 }
 
                 if (existing is not null)
                 {
-                    target.Luns.Remove(lun);
+                    map.Remove(lun);
                 }
 
-                target.Luns.Add(lun, found, readOnly);
+                map.Add(lun, found, readOnly);
                 if (existing is not null && words[0] == "replace")
                 {
                     // SCST's replace: the initiators that saw the LUN learn that what answers there changed.
                     foreach (ScsiSession session in target.Sessions)
                     {
-                        session.EstablishUnitAttention(lun, SenseCode.InquiryDataChanged);
+                        if (session.Luns == map)
+                        {
+                            session.EstablishUnitAttention(lun, SenseCode.InquiryDataChanged);
+                        }
                     }
                 }
 
@@ -147,18 +169,101 @@ public sealed class ManagementCommands(ScstEngine engine)
             }
 
             case ["del", string lunText]:
-                return TryParseLun(lunText, out int removed) && target.Luns.Remove(removed)
+                return TryParseLun(lunText, out int removed) && map.Remove(removed)
                     ? ManagementResult.Ok
-                    : ManagementResult.Error(ENOENT, $"LUN {lunText} of {targetName} is not mapped");
+                    : ManagementResult.Error(ENOENT, $"LUN {lunText} of {owner} is not mapped");
             case ["clear"]:
-                foreach (LunMapping m in target.Luns.Luns)
+                foreach (LunMapping m in map.Luns)
                 {
-                    target.Luns.Remove(m.Lun);
+                    map.Remove(m.Lun);
                 }
 
                 return ManagementResult.Ok;
             default:
                 return ManagementResult.Error(EINVAL, $"luns/mgmt: unknown command '{string.Join(' ', words)}' (add DEVICE LUN [read_only=1], replace, replace_no_ua, del LUN, clear)");
+        }
+    }
+
+    // targets/<driver>/<target>/ini_groups/mgmt: create GROUP | del GROUP
+    private ManagementResult GroupCommand(string driver, string targetName, string[] words)
+    {
+        ScsiTarget? target = engine.FindTarget(driver, targetName);
+        if (target is null)
+        {
+            return ManagementResult.Error(ENOENT, $"targets/{driver}/{targetName}: no such target");
+        }
+
+        switch (words)
+        {
+            case ["create", string name]:
+                if (target.FindGroup(name) is not null)
+                {
+                    return ManagementResult.Error(EEXIST, $"group {name} of {targetName} already exists");
+                }
+
+                target.CreateGroup(name);
+                return ManagementResult.Ok;
+            case ["del", string name]:
+                // A group that sessions see answers EBUSY (InvalidOperationException), as in SCST.
+                return target.RemoveGroup(name)
+                    ? ManagementResult.Ok
+                    : ManagementResult.Error(ENOENT, $"group {name} of {targetName} does not exist");
+            default:
+                return ManagementResult.Error(EINVAL, $"ini_groups/mgmt: unknown command '{string.Join(' ', words)}' (create GROUP, del GROUP)");
+        }
+    }
+
+    // targets/<driver>/<target>/ini_groups/<group>/initiators/mgmt: add PATTERN | del PATTERN | move PATTERN DEST_GROUP | clear
+    private ManagementResult InitiatorCommand(string driver, string targetName, string groupName, string[] words)
+    {
+        ScsiTarget? target = engine.FindTarget(driver, targetName);
+        if (target is null)
+        {
+            return ManagementResult.Error(ENOENT, $"targets/{driver}/{targetName}: no such target");
+        }
+
+        if (target.FindGroup(groupName) is not { } group)
+        {
+            return ManagementResult.Error(ENOENT, $"targets/{driver}/{targetName}/ini_groups/{groupName}: no such group");
+        }
+
+        switch (words)
+        {
+            case ["add", string pattern]:
+                return group.AddInitiator(pattern)
+                    ? ManagementResult.Ok
+                    : ManagementResult.Error(EEXIST, $"initiator '{pattern}' is already in group {groupName}");
+            case ["del", string pattern]:
+                return group.RemoveInitiator(pattern)
+                    ? ManagementResult.Ok
+                    : ManagementResult.Error(ENOENT, $"initiator '{pattern}' is not in group {groupName}");
+            case ["move", string pattern, string destinationName]:
+            {
+                if (!group.Initiators.Contains(pattern))
+                {
+                    return ManagementResult.Error(ENOENT, $"initiator '{pattern}' is not in group {groupName}");
+                }
+
+                if (target.FindGroup(destinationName) is not { } destination)
+                {
+                    return ManagementResult.Error(ENOENT, $"group {destinationName} of {targetName} does not exist");
+                }
+
+                if (destination.Initiators.Contains(pattern))
+                {
+                    return ManagementResult.Error(EEXIST, $"initiator '{pattern}' is already in group {destinationName}");
+                }
+
+                return group.MoveInitiator(pattern, destination)
+                    ? ManagementResult.Ok
+                    : ManagementResult.Error(ENOENT, $"initiator '{pattern}' is not in group {groupName}");
+            }
+
+            case ["clear"]:
+                group.ClearInitiators();
+                return ManagementResult.Ok;
+            default:
+                return ManagementResult.Error(EINVAL, $"initiators/mgmt: unknown command '{string.Join(' ', words)}' (add PATTERN, del PATTERN, move PATTERN DEST_GROUP, clear)");
         }
     }
 

@@ -20,6 +20,12 @@ internal sealed record LoginCallbacks
     public required Func<string, bool> TargetExists { get; init; }
 
     /// <summary>
+    /// Optional. Whether the initiator (first argument) may log in to the target (second argument), which exists:
+    /// access control. False fails the login with 0x0202 (authorization failure).
+    /// </summary>
+    public Func<string, string, bool>? InitiatorAllowed { get; init; }
+
+    /// <summary>
     /// Required. Binds the login to a session. For TSIH 0 (new session), called when the login reaches Full Feature
     /// Phase; returns the non-zero TSIH assigned. For a non-zero TSIH (a connection joining or reinstating an
     /// existing session), called on the first request; returns the same TSIH if that session exists for this
@@ -285,6 +291,11 @@ internal sealed class LoginStateMachine
             if (!_callbacks.TargetExists(parameters.TargetName))
             {
                 return LoginStatus.NotFound;
+            }
+
+            if (_callbacks.InitiatorAllowed is { } allowed && !allowed(parameters.InitiatorName, parameters.TargetName))
+            {
+                return LoginStatus.AuthorizationFailure;
             }
 
             // The portal group tag goes in the first response of a Normal session (RFC 7143 section 13.9).

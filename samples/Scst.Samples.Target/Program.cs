@@ -39,10 +39,16 @@ using Scst.Transport.Iscsi.Security;
 //   --nop-in-interval N  seconds of silence before a NOP-In ping; 0 turns pings off (default 30)
 //   --nop-in-timeout N   seconds to answer a ping before the connection is dropped (default 30)
 //   --rsp-timeout N      seconds a PDU may wait for the initiator to take it (default 90)
+//   --allow-initiator P  serve only initiators whose name matches the pattern P (`*`, `?`, a leading `!` negates):
+//                        the LUNs go to a security group "allowed" with these patterns and the default LUNs stay
+//                        empty, so other initiators neither discover the target nor log in; repeat as
+//                        --allow-initiator:0, --allow-initiator:1 for more patterns
+//   --allowed-portal P   the target is reachable only through local portal addresses matching P (SCST's
+//                        allowed_portal, for example 10.0.0.* or !127.0.0.1); repeat as --allowed-portal:0, ...
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
     "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
     "chap-user", "chap-secret", "chap-target-user", "chap-target-secret",
-    "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout"];
+    "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout", "allow-initiator", "allowed-portal"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -83,10 +89,20 @@ string file = config["file"] ?? Path.Combine(AppContext.BaseDirectory, "data", "
 string size = config["size"] ?? "1G";
 string blockSize = config["block-size"] ?? "512";
 string target = config["target"] ?? "iqn.2026-11.org.scst-dotnet:disk1";
-List<string> portals = [.. config.GetSection("portal").GetChildren().Select(c => c.Value!).Where(v => v is not null)];
-if (config["portal"] is { } single)
+List<string> portals = Repeated("portal");
+List<string> allowedInitiators = Repeated("allow-initiator");
+List<string> allowedPortals = Repeated("allowed-portal");
+
+// An option given once (--name value) or several times (--name:0 value --name:1 value).
+List<string> Repeated(string name)
 {
-    portals.Add(single);
+    List<string> values = [.. config.GetSection(name).GetChildren().Select(c => c.Value!).Where(v => v is not null)];
+    if (config[name] is { } one)
+    {
+        values.Add(one);
+    }
+
+    return values;
 }
 
 var parameters = new Dictionary<string, string> { ["blocksize"] = blockSize, ["size"] = size, ["thin_provisioned"] = config["thin"] ?? "0",
@@ -140,18 +156,43 @@ IScstBuilder scst = builder.Services.AddScst()
         o.NopInInterval = config.GetValue("nop-in-interval", o.NopInInterval);
         o.NopInTimeout = config.GetValue("nop-in-timeout", o.NopInTimeout);
         o.RspTimeout = config.GetValue("rsp-timeout", o.RspTimeout);
+
+        if (allowedPortals.Count > 0)
+        {
+            o.TargetAccess[target] = new Scst.Transport.Iscsi.IscsiTargetAccess { AllowedPortals = allowedPortals };
+        }
     });
 if (!noLun)
 {
     scst.AddDevice(handler, "disk1", parameters);
 }
 
+const string AllowedGroup = "allowed";
 scst.AddTarget("iscsi", target, t =>
 {
-    if (!noLun)
+    if (allowedInitiators.Count == 0)
     {
-        t.AddLun(0, "disk1");
+        if (!noLun)
+        {
+            t.AddLun(0, "disk1");
+        }
+
+        return;
     }
+
+    // Only the initiators of the group see LUNs; the target hides itself from every other one.
+    t.AddGroup(AllowedGroup, g =>
+    {
+        foreach (string pattern in allowedInitiators)
+        {
+            g.AddInitiator(pattern);
+        }
+
+        if (!noLun)
+        {
+            g.AddLun(0, "disk1");
+        }
+    });
 });
 if (userSocket is not null)
 {
@@ -185,6 +226,7 @@ if (userSocket is not null && userAutoLun)
     // Each device a device process registers becomes the next free LUN of the target; its death removes it.
     ScstEngine engine = host.Services.GetRequiredService<ScstEngine>();
     ScsiTarget iscsiTarget = engine.FindTarget("iscsi", target)!;
+    LunMap autoMap = iscsiTarget.FindGroup(AllowedGroup)?.Luns ?? iscsiTarget.Luns;
     IScstEventBus events = host.Services.GetRequiredService<IScstEventBus>();
     ScstEventSubscription registrations = events.Subscribe(new ScstEventFilter(ScstEventCode.VirtualDeviceRegistered));
     _ = Task.Run(async () =>
@@ -197,8 +239,8 @@ if (userSocket is not null && userAutoLun)
             {
                 try
                 {
-                    int lun = Enumerable.Range(0, 256).First(l => iscsiTarget.Luns.Find(l) is null);
-                    engine.MapLun(iscsiTarget, lun, device);
+                    int lun = Enumerable.Range(0, 256).First(l => autoMap.Find(l) is null);
+                    autoMap.Add(lun, engine.FindDevice(device)!);
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
                 {
@@ -212,6 +254,14 @@ if (userSocket is not null && userAutoLun)
 else if (userSocket is not null)
 {
     logger.LogInformation("User devices: socket {Socket}; registered devices wait to be mapped.", userSocket);
+}
+
+if (allowedInitiators.Count > 0 || allowedPortals.Count > 0)
+{
+    logger.LogInformation(
+        "Access: initiators {Initiators}; portals {AllowedPortals}.",
+        allowedInitiators.Count == 0 ? "(all)" : string.Join(", ", allowedInitiators),
+        allowedPortals.Count == 0 ? "(all)" : string.Join(", ", allowedPortals));
 }
 
 if (noLun)
