@@ -131,8 +131,9 @@ internal sealed class IsnsClient : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException)
+            catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException or InvalidOperationException)
             {
+                // InvalidOperationException: a registration too large for one PDU; it is logged and tried again.
                 Log.IsnsFailed(_logger, _server, "connection", ex.Message);
                 _connection?.Dispose();
                 _connection = null;
