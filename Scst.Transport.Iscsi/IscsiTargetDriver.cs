@@ -197,6 +197,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             connections = [.. _connections];
         }
 
+        await RequestLogoutsAsync(connections).ConfigureAwait(false);
         foreach (IscsiConnection c in connections)
         {
             c.Abort();
@@ -210,6 +211,31 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         }
 
         stopping.Dispose();
+    }
+
+    // Asks the initiator of every Normal session to log out and waits, up to LogoutRequestTimeout, for those
+    // connections to end; what is left is dropped by the caller.
+    private async Task RequestLogoutsAsync(IscsiConnection[] connections)
+    {
+        int seconds = (int)Math.Min(Options.LogoutRequestTimeout.TotalSeconds, ushort.MaxValue);
+        if (seconds <= 0)
+        {
+            return;
+        }
+
+        List<Task> asked = [];
+        foreach (IscsiConnection c in connections)
+        {
+            if (c.RequestLogout((ushort)seconds))
+            {
+                asked.Add(c.Completion);
+            }
+        }
+
+        if (asked.Count > 0)
+        {
+            await Task.WhenAny(Task.WhenAll(asked), Task.Delay(TimeSpan.FromSeconds(seconds), TimeProvider)).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />

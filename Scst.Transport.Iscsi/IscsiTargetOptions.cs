@@ -95,4 +95,12 @@ public sealed class IscsiTargetOptions
     /// connection (SCST's RspTimeout). Defaults to 90; 2 to 65535.
     /// </summary>
     public int RspTimeout { get; set; } = 90;
+
+    /// <summary>
+    /// When the driver stops, how long the initiators of Normal sessions have to log out after the target asks them to
+    /// (Asynchronous Message, AsyncEvent 1 "logout requested", RFC 7143 section 11.9.1, this value as Parameter3): the
+    /// stop waits up to this long for their logouts, then drops what remains. <see cref="TimeSpan.Zero"/> drops every
+    /// connection at once without asking. Defaults to 2 seconds; whole seconds, at most 65535.
+    /// </summary>
+    public TimeSpan LogoutRequestTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }
