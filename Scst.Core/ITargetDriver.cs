@@ -17,4 +17,15 @@ public interface ITargetDriver
     /// designators: 0 FC, 4 SRP, 5 iSCSI, 0xF none.
     /// </summary>
     byte ProtocolIdentifier { get; }
+
+    /// <summary>
+    /// Optional. A target of this driver was enabled or disabled (<see cref="ScsiTarget.Enabled"/>). A driver ends the
+    /// sessions of a disabled target as its fabric does it gracefully (iSCSI asks the initiators to log out); the core
+    /// only stops new logins, which the driver checks. Called on the thread that changed the property.
+    /// </summary>
+    /// <param name="target">The target.</param>
+    /// <param name="enabled">Its new state.</param>
+    void OnTargetEnabledChanged(ScsiTarget target, bool enabled)
+    {
+    }
 }

@@ -23,6 +23,7 @@ public sealed class ScsiTarget
     private readonly Lock _lock = new();
     private ScsiSession[] _sessions = [];
     private SecurityGroup[] _groups = [];
+    private bool _enabled = true;
 
     internal ScsiTarget(ScstEngine engine, ITargetDriver driver, string name, ushort relativeTargetPortId)
     {
@@ -48,8 +49,21 @@ public sealed class ScsiTarget
     /// <summary>The target port group the port belongs to (VPD 83h). Defaults to 0 (no ALUA groups configured).</summary>
     public ushort TargetPortGroupId { get; set; }
 
-    /// <summary>Whether initiators may log in. Defaults to true.</summary>
-    public bool Enabled { get; set; } = true;
+    /// <summary>
+    /// Whether initiators may log in. Defaults to true. A change is passed to the driver
+    /// (<see cref="ITargetDriver.OnTargetEnabledChanged"/>), which ends the sessions of a disabled target.
+    /// </summary>
+    public bool Enabled
+    {
+        get => Volatile.Read(ref _enabled);
+        set
+        {
+            if (Interlocked.Exchange(ref _enabled, value) != value)
+            {
+                Driver.OnTargetEnabledChanged(this, value);
+            }
+        }
+    }
 
     /// <summary>
     /// The default LUN map: the LUNs of every initiator that no security group of <see cref="Groups"/> claims (SCST's

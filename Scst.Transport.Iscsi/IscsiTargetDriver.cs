@@ -349,6 +349,45 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         return [.. connections.Select(c => c.Describe())];
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// A disabled target's Normal sessions are asked to log out (Asynchronous Message, AsyncEvent 1) and dropped when
+    /// <see cref="IscsiTargetOptions.LogoutRequestTimeout"/> has passed; with a zero timeout they are dropped at once.
+    /// </remarks>
+    public void OnTargetEnabledChanged(ScsiTarget target, bool enabled)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (enabled)
+        {
+            return;
+        }
+
+        IscsiConnection[] connections;
+        lock (_lock)
+        {
+            connections = [.. _connections.Where(c => c.Target == target)];
+        }
+
+        int seconds = (int)Math.Min(Options.LogoutRequestTimeout.TotalSeconds, ushort.MaxValue);
+        foreach (IscsiConnection c in connections)
+        {
+            if (seconds > 0 && c.RequestLogout((ushort)seconds))
+            {
+                _ = DropUnlessClosedAsync(c, TimeSpan.FromSeconds(seconds));
+            }
+            else
+            {
+                c.Abort();
+            }
+        }
+    }
+
+    private async Task DropUnlessClosedAsync(IscsiConnection connection, TimeSpan timeout)
+    {
+        await Task.WhenAny(connection.Completion, Task.Delay(timeout, TimeProvider)).ConfigureAwait(false);
+        connection.Abort();
+    }
+
     /// <summary>Drops every connection whose session is on <paramref name="target"/> (TARGET COLD RESET).</summary>
     internal void CloseConnectionsOf(ScsiTarget target)
     {

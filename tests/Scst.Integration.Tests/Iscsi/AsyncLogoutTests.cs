@@ -54,4 +54,22 @@ public sealed class AsyncLogoutTests
         fixture.IscsiDriver.ConnectionCount.Should().Be(0);
         await fixture.DisposeAsync();
     }
+
+    [Fact]
+    public async Task DisablingATarget_AsksItsSessionsToLogOut_AndRefusesNewLogins()
+    {
+        var fixture = new ScstTargetFixture();
+        await fixture.InitializeAsync();
+        await using IscsiTestInitiator initiator = await IscsiTestInitiator.ConnectAsync(fixture.EndPoint, Ct);
+        (await initiator.LoginAsync(IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName), Ct)).Status.Should().Be(LoginStatus.Success);
+
+        fixture.Engine.Targets.Single(t => t.Name == ScstTargetFixture.TargetName).Enabled = false;
+
+        (await initiator.ExpectAsync(IscsiOpcode.AsyncMessage, Ct)).Header.AsAsyncMessage().Event.Should().Be(AsyncEvent.LogoutRequested);
+        (await initiator.LogoutAsync(Ct)).Response.Should().Be(LogoutResponse.Success);
+        await using IscsiTestInitiator late = await IscsiTestInitiator.ConnectAsync(fixture.EndPoint, Ct);
+        (await late.LoginAsync(IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName, $"{IscsiTestInitiator.DefaultInitiatorName}-late"), Ct))
+            .Status.Should().NotBe(LoginStatus.Success, "a disabled target takes no new login");
+        await fixture.DisposeAsync();
+    }
 }
