@@ -66,6 +66,15 @@ internal sealed partial class IscsiConnection
             _driver.EndDroppedSessions(this);
             // With per-portal ACLs the session carries initiator-name#portal, the name its security group matched.
             _session = target.OpenSession(_driver.AccessName(target, id.InitiatorName, LocalAddress), BuildTransportId(id.InitiatorName, id.Isid), this);
+
+            // A target disabled while this login completed: the driver's pass over its connections may have missed this
+            // one (its session did not exist yet), so it asks itself. The fence orders the session's publication before
+            // the read of Enabled, as the driver orders Enabled's change before its pass.
+            Interlocked.MemoryBarrier();
+            if (!target.Enabled)
+            {
+                _driver.OnTargetEnabledChanged(target, enabled: false);
+            }
         }
 
         _parameters = p;

@@ -21,6 +21,7 @@ public sealed class AsyncLogoutTests
         await fixture.InitializeAsync();
         await using IscsiTestInitiator initiator = await IscsiTestInitiator.ConnectAsync(fixture.EndPoint, Ct);
         (await initiator.LoginAsync(IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName), Ct)).Status.Should().Be(LoginStatus.Success);
+        await initiator.ClearUnitAttentionAsync(cancellationToken: Ct); // a command answered: the session is open on the target's side
         await using IscsiTestInitiator discovery = await IscsiTestInitiator.ConnectAsync(fixture.EndPoint, Ct);
         (await discovery.LoginAsync(IscsiTestInitiator.DiscoveryKeys(), Ct)).Status.Should().Be(LoginStatus.Success);
 
@@ -45,6 +46,7 @@ public sealed class AsyncLogoutTests
         await fixture.InitializeAsync();
         await using IscsiTestInitiator initiator = await IscsiTestInitiator.ConnectAsync(fixture.EndPoint, Ct);
         (await initiator.LoginAsync(IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName), Ct)).Status.Should().Be(LoginStatus.Success);
+        await initiator.ClearUnitAttentionAsync(cancellationToken: Ct); // a command answered: the session is open on the target's side
 
         TimeSpan elapsed = await fixture.StopHostAsync();
 
@@ -62,6 +64,7 @@ public sealed class AsyncLogoutTests
         await fixture.InitializeAsync();
         await using IscsiTestInitiator initiator = await IscsiTestInitiator.ConnectAsync(fixture.EndPoint, Ct);
         (await initiator.LoginAsync(IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName), Ct)).Status.Should().Be(LoginStatus.Success);
+        await initiator.ClearUnitAttentionAsync(cancellationToken: Ct); // a command answered: the session is open on the target's side
 
         fixture.Engine.Targets.Single(t => t.Name == ScstTargetFixture.TargetName).Enabled = false;
 
