@@ -127,45 +127,47 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         }
         catch (Exception ex)
         {
-            pending = new(CdbParseResult.Refuse(HandlerFault(command, ex)));
+            OnDeviceParsed(command, CdbParseResult.Refuse(HandlerFault(command, ex)));
+            return;
         }
 
-        if (pending.IsCompleted)
-        {
-            OnDeviceParsed(command, pending);
-        }
-        else
+        if (!pending.IsCompleted)
         {
             _ = AwaitDeviceParseAsync(command, pending);
-        }
-    }
-
-    private async Task AwaitDeviceParseAsync(ScsiCommand command, ValueTask<CdbParseResult> pending)
-    {
-        try
-        {
-            await pending.ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // Observed by OnDeviceParsed through GetAwaiter().GetResult().
+            return;
         }
 
-        OnDeviceParsed(command, pending);
-    }
-
-    private void OnDeviceParsed(ScsiCommand command, ValueTask<CdbParseResult> completed)
-    {
         CdbParseResult parse;
         try
         {
-            parse = completed.GetAwaiter().GetResult();
+            parse = pending.GetAwaiter().GetResult();
         }
         catch (Exception ex)
         {
             parse = CdbParseResult.Refuse(HandlerFault(command, ex));
         }
 
+        OnDeviceParsed(command, parse);
+    }
+
+    // The device answers later: its task is awaited once, and its answer (or fault) goes on from there.
+    private async Task AwaitDeviceParseAsync(ScsiCommand command, ValueTask<CdbParseResult> pending)
+    {
+        CdbParseResult parse;
+        try
+        {
+            parse = await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            parse = CdbParseResult.Refuse(HandlerFault(command, ex));
+        }
+
+        OnDeviceParsed(command, parse);
+    }
+
+    private void OnDeviceParsed(ScsiCommand command, in CdbParseResult parse)
+    {
         command.ParseResult = parse;
         if (Interlocked.Decrement(ref command.ParseWaits) == 0)
         {
