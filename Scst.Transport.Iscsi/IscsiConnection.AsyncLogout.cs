@@ -19,7 +19,7 @@ internal sealed partial class IscsiConnection
     /// <param name="seconds">Parameter3: the seconds the initiator has to log out.</param>
     public bool RequestLogout(ushort seconds)
     {
-        if (_session is null || Interlocked.Exchange(ref _logoutRequested, 1) != 0)
+        if (Scsi is null || Interlocked.Exchange(ref _logoutRequested, 1) != 0)
         {
             return false;
         }
@@ -28,7 +28,7 @@ internal sealed partial class IscsiConnection
         {
             lock (_sendLock)
             {
-                uint exp = Volatile.Read(ref _expCmdSn);
+                uint exp = ExpCmdSnNow;
                 var message = new AsyncMessageHeader
                 {
                     Event = AsyncEvent.LogoutRequested,

@@ -15,14 +15,15 @@ internal sealed partial class IscsiConnection
     private void HandleScsiCommand(in IscsiPdu pdu, bool dataDigestFailed = false)
     {
         ScsiCommandHeader header = pdu.Header.AsScsiCommand();
-        if (_session is null)
+        if (Scsi is null)
         {
             // A Discovery session carries no SCSI commands (RFC 7143 section 4.3).
             SendReject(RejectReason.ProtocolError, pdu.Header.Bytes);
             return;
         }
 
-        if (!AcceptCmdSn(header.Immediate, header.CmdSn) || WasAbortedBeforeArrival(header.Immediate, header.CmdSn))
+        IscsiSession session = _s!;
+        if (!AcceptCmdSn(header.Immediate, header.CmdSn) || session.WasAbortedBeforeArrival(header.Immediate, header.CmdSn))
         {
             return;
         }
@@ -47,57 +48,81 @@ internal sealed partial class IscsiConnection
         DataDirection direction = header.IsWrite ? (header.IsRead ? DataDirection.Bidirectional : DataDirection.Write)
             : header.IsRead ? DataDirection.Read : DataDirection.None;
 
-        IscsiTask task = RentTask();
+        IscsiTask task = session.RentTask();
+        task.Connection = this;
         task.InitiatorTaskTag = header.InitiatorTaskTag;
         task.Lun = header.Lun;
         task.UnsolicitedNextOffset = immediateLength;
         task.UnsolicitedDone = header.Final;
         task.R2tNextOffset = immediateLength;
-        task.DigestFailed = dataDigestFailed;
-        task.Failed = dataDigestFailed;
-        lock (_taskLock)
+        if (dataDigestFailed && session.ErrorRecoveryLevel > 0)
         {
-            if (!_tasks.TryAdd(header.InitiatorTaskTag, task))
-            {
-                // An ITT already in use: the initiator broke the rules (RFC 7143 section 11.2.1.8).
-                _freeTasks.Push(task);
-                task = null!;
-            }
+            // The command goes on; its immediate data is asked for again with a recovery R2T (RFC 7143 section 7.8).
+            task.ImmediateLost = immediateLength;
+        }
+        else
+        {
+            task.DigestFailed = dataDigestFailed;
+            task.Failed = dataDigestFailed;
         }
 
-        if (task is null)
+        bool added;
+        lock (session.TaskLock)
         {
+            added = session.Tasks.TryAdd(header.InitiatorTaskTag, task);
+        }
+
+        if (!added)
+        {
+            // An ITT already in use: the initiator broke the rules (RFC 7143 section 11.2.1.8).
+            session.ReturnTask(task);
             SendReject(RejectReason.TaskInProgress, pdu.Header.Bytes);
             return;
         }
 
-        Interlocked.Increment(ref _inFlight);
-        ScsiCommand command = _session.CreateCommand(
+        session.CommandStarted();
+        ScsiCommand command = Scsi.CreateCommand(
             header.Lun, cdb[..cdbLength], header.InitiatorTaskTag, MapAttribute(header.Attribute), direction, (int)header.ExpectedDataTransferLength);
         task.Command = command;
         command.TransportState = task;
 
-        _submitting = task;
-        _submittingImmediate = dataDigestFailed ? default : pdu.DataSegment;
-        _session.Submit(command);
-        _submitting = null;
-        _submittingImmediate = default;
+        t_submitting = task;
+        t_submittingImmediate = dataDigestFailed ? default : pdu.DataSegment;
+        try
+        {
+            Scsi.Submit(command);
+        }
+        finally
+        {
+            t_submitting = null;
+            t_submittingImmediate = default;
+        }
     }
 
-    // A command that an ABORT TASK named by its RefCmdSN before it arrived: its CmdSN counts as received, the command is
-    // dropped without a response (RFC 7143 section 11.5.1). One lock-free read when no such abort happened.
-    private bool WasAbortedBeforeArrival(bool immediate, uint cmdSn)
+    /// <summary>
+    /// A SCSI Command whose CmdSN was delivered already (RFC 7143 section 6.2.1, retry, ErrorRecoveryLevel 1 and up): if
+    /// its task is still here, the initiator lost what the target sent, so the response goes again, or the R2T of the
+    /// burst it waits for; otherwise it is a duplicate and is dropped.
+    /// </summary>
+    private void OnRetriedCommand(in IscsiPdu pdu)
     {
-        if (immediate || Volatile.Read(ref _abortedBeforeArrivalCount) == 0)
+        uint itt = pdu.Header.InitiatorTaskTag;
+        IscsiTask? task;
+        lock (_s!.TaskLock)
         {
-            return false;
+            if (!_s.Tasks.TryGetValue(itt, out task) || task.Connection != this)
+            {
+                return;
+            }
         }
 
-        lock (_taskLock)
+        if (task.ResponseSent)
         {
-            bool removed = _abortedBeforeArrival.Remove(cmdSn);
-            Volatile.Write(ref _abortedBeforeArrivalCount, _abortedBeforeArrival.Count);
-            return removed;
+            ResendResponse(task, fromDataSn: 0, dataSnCount: uint.MaxValue, snackTag: null);
+        }
+        else
+        {
+            ResendR2t(task);
         }
     }
 
@@ -109,17 +134,17 @@ internal sealed partial class IscsiConnection
         _ => CoreTaskAttribute.Simple,
     };
 
-    void ISessionTransport.RequestWriteData(ScsiCommand command)
+    internal void RequestWriteData(ScsiCommand command)
     {
         var task = (IscsiTask)command.TransportState!;
 
         // The core asks for the data while the command PDU is being submitted, so the immediate data is still in
         // the receive pipe: copy it once, straight into the command's buffer.
-        Debug.Assert(task == _submitting, "RequestWriteData runs inside Submit");
+        Debug.Assert(task == t_submitting, "RequestWriteData runs inside Submit");
         Memory<byte> buffer = command.WriteBuffer;
-        if (task == _submitting && !_submittingImmediate.IsEmpty)
+        if (task == t_submitting && !t_submittingImmediate.IsEmpty)
         {
-            ReadOnlySequence<byte> immediate = _submittingImmediate;
+            ReadOnlySequence<byte> immediate = t_submittingImmediate;
             if (immediate.Length > buffer.Length)
             {
                 immediate = immediate.Slice(0, buffer.Length);
@@ -129,10 +154,15 @@ internal sealed partial class IscsiConnection
         }
 
         bool aborted;
-        lock (_taskLock)
+        lock (_s!.TaskLock)
         {
             task.DataRequested = true;
             task.WriteLength = buffer.Length;
+            task.LastDataActivity = _driver.TimeProvider.GetTimestamp();
+            if (task.ImmediateLost > 0)
+            {
+                task.AddHole(0, task.ImmediateLost);
+            }
 
             // An abort that arrived while this request was on its way found no data phase to end (see
             // OnAbortWhileReceiving): end it here, exactly once.
@@ -156,65 +186,26 @@ internal sealed partial class IscsiConnection
     private void HandleDataOut(in IscsiPdu pdu, bool dataDigestFailed = false)
     {
         DataOutHeader header = pdu.Header.AsDataOut();
+        IscsiSession session = _s!;
         IscsiTask? task;
-        lock (_taskLock)
+        lock (session.TaskLock)
         {
-            if (!_tasks.TryGetValue(header.InitiatorTaskTag, out task) || !task.DataRequested || task.DataCompleted != 0)
+            if (!session.Tasks.TryGetValue(header.InitiatorTaskTag, out task) || task.Connection != this || !task.DataRequested || task.DataCompleted != 0)
             {
                 // The command already ended (refused before its data was needed, or aborted): drop its data.
                 return;
             }
 
-            int offset = (int)header.BufferOffset;
-            int length = header.DataSegmentLength;
-            if (header.TargetTransferTag == IscsiTask.ReservedTag)
-            {
-                if (task.UnsolicitedDone || header.DataSn != task.UnsolicitedDataSn || offset != task.UnsolicitedNextOffset)
-                {
-                    task.Failed = true;
-                }
-
-                task.UnsolicitedDataSn++;
-                task.UnsolicitedNextOffset = offset + length;
-                if (header.Final)
-                {
-                    task.UnsolicitedDone = true;
-                    task.R2tNextOffset = Math.Max(task.R2tNextOffset, task.UnsolicitedNextOffset);
-                }
-            }
-            else
-            {
-                if (!task.BurstOutstanding || header.TargetTransferTag != task.BurstTag || header.DataSn != task.BurstDataSn ||
-                    offset != task.BurstNextOffset || offset + length > task.BurstEnd)
-                {
-                    task.Failed = true;
-                }
-
-                task.BurstDataSn++;
-                task.BurstNextOffset = offset + length;
-                if (header.Final)
-                {
-                    if (task.BurstNextOffset != task.BurstEnd)
-                    {
-                        task.Failed = true;
-                    }
-
-                    task.BurstOutstanding = false;
-                }
-            }
-
-            if (dataDigestFailed)
-            {
-                // The PDU still counts in the sequence (its header is sound), but its data is never written.
-                task.Failed = true;
-                task.DigestFailed = true;
-            }
+            bool keep = session.ErrorRecoveryLevel == 0
+                ? CheckSequenceStrict(task, header, dataDigestFailed)
+                : CheckSequenceRecovering(task, header, dataDigestFailed);
 
             // Only the part that lands inside the command's buffer is kept; the buffer stays valid while the task is
             // in the table and its data is not complete (both checked above, under this lock).
-            if (!task.Failed && offset < task.WriteLength)
+            int offset = (int)header.BufferOffset;
+            if (keep && !task.Failed && offset < task.WriteLength)
             {
-                int n = Math.Min(length, task.WriteLength - offset);
+                int n = Math.Min(header.DataSegmentLength, task.WriteLength - offset);
                 pdu.DataSegment.Slice(0, n).CopyTo(task.Command!.WriteBuffer.Span[offset..]);
             }
         }
@@ -222,35 +213,157 @@ internal sealed partial class IscsiConnection
         AdvanceWrite(task);
     }
 
-    /// <summary>Sends the next R2T when one is due, and tells the core when every byte has arrived.</summary>
+    // ErrorRecoveryLevel 0: any sequence error (DataSN, offset, a burst overrun) fails the command once its data is in.
+    private static bool CheckSequenceStrict(IscsiTask task, in DataOutHeader header, bool dataDigestFailed)
+    {
+        int offset = (int)header.BufferOffset;
+        int length = header.DataSegmentLength;
+        if (header.TargetTransferTag == IscsiTask.ReservedTag)
+        {
+            if (task.UnsolicitedDone || header.DataSn != task.UnsolicitedDataSn || offset != task.UnsolicitedNextOffset)
+            {
+                task.Failed = true;
+            }
+
+            task.UnsolicitedDataSn++;
+            task.UnsolicitedNextOffset = offset + length;
+            if (header.Final)
+            {
+                task.UnsolicitedDone = true;
+                task.R2tNextOffset = Math.Max(task.R2tNextOffset, task.UnsolicitedNextOffset);
+            }
+        }
+        else
+        {
+            if (!task.BurstOutstanding || header.TargetTransferTag != task.BurstTag || header.DataSn != task.BurstDataSn ||
+                offset != task.BurstNextOffset || offset + length > task.BurstEnd)
+            {
+                task.Failed = true;
+            }
+
+            task.BurstDataSn++;
+            task.BurstNextOffset = offset + length;
+            if (header.Final)
+            {
+                if (task.BurstNextOffset != task.BurstEnd)
+                {
+                    task.Failed = true;
+                }
+
+                task.BurstOutstanding = false;
+            }
+        }
+
+        if (dataDigestFailed)
+        {
+            // The PDU still counts in the sequence (its header is sound), but its data is never written.
+            task.Failed = true;
+            task.DigestFailed = true;
+        }
+
+        return !dataDigestFailed;
+    }
+
+    // ErrorRecoveryLevel 1 and 2 (RFC 7143 section 7.2, within-command recovery): a Data-Out that never came (the next
+    // one's offset skips its range) or whose data failed its digest leaves a hole, asked for again with a recovery R2T
+    // once the burst is over. Data of a burst that is no longer outstanding (answered by a recovery R2T meanwhile) is
+    // dropped. Returns whether the PDU's data is written.
+    private bool CheckSequenceRecovering(IscsiTask task, in DataOutHeader header, bool dataDigestFailed)
+    {
+        int offset = (int)header.BufferOffset;
+        int length = header.DataSegmentLength;
+        task.LastDataActivity = _driver.TimeProvider.GetTimestamp();
+        if (header.TargetTransferTag == IscsiTask.ReservedTag)
+        {
+            if (task.UnsolicitedDone || offset < task.UnsolicitedNextOffset)
+            {
+                return false;
+            }
+
+            if (offset > task.UnsolicitedNextOffset)
+            {
+                task.AddHole(task.UnsolicitedNextOffset, offset - task.UnsolicitedNextOffset);
+            }
+
+            task.UnsolicitedDataSn++;
+            task.UnsolicitedNextOffset = offset + length;
+            if (header.Final)
+            {
+                task.UnsolicitedDone = true;
+                task.R2tNextOffset = Math.Max(task.R2tNextOffset, task.UnsolicitedNextOffset);
+            }
+        }
+        else
+        {
+            if (!task.BurstOutstanding || header.TargetTransferTag != task.BurstTag || offset < task.BurstNextOffset ||
+                offset + length > task.BurstEnd)
+            {
+                return false;
+            }
+
+            if (offset > task.BurstNextOffset)
+            {
+                task.AddHole(task.BurstNextOffset, offset - task.BurstNextOffset);
+            }
+
+            task.BurstDataSn++;
+            task.BurstNextOffset = offset + length;
+            if (header.Final)
+            {
+                if (task.BurstNextOffset < task.BurstEnd)
+                {
+                    task.AddHole(task.BurstNextOffset, task.BurstEnd - task.BurstNextOffset);
+                }
+
+                task.BurstOutstanding = false;
+            }
+        }
+
+        if (dataDigestFailed)
+        {
+            task.AddHole(offset, length);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Sends the next R2T when one is due (a recovery R2T for a hole first, then the next part of the data), and tells
+    /// the core when every byte has arrived.
+    /// </summary>
     private void AdvanceWrite(IscsiTask task)
     {
         bool complete = false;
         uint ttt = 0;
-        int r2tOffset = 0;
         int r2tLength = 0;
-        lock (_taskLock)
+        lock (_s!.TaskLock)
         {
-            if (task.DataCompleted != 0 || !task.DataRequested || !task.UnsolicitedDone)
+            if (task.DataCompleted != 0 || !task.DataRequested || !task.UnsolicitedDone || task.Connection != this)
             {
                 return;
             }
 
-            if (!task.BurstOutstanding && task.R2tNextOffset < task.WriteLength && !task.Failed)
+            if (!task.BurstOutstanding && !task.Failed && task.Holes is { Count: > 0 } holes)
             {
-                r2tOffset = task.R2tNextOffset;
-                r2tLength = Math.Min(_maxBurstLength, task.WriteLength - r2tOffset);
-                do
+                (int offset, int length) = holes[0];
+                int n = Math.Min(length, _maxBurstLength);
+                if (n == length)
                 {
-                    ttt = ++_nextTargetTransferTag;
+                    holes.RemoveAt(0);
                 }
-                while (ttt == IscsiTask.ReservedTag);
+                else
+                {
+                    holes[0] = (offset + n, length - n);
+                }
 
-                task.BurstTag = ttt;
-                task.BurstNextOffset = r2tOffset;
-                task.BurstEnd = r2tOffset + r2tLength;
-                task.BurstDataSn = 0;
-                task.BurstOutstanding = true;
+                ttt = StartBurst(task, offset, n);
+                r2tLength = n;
+            }
+            else if (!task.BurstOutstanding && task.R2tNextOffset < task.WriteLength && !task.Failed)
+            {
+                r2tLength = Math.Min(_maxBurstLength, task.WriteLength - task.R2tNextOffset);
+                ttt = StartBurst(task, task.R2tNextOffset, r2tLength);
                 task.R2tNextOffset = task.BurstEnd;
             }
             else if (!task.BurstOutstanding && (task.R2tNextOffset >= task.WriteLength || task.Failed))
@@ -262,7 +375,7 @@ internal sealed partial class IscsiConnection
 
         if (r2tLength > 0)
         {
-            SendR2t(task, ttt, r2tOffset, r2tLength);
+            SendR2t(task, ttt);
         }
         else if (complete && task.DigestFailed)
         {
@@ -274,14 +387,29 @@ internal sealed partial class IscsiConnection
         }
     }
 
-    void ISessionTransport.OnAbortWhileReceiving(ScsiCommand command)
+    // Sets up an R2T burst. Caller holds the task lock.
+    private uint StartBurst(IscsiTask task, int offset, int length)
+    {
+        uint ttt = _s!.NextTargetTransferTag();
+        task.BurstTag = ttt;
+        task.BurstStart = offset;
+        task.BurstNextOffset = offset;
+        task.BurstEnd = offset + length;
+        task.BurstDataSn = 0;
+        task.BurstR2tSn = task.R2tSn++;
+        task.BurstOutstanding = true;
+        task.LastDataActivity = _driver.TimeProvider.GetTimestamp();
+        return ttt;
+    }
+
+    internal void OnAbortWhileReceiving(ScsiCommand command)
     {
         if (command.TransportState is not IscsiTask task)
         {
             return;
         }
 
-        lock (_taskLock)
+        lock (_s!.TaskLock)
         {
             // The core may call this before RequestWriteData has started the data phase (the command is still being
             // submitted on the receive loop, which then ends it), or for a command that was released and reused since
@@ -297,47 +425,60 @@ internal sealed partial class IscsiConnection
         command.OnWriteDataReceived(false);
     }
 
-    void ISessionTransport.SendResponse(ScsiCommand command)
+    internal void SendResponse(ScsiCommand command)
     {
         var task = (IscsiTask)command.TransportState!;
-        lock (_taskLock)
+        IscsiSession session = _s!;
+        if (session.ErrorRecoveryLevel > 0)
         {
-            _tasks.Remove(task.InitiatorTaskTag);
+            SendKeptResponse(command, task);
+            return;
+        }
+
+        lock (session.TaskLock)
+        {
+            session.Tasks.Remove(task.InitiatorTaskTag);
         }
 
         lock (_sendLock)
         {
-            Interlocked.Decrement(ref _inFlight);
+            session.CommandEnded();
             ReadOnlySpan<byte> data = command.Status == ScsiStatus.Good ? command.ResponseData.Span : default;
             if (!data.IsEmpty)
             {
-                SendDataInLocked(command, task, data);
+                SendDataInLocked(command, task, data, 0, uint.MaxValue, withStatus: true, IscsiTask.ReservedTag);
             }
             else
             {
-                SendScsiResponseLocked(command, task, dataInPdus: 0);
+                SendScsiResponseLocked(command, task, dataInPdus: 0, statSn: NextStatSnLocked());
             }
         }
 
         command.Release();
-        ReturnTask(task);
+        session.ReturnTask(task);
     }
 
-    void ISessionTransport.OnCommandAborted(ScsiCommand command)
+    internal void OnCommandAborted(ScsiCommand command)
     {
         var task = (IscsiTask)command.TransportState!;
-        lock (_taskLock)
+        IscsiSession session = _s!;
+        lock (session.TaskLock)
         {
-            _tasks.Remove(task.InitiatorTaskTag);
+            session.Tasks.Remove(task.InitiatorTaskTag);
         }
 
-        Interlocked.Decrement(ref _inFlight);
+        session.CommandEnded();
         command.Release();
-        ReturnTask(task);
+        session.ReturnTask(task);
     }
 
-    /// <summary>Data-In PDUs with the status in the last one (phase collapse, RFC 7143 section 11.7.4).</summary>
-    private void SendDataInLocked(ScsiCommand command, IscsiTask task, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Data-In PDUs <paramref name="fromDataSn"/> onwards (at most <paramref name="count"/>), cut as they always are for
+    /// this connection, so that a retransmitted PDU has the DataSN, offset and length it had the first time. With
+    /// <paramref name="withStatus"/> the status goes in the last one (phase collapse, RFC 7143 section 11.7.4). Returns
+    /// the number of Data-In PDUs of the whole transfer.
+    /// </summary>
+    private uint SendDataInLocked(ScsiCommand command, IscsiTask task, ReadOnlySpan<byte> data, uint fromDataSn, uint count, bool withStatus, uint targetTransferTag)
     {
         uint dataSn = 0;
         int offset = 0;
@@ -354,36 +495,44 @@ internal sealed partial class IscsiConnection
                 burstLeft = _maxBurstLength;
             }
 
-            uint exp = Volatile.Read(ref _expCmdSn);
-            var header = new DataInHeader
+            if (dataSn >= fromDataSn && dataSn - fromDataSn < count)
             {
-                Final = endOfBurst,
-                HasStatus = last,
-                Status = last ? (byte)command.Status : (byte)0,
-                Overflow = last && command.ResidualOverflow,
-                Underflow = last && command.ResidualUnderflow,
-                ResidualCount = last ? (uint)command.ResidualCount : 0,
-                DataSegmentLength = n,
-                Lun = 0,
-                InitiatorTaskTag = task.InitiatorTaskTag,
-                TargetTransferTag = IscsiTask.ReservedTag,
-                StatSn = last ? NextStatSnLocked() : 0,
-                ExpCmdSn = exp,
-                MaxCmdSn = MaxCmdSn(exp),
-                DataSn = dataSn++,
-                BufferOffset = (uint)offset,
-            };
-            header.WriteTo(_sendHeader);
-            SendLocked(data.Slice(offset, n));
+                bool status = last && withStatus;
+                uint exp = ExpCmdSnNow;
+                var header = new DataInHeader
+                {
+                    Final = endOfBurst,
+                    HasStatus = status,
+                    Status = status ? (byte)command.Status : (byte)0,
+                    Overflow = status && command.ResidualOverflow,
+                    Underflow = status && command.ResidualUnderflow,
+                    ResidualCount = status ? (uint)command.ResidualCount : 0,
+                    DataSegmentLength = n,
+                    Lun = 0,
+                    InitiatorTaskTag = task.InitiatorTaskTag,
+                    TargetTransferTag = targetTransferTag,
+                    StatSn = status ? NextStatSnLocked() : 0,
+                    ExpCmdSn = exp,
+                    MaxCmdSn = MaxCmdSn(exp),
+                    DataSn = dataSn,
+                    BufferOffset = (uint)offset,
+                };
+                header.WriteTo(_sendHeader);
+                SendLocked(data.Slice(offset, n));
+            }
+
+            dataSn++;
             offset += n;
         }
+
+        return dataSn;
     }
 
-    private void SendScsiResponseLocked(ScsiCommand command, IscsiTask task, uint dataInPdus)
+    private void SendScsiResponseLocked(ScsiCommand command, IscsiTask task, uint dataInPdus, uint statSn)
     {
         ReadOnlySpan<byte> sense = command.SenseData;
         int segment = sense.IsEmpty ? 0 : ScsiResponseHeader.WriteSenseSegment(_senseSegment, sense);
-        uint exp = Volatile.Read(ref _expCmdSn);
+        uint exp = ExpCmdSnNow;
         var header = new ScsiResponseHeader
         {
             Overflow = command.ResidualOverflow,
@@ -393,7 +542,7 @@ internal sealed partial class IscsiConnection
             Status = (byte)command.Status,
             DataSegmentLength = segment,
             InitiatorTaskTag = task.InitiatorTaskTag,
-            StatSn = NextStatSnLocked(),
+            StatSn = statSn,
             ExpCmdSn = exp,
             MaxCmdSn = MaxCmdSn(exp),
             ExpDataSn = dataInPdus,

@@ -132,7 +132,7 @@ internal sealed partial class IscsiConnection
         _pingOutstanding = true;
 
         // ITT 0xffffffff: not an answer; the StatSN is the next one and does not advance (RFC 7143 section 11.19.4).
-        uint exp = Volatile.Read(ref _expCmdSn);
+        uint exp = ExpCmdSnNow;
         var ping = new NopInHeader
         {
             DataSegmentLength = 0,

@@ -68,7 +68,7 @@ internal sealed partial class IscsiConnection
     {
         lock (_sendLock)
         {
-            uint exp = Volatile.Read(ref _expCmdSn);
+            uint exp = ExpCmdSnNow;
             var header = new RejectHeader
             {
                 Reason = reason,
@@ -86,19 +86,19 @@ internal sealed partial class IscsiConnection
     // The burst was set up under the task lock and is sent here, outside it: by now the command may have been aborted
     // and answered, and its task even reused by a new command. The burst is sent only if it is still outstanding, checked
     // under the task lock inside the send lock, so that an R2T never follows the command's response on the wire.
-    private void SendR2t(IscsiTask task, uint targetTransferTag, int offset, int length)
+    private void SendR2t(IscsiTask task, uint targetTransferTag)
     {
         lock (_sendLock)
         {
             ReadyToTransferHeader header;
-            lock (_taskLock)
+            lock (_s!.TaskLock)
             {
-                if (task.DataCompleted != 0 || !task.BurstOutstanding || task.BurstTag != targetTransferTag)
+                if (task.DataCompleted != 0 || !task.BurstOutstanding || task.BurstTag != targetTransferTag || task.Connection != this)
                 {
                     return;
                 }
 
-                uint exp = Volatile.Read(ref _expCmdSn);
+                uint exp = ExpCmdSnNow;
                 header = new ReadyToTransferHeader
                 {
                     Lun = task.Lun,
@@ -107,9 +107,9 @@ internal sealed partial class IscsiConnection
                     StatSn = _statSn,
                     ExpCmdSn = exp,
                     MaxCmdSn = MaxCmdSn(exp),
-                    R2TSn = task.R2tSn++,
-                    BufferOffset = (uint)offset,
-                    DesiredDataTransferLength = (uint)length,
+                    R2TSn = task.BurstR2tSn,
+                    BufferOffset = (uint)task.BurstStart,
+                    DesiredDataTransferLength = (uint)(task.BurstEnd - task.BurstStart),
                 };
             }
 

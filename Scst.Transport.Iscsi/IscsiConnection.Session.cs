@@ -45,15 +45,43 @@ internal sealed partial class IscsiConnection
     private bool EnterFullFeaturePhase(LoginResult result)
     {
         NegotiatedParameters p = result.Parameters;
+        LoginIdentity id = result.Identity;
+        IscsiSession? session = _binding;
+        if (session is null)
+        {
+            return false;
+        }
+
+        _cid = id.Cid;
         _statSn = result.NextStatSn;
-        Volatile.Write(ref _expCmdSn, result.ExpCmdSn);
-        _maxBurstLength = Math.Max(512, p.MaxBurstLength);
+        if (_bindingIsNew)
+        {
+            session.Begin(result, this);
+        }
+        else if (session.Parameters is not { } leading || leading.SessionType != p.SessionType || leading.TargetName != p.TargetName)
+        {
+            // A connection joins the session it named by TSIH, to the same target (RFC 7143 section 6.3.3).
+            return false;
+        }
+
+        // Session-wide values come from the leading login (RFC 7143 section 13: LO keys); the digests and the
+        // MaxRecvDataSegmentLength are this connection's own.
+        NegotiatedParameters sessionWide = session.Parameters!;
+        _maxBurstLength = Math.Max(512, sessionWide.MaxBurstLength);
         _dataInLimit = Math.Min(Math.Min(p.InitiatorMaxRecvDataSegmentLength, MaxDataInSegment), _maxBurstLength);
         // The digests apply from the first PDU after the login phase, both ways (the final Login Response went without).
         _readerSettings = new IscsiPduReaderSettings(p.TargetMaxRecvDataSegmentLength, p.HeaderDigest, p.DataDigest);
         StartSendDigests(p.HeaderDigest, p.DataDigest);
-        LoginIdentity id = result.Identity;
-        if (id.SessionType == SessionType.Normal)
+        _s = session;
+        if (!_bindingIsNew)
+        {
+            if (!session.Join(_cid, this))
+            {
+                _s = null;
+                return false;
+            }
+        }
+        else if (id.SessionType == SessionType.Normal)
         {
             ScsiTarget? target = _driver.Engine.FindTarget(IscsiTargetDriver.DriverName, id.TargetName!);
             if (target is null)
@@ -65,7 +93,7 @@ internal sealed partial class IscsiConnection
             // MEDIUM REMOVAL, say) does not outlive it just because its receive loop has not read the FIN yet.
             _driver.EndDroppedSessions(this);
             // With per-portal ACLs the session carries initiator-name#portal, the name its security group matched.
-            _session = target.OpenSession(_driver.AccessName(target, id.InitiatorName, LocalAddress), BuildTransportId(id.InitiatorName, id.Isid), this);
+            session.OpenScsi(target, _driver.AccessName(target, id.InitiatorName, LocalAddress), BuildTransportId(id.InitiatorName, id.Isid));
 
             // A target disabled while this login completed: the driver's pass over its connections may have missed this
             // one (its session did not exist yet), so it asks itself. The fence orders the session's publication before
@@ -84,6 +112,11 @@ internal sealed partial class IscsiConnection
         }
 
         StartKeepalive();
+        if (session.ErrorRecoveryLevel > 0 && session.Scsi is not null)
+        {
+            StartDataOutTimer();
+        }
+
         Log.LoginCompleted(_logger, id.InitiatorName, id.TargetName ?? "(discovery)", id.SessionType == SessionType.Normal ? "Normal" : "Discovery", id.Tsih, _remote);
         return true;
     }
@@ -110,7 +143,7 @@ internal sealed partial class IscsiConnection
         pdu.DataSegment.CopyTo(ping);
         lock (_sendLock)
         {
-            uint exp = Volatile.Read(ref _expCmdSn);
+            uint exp = ExpCmdSnNow;
             var reply = new NopInHeader
             {
                 DataSegmentLength = length,
@@ -162,7 +195,7 @@ internal sealed partial class IscsiConnection
 
         lock (_sendLock)
         {
-            uint exp = Volatile.Read(ref _expCmdSn);
+            uint exp = ExpCmdSnNow;
             var reply = new TextResponseHeader
             {
                 Final = true,
@@ -194,9 +227,9 @@ internal sealed partial class IscsiConnection
         string initiator = _login?.Result?.Identity.InitiatorName ?? string.Empty;
         foreach (ScsiTarget target in _driver.EnabledTargets())
         {
-            bool wanted = _session is null
+            bool wanted = Scsi is null
                 ? (value == "All" || value == target.Name) && _driver.Admits(target, initiator, local?.Address)
-                : target == _session.Target && (value.Length == 0 || value == target.Name);
+                : target == Scsi.Target && (value.Length == 0 || value == target.Name);
             if (!wanted)
             {
                 continue;
@@ -213,7 +246,7 @@ internal sealed partial class IscsiConnection
             {
                 if (portal.AddressFamily == local.AddressFamily && !portal.Equals(local) && !IPAddress.IsLoopback(portal.Address)
                     && !portal.Address.Equals(IPAddress.Any) && !portal.Address.Equals(IPAddress.IPv6Any)
-                    && (_session is null ? _driver.Admits(target, initiator, portal.Address) : _driver.Serves(target, portal.Address)))
+                    && (Scsi is null ? _driver.Admits(target, initiator, portal.Address) : _driver.Serves(target, portal.Address)))
                 {
                     TextKeys.Write(answer, "TargetAddress", FormatTargetAddress(portal));
                 }
@@ -232,26 +265,81 @@ internal sealed partial class IscsiConnection
         };
     }
 
-    private void HandleLogout(in IscsiPdu pdu)
+    /// <summary>
+    /// Logout (RFC 7143 section 11.14): reason 0 closes the session, reason 1 the connection named by CID (this one or
+    /// another of the session), reason 2 removes a connection for recovery, its tasks kept for TASK REASSIGN
+    /// (ErrorRecoveryLevel 2 only). Returns false when this connection closes.
+    /// </summary>
+    private bool HandleLogout(in IscsiPdu pdu)
     {
         LogoutRequestHeader header = pdu.Header.AsLogoutRequest();
+        IscsiSession session = _s!;
         AcceptCmdSn(header.Immediate, header.CmdSn);
+        LogoutResponse response = LogoutResponse.Success;
+        IscsiConnection? other = null;
+        ConnectionEnd how = ConnectionEnd.SessionClosed;
+        switch (header.Reason)
+        {
+            case LogoutReason.CloseSession:
+                break;
+            case LogoutReason.CloseConnection:
+                how = ConnectionEnd.ConnectionClosed;
+                if (header.Cid != _cid)
+                {
+                    other = session.Connection(header.Cid);
+                    response = other is null ? LogoutResponse.CidNotFound : LogoutResponse.Success;
+                }
+
+                break;
+            case LogoutReason.RemoveConnectionForRecovery:
+                how = ConnectionEnd.RemovedForRecovery;
+                if (session.ErrorRecoveryLevel < 2)
+                {
+                    response = LogoutResponse.RecoveryNotSupported;
+                }
+                else if (header.Cid != _cid)
+                {
+                    // A connection that has failed already is gone from the session; its tasks wait all the same.
+                    other = session.Connection(header.Cid);
+                }
+
+                break;
+            default:
+                SendReject(RejectReason.ProtocolError, pdu.Header.Bytes);
+                return true;
+        }
+
+        bool recovery = session.ErrorRecoveryLevel >= 2 && how != ConnectionEnd.SessionClosed;
         lock (_sendLock)
         {
-            uint exp = Volatile.Read(ref _expCmdSn);
+            uint exp = ExpCmdSnNow;
             var reply = new LogoutResponseHeader
             {
-                Response = LogoutResponse.Success,
+                Response = response,
                 InitiatorTaskTag = header.InitiatorTaskTag,
                 StatSn = NextStatSnLocked(),
                 ExpCmdSn = exp,
                 MaxCmdSn = MaxCmdSn(exp),
-                Time2Wait = 0,
-                Time2Retain = 0,
+                Time2Wait = recovery ? (ushort)(session.Parameters?.DefaultTime2Wait ?? 0) : (ushort)0,
+                Time2Retain = recovery ? (ushort)(session.Parameters?.DefaultTime2Retain ?? 0) : (ushort)0,
             };
             reply.WriteTo(_sendHeader);
             SendLocked(default);
         }
+
+        if (response != LogoutResponse.Success)
+        {
+            return true;
+        }
+
+        if (how == ConnectionEnd.SessionClosed || header.Cid == _cid)
+        {
+            _end = how;
+            return false;
+        }
+
+        other?.CloseByLogout(how);
+        return true;
     }
 
     private void HandleTaskManagement(in IscsiPdu pdu)
@@ -262,7 +350,7 @@ internal sealed partial class IscsiConnection
             return;
         }
 
-        if (_session is null)
+        if (Scsi is null)
         {
             SendReject(RejectReason.ProtocolError, pdu.Header.Bytes);
             return;
@@ -277,6 +365,7 @@ internal sealed partial class IscsiConnection
     {
         IscsiTmfResponse response;
         uint additional = 0;
+        IscsiTask? reassigned = null;
         try
         {
             // The core's table decides what is supported, so this answer and REPORT SUPPORTED TASK MANAGEMENT
@@ -297,7 +386,7 @@ internal sealed partial class IscsiConnection
             };
             if (header.Function == IscsiTmf.TaskReassign)
             {
-                response = IscsiTmfResponse.TaskReassignmentNotSupported;
+                response = _s!.ErrorRecoveryLevel < 2 ? IscsiTmfResponse.TaskReassignmentNotSupported : Reassign(header.ReferencedTaskTag, out reassigned);
             }
             else if (function is null || !ScsiSession.SupportsTaskManagementFunction(function.Value))
             {
@@ -306,15 +395,15 @@ internal sealed partial class IscsiConnection
             else if (function == CoreTmf.QueryAsynchronousEvent)
             {
                 // RFC 7144: the pending condition travels in the ADDITIONAL RESPONSE INFORMATION (SAM-5 table 36).
-                response = Map(_session!.QueryAsynchronousEvent(header.Lun, out SenseCode pending));
+                response = Map(Scsi!.QueryAsynchronousEvent(header.Lun, out SenseCode pending));
                 additional = response == IscsiTmfResponse.FunctionSucceeded
                     ? (uint)(((int)pending.Key << 16) | (pending.Asc << 8) | pending.Ascq)
                     : 0;
             }
             else
             {
-                response = Map(await _session!.ExecuteTaskManagementAsync(function.Value, header.Lun, header.ReferencedTaskTag).ConfigureAwait(false));
-                if (response == IscsiTmfResponse.TaskDoesNotExist && header.Function == IscsiTmf.AbortTask && AbortBeforeArrival(header.RefCmdSn, header.CmdSn))
+                response = Map(await Scsi!.ExecuteTaskManagementAsync(function.Value, header.Lun, header.ReferencedTaskTag).ConfigureAwait(false));
+                if (response == IscsiTmfResponse.TaskDoesNotExist && header.Function == IscsiTmf.AbortTask && _s!.AbortBeforeArrival(header.RefCmdSn, header.CmdSn))
                 {
                     response = IscsiTmfResponse.FunctionComplete;
                 }
@@ -328,7 +417,7 @@ internal sealed partial class IscsiConnection
 
         lock (_sendLock)
         {
-            uint exp = Volatile.Read(ref _expCmdSn);
+            uint exp = ExpCmdSnNow;
             var reply = new TaskManagementResponseHeader
             {
                 Response = response,
@@ -342,36 +431,17 @@ internal sealed partial class IscsiConnection
             SendLocked(default);
         }
 
+        if (reassigned is not null && response == IscsiTmfResponse.FunctionComplete)
+        {
+            Resume(reassigned, header.ExpDataSn);
+        }
+
         if (header.Function == IscsiTmf.TargetColdReset && response == IscsiTmfResponse.FunctionComplete)
         {
             // RFC 7143 section 11.5.1: after the response to a cold reset, the target closes every connection of every
             // session on the target.
-            _driver.CloseConnectionsOf(_session!.Target);
+            _driver.CloseConnectionsOf(Scsi!.Target);
         }
-    }
-
-    // RFC 7143 section 11.5.1: an ABORT TASK for a task the target does not have, whose RefCmdSN lies in the CmdSN window
-    // and before the function's own CmdSN, names a command that has not arrived yet. The target takes that CmdSN as
-    // received, drops the command when it arrives (see HandleScsiCommand), and answers FUNCTION COMPLETE. A RefCmdSN
-    // outside the window names a command that is gone: TASK DOES NOT EXIST.
-    private bool AbortBeforeArrival(uint refCmdSn, uint cmdSn)
-    {
-        uint exp = Volatile.Read(ref _expCmdSn);
-        if ((int)(refCmdSn - exp) < 0 || (int)(refCmdSn - MaxCmdSn(exp)) > 0 || (int)(refCmdSn - cmdSn) >= 0)
-        {
-            return false;
-        }
-
-        lock (_taskLock)
-        {
-            if (_abortedBeforeArrival.Count < MaxAbortedBeforeArrival)
-            {
-                _abortedBeforeArrival.Add(refCmdSn);
-                Volatile.Write(ref _abortedBeforeArrivalCount, _abortedBeforeArrival.Count);
-            }
-        }
-
-        return true;
     }
 
     private static IscsiTmfResponse Map(CoreTmfResponse response) => response switch

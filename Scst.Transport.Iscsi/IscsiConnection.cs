@@ -22,9 +22,9 @@ namespace Scst.Transport.Iscsi;
 /// <para>Send: any thread that finishes a command sends its response directly, under <c>_sendLock</c>, with one gather
 /// write per PDU (header, data straight from the command's buffer, padding). StatSN, ExpCmdSN and MaxCmdSN are
 /// assigned under the same lock, so they reach the wire in order.</para>
-/// <para>Per-task write state is guarded by <c>_taskLock</c>; the core is never called while it is held.</para>
+/// <para>Per-task write state is guarded by the session's <c>TaskLock</c>; the core is never called while it is held.</para>
 /// </remarks>
-internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
+internal sealed partial class IscsiConnection : IDisposable
 {
     private const int BhsLength = Bhs.Length;
     private const int MaxDataInSegment = 256 * 1024;
@@ -38,34 +38,29 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
     private readonly Lock _sendLock = new();
     private readonly byte[] _sendHeader = new byte[BhsLength];
     private readonly byte[] _senseSegment = new byte[2 + SenseData.MaxLength];
-    private readonly Lock _taskLock = new();
-    private readonly Dictionary<uint, IscsiTask> _tasks = [];
-    private readonly Stack<IscsiTask> _freeTasks = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly int _window;
 
     private LoginStateMachine? _login;
     private NegotiatedParameters? _parameters;
     private IscsiPduReaderSettings _readerSettings = new(LoginNegotiator.DefaultMaxRecvDataSegmentLength);
-    private ScsiSession? _session;
+    private IscsiSession? _s;
+    private IscsiSession? _binding;
+    private bool _bindingIsNew;
+    private ushort _cid;
+    private ConnectionEnd _end = ConnectionEnd.Lost;
     private uint _statSn;
-    private uint _expCmdSn;
-    private int _inFlight;
-
-    // CmdSNs of commands that an ABORT TASK named (by RefCmdSN) before they arrived; bounded, guarded by _taskLock.
-    private const int MaxAbortedBeforeArrival = 64;
-    private readonly HashSet<uint> _abortedBeforeArrival = [];
-    private int _abortedBeforeArrivalCount;
-    private uint _nextTargetTransferTag;
     private int _dataInLimit;
     private int _maxBurstLength;
     private int _closed;
 
     // The PDU being submitted, so that RequestWriteData, when the core calls it during Submit, can take the immediate
-    // data straight from the receive pipe.
-    private IscsiTask? _submitting;
-    private ReadOnlySequence<byte> _submittingImmediate;
+    // data straight from the receive pipe. Per thread: with several connections, a PDU that waited for its CmdSN is
+    // submitted by whichever receive loop filled the gap.
+    [ThreadStatic]
+    private static IscsiTask? t_submitting;
+    [ThreadStatic]
+    private static ReadOnlySequence<byte> t_submittingImmediate;
 
     public IscsiConnection(IscsiTargetDriver driver, Socket socket)
     {
@@ -74,11 +69,14 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
         _remote = socket.RemoteEndPoint;
         _local = socket.LocalEndPoint;
         _logger = driver.Logger;
-        _window = Math.Max(1, driver.Options.CommandWindow);
         _sendTimeoutMilliseconds = (int)Math.Min(int.MaxValue, Math.Max(1, driver.Options.RspTimeout) * 1000L);
     }
 
-    public (string Initiator, ulong Isid)? SessionKey { get; private set; }
+    /// <summary>The session, once the login has completed.</summary>
+    public IscsiSession? Session => _s;
+
+    /// <summary>The core's I_T nexus of the connection's Normal session, or null (login, Discovery).</summary>
+    private ScsiSession? Scsi => _s?.Scsi;
 
     public Task Completion => _completion.Task;
 
@@ -86,7 +84,7 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
     private IPAddress? LocalAddress => (_local as IPEndPoint)?.Address;
 
     /// <summary>The target of the connection's Normal session, or null (login, Discovery).</summary>
-    public ScsiTarget? Target => _session?.Target;
+    public ScsiTarget? Target => _s?.Scsi?.Target;
 
     public void Start() => _ = RunAsync();
 
@@ -113,15 +111,12 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
             InitiatorAllowed = (initiator, name) => _driver.Engine.FindTarget(IscsiTargetDriver.DriverName, name) is { } target && _driver.Admits(target, initiator, LocalAddress),
             BindSession = request =>
             {
-                ushort? tsih = _driver.BindSession(this, request.InitiatorName, request.Isid, request.Tsih);
-                if (tsih is not null)
-                {
-                    SessionKey = (request.InitiatorName, request.Isid);
-                }
-
-                return tsih;
+                IscsiSession? session = _driver.BindSession(request);
+                _binding = session;
+                _bindingIsNew = request.Tsih == 0;
+                return session?.Tsih;
             },
-        }, (uint)_window) { Security = CreateLoginSecurity() };
+        }, (uint)Math.Max(1, _driver.Options.CommandWindow)) { Security = CreateLoginSecurity() };
 
         try
         {
@@ -215,6 +210,10 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
             MaxBurstLength = o.MaxBurstLength,
             FirstBurstLength = Math.Min(o.FirstBurstLength, o.MaxBurstLength),
             MaxOutstandingR2T = 1,
+            MaxConnections = Math.Clamp(o.MaxConnections, 1, 65_535),
+            ErrorRecoveryLevel = Math.Clamp(o.ErrorRecoveryLevel, 0, 2),
+            DefaultTime2Wait = Math.Clamp(o.DefaultTime2Wait, 0, 3600),
+            DefaultTime2Retain = Math.Clamp(o.DefaultTime2Retain, 0, 3600),
             InitialR2T = o.InitialR2T,
             ImmediateData = o.ImmediateData,
             TargetPortalGroupTag = o.TargetPortalGroupTag,
@@ -248,7 +247,55 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
             return HandleLogin(pdu);
         }
 
-        switch (opcode)
+        IscsiSession s = _s!;
+        if (s.ErrorRecoveryLevel > 0 && opcode != IscsiOpcode.LoginRequest)
+        {
+            AcknowledgeStatus(pdu.Header.ExpStatSn);
+        }
+
+        if (s.Ordered && !pdu.Header.Immediate && opcode is IscsiOpcode.ScsiCommand or IscsiOpcode.NopOut or IscsiOpcode.TextRequest
+            or IscsiOpcode.TaskManagementRequest or IscsiOpcode.LogoutRequest)
+        {
+            switch (s.Sequence(this, pdu, pdu.Header.CmdSn))
+            {
+                case CmdSnVerdict.Deliver:
+                    bool open;
+                    try
+                    {
+                        open = Dispatch(pdu);
+                    }
+                    finally
+                    {
+                        s.DeliverDeferred();
+                    }
+
+                    return open;
+                case CmdSnVerdict.Old when opcode == IscsiOpcode.ScsiCommand:
+                    OnRetriedCommand(pdu);
+                    return true;
+                default:
+                    return true;
+            }
+        }
+
+        return Dispatch(pdu);
+    }
+
+    /// <summary>
+    /// Handles a PDU that waited for its CmdSN, on the thread that delivered the one before it; a logout in it ends this
+    /// connection's receive loop.
+    /// </summary>
+    internal void HandleDeferred(in IscsiPdu pdu)
+    {
+        if (!IsClosed && !Dispatch(pdu))
+        {
+            Abort();
+        }
+    }
+
+    private bool Dispatch(in IscsiPdu pdu)
+    {
+        switch (pdu.Header.Opcode)
         {
             case IscsiOpcode.ScsiCommand:
                 HandleScsiCommand(pdu);
@@ -266,11 +313,9 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
                 HandleTaskManagement(pdu);
                 return true;
             case IscsiOpcode.LogoutRequest:
-                HandleLogout(pdu);
-                return false;
+                return HandleLogout(pdu);
             case IscsiOpcode.SnackRequest:
-                // ErrorRecoveryLevel 0: SNACK is not supported (RFC 7143 section 11.16).
-                SendReject(RejectReason.ProtocolError, pdu.Header.Bytes);
+                HandleSnack(pdu);
                 return true;
             case IscsiOpcode.LoginRequest:
                 Log.ProtocolError(_logger, _remote, "Login Request in full feature phase");
@@ -284,43 +329,43 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
 
     /// <summary>
     /// Checks a non-immediate command's CmdSN against the window (RFC 7143 section 4.2.2.1) and advances ExpCmdSN.
-    /// A CmdSN outside [ExpCmdSN, MaxCmdSN] is silently ignored.
+    /// A CmdSN outside [ExpCmdSN, MaxCmdSN] is silently ignored. In ordered mode the session checked it already.
     /// </summary>
-    private bool AcceptCmdSn(bool immediate, uint cmdSn)
-    {
-        if (immediate)
-        {
-            return true;
-        }
-
-        uint expected = Volatile.Read(ref _expCmdSn);
-        uint max = MaxCmdSn(expected);
-        if ((int)(cmdSn - expected) < 0 || (int)(cmdSn - max) > 0)
-        {
-            return false;
-        }
-
-        Volatile.Write(ref _expCmdSn, cmdSn + 1);
-        return true;
-    }
+    private bool AcceptCmdSn(bool immediate, uint cmdSn) => _s!.AcceptCmdSn(immediate, cmdSn);
 
     /// <summary>The peer, the CmdSN window and the tasks in flight, for diagnostics.</summary>
     internal string Describe()
     {
-        uint exp = Volatile.Read(ref _expCmdSn);
-        string tasks;
-        lock (_taskLock)
+        if (_s is not { } s)
         {
-            tasks = string.Join(", ", _tasks.Values.Select(t => $"ITT 0x{t.InitiatorTaskTag:x} requested {t.DataRequested} completed {t.DataCompleted}"));
+            return $"{_remote}: logging in";
         }
 
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_remote} {_session?.InitiatorName}: ExpCmdSN {exp} MaxCmdSN {MaxCmdSn(exp)} in flight {Volatile.Read(ref _inFlight)} tasks [{tasks}]");
+        uint exp = s.ExpCmdSn;
+        string tasks;
+        lock (s.TaskLock)
+        {
+            tasks = string.Join(", ", s.Tasks.Values.Where(t => t.Connection == this).Select(t => $"ITT 0x{t.InitiatorTaskTag:x} requested {t.DataRequested} completed {t.DataCompleted}"));
+        }
+
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_remote} {Scsi?.InitiatorName}: ExpCmdSN {exp} MaxCmdSN {s.MaxCmdSn(exp)} in flight {s.InFlight} tasks [{tasks}]");
     }
 
-    private uint MaxCmdSn(uint expCmdSn) => expCmdSn + (uint)Math.Max(_window - Volatile.Read(ref _inFlight), 0) - 1;
+    private uint ExpCmdSnNow => _s!.ExpCmdSn;
 
-    /// <summary>Ends the connection's I_T nexus in the core now; commands in flight still complete and release.</summary>
-    public void EndScsiSession() => _session?.Close();
+    private uint MaxCmdSn(uint expCmdSn) => _s!.MaxCmdSn(expCmdSn);
+
+    /// <summary>
+    /// Ends the connection's I_T nexus in the core now (its initiator dropped it); commands in flight still complete and
+    /// release. A session that survives its connections (ErrorRecoveryLevel 2) is left to its DefaultTime2Retain.
+    /// </summary>
+    public void EndScsiSession()
+    {
+        if (_s is { ErrorRecoveryLevel: < 2 } s)
+        {
+            s.End();
+        }
+    }
 
     /// <summary>
     /// Whether the initiator has already closed this connection (its FIN is queued, not yet read by the receive loop).
@@ -337,29 +382,8 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
             return;
         }
 
-        // Commands still waiting for Data-Out will never get it: end them, so that they release their buffers.
-        List<IscsiTask> waiting = [];
-        lock (_taskLock)
-        {
-            foreach (IscsiTask t in _tasks.Values)
-            {
-                if (t.DataRequested && t.DataCompleted == 0)
-                {
-                    t.DataCompleted = 1;
-                    waiting.Add(t);
-                }
-            }
-
-            _tasks.Clear();
-        }
-
-        foreach (IscsiTask t in waiting)
-        {
-            t.Command?.OnWriteDataReceived(false);
-        }
-
         StopKeepalive();
-        _session?.Close();
+        StopDataOutTimer();
         try
         {
             _socket.Dispose();
@@ -369,36 +393,41 @@ internal sealed partial class IscsiConnection : ISessionTransport, IDisposable
         }
 
         _driver.OnConnectionClosed(this);
+        if (_s is { } s)
+        {
+            s.OnConnectionClosed(_cid, this, _end);
+        }
+        else if (_binding is { } binding && _bindingIsNew && _parameters is null)
+        {
+            // A new session bound at the end of a login that then failed: it never started.
+            binding.End();
+        }
+
         Log.ConnectionClosed(_logger, _remote);
+    }
+
+    /// <summary>
+    /// Closes the connection now, on the caller's thread, because a new connection of its session took its CID: its
+    /// tasks are the session's to hand over before the new connection's first TASK REASSIGN arrives.
+    /// </summary>
+    public void CloseForReinstatement()
+    {
+        _end = ConnectionEnd.RemovedForRecovery;
+        Abort();
+        Close();
+    }
+
+    /// <summary>Closes the connection now, on the caller's thread, as a logout on another connection of its session asked.</summary>
+    public void CloseByLogout(ConnectionEnd how)
+    {
+        _end = how;
+        Abort();
+        Close();
     }
 
     public void Dispose() => _abort.Dispose();
 
-    private bool IsClosed => Volatile.Read(ref _closed) != 0;
-
-    private IscsiTask RentTask()
-    {
-        lock (_taskLock)
-        {
-            if (_freeTasks.TryPop(out IscsiTask? t))
-            {
-                return t;
-            }
-        }
-
-        var task = new IscsiTask();
-        task.Reset();
-        return task;
-    }
-
-    private void ReturnTask(IscsiTask task)
-    {
-        task.Reset();
-        lock (_taskLock)
-        {
-            _freeTasks.Push(task);
-        }
-    }
+    internal bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     private static string FormatIsid(ulong isid) => isid.ToString("x12", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -23,7 +23,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     private readonly List<Socket> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
     private readonly HashSet<IscsiConnection> _connections = [];
-    private readonly Dictionary<(string Initiator, ulong Isid), IscsiConnection> _sessions = [];
+    private readonly Dictionary<(string Initiator, ulong Isid), IscsiSession> _sessions = [];
     private readonly ILogger _logger;
     private CancellationTokenSource? _stopping;
     private Isns.IsnsClient? _isns;
@@ -276,47 +276,63 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         lock (_lock)
         {
             _connections.Remove(connection);
-            if (connection.SessionKey is { } key && _sessions.TryGetValue(key, out IscsiConnection? current) && current == connection)
+        }
+    }
+
+    internal void OnSessionEnded(IscsiSession session)
+    {
+        lock (_lock)
+        {
+            if (_sessions.TryGetValue(session.Key, out IscsiSession? current) && current == session)
             {
-                _sessions.Remove(key);
+                _sessions.Remove(session.Key);
             }
         }
     }
 
     /// <summary>
-    /// Binds a new session (TSIH 0): assigns a TSIH and reinstates (closes) an older session of the same initiator and
-    /// ISID. A non-zero TSIH would add a connection to a session, which MaxConnections=1 does not allow.
+    /// Binds a login to a session. TSIH 0: a new session with a new TSIH, which reinstates (ends) an older session of the
+    /// same initiator and ISID (RFC 7143 section 6.3.5). A non-zero TSIH names the session a connection joins (MC/S) or
+    /// whose connection it reinstates; null when there is no such session or it has no room.
     /// </summary>
-    internal ushort? BindSession(IscsiConnection connection, string initiator, ulong isid, ushort tsih)
+    internal IscsiSession? BindSession(Protocol.SessionBindingRequest request)
     {
-        if (tsih != 0)
+        (string, ulong) key = (request.InitiatorName, request.Isid);
+        if (request.Tsih != 0)
         {
-            return null;
+            lock (_lock)
+            {
+                return _sessions.TryGetValue(key, out IscsiSession? existing) && existing.Tsih == request.Tsih && existing.CanJoin(request.Cid)
+                    ? existing
+                    : null;
+            }
         }
 
-        IscsiConnection? old;
-        ushort assigned;
+        IscsiSession? old;
+        IscsiSession session;
         lock (_lock)
         {
-            _sessions.TryGetValue((initiator, isid), out old);
-            _sessions[(initiator, isid)] = connection;
+            ushort assigned;
             do
             {
                 assigned = ++_nextTsih;
             }
             while (assigned == 0);
+
+            session = new IscsiSession(this, request.InitiatorName, request.Isid, assigned);
+            _sessions.TryGetValue(key, out old);
+            _sessions[key] = session;
         }
 
-        if (old is not null && old != connection)
+        if (old is not null)
         {
-            // Reinstatement (RFC 7143 section 6.3.5): the old I_T nexus ends before the new one exists, so that nothing
-            // tied to it (a PREVENT MEDIUM REMOVAL, say) outlives it while its connection is still being torn down.
-            Log.SessionReinstated(_logger, initiator, isid);
-            old.EndScsiSession();
-            old.Abort();
+            // Reinstatement: the old I_T nexus ends before the new one exists, so that nothing tied to it (a PREVENT
+            // MEDIUM REMOVAL, say) outlives it while its connections are still being torn down.
+            Log.SessionReinstated(_logger, request.InitiatorName, request.Isid);
+            old.End();
         }
 
-        return assigned;
+        return session;
     }
 
     /// <summary>Ends the core sessions of connections whose initiator already closed them (see <see cref="IscsiConnection.PeerHasClosed"/>).</summary>

@@ -103,4 +103,33 @@ public sealed class IscsiTargetOptions
     /// connection at once without asking. Defaults to 2 seconds; whole seconds, at most 65535.
     /// </summary>
     public TimeSpan LogoutRequestTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The most connections a session may have (MaxConnections, RFC 7143 section 13.2); more than one is MC/S: commands
+    /// of one session on several connections, delivered to the core in CmdSN order. Defaults to 1, as initiators that
+    /// want several connections per session ask for them.
+    /// </summary>
+    public int MaxConnections { get; set; } = 1;
+
+    /// <summary>
+    /// The highest ErrorRecoveryLevel offered (RFC 7143 section 13.20): 0 (session recovery only), 1 (SNACK, recovery
+    /// R2Ts, retried commands; responses are kept until acknowledged) or 2 (connection recovery and TASK REASSIGN).
+    /// Defaults to 0.
+    /// </summary>
+    public int ErrorRecoveryLevel { get; set; }
+
+    /// <summary>DefaultTime2Wait offered, in seconds (RFC 7143 section 13.15). Defaults to 2.</summary>
+    public int DefaultTime2Wait { get; set; } = 2;
+
+    /// <summary>
+    /// DefaultTime2Retain offered, in seconds (RFC 7143 section 13.16): at ErrorRecoveryLevel 2, how long the tasks of a
+    /// lost connection wait for TASK REASSIGN, and a session without connections for a new one. Defaults to 20.
+    /// </summary>
+    public int DefaultTime2Retain { get; set; } = 20;
+
+    /// <summary>
+    /// ErrorRecoveryLevel 1 and up: how long a write may wait for a Data-Out before a recovery R2T asks again for what is
+    /// missing. Zero turns the check off. Defaults to 3 seconds.
+    /// </summary>
+    public TimeSpan DataOutTimeout { get; set; } = TimeSpan.FromSeconds(3);
 }

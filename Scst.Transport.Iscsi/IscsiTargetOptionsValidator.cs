@@ -72,6 +72,31 @@ internal sealed class IscsiTargetOptionsValidator : IValidateOptions<IscsiTarget
             failures.Add($"RspTimeout must be 2 to 65535 seconds (was {options.RspTimeout}).");
         }
 
+        if (options.MaxConnections is < 1 or > 65535)
+        {
+            failures.Add($"MaxConnections must be 1 to 65535 (was {options.MaxConnections}).");
+        }
+
+        if (options.ErrorRecoveryLevel is < 0 or > 2)
+        {
+            failures.Add($"ErrorRecoveryLevel must be 0, 1 or 2 (was {options.ErrorRecoveryLevel}).");
+        }
+
+        if (options.DefaultTime2Wait is < 0 or > 3600)
+        {
+            failures.Add($"DefaultTime2Wait must be 0 to 3600 seconds (was {options.DefaultTime2Wait}).");
+        }
+
+        if (options.DefaultTime2Retain is < 0 or > 3600)
+        {
+            failures.Add($"DefaultTime2Retain must be 0 to 3600 seconds (was {options.DefaultTime2Retain}).");
+        }
+
+        if (options.DataOutTimeout < TimeSpan.Zero)
+        {
+            failures.Add($"DataOutTimeout must not be negative (was {options.DataOutTimeout}).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

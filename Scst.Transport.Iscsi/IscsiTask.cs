@@ -14,6 +14,10 @@ internal sealed class IscsiTask
     public const uint ReservedTag = 0xFFFF_FFFF;
 
     public ScsiCommand? Command;
+
+    /// <summary>The connection the task is allegiant to: its R2Ts, Data-In and status go there (RFC 7143 section 5.1).</summary>
+    public IscsiConnection? Connection;
+
     public uint InitiatorTaskTag;
     public ulong Lun;
 
@@ -34,8 +38,10 @@ internal sealed class IscsiTask
     public int R2tNextOffset;
     public uint R2tSn;
 
-    /// <summary>The outstanding R2T (MaxOutstandingR2T is 1 for now): its tag, range, next offset and DataSN.</summary>
+    /// <summary>The outstanding R2T (MaxOutstandingR2T is 1 for now): its tag, range, next offset, DataSN and R2TSN.</summary>
     public uint BurstTag;
+    public int BurstStart;
+    public uint BurstR2tSn;
     public int BurstEnd;
     public int BurstNextOffset;
     public uint BurstDataSn;
@@ -56,9 +62,35 @@ internal sealed class IscsiTask
     /// <summary>1 once the core was told the data arrived (or not); guards against telling it twice.</summary>
     public int DataCompleted;
 
+    /// <summary>
+    /// ErrorRecoveryLevel 1 and up: ranges of the write data that were lost (a Data-Out that never came, or one whose
+    /// data digest failed), each asked for again with a recovery R2T (RFC 7143 section 7.2).
+    /// </summary>
+    public List<(int Offset, int Length)>? Holes;
+
+    /// <summary>Bytes of immediate data that failed their digest at ErrorRecoveryLevel 1 and up (a hole once the buffer exists).</summary>
+    public int ImmediateLost;
+
+    /// <summary>When the last Data-Out for the task arrived or its last R2T went out (TimeProvider timestamp).</summary>
+    public long LastDataActivity;
+
+    /// <summary>
+    /// ErrorRecoveryLevel 1 and up: the response was sent and is kept (the command is not released) until the
+    /// initiator acknowledges its StatSN, so that a SNACK or a retried command can have it again.
+    /// </summary>
+    public bool ResponseSent;
+
+    /// <summary>ErrorRecoveryLevel 2: the command completed while its connection was gone; the response waits for TASK REASSIGN.</summary>
+    public bool ResponsePending;
+
+    /// <summary>StatSN of the sent response, and how many Data-In PDUs went before it.</summary>
+    public uint StatSn;
+    public uint DataInPdus;
+
     public void Reset()
     {
         Command = null;
+        Connection = null;
         InitiatorTaskTag = ReservedTag;
         Lun = 0;
         WriteLength = 0;
@@ -69,6 +101,8 @@ internal sealed class IscsiTask
         R2tNextOffset = 0;
         R2tSn = 0;
         BurstTag = 0;
+        BurstStart = 0;
+        BurstR2tSn = 0;
         BurstEnd = 0;
         BurstNextOffset = 0;
         BurstDataSn = 0;
@@ -77,5 +111,22 @@ internal sealed class IscsiTask
         Failed = false;
         DigestFailed = false;
         DataCompleted = 0;
+        Holes = null;
+        ImmediateLost = 0;
+        LastDataActivity = 0;
+        ResponseSent = false;
+        ResponsePending = false;
+        StatSn = 0;
+        DataInPdus = 0;
+    }
+
+    /// <summary>Records a lost range of write data, clipped to the command's buffer.</summary>
+    public void AddHole(int offset, int length)
+    {
+        int end = Math.Min(offset + length, WriteLength);
+        if (end > offset)
+        {
+            (Holes ??= []).Add((offset, end - offset));
+        }
     }
 }

@@ -52,6 +52,12 @@ public static partial class IscsiEventIds
 
     /// <summary>An initiator that sees no LUN of a target was refused it (hidden from SendTargets, or its login failed).</summary>
     public const int InitiatorRefused = 2030;
+
+    /// <summary>ErrorRecoveryLevel 1 and up: write data stopped coming; a recovery R2T asks for it again.</summary>
+    public const int DataOutTimeout = 2040;
+
+    /// <summary>ErrorRecoveryLevel 2: a task was moved to another connection (TASK REASSIGN).</summary>
+    public const int TaskReassigned = 2041;
 }
 
 internal static partial class Log
@@ -100,4 +106,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = IscsiEventIds.InitiatorRefused, Level = LogLevel.Information, Message = "Initiator {Initiator} has no LUN of target {Target} (portal {Portal}); the target is hidden from it and its login refused")]
     public static partial void InitiatorRefused(ILogger logger, string initiator, string target, IPAddress? portal);
+
+    [LoggerMessage(EventId = IscsiEventIds.DataOutTimeout, Level = LogLevel.Warning, Message = "No Data-Out from {Remote} for task 0x{InitiatorTaskTag:x8}; asking again with a recovery R2T")]
+    public static partial void DataOutTimeout(ILogger logger, EndPoint? remote, uint initiatorTaskTag);
+
+    [LoggerMessage(EventId = IscsiEventIds.TaskReassigned, Level = LogLevel.Information, Message = "Task 0x{InitiatorTaskTag:x8} reassigned to the connection from {Remote}")]
+    public static partial void TaskReassigned(ILogger logger, EndPoint? remote, uint initiatorTaskTag);
 }

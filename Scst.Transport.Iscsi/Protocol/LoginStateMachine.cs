@@ -11,7 +11,8 @@ namespace Scst.Transport.Iscsi.Protocol;
 /// <param name="Tsih">TSIH the initiator sent: 0 for a new session.</param>
 /// <param name="TargetName">TargetName (null in a Discovery session).</param>
 /// <param name="SessionType">Normal or Discovery.</param>
-internal readonly record struct SessionBindingRequest(string InitiatorName, ulong Isid, ushort Tsih, string? TargetName, SessionType SessionType);
+/// <param name="Cid">CID of the connection.</param>
+internal readonly record struct SessionBindingRequest(string InitiatorName, ulong Isid, ushort Tsih, string? TargetName, SessionType SessionType, ushort Cid = 0);
 
 /// <summary>Callbacks from the login state machine to the target. Both are called synchronously and must not block.</summary>
 internal sealed record LoginCallbacks
@@ -316,7 +317,7 @@ internal sealed class LoginStateMachine
     }
 
     private SessionBindingRequest BindingRequest(NegotiatedParameters parameters) =>
-        new(parameters.InitiatorName, _isid, _tsih, parameters.SessionType == SessionType.Normal ? parameters.TargetName : null, parameters.SessionType);
+        new(parameters.InitiatorName, _isid, _tsih, parameters.SessionType == SessionType.Normal ? parameters.TargetName : null, parameters.SessionType, _cid);
 
     private LoginStep Respond(in LoginRequestHeader request, bool transit, ReadOnlyMemory<byte> data, LoginProgress progress)
     {
