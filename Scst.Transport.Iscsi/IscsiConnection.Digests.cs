@@ -30,14 +30,10 @@ internal sealed partial class IscsiConnection
         IscsiPduHeader header = pdu.Header;
         Log.DataDigestError(_logger, _remote, header.Opcode, header.InitiatorTaskTag);
         SendReject(RejectReason.DataDigestError, header.Bytes);
-        switch (header.Opcode)
+        if (header.Opcode is IscsiOpcode.ScsiCommand or IscsiOpcode.DataOut)
         {
-            case IscsiOpcode.ScsiCommand:
-                HandleScsiCommand(pdu, dataDigestFailed: true);
-                break;
-            case IscsiOpcode.DataOut:
-                HandleDataOut(pdu, dataDigestFailed: true);
-                break;
+            // The header is sound: the command's CmdSN counts (in order, when the session orders them); its data does not.
+            HandlePdu(pdu, dataDigestFailed: true);
         }
     }
 

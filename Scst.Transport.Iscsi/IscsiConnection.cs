@@ -116,6 +116,7 @@ internal sealed partial class IscsiConnection : IDisposable
                 _bindingIsNew = request.Tsih == 0;
                 return session?.Tsih;
             },
+            BindRefusal = _driver.BindRefusal,
         }, (uint)Math.Max(1, _driver.Options.CommandWindow)) { Security = CreateLoginSecurity() };
 
         try
@@ -232,8 +233,11 @@ internal sealed partial class IscsiConnection : IDisposable
         }
     }
 
-    /// <summary>Handles one PDU. Returns false when the connection must close.</summary>
-    private bool HandlePdu(in IscsiPdu pdu)
+    /// <summary>
+    /// Handles one PDU; <paramref name="dataDigestFailed"/> when its data failed its digest (a SCSI Command whose CmdSN
+    /// still counts). Returns false when the connection must close.
+    /// </summary>
+    private bool HandlePdu(in IscsiPdu pdu, bool dataDigestFailed = false)
     {
         IscsiOpcode opcode = pdu.Header.Opcode;
         if (_parameters is null)
@@ -256,13 +260,13 @@ internal sealed partial class IscsiConnection : IDisposable
         if (s.Ordered && !pdu.Header.Immediate && opcode is IscsiOpcode.ScsiCommand or IscsiOpcode.NopOut or IscsiOpcode.TextRequest
             or IscsiOpcode.TaskManagementRequest or IscsiOpcode.LogoutRequest)
         {
-            switch (s.Sequence(this, pdu, pdu.Header.CmdSn))
+            switch (s.Sequence(this, pdu, pdu.Header.CmdSn, dataDigestFailed))
             {
                 case CmdSnVerdict.Deliver:
                     bool open;
                     try
                     {
-                        open = Dispatch(pdu);
+                        open = Dispatch(pdu, dataDigestFailed);
                     }
                     finally
                     {
@@ -278,30 +282,30 @@ internal sealed partial class IscsiConnection : IDisposable
             }
         }
 
-        return Dispatch(pdu);
+        return Dispatch(pdu, dataDigestFailed);
     }
 
     /// <summary>
     /// Handles a PDU that waited for its CmdSN, on the thread that delivered the one before it; a logout in it ends this
     /// connection's receive loop.
     /// </summary>
-    internal void HandleDeferred(in IscsiPdu pdu)
+    internal void HandleDeferred(in IscsiPdu pdu, bool dataDigestFailed)
     {
-        if (!IsClosed && !Dispatch(pdu))
+        if (!IsClosed && !Dispatch(pdu, dataDigestFailed))
         {
             Abort();
         }
     }
 
-    private bool Dispatch(in IscsiPdu pdu)
+    private bool Dispatch(in IscsiPdu pdu, bool dataDigestFailed = false)
     {
         switch (pdu.Header.Opcode)
         {
             case IscsiOpcode.ScsiCommand:
-                HandleScsiCommand(pdu);
+                HandleScsiCommand(pdu, dataDigestFailed);
                 return true;
             case IscsiOpcode.DataOut:
-                HandleDataOut(pdu);
+                HandleDataOut(pdu, dataDigestFailed);
                 return true;
             case IscsiOpcode.NopOut:
                 HandleNopOut(pdu);

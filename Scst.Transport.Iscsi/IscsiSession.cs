@@ -324,7 +324,7 @@ internal sealed class IscsiSession : ISessionTransport
     /// Decides what to do with a non-immediate PDU's CmdSN in ordered mode: deliver it now (the caller then calls
     /// <see cref="DeliverDeferred"/>), keep a copy until its turn, or drop it (outside the window, or seen already).
     /// </summary>
-    public CmdSnVerdict Sequence(IscsiConnection connection, in IscsiPdu pdu, uint cmdSn)
+    public CmdSnVerdict Sequence(IscsiConnection connection, in IscsiPdu pdu, uint cmdSn, bool dataDigestFailed)
     {
         lock (_lock)
         {
@@ -341,7 +341,7 @@ internal sealed class IscsiSession : ISessionTransport
                 return (int)(cmdSn - exp) < 0 ? CmdSnVerdict.Old : CmdSnVerdict.Drop;
             }
 
-            _deferred.Add(cmdSn, new DeferredPdu(connection, pdu));
+            _deferred.Add(cmdSn, new DeferredPdu(connection, pdu, dataDigestFailed));
             return CmdSnVerdict.Deferred;
         }
     }
@@ -364,7 +364,7 @@ internal sealed class IscsiSession : ISessionTransport
                 Volatile.Write(ref _expCmdSn, exp + 1);
             }
 
-            next.Connection.HandleDeferred(next.Pdu);
+            next.Connection.HandleDeferred(next.Pdu, next.DataDigestFailed);
         }
     }
 
@@ -486,13 +486,16 @@ internal sealed class IscsiSession : ISessionTransport
         private readonly byte[] _ahs;
         private readonly byte[] _data;
 
-        public DeferredPdu(IscsiConnection connection, in IscsiPdu pdu)
+        public DeferredPdu(IscsiConnection connection, in IscsiPdu pdu, bool dataDigestFailed)
         {
             Connection = connection;
             Header = pdu.Header;
+            DataDigestFailed = dataDigestFailed;
             _ahs = System.Buffers.BuffersExtensions.ToArray(pdu.AdditionalHeaderSegments);
-            _data = System.Buffers.BuffersExtensions.ToArray(pdu.DataSegment);
+            _data = dataDigestFailed ? [] : System.Buffers.BuffersExtensions.ToArray(pdu.DataSegment);
         }
+
+        public bool DataDigestFailed { get; }
 
         public IscsiConnection Connection { get; }
 

@@ -210,6 +210,18 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             c.Dispose();
         }
 
+        // Sessions kept for connection recovery (ErrorRecoveryLevel 2) end with the driver.
+        IscsiSession[] sessions;
+        lock (_lock)
+        {
+            sessions = [.. _sessions.Values];
+        }
+
+        foreach (IscsiSession s in sessions)
+        {
+            s.End();
+        }
+
         stopping.Dispose();
     }
 
@@ -333,6 +345,17 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         }
 
         return session;
+    }
+
+    /// <summary>Why <see cref="BindSession"/> refused a connection that named a session by TSIH.</summary>
+    internal Protocol.LoginStatus BindRefusal(Protocol.SessionBindingRequest request)
+    {
+        lock (_lock)
+        {
+            return _sessions.TryGetValue((request.InitiatorName, request.Isid), out IscsiSession? existing) && existing.Tsih == request.Tsih && !existing.Ended
+                ? Protocol.LoginStatus.TooManyConnections
+                : Protocol.LoginStatus.SessionDoesNotExist;
+        }
     }
 
     /// <summary>Ends the core sessions of connections whose initiator already closed them (see <see cref="IscsiConnection.PeerHasClosed"/>).</summary>

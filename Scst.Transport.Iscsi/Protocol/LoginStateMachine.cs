@@ -33,6 +33,12 @@ internal sealed record LoginCallbacks
     /// initiator and ISID, or null (the login then fails with 0x020a, session does not exist).
     /// </summary>
     public required Func<SessionBindingRequest, ushort?> BindSession { get; init; }
+
+    /// <summary>
+    /// Optional. Why a login with a non-zero TSIH could not be bound: 0x020a (session does not exist, the default) or
+    /// 0x0206 (too many connections).
+    /// </summary>
+    public Func<SessionBindingRequest, LoginStatus>? BindRefusal { get; init; }
 }
 
 /// <summary>Who logged in, once the login has completed.</summary>
@@ -310,7 +316,7 @@ internal sealed class LoginStateMachine
 
         if (_tsih != 0 && _callbacks.BindSession(BindingRequest(parameters)) != _tsih)
         {
-            return LoginStatus.SessionDoesNotExist;
+            return _callbacks.BindRefusal?.Invoke(BindingRequest(parameters)) ?? LoginStatus.SessionDoesNotExist;
         }
 
         return LoginStatus.Success;

@@ -73,6 +73,12 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
 
     public uint CmdSn { get; set; } = 1;
 
+    /// <summary>TSIH sent in the login: 0 for a new session, the session's to add or reinstate a connection. Set by a successful login.</summary>
+    public ushort Tsih { get; set; }
+
+    /// <summary>CID sent in the login (and named by a logout of this connection).</summary>
+    public ushort Cid { get; set; }
+
     public uint ExpStatSn { get; set; }
 
     /// <summary>The MaxCmdSN of the last PDU that carried one.</summary>
@@ -185,6 +191,8 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
                 NextStage = LoginStage.FullFeaturePhase,
                 DataSegmentLength = text.Length,
                 Isid = Isid,
+                Tsih = Tsih,
+                Cid = Cid,
                 InitiatorTaskTag = itt,
                 CmdSn = CmdSn,
                 ExpStatSn = ExpStatSn,
@@ -213,6 +221,7 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
             if (response.Transit && response.NextStage == LoginStage.FullFeaturePhase)
             {
                 var result = new LoginResult(response.Status, response.Tsih, answered);
+                Tsih = response.Tsih;
                 ApplyNegotiated(result);
                 return result;
             }
@@ -263,12 +272,17 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
     }
 
     /// <summary>Sends a Logout Request (close the session) and returns the Logout Response.</summary>
-    public async Task<LogoutResponseHeader> LogoutAsync(CancellationToken cancellationToken = default)
+    public Task<LogoutResponseHeader> LogoutAsync(CancellationToken cancellationToken = default) =>
+        LogoutAsync(LogoutReason.CloseSession, Cid, cancellationToken);
+
+    /// <summary>Sends a Logout Request (immediate) with a reason and the CID it names, and returns the response.</summary>
+    public async Task<LogoutResponseHeader> LogoutAsync(LogoutReason reason, ushort cid, CancellationToken cancellationToken = default)
     {
         var header = new LogoutRequestHeader
         {
             Immediate = true,
-            Reason = LogoutReason.CloseSession,
+            Reason = reason,
+            Cid = cid,
             InitiatorTaskTag = _nextItt++,
             CmdSn = CmdSn,
             ExpStatSn = ExpStatSn,
