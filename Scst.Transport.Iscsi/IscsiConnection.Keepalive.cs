@@ -29,7 +29,8 @@ internal sealed partial class IscsiConnection
     /// <summary>Arms the keepalive when the connection enters the full feature phase (receive loop).</summary>
     private void StartKeepalive()
     {
-        int interval = _driver.Options.NopInInterval;
+        IscsiTargetSettings? settings = TargetSettings;
+        int interval = settings?.NopInInterval ?? _driver.Options.NopInInterval;
         if (interval <= 0)
         {
             return;
@@ -37,7 +38,7 @@ internal sealed partial class IscsiConnection
 
         TimeProvider time = _driver.TimeProvider;
         _nopInInterval = TimeSpan.FromSeconds(interval);
-        _nopInTimeout = TimeSpan.FromSeconds(Math.Max(1, _driver.Options.NopInTimeout));
+        _nopInTimeout = TimeSpan.FromSeconds(Math.Max(1, settings?.NopInTimeout ?? _driver.Options.NopInTimeout));
         Volatile.Write(ref _lastReceiveTimestamp, time.GetTimestamp());
         _keepalive = time.CreateTimer(static state => ((IscsiConnection)state!).OnKeepaliveTimer(), this, _nopInInterval, Timeout.InfiniteTimeSpan);
     }

@@ -14,7 +14,7 @@ internal sealed partial class IscsiConnection
     private bool _sendDataDigest;
 
     // SCST's RspTimeout: how long one PDU may wait for room in the socket's send buffer.
-    private readonly int _sendTimeoutMilliseconds;
+    private int _sendTimeoutMilliseconds;
 
     /// <summary>
     /// Sends a header already written to <c>_sendHeader</c>, with its data segment, padding and, once negotiated, the

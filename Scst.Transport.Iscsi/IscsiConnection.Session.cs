@@ -67,8 +67,17 @@ internal sealed partial class IscsiConnection
         // Session-wide values come from the leading login (RFC 7143 section 13: LO keys); the digests and the
         // MaxRecvDataSegmentLength are this connection's own.
         NegotiatedParameters sessionWide = session.Parameters!;
+        IscsiTargetSettings? settings = id.TargetName is { } name ? _driver.SettingsOf(name) : null;
         _maxBurstLength = Math.Max(512, sessionWide.MaxBurstLength);
-        _dataInLimit = Math.Min(Math.Min(p.InitiatorMaxRecvDataSegmentLength, MaxDataInSegment), _maxBurstLength);
+        _dataInLimit = Math.Min(Math.Min(Math.Min(p.InitiatorMaxRecvDataSegmentLength, MaxDataInSegment), _maxBurstLength),
+            settings?.MaxXmitDataSegmentLength ?? int.MaxValue);
+        if (settings?.RspTimeout is { } rspTimeout)
+        {
+            lock (_sendLock)
+            {
+                _sendTimeoutMilliseconds = SendTimeout(rspTimeout);
+            }
+        }
         // The digests apply from the first PDU after the login phase, both ways (the final Login Response went without).
         _readerSettings = new IscsiPduReaderSettings(p.TargetMaxRecvDataSegmentLength, p.HeaderDigest, p.DataDigest);
         StartSendDigests(p.HeaderDigest, p.DataDigest);
@@ -218,13 +227,15 @@ internal sealed partial class IscsiConnection
     /// the initiator may see through this portal: those allowed on the portal (<see cref="IscsiTargetAccess.AllowedPortals"/>)
     /// in which it sees a LUN (its security group's, or the default LUNs), as SCST's iSCSI daemon lists them. In a
     /// Normal session only the session's own target is reported. Each target comes with the address of this
-    /// connection and then the driver's other portals the target and initiator are allowed on (listeners on a
-    /// specific, non-loopback address of the same family; SCST skips loopback portals the same way).
+    /// connection and then the driver's other portals, IPv4 and IPv6, that the target and initiator are allowed on,
+    /// each with its own portal group tag (listeners on a specific address; loopback and IPv6 link-local addresses,
+    /// which mean nothing on another host, are left out, as SCST leaves out loopback portals).
     /// </summary>
     private void WriteSendTargets(ArrayBufferWriter<byte> answer, string value)
     {
         IPEndPoint? local = _local as IPEndPoint;
         string initiator = _login?.Result?.Identity.InitiatorName ?? string.Empty;
+        IscsiPortal[] portals = _driver.Portals();
         foreach (ScsiTarget target in _driver.EnabledTargets())
         {
             bool wanted = Scsi is null
@@ -236,27 +247,30 @@ internal sealed partial class IscsiConnection
             }
 
             TextKeys.Write(answer, "TargetName", target.Name);
-            TextKeys.Write(answer, "TargetAddress", FormatTargetAddress(local));
+            TextKeys.Write(answer, "TargetAddress", FormatTargetAddress(local, PortalGroupTag));
             if (local is null)
             {
                 continue;
             }
 
-            foreach (IPEndPoint portal in _driver.LocalEndPoints)
+            foreach (IscsiPortal portal in portals)
             {
-                if (portal.AddressFamily == local.AddressFamily && !portal.Equals(local) && !IPAddress.IsLoopback(portal.Address)
-                    && !portal.Address.Equals(IPAddress.Any) && !portal.Address.Equals(IPAddress.IPv6Any)
-                    && (Scsi is null ? _driver.Admits(target, initiator, portal.Address) : _driver.Serves(target, portal.Address)))
+                IPEndPoint address = portal.EndPoint;
+                if (portal != Portal && !address.Equals(local) && IsAnnounceable(address.Address)
+                    && (Scsi is null ? _driver.Admits(target, initiator, address.Address) : _driver.Serves(target, address.Address)))
                 {
-                    TextKeys.Write(answer, "TargetAddress", FormatTargetAddress(portal));
+                    TextKeys.Write(answer, "TargetAddress", FormatTargetAddress(address, portal.Tag));
                 }
             }
         }
     }
 
-    private string FormatTargetAddress(IPEndPoint? portal)
+    private static bool IsAnnounceable(IPAddress address) =>
+        !IPAddress.IsLoopback(address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && !address.IsIPv6LinkLocal;
+
+    private static string FormatTargetAddress(IPEndPoint? portal, ushort portalGroupTag)
     {
-        string tag = _driver.Options.TargetPortalGroupTag.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string tag = portalGroupTag.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return portal switch
         {
             { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6 => $"[{v6.Address}]:{v6.Port},{tag}",

@@ -62,15 +62,25 @@ internal sealed partial class IscsiConnection : IDisposable
     [ThreadStatic]
     private static ReadOnlySequence<byte> t_submittingImmediate;
 
-    public IscsiConnection(IscsiTargetDriver driver, Socket socket)
+    public IscsiConnection(IscsiTargetDriver driver, Socket socket, IscsiPortal? portal = null)
     {
         _driver = driver;
         _socket = socket;
+        Portal = portal;
         _remote = socket.RemoteEndPoint;
         _local = socket.LocalEndPoint;
         _logger = driver.Logger;
-        _sendTimeoutMilliseconds = (int)Math.Min(int.MaxValue, Math.Max(1, driver.Options.RspTimeout) * 1000L);
+        _sendTimeoutMilliseconds = SendTimeout(driver.Options.RspTimeout);
     }
+
+    /// <summary>The portal the connection came in through.</summary>
+    public IscsiPortal? Portal { get; }
+
+    /// <summary>The target portal group tag of that portal.</summary>
+    private ushort PortalGroupTag => Portal?.Tag ?? _driver.Options.TargetPortalGroupTag;
+
+    /// <summary>The iSCSI settings of the session's target, or null (none, Discovery, login not done).</summary>
+    private IscsiTargetSettings? TargetSettings => _s?.Key.Target is { } target ? _driver.SettingsOf(target) : null;
 
     /// <summary>The session, once the login has completed.</summary>
     public IscsiSession? Session => _s;
@@ -87,6 +97,8 @@ internal sealed partial class IscsiConnection : IDisposable
     public ScsiTarget? Target => _s?.Scsi?.Target;
 
     public void Start() => _ = RunAsync();
+
+    private static int SendTimeout(int seconds) => (int)Math.Min(int.MaxValue, Math.Max(1, seconds) * 1000L);
 
     /// <summary>Drops the connection: the receive loop ends and cleans up.</summary>
     public void Abort()
@@ -111,12 +123,14 @@ internal sealed partial class IscsiConnection : IDisposable
             InitiatorAllowed = (initiator, name) => _driver.Engine.FindTarget(IscsiTargetDriver.DriverName, name) is { } target && _driver.Admits(target, initiator, LocalAddress),
             BindSession = request =>
             {
-                IscsiSession? session = _driver.BindSession(request);
+                IscsiSession? session = _driver.BindSession(request, PortalGroupTag);
                 _binding = session;
                 _bindingIsNew = request.Tsih == 0;
                 return session?.Tsih;
             },
-            BindRefusal = _driver.BindRefusal,
+            BindRefusal = request => _driver.BindRefusal(request, PortalGroupTag),
+            OptionsForTarget = name => _driver.SettingsOf(name) is { } settings ? BuildNegotiationOptions(settings) : null,
+            Redirect = Redirect,
         }, (uint)Math.Max(1, _driver.Options.CommandWindow)) { Security = CreateLoginSecurity() };
 
         try
@@ -202,25 +216,41 @@ internal sealed partial class IscsiConnection : IDisposable
         }
     }
 
-    private TargetNegotiationOptions BuildNegotiationOptions()
+    /// <summary>What the target offers in the login: the driver's values, overridden by the target's own settings.</summary>
+    private TargetNegotiationOptions BuildNegotiationOptions(IscsiTargetSettings? t = null)
     {
         IscsiTargetOptions o = _driver.Options;
+        int maxBurst = t?.MaxBurstLength ?? o.MaxBurstLength;
         return new TargetNegotiationOptions
         {
-            MaxRecvDataSegmentLength = o.MaxRecvDataSegmentLength,
-            MaxBurstLength = o.MaxBurstLength,
-            FirstBurstLength = Math.Min(o.FirstBurstLength, o.MaxBurstLength),
+            MaxRecvDataSegmentLength = t?.MaxRecvDataSegmentLength ?? o.MaxRecvDataSegmentLength,
+            MaxBurstLength = maxBurst,
+            FirstBurstLength = Math.Min(t?.FirstBurstLength ?? o.FirstBurstLength, maxBurst),
             MaxOutstandingR2T = 1,
-            MaxConnections = Math.Clamp(o.MaxConnections, 1, 65_535),
-            ErrorRecoveryLevel = Math.Clamp(o.ErrorRecoveryLevel, 0, 2),
+            MaxConnections = Math.Clamp(t?.MaxConnections ?? o.MaxConnections, 1, 65_535),
+            ErrorRecoveryLevel = Math.Clamp(t?.ErrorRecoveryLevel ?? o.ErrorRecoveryLevel, 0, 2),
             DefaultTime2Wait = Math.Clamp(o.DefaultTime2Wait, 0, 3600),
             DefaultTime2Retain = Math.Clamp(o.DefaultTime2Retain, 0, 3600),
-            InitialR2T = o.InitialR2T,
-            ImmediateData = o.ImmediateData,
-            TargetPortalGroupTag = o.TargetPortalGroupTag,
-            HeaderDigests = Digests.TryParse(o.HeaderDigest, out DigestSet header) ? header : DigestSet.None,
-            DataDigests = Digests.TryParse(o.DataDigest, out DigestSet data) ? data : DigestSet.None,
+            InitialR2T = t?.InitialR2T ?? o.InitialR2T,
+            ImmediateData = t?.ImmediateData ?? o.ImmediateData,
+            TargetPortalGroupTag = PortalGroupTag,
+            TargetAlias = string.IsNullOrEmpty(t?.Alias) ? null : t.Alias,
+            HeaderDigests = Digests.TryParse(t?.HeaderDigest ?? o.HeaderDigest, out DigestSet header) ? header : DigestSet.None,
+            DataDigests = Digests.TryParse(t?.DataDigest ?? o.DataDigest, out DigestSet data) ? data : DigestSet.None,
         };
+    }
+
+    /// <summary>The TargetAddress and kind of a login redirection configured for the target, or null.</summary>
+    private (string Address, bool Permanent)? Redirect(string initiator, string target)
+    {
+        if (_driver.SettingsOf(target)?.Redirect is not { Length: > 0 } redirect
+            || !IscsiTargetSettings.TryParseRedirect(redirect, out string address, out bool permanent))
+        {
+            return null;
+        }
+
+        Log.LoginRedirected(_logger, initiator, target, address, permanent ? "permanent" : "temporary");
+        return (address, permanent);
     }
 
     private void OnFramingError(in IscsiPdu pdu, PduReadError error)

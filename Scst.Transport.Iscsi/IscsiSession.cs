@@ -36,15 +36,15 @@ internal sealed class IscsiSession : ISessionTransport
     private bool _ended;
     private ITimer? _retainTimer;
 
-    public IscsiSession(IscsiTargetDriver driver, string initiator, ulong isid, ushort tsih)
+    public IscsiSession(IscsiTargetDriver driver, SessionKey key, ushort tsih)
     {
         _driver = driver;
-        Key = (initiator, isid);
+        Key = key;
         Tsih = tsih;
-        Window = Math.Max(1, driver.Options.CommandWindow);
+        Window = Math.Max(1, (key.Target is { } target ? driver.SettingsOf(target)?.QueuedCommands : null) ?? driver.Options.CommandWindow);
     }
 
-    public (string Initiator, ulong Isid) Key { get; }
+    public SessionKey Key { get; }
 
     public ushort Tsih { get; }
 
@@ -54,7 +54,7 @@ internal sealed class IscsiSession : ISessionTransport
     /// <summary>The core's I_T nexus; null in a Discovery session.</summary>
     public ScsiSession? Scsi { get; private set; }
 
-    public int Window { get; }
+    public int Window { get; private set; }
 
     public int ErrorRecoveryLevel { get; private set; }
 

@@ -20,10 +20,10 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     public const string DriverName = "iscsi";
 
     private readonly Lock _lock = new();
-    private readonly List<Socket> _listeners = [];
+    private readonly List<IscsiPortal> _portals = [];
     private readonly List<Task> _acceptLoops = [];
     private readonly HashSet<IscsiConnection> _connections = [];
-    private readonly Dictionary<(string Initiator, ulong Isid), IscsiSession> _sessions = [];
+    private readonly Dictionary<SessionKey, IscsiSession> _sessions = [];
     private readonly ILogger _logger;
     private CancellationTokenSource? _stopping;
     private Isns.IsnsClient? _isns;
@@ -60,7 +60,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         {
             lock (_lock)
             {
-                return [.. _listeners.Select(l => (IPEndPoint)l.LocalEndPoint!)];
+                return [.. _portals.Select(p => p.EndPoint)];
             }
         }
     }
@@ -128,31 +128,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         IEnumerable<string> portals = Options.Portals.Count == 0 ? ["127.0.0.1:3260"] : Options.Portals;
         foreach (string portal in portals)
         {
-            IPEndPoint endPoint = ParsePortal(portal);
-            var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
-                {
-                    listener.DualMode = false;
-                }
-
-                listener.Bind(endPoint);
-                listener.Listen(128);
-            }
-            catch
-            {
-                listener.Dispose();
-                throw;
-            }
-
-            lock (_lock)
-            {
-                _listeners.Add(listener);
-                _acceptLoops.Add(AcceptLoopAsync(listener, stopping.Token));
-            }
-
-            Log.Listening(_logger, listener.LocalEndPoint!);
+            Listen(portal, stopping.Token);
         }
 
         if (!string.IsNullOrEmpty(Options.IsnsServer))
@@ -186,12 +162,12 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         lock (_lock)
         {
             stopping.Cancel();
-            foreach (Socket l in _listeners)
+            foreach (IscsiPortal p in _portals)
             {
-                l.Dispose();
+                p.Listener.Dispose();
             }
 
-            _listeners.Clear();
+            _portals.Clear();
             loops = [.. _acceptLoops];
             _acceptLoops.Clear();
             connections = [.. _connections];
@@ -253,8 +229,95 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     /// <inheritdoc />
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
-    private async Task AcceptLoopAsync(Socket listener, CancellationToken stopping)
+    /// <summary>
+    /// Starts listening on one more portal while the driver runs: <c>host:port</c>, optionally followed by
+    /// <c>,tag</c> for its portal group (see <see cref="IscsiTargetOptions.Portals"/>).
+    /// </summary>
+    /// <param name="portal">The portal.</param>
+    /// <returns>The address it listens on (with the real port when 0 was asked).</returns>
+    /// <exception cref="InvalidOperationException">The driver is not running.</exception>
+    /// <exception cref="FormatException">The portal is not an address with an optional port and tag.</exception>
+    /// <exception cref="SocketException">The portal cannot be bound.</exception>
+    public IPEndPoint AddPortal(string portal)
     {
+        ArgumentNullException.ThrowIfNull(portal);
+        CancellationTokenSource stopping = _stopping ?? throw new InvalidOperationException("The iSCSI driver is not running.");
+        return Listen(portal, stopping.Token).EndPoint;
+    }
+
+    /// <summary>
+    /// Stops listening on a portal. The Normal sessions whose connections came in through it are asked to log out
+    /// (Asynchronous Message, AsyncEvent 1) and dropped after <see cref="IscsiTargetOptions.LogoutRequestTimeout"/>;
+    /// they may log in again through another portal.
+    /// </summary>
+    /// <param name="endPoint">The address the portal listens on, as <see cref="LocalEndPoints"/> gives it.</param>
+    /// <returns>False when no portal listens there.</returns>
+    public bool RemovePortal(IPEndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        IscsiPortal? portal;
+        IscsiConnection[] connections;
+        lock (_lock)
+        {
+            portal = _portals.Find(p => p.EndPoint.Equals(endPoint));
+            if (portal is null)
+            {
+                return false;
+            }
+
+            _portals.Remove(portal);
+            portal.Listener.Dispose();
+            connections = [.. _connections.Where(c => c.Portal == portal)];
+        }
+
+        Log.PortalRemoved(_logger, endPoint, connections.Length);
+        AskToLogOutOrDrop(connections);
+        return true;
+    }
+
+    private IscsiPortal Listen(string text, CancellationToken stopping)
+    {
+        (IPEndPoint endPoint, ushort? tag) = ParsePortal(text);
+        var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                listener.DualMode = false;
+            }
+
+            listener.Bind(endPoint);
+            listener.Listen(128);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        var portal = new IscsiPortal(listener, (IPEndPoint)listener.LocalEndPoint!, tag ?? Options.TargetPortalGroupTag);
+        lock (_lock)
+        {
+            _portals.Add(portal);
+            _acceptLoops.Add(AcceptLoopAsync(portal, stopping));
+        }
+
+        Log.Listening(_logger, portal.EndPoint);
+        return portal;
+    }
+
+    /// <summary>The portals listening now.</summary>
+    internal IscsiPortal[] Portals()
+    {
+        lock (_lock)
+        {
+            return [.. _portals];
+        }
+    }
+
+    private async Task AcceptLoopAsync(IscsiPortal portal, CancellationToken stopping)
+    {
+        Socket listener = portal.Listener;
         while (!stopping.IsCancellationRequested)
         {
             Socket socket;
@@ -264,7 +327,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
             {
-                if (stopping.IsCancellationRequested)
+                if (stopping.IsCancellationRequested || !IsListening(portal))
                 {
                     return;
                 }
@@ -273,13 +336,21 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             }
 
             socket.NoDelay = true;
-            var connection = new IscsiConnection(this, socket);
+            var connection = new IscsiConnection(this, socket, portal);
             lock (_lock)
             {
                 _connections.Add(connection);
             }
 
             connection.Start();
+        }
+    }
+
+    private bool IsListening(IscsiPortal portal)
+    {
+        lock (_lock)
+        {
+            return _portals.Contains(portal);
         }
     }
 
@@ -304,12 +375,13 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
 
     /// <summary>
     /// Binds a login to a session. TSIH 0: a new session with a new TSIH, which reinstates (ends) an older session of the
-    /// same initiator and ISID (RFC 7143 section 6.3.5). A non-zero TSIH names the session a connection joins (MC/S) or
-    /// whose connection it reinstates; null when there is no such session or it has no room.
+    /// same initiator port (name and ISID) with the same target portal group (RFC 7143 section 6.3.5); null when the
+    /// target has its <see cref="IscsiTargetSettings.MaxSessions"/> already. A non-zero TSIH names the session a
+    /// connection joins (MC/S) or whose connection it reinstates; null when there is no such session or it has no room.
     /// </summary>
-    internal IscsiSession? BindSession(Protocol.SessionBindingRequest request)
+    internal IscsiSession? BindSession(Protocol.SessionBindingRequest request, ushort portalGroupTag)
     {
-        (string, ulong) key = (request.InitiatorName, request.Isid);
+        var key = new SessionKey(request.InitiatorName, request.Isid, request.TargetName, portalGroupTag);
         if (request.Tsih != 0)
         {
             lock (_lock)
@@ -320,10 +392,17 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             }
         }
 
+        int maxSessions = request.TargetName is { } name && SettingsOf(name) is { MaxSessions: > 0 } settings ? settings.MaxSessions : 0;
         IscsiSession? old;
         IscsiSession session;
         lock (_lock)
         {
+            _sessions.TryGetValue(key, out old);
+            if (maxSessions > 0 && _sessions.Values.Count(s => s != old && !s.Ended && s.Key.Target == request.TargetName) >= maxSessions)
+            {
+                return null;
+            }
+
             ushort assigned;
             do
             {
@@ -331,8 +410,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             }
             while (assigned == 0);
 
-            session = new IscsiSession(this, request.InitiatorName, request.Isid, assigned);
-            _sessions.TryGetValue(key, out old);
+            session = new IscsiSession(this, key, assigned);
             _sessions[key] = session;
         }
 
@@ -348,15 +426,19 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     }
 
     /// <summary>Why <see cref="BindSession"/> refused a connection that named a session by TSIH.</summary>
-    internal Protocol.LoginStatus BindRefusal(Protocol.SessionBindingRequest request)
+    internal Protocol.LoginStatus BindRefusal(Protocol.SessionBindingRequest request, ushort portalGroupTag)
     {
         lock (_lock)
         {
-            return _sessions.TryGetValue((request.InitiatorName, request.Isid), out IscsiSession? existing) && existing.Tsih == request.Tsih && !existing.Ended
+            return _sessions.TryGetValue(new SessionKey(request.InitiatorName, request.Isid, request.TargetName, portalGroupTag), out IscsiSession? existing)
+                && existing.Tsih == request.Tsih && !existing.Ended
                 ? Protocol.LoginStatus.TooManyConnections
                 : Protocol.LoginStatus.SessionDoesNotExist;
         }
     }
+
+    /// <summary>The target's own settings, or null when it has none.</summary>
+    internal IscsiTargetSettings? SettingsOf(string target) => Options.Targets.TryGetValue(target, out IscsiTargetSettings? settings) ? settings : null;
 
     /// <summary>Ends the core sessions of connections whose initiator already closed them (see <see cref="IscsiConnection.PeerHasClosed"/>).</summary>
     internal void EndDroppedSessions(IscsiConnection except)
@@ -407,6 +489,11 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             connections = [.. _connections.Where(c => c.Target == target)];
         }
 
+        AskToLogOutOrDrop(connections);
+    }
+
+    private void AskToLogOutOrDrop(IscsiConnection[] connections)
+    {
         int seconds = (int)Math.Min(Options.LogoutRequestTimeout.TotalSeconds, ushort.MaxValue);
         foreach (IscsiConnection c in connections)
         {
@@ -492,18 +579,42 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         }
     }
 
-    private static IPEndPoint ParsePortal(string portal)
+    /// <summary>Parses <c>host[:port][,tag]</c> (IPv6 in brackets when a port follows).</summary>
+    internal static (IPEndPoint EndPoint, ushort? Tag) ParsePortal(string portal)
     {
-        if (IPEndPoint.TryParse(portal, out IPEndPoint? endPoint))
+        string address = portal;
+        ushort? tag = null;
+        int comma = portal.LastIndexOf(',');
+        if (comma >= 0)
         {
-            if (endPoint.Port == 0 && !portal.EndsWith(":0", StringComparison.Ordinal))
+            if (!ushort.TryParse(portal.AsSpan(comma + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ushort t))
+            {
+                throw new FormatException($"iSCSI portal '{portal}': the portal group tag after ',' must be 0 to 65535.");
+            }
+
+            tag = t;
+            address = portal[..comma];
+        }
+
+        if (IPEndPoint.TryParse(address, out IPEndPoint? endPoint))
+        {
+            if (endPoint.Port == 0 && !address.EndsWith(":0", StringComparison.Ordinal))
             {
                 endPoint.Port = 3260;
             }
 
-            return endPoint;
+            return (endPoint, tag);
         }
 
-        throw new FormatException($"iSCSI portal '{portal}' is not an IP address with an optional port.");
+        throw new FormatException($"iSCSI portal '{portal}' is not an IP address with an optional port and portal group tag.");
     }
 }
+
+/// <summary>One listening portal and its portal group tag.</summary>
+internal sealed record IscsiPortal(Socket Listener, IPEndPoint EndPoint, ushort Tag);
+
+/// <summary>
+/// What names a session: the initiator port (name and ISID) and the target port (name and portal group tag), RFC 7143
+/// section 4.3. The target is null in a Discovery session.
+/// </summary>
+internal readonly record struct SessionKey(string Initiator, ulong Isid, string? Target, ushort Tag);

@@ -8,10 +8,21 @@ namespace Scst.Transport.Iscsi;
 public sealed class IscsiTargetOptions
 {
     /// <summary>
-    /// Addresses to listen on, as <c>host:port</c> (<c>[::1]:3260</c> for IPv6; port 0 picks a free port). Defaults to
-    /// <c>127.0.0.1:3260</c> when empty. Listening on a routable address exposes every enabled target to that network.
+    /// Addresses to listen on, as <c>host:port</c> (<c>[::1]:3260</c> for IPv6; port 0 picks a free port), each
+    /// optionally followed by <c>,tag</c>: its target portal group tag (RFC 7143 section 4.4.1), announced in the logins
+    /// and SendTargets of that portal; a portal without one is in <see cref="TargetPortalGroupTag"/>'s group. Defaults
+    /// to <c>127.0.0.1:3260</c> when empty. Listening on a routable address exposes every enabled target to that
+    /// network. Portals may be added and removed while the driver runs (<see cref="IscsiTargetDriver.AddPortal"/>,
+    /// <see cref="IscsiTargetDriver.RemovePortal"/>).
     /// </summary>
     public IList<string> Portals { get; } = [];
+
+    /// <summary>
+    /// Per target name, its own iSCSI attributes (alias, redirect, QueuedCommands, MaxSessions, keepalive and the
+    /// session keys it offers); a target without an entry takes the driver-wide values. Entries may change while the
+    /// driver runs; a change applies to the next login.
+    /// </summary>
+    public IDictionary<string, IscsiTargetSettings> Targets { get; } = new System.Collections.Concurrent.ConcurrentDictionary<string, IscsiTargetSettings>(StringComparer.Ordinal);
 
     /// <summary>
     /// Per target name, the portals it may be reached through and whether its security groups see the portal (SCST's
@@ -21,7 +32,7 @@ public sealed class IscsiTargetOptions
     /// </summary>
     public IDictionary<string, IscsiTargetAccess> TargetAccess { get; } = new System.Collections.Concurrent.ConcurrentDictionary<string, IscsiTargetAccess>(StringComparer.Ordinal);
 
-    /// <summary>The portal group tag announced in logins and SendTargets. Defaults to 1.</summary>
+    /// <summary>The portal group tag of the portals that name none, announced in logins and SendTargets. Defaults to 1.</summary>
     public ushort TargetPortalGroupTag { get; set; } = 1;
 
     /// <summary>

@@ -1,6 +1,5 @@
 // Licensed under the Apache License, Version 2.0.
 
-using System.Net;
 using Microsoft.Extensions.Options;
 using Scst.Transport.Iscsi.Security;
 
@@ -14,9 +13,13 @@ internal sealed class IscsiTargetOptionsValidator : IValidateOptions<IscsiTarget
         var failures = new List<string>();
         foreach (string portal in options.Portals)
         {
-            if (!IPEndPoint.TryParse(portal, out _))
+            try
             {
-                failures.Add($"Portal '{portal}' is not an IP address with an optional port.");
+                _ = IscsiTargetDriver.ParsePortal(portal);
+            }
+            catch (FormatException ex)
+            {
+                failures.Add(ex.Message);
             }
         }
 
@@ -70,6 +73,11 @@ internal sealed class IscsiTargetOptionsValidator : IValidateOptions<IscsiTarget
         if (options.RspTimeout is < 2 or > 65535)
         {
             failures.Add($"RspTimeout must be 2 to 65535 seconds (was {options.RspTimeout}).");
+        }
+
+        foreach ((string target, IscsiTargetSettings settings) in options.Targets.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            failures.AddRange(settings.Problems(target));
         }
 
         if (options.MaxConnections is < 1 or > 65535)

@@ -53,6 +53,12 @@ public static partial class IscsiEventIds
     /// <summary>An initiator that sees no LUN of a target was refused it (hidden from SendTargets, or its login failed).</summary>
     public const int InitiatorRefused = 2030;
 
+    /// <summary>A portal stopped listening; its sessions are asked to log out.</summary>
+    public const int PortalRemoved = 2042;
+
+    /// <summary>A login was redirected to another portal.</summary>
+    public const int LoginRedirected = 2043;
+
     /// <summary>ErrorRecoveryLevel 1 and up: write data stopped coming; a recovery R2T asks for it again.</summary>
     public const int DataOutTimeout = 2040;
 
@@ -112,4 +118,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = IscsiEventIds.TaskReassigned, Level = LogLevel.Information, Message = "Task 0x{InitiatorTaskTag:x8} reassigned to the connection from {Remote}")]
     public static partial void TaskReassigned(ILogger logger, EndPoint? remote, uint initiatorTaskTag);
+
+    [LoggerMessage(EventId = IscsiEventIds.PortalRemoved, Level = LogLevel.Information, Message = "iSCSI portal {EndPoint} removed; {Connections} connections asked to log out")]
+    public static partial void PortalRemoved(ILogger logger, EndPoint endPoint, int connections);
+
+    [LoggerMessage(EventId = IscsiEventIds.LoginRedirected, Level = LogLevel.Information, Message = "Login of {Initiator} to {Target} redirected to {Address} ({Kind})")]
+    public static partial void LoginRedirected(ILogger logger, string initiator, string target, string address, string kind);
 }

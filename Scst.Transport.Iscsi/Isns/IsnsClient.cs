@@ -191,8 +191,11 @@ internal sealed class IsnsClient : IAsyncDisposable
     {
         string[] targets = [.. _driver.EnabledTargets().Select(t => t.Name).Order(StringComparer.Ordinal)];
         IPAddress reachable = LocalAddress(_connection!);
-        IPEndPoint[] portals = [.. _driver.LocalEndPoints.Select(p => p.Address.Equals(IPAddress.Any) || p.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(reachable, p.Port) : p)];
-        string description = string.Join(',', targets) + " @ " + string.Join(',', portals.Select(p => p.ToString()));
+        (IPEndPoint EndPoint, ushort Tag)[] groups = [.. _driver.Portals().Select(p => (
+            p.EndPoint.Address.Equals(IPAddress.Any) || p.EndPoint.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(reachable, p.EndPoint.Port) : p.EndPoint,
+            p.Tag))];
+        IPEndPoint[] portals = [.. groups.Select(g => g.EndPoint)];
+        string description = string.Join(',', targets) + " @ " + string.Join(',', groups.Select(g => $"{g.EndPoint},{g.Tag}"));
         if (targets.Length == 0 || portals.Length == 0)
         {
             return (description, null);
@@ -217,12 +220,12 @@ internal sealed class IsnsClient : IAsyncDisposable
         foreach (string target in targets)
         {
             m.Add(IsnsTag.IscsiName, target).Add(IsnsTag.IscsiNodeType, 1); // Target
-            foreach (IPEndPoint portal in portals)
+            foreach ((IPEndPoint portal, ushort tag) in groups)
             {
                 m.Add(IsnsTag.PgIscsiName, target)
                     .Add(IsnsTag.PgPortalIpAddress, portal.Address)
                     .Add(IsnsTag.PgPortalPort, (uint)portal.Port)
-                    .Add(IsnsTag.PgTag, _driver.Options.TargetPortalGroupTag);
+                    .Add(IsnsTag.PgTag, tag);
             }
         }
 

@@ -35,7 +35,7 @@ internal sealed class LoginNegotiator
     private const string Irrelevant = "Irrelevant";
     private const string NotUnderstood = "NotUnderstood";
 
-    private readonly TargetNegotiationOptions _options;
+    private TargetNegotiationOptions _options;
     private readonly HashSet<string> _seenKeys = new(StringComparer.Ordinal);
     private bool _targetLimitDeclared;
 
@@ -45,6 +45,13 @@ internal sealed class LoginNegotiator
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         Parameters = new NegotiatedParameters { ProtocolLevel = 0 };
+    }
+
+    /// <summary>Answers with other values from now on: the target's own, once the login has named it.</summary>
+    public void UseOptions(TargetNegotiationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
     }
 
     /// <summary>The values negotiated so far (RFC defaults for the rest).</summary>

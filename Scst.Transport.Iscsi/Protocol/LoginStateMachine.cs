@@ -39,6 +39,18 @@ internal sealed record LoginCallbacks
     /// 0x0206 (too many connections).
     /// </summary>
     public Func<SessionBindingRequest, LoginStatus>? BindRefusal { get; init; }
+
+    /// <summary>
+    /// Optional. The target's own negotiation values, once a Normal login has named it (null keeps the connection's).
+    /// Called once, before the keys of the first request are answered.
+    /// </summary>
+    public Func<string, TargetNegotiationOptions?>? OptionsForTarget { get; init; }
+
+    /// <summary>
+    /// Optional. A redirection for a Normal login (initiator name, target name): the TargetAddress to send and whether
+    /// the move is permanent (0x0102) or temporary (0x0101); null serves the login here.
+    /// </summary>
+    public Func<string, string, (string Address, bool Permanent)?>? Redirect { get; init; }
 }
 
 /// <summary>Who logged in, once the login has completed.</summary>
@@ -97,7 +109,7 @@ internal sealed class LoginStateMachine
     private const byte SupportedVersion = 0;
 
     private readonly LoginCallbacks _callbacks;
-    private readonly TargetNegotiationOptions _options;
+    private TargetNegotiationOptions _options;
     private readonly LoginNegotiator _negotiator;
     private readonly TextSegmentAccumulator _text;
     private readonly uint _commandWindow;
@@ -109,6 +121,7 @@ internal sealed class LoginStateMachine
     private ushort _tsih;
     private ushort _cid;
     private LoginAuthentication? _authentication;
+    private (string Address, bool Permanent)? _redirect;
 
     /// <summary>Creates the login of one connection.</summary>
     /// <param name="options">The target's negotiation values.</param>
@@ -207,6 +220,15 @@ internal sealed class LoginStateMachine
         // Authentication keys go to the authentication, the rest to operational negotiation.
         var security = offered.FindAll(static p => LoginAuthentication.IsAuthenticationKey(p.Key));
         offered.RemoveAll(static p => LoginAuthentication.IsAuthenticationKey(p.Key));
+        if (!_firstTextProcessed && _callbacks.OptionsForTarget is { } optionsFor
+            && offered.Find(static p => p.Key == "TargetName") is { Value: { Length: > 0 } targetName }
+            && !offered.Exists(static p => p.Key == "SessionType" && p.Value == "Discovery")
+            && optionsFor(targetName) is { } targetOptions)
+        {
+            _options = targetOptions;
+            _negotiator.UseOptions(targetOptions);
+        }
+
         var answers = new List<TextKeyValue>();
         var status = _negotiator.Negotiate(offered, _stage, answers);
         if (status != LoginStatus.Success)
@@ -300,6 +322,12 @@ internal sealed class LoginStateMachine
                 return LoginStatus.NotFound;
             }
 
+            if (_callbacks.Redirect?.Invoke(parameters.InitiatorName, parameters.TargetName) is { } redirect)
+            {
+                _redirect = redirect;
+                return redirect.Permanent ? LoginStatus.TargetMovedPermanently : LoginStatus.TargetMovedTemporarily;
+            }
+
             if (_callbacks.InitiatorAllowed is { } allowed && !allowed(parameters.InitiatorName, parameters.TargetName))
             {
                 return LoginStatus.AuthorizationFailure;
@@ -349,6 +377,18 @@ internal sealed class LoginStateMachine
 
     private LoginStep Fail(in LoginRequestHeader request, LoginStatus status)
     {
+        // A redirection answers with the new address (RFC 7143 section 11.13.5): TargetAddress=address,tag.
+        ReadOnlyMemory<byte> data = ReadOnlyMemory<byte>.Empty;
+        if (_redirect is { } redirect && status is LoginStatus.TargetMovedTemporarily or LoginStatus.TargetMovedPermanently)
+        {
+            var writer = new ArrayBufferWriter<byte>();
+            string address = redirect.Address.Contains(',', StringComparison.Ordinal)
+                ? redirect.Address
+                : redirect.Address + "," + _options.TargetPortalGroupTag.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            TextKeys.Write(writer, "TargetAddress", address);
+            data = writer.WrittenMemory;
+        }
+
         var header = new LoginResponseHeader
         {
             CurrentStage = request.CurrentStage == LoginStage.Reserved ? LoginStage.SecurityNegotiation : request.CurrentStage,
@@ -361,8 +401,9 @@ internal sealed class LoginStateMachine
             ExpCmdSn = request.CmdSn,
             MaxCmdSn = request.CmdSn,
             Status = status,
+            DataSegmentLength = data.Length,
         };
         Progress = LoginProgress.Failed;
-        return new LoginStep(header, ReadOnlyMemory<byte>.Empty, LoginProgress.Failed);
+        return new LoginStep(header, data, LoginProgress.Failed);
     }
 }
