@@ -228,8 +228,8 @@ internal sealed partial class IscsiConnection
     /// in which it sees a LUN (its security group's, or the default LUNs), as SCST's iSCSI daemon lists them. In a
     /// Normal session only the session's own target is reported. Each target comes with the address of this
     /// connection and then the driver's other portals, IPv4 and IPv6, that the target and initiator are allowed on,
-    /// each with its own portal group tag (listeners on a specific address; loopback and IPv6 link-local addresses,
-    /// which mean nothing on another host, are left out, as SCST leaves out loopback portals).
+    /// each with its own portal group tag (listeners on a specific address; IPv6 link-local addresses are left out, and
+    /// loopback ones unless the initiator came in over loopback: they mean nothing on another host).
     /// </summary>
     private void WriteSendTargets(ArrayBufferWriter<byte> answer, string value)
     {
@@ -256,7 +256,7 @@ internal sealed partial class IscsiConnection
             foreach (IscsiPortal portal in portals)
             {
                 IPEndPoint address = portal.EndPoint;
-                if (portal != Portal && !address.Equals(local) && IsAnnounceable(address.Address)
+                if (portal != Portal && !address.Equals(local) && IsAnnounceable(address.Address, local.Address)
                     && (Scsi is null ? _driver.Admits(target, initiator, address.Address) : _driver.Serves(target, address.Address)))
                 {
                     TextKeys.Write(answer, "TargetAddress", FormatTargetAddress(address, portal.Tag));
@@ -265,8 +265,11 @@ internal sealed partial class IscsiConnection
         }
     }
 
-    private static bool IsAnnounceable(IPAddress address) =>
-        !IPAddress.IsLoopback(address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && !address.IsIPv6LinkLocal;
+    // A loopback portal means something only to an initiator on this host: it is announced to those that came in over
+    // loopback themselves.
+    private static bool IsAnnounceable(IPAddress address, IPAddress local) =>
+        (!IPAddress.IsLoopback(address) || IPAddress.IsLoopback(local))
+        && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && !address.IsIPv6LinkLocal;
 
     private static string FormatTargetAddress(IPEndPoint? portal, ushort portalGroupTag)
     {

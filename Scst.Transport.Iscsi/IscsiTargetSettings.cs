@@ -152,21 +152,21 @@ public sealed class IscsiTargetSettings
 
         permanent = parts[1] == "perm";
         string host = parts[0];
-        if (IPAddress.TryParse(host, out IPAddress? bare))
+        if (IPEndPoint.TryParse(host, out IPEndPoint? endPoint) && endPoint.Port != 0)
         {
-            // A bare address (IPv4, or IPv6 without brackets and port).
-            address = bare.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{bare}]" : bare.ToString();
+            address = endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+                ? $"[{endPoint.Address}]:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}"
+                : $"{endPoint.Address}:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}";
             return true;
         }
 
-        if (!IPEndPoint.TryParse(host, out IPEndPoint? endPoint) || endPoint.Port == 0)
+        if (!IPAddress.TryParse(host, out IPAddress? bare) || host.EndsWith(":0", StringComparison.Ordinal))
         {
             return false;
         }
 
-        address = endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
-            ? $"[{endPoint.Address}]:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}"
-            : $"{endPoint.Address}:{endPoint.Port.ToString(CultureInfo.InvariantCulture)}";
+        // A bare address (IPv4, or IPv6 with or without brackets): the initiator uses the default port.
+        address = bare.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{bare}]" : bare.ToString();
         return true;
     }
 }
