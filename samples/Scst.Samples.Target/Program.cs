@@ -13,7 +13,8 @@ using Scst.Transport.Iscsi.Security;
 //   --file PATH          backing file; created sparse when missing (default: data/disk1.img beside the program)
 //   --size SIZE          size of a new file, with K/M/G/T suffix (default 1G)
 //   --block-size N       512 or 4096 (default 512)
-//   --portal HOST:PORT   listening address (default 127.0.0.1:3260); repeat as --portal:0, --portal:1 for more
+//   --portal HOST:PORT[,TAG]  listening address (default 127.0.0.1:3260), optionally with its portal group tag
+//                        (default 1); repeat as --portal:0, --portal:1 for more
 //   --target IQN         target name (default iqn.2026-11.org.scst-dotnet:disk1)
 //   --handler NAME       vdisk_fileio (default) or vdisk_nullio
 //   --thin 0|1           thin provisioning: UNMAP deallocates (default 0)
@@ -45,10 +46,16 @@ using Scst.Transport.Iscsi.Security;
 //                        --allow-initiator:0, --allow-initiator:1 for more patterns
 //   --allowed-portal P   the target is reachable only through local portal addresses matching P (SCST's
 //                        allowed_portal, for example 10.0.0.* or !127.0.0.1); repeat as --allowed-portal:0, ...
+//   --error-recovery-level N  highest ErrorRecoveryLevel offered: 0, 1 (SNACK, recovery R2T) or 2 (connection
+//                        recovery, TASK REASSIGN) (default 0)
+//   --max-connections N  connections per session offered (MC/S when above 1; default 1)
+//   --queued-commands N  the CmdSN window of each session (SCST's QueuedCommands; default 128)
+//   --redirect "ADDR[:PORT] temp|perm"  send logins to another portal (SCST's redirect attribute)
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
     "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
     "chap-user", "chap-secret", "chap-target-user", "chap-target-secret",
-    "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout", "allow-initiator", "allowed-portal"];
+    "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout", "allow-initiator", "allowed-portal",
+    "error-recovery-level", "max-connections", "queued-commands", "redirect"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -156,6 +163,13 @@ IScstBuilder scst = builder.Services.AddScst()
         o.NopInInterval = config.GetValue("nop-in-interval", o.NopInInterval);
         o.NopInTimeout = config.GetValue("nop-in-timeout", o.NopInTimeout);
         o.RspTimeout = config.GetValue("rsp-timeout", o.RspTimeout);
+        o.ErrorRecoveryLevel = config.GetValue("error-recovery-level", o.ErrorRecoveryLevel);
+        o.MaxConnections = config.GetValue("max-connections", o.MaxConnections);
+        o.CommandWindow = config.GetValue("queued-commands", o.CommandWindow);
+        if (config["redirect"] is { Length: > 0 } redirect)
+        {
+            o.Targets[target] = new Scst.Transport.Iscsi.IscsiTargetSettings { Redirect = redirect };
+        }
 
         if (allowedPortals.Count > 0)
         {

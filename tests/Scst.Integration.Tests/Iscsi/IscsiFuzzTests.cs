@@ -21,7 +21,29 @@ namespace Scst.Integration.Tests.Iscsi;
 /// (<see cref="PduFuzzer.ConfineToOwnNexus"/>): a LOGICAL UNIT RESET or a WRITE over the other session's blocks would
 /// disturb it legitimately, which is not what this test is about.
 /// </remarks>
-public sealed class IscsiFuzzTests(ScstTargetFixture fixture) : IClassFixture<ScstTargetFixture>
+public sealed class IscsiFuzzTests(ScstTargetFixture fixture) : IscsiFuzzTestsBase<ScstTargetFixture>(fixture), IClassFixture<ScstTargetFixture>
+{
+}
+
+/// <summary>
+/// The same fuzzing against sessions at ErrorRecoveryLevel 2 with two connections allowed: the paths of kept responses,
+/// SNACK, the CmdSN ordering queue and connection recovery meet the mutated PDUs.
+/// </summary>
+public sealed class IscsiRecoveryFuzzTests(ErrorRecoveryTargetFixture fixture)
+    : IscsiFuzzTestsBase<ErrorRecoveryTargetFixture>(fixture), IClassFixture<ErrorRecoveryTargetFixture>
+{
+    protected override List<KeyValuePair<string, string>> Negotiate(List<KeyValuePair<string, string>> keys)
+    {
+        keys.RemoveAll(k => k.Key == "ErrorRecoveryLevel");
+        keys.Add(new("ErrorRecoveryLevel", "2"));
+        keys.Add(new("MaxConnections", "2"));
+        return keys;
+    }
+}
+
+/// <summary>The fuzzing itself; <see cref="Negotiate"/> adds to the login keys of every session.</summary>
+public abstract class IscsiFuzzTestsBase<TFixture>(TFixture fixture)
+    where TFixture : ScstTargetFixture
 {
     private const int Seed = 3720;
     private const int Cases = 400;
@@ -35,7 +57,7 @@ public sealed class IscsiFuzzTests(ScstTargetFixture fixture) : IClassFixture<Sc
     public async Task MutatedPdus_OverTcp_AnsweredRejectedOrClosed_NothingHangs_AnotherSessionKeepsDoingIo()
     {
         await using var io = await IscsiTestInitiator.ConnectAsync(fixture.EndPoint, Ct);
-        (await io.LoginAsync(IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName, $"{IscsiTestInitiator.DefaultInitiatorName}-fuzz-io"), Ct)).Status
+        (await io.LoginAsync(Negotiate(IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName, $"{IscsiTestInitiator.DefaultInitiatorName}-fuzz-io")), Ct)).Status
             .Should().Be(LoginStatus.Success);
         await io.ClearUnitAttentionAsync(cancellationToken: Ct);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -73,6 +95,9 @@ public sealed class IscsiFuzzTests(ScstTargetFixture fixture) : IClassFixture<Sc
         tally.Keys.Should().Contain(["rejected", "login refused", "closed"], "the mutations reach the target's refusals");
     }
 
+    /// <summary>Changes the login keys of the sessions (the I/O session's and each case's).</summary>
+    protected virtual List<KeyValuePair<string, string>> Negotiate(List<KeyValuePair<string, string>> keys) => keys;
+
     private async Task<string> RunCaseAsync(PduFuzzer fuzzer, int index)
     {
         Random random = fuzzer.Random;
@@ -88,7 +113,7 @@ public sealed class IscsiFuzzTests(ScstTargetFixture fixture) : IClassFixture<Sc
         {
             string offer = digests ? "CRC32C,None" : "None";
             var keys = IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName, $"{IscsiTestInitiator.DefaultInitiatorName}-fuzz", headerDigest: offer, dataDigest: offer);
-            (await initiator.LoginAsync(keys, Ct)).Status.Should().Be(LoginStatus.Success);
+            (await initiator.LoginAsync(Negotiate(keys), Ct)).Status.Should().Be(LoginStatus.Success);
         }
 
         byte[] seed = PduFuzzer.Build(kind, initiator.CmdSn, initiator.ExpStatSn, 0x100u + (uint)index, isid);
