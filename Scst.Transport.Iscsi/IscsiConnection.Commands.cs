@@ -28,10 +28,12 @@ internal sealed partial class IscsiConnection
             return;
         }
 
+        // ImmediateData, InitialR2T and FirstBurstLength are the session's (leading-only keys, RFC 7143 section 13).
+        NegotiatedParameters sessionWide = session.Parameters!;
         int immediateLength = pdu.Header.DataSegmentLengthBytes;
-        bool dataAllowed = header.IsWrite && _parameters!.ImmediateData && immediateLength <= _parameters.FirstBurstLength &&
+        bool dataAllowed = header.IsWrite && sessionWide.ImmediateData && immediateLength <= sessionWide.FirstBurstLength &&
             immediateLength <= header.ExpectedDataTransferLength;
-        bool unsolicitedAllowed = header.IsWrite && !_parameters!.InitialR2T;
+        bool unsolicitedAllowed = header.IsWrite && !sessionWide.InitialR2T;
         if ((immediateLength > 0 && !dataAllowed) || (!header.Final && !unsolicitedAllowed) || header.ExpectedDataTransferLength > int.MaxValue)
         {
             SendReject(RejectReason.ProtocolError, pdu.Header.Bytes);
@@ -67,9 +69,34 @@ internal sealed partial class IscsiConnection
         }
 
         bool added;
+        bool closed;
+        IscsiTask? answered = null;
         lock (session.TaskLock)
         {
-            added = session.Tasks.TryAdd(header.InitiatorTaskTag, task);
+            closed = IsClosed;
+            if (!closed && session.Tasks.TryGetValue(header.InitiatorTaskTag, out IscsiTask? old) && old.Kept is not null && !old.Abandoned)
+            {
+                // A kept response whose ITT comes back in a new command: the initiator has it (RFC 7143 section 11.2.1.8).
+                old.ResponseSent = false;
+                old.ResponsePending = false;
+                session.Tasks.Remove(header.InitiatorTaskTag);
+                answered = old;
+            }
+
+            added = !closed && session.Tasks.TryAdd(header.InitiatorTaskTag, task);
+        }
+
+        if (answered is not null)
+        {
+            answered.Connection?.WaitForSends();
+            session.ReturnTask(answered);
+        }
+
+        if (closed)
+        {
+            // Closed from another thread meanwhile: its tasks were handed over already; the command is not taken.
+            session.ReturnTask(task);
+            return;
         }
 
         if (!added)
@@ -165,8 +192,11 @@ internal sealed partial class IscsiConnection
             }
 
             // An abort that arrived while this request was on its way found no data phase to end (see
-            // OnAbortWhileReceiving): end it here, exactly once.
-            aborted = command.IsAborted && task.DataCompleted == 0;
+            // OnAbortWhileReceiving): end it here, exactly once. So does a connection that left meanwhile without
+            // recovery (a held task of a lost connection waits for TASK REASSIGN instead).
+            IscsiSession session = _s!;
+            aborted = (command.IsAborted || (task.Connection is { IsClosed: true } && (session.ErrorRecoveryLevel < 2 || task.Abandoned || session.Ended)))
+                && task.DataCompleted == 0;
             if (aborted)
             {
                 task.DataCompleted = 1;
@@ -183,10 +213,15 @@ internal sealed partial class IscsiConnection
     }
 
     /// <summary>Handles a Data-Out PDU; <paramref name="dataDigestFailed"/> when its data failed its digest (and is absent).</summary>
-    private void HandleDataOut(in IscsiPdu pdu, bool dataDigestFailed = false)
+    private void HandleDataOut(in IscsiPdu pdu, bool dataDigestFailed = false, bool replayed = false)
     {
         DataOutHeader header = pdu.Header.AsDataOut();
         IscsiSession session = _s!;
+        if (session.Ordered && !replayed && !dataDigestFailed && session.TryDeferDataOut(this, pdu))
+        {
+            return; // its command waits for its CmdSN: the Data-Out follows it
+        }
+
         IscsiTask? task;
         lock (session.TaskLock)
         {
@@ -431,7 +466,12 @@ internal sealed partial class IscsiConnection
         IscsiSession session = _s!;
         if (session.ErrorRecoveryLevel > 0)
         {
-            SendKeptResponse(command, task);
+            // The response is copied and the command released now; the copy is kept until acknowledged.
+            task.Kept = KeptResponse.Of(command);
+            task.Command = null;
+            session.CommandEnded();
+            command.Release();
+            SendKeptResponse(task);
             return;
         }
 
@@ -443,14 +483,15 @@ internal sealed partial class IscsiConnection
         lock (_sendLock)
         {
             session.CommandEnded();
+            var fields = ResponseFields.Of(command);
             ReadOnlySpan<byte> data = command.Status == ScsiStatus.Good ? command.ResponseData.Span : default;
             if (!data.IsEmpty)
             {
-                SendDataInLocked(command, task, data, 0, uint.MaxValue, withStatus: true, IscsiTask.ReservedTag);
+                SendDataInLocked(fields, task.InitiatorTaskTag, data, _dataInLimit, _maxBurstLength, 0, uint.MaxValue, withStatus: true, IscsiTask.ReservedTag);
             }
             else
             {
-                SendScsiResponseLocked(command, task, dataInPdus: 0, statSn: NextStatSnLocked());
+                SendScsiResponseLocked(fields, command.SenseData, task.InitiatorTaskTag, dataInPdus: 0, statSn: NextStatSnLocked());
             }
         }
 
@@ -472,27 +513,36 @@ internal sealed partial class IscsiConnection
         session.ReturnTask(task);
     }
 
+    /// <summary>Status and residual of a response, from the command or from a kept copy.</summary>
+    private readonly record struct ResponseFields(byte Status, bool Overflow, bool Underflow, int ResidualCount)
+    {
+        public static ResponseFields Of(ScsiCommand command) =>
+            new((byte)command.Status, command.ResidualOverflow, command.ResidualUnderflow, command.ResidualCount);
+
+        public static ResponseFields Of(KeptResponse kept) => new(kept.Status, kept.Overflow, kept.Underflow, kept.ResidualCount);
+    }
+
     /// <summary>
-    /// Data-In PDUs <paramref name="fromDataSn"/> onwards (at most <paramref name="count"/>), cut as they always are for
-    /// this connection, so that a retransmitted PDU has the DataSN, offset and length it had the first time. With
-    /// <paramref name="withStatus"/> the status goes in the last one (phase collapse, RFC 7143 section 11.7.4). Returns
-    /// the number of Data-In PDUs of the whole transfer.
+    /// Data-In PDUs <paramref name="fromDataSn"/> onwards (at most <paramref name="count"/>), cut in segments of
+    /// <paramref name="segment"/> bytes within bursts of <paramref name="burst"/>, so that a retransmitted PDU has the
+    /// DataSN, offset and length it had the first time. With <paramref name="withStatus"/> the status goes in the last one
+    /// (phase collapse, RFC 7143 section 11.7.4). Returns the number of Data-In PDUs of the whole transfer.
     /// </summary>
-    private uint SendDataInLocked(ScsiCommand command, IscsiTask task, ReadOnlySpan<byte> data, uint fromDataSn, uint count, bool withStatus, uint targetTransferTag)
+    private uint SendDataInLocked(in ResponseFields response, uint itt, ReadOnlySpan<byte> data, int segment, int burst, uint fromDataSn, uint count, bool withStatus, uint targetTransferTag)
     {
         uint dataSn = 0;
         int offset = 0;
-        int burstLeft = _maxBurstLength;
+        int burstLeft = burst;
         while (offset < data.Length)
         {
             // A Data-In sequence (ended by the F bit) carries at most MaxBurstLength bytes.
-            int n = Math.Min(Math.Min(_dataInLimit, burstLeft), data.Length - offset);
+            int n = Math.Min(Math.Min(segment, burstLeft), data.Length - offset);
             bool last = offset + n == data.Length;
             burstLeft -= n;
             bool endOfBurst = last || burstLeft == 0;
             if (burstLeft == 0)
             {
-                burstLeft = _maxBurstLength;
+                burstLeft = burst;
             }
 
             if (dataSn >= fromDataSn && dataSn - fromDataSn < count)
@@ -503,13 +553,13 @@ internal sealed partial class IscsiConnection
                 {
                     Final = endOfBurst,
                     HasStatus = status,
-                    Status = status ? (byte)command.Status : (byte)0,
-                    Overflow = status && command.ResidualOverflow,
-                    Underflow = status && command.ResidualUnderflow,
-                    ResidualCount = status ? (uint)command.ResidualCount : 0,
+                    Status = status ? response.Status : (byte)0,
+                    Overflow = status && response.Overflow,
+                    Underflow = status && response.Underflow,
+                    ResidualCount = status ? (uint)response.ResidualCount : 0,
                     DataSegmentLength = n,
                     Lun = 0,
-                    InitiatorTaskTag = task.InitiatorTaskTag,
+                    InitiatorTaskTag = itt,
                     TargetTransferTag = targetTransferTag,
                     StatSn = status ? NextStatSnLocked() : 0,
                     ExpCmdSn = exp,
@@ -528,20 +578,19 @@ internal sealed partial class IscsiConnection
         return dataSn;
     }
 
-    private void SendScsiResponseLocked(ScsiCommand command, IscsiTask task, uint dataInPdus, uint statSn)
+    private void SendScsiResponseLocked(in ResponseFields response, ReadOnlySpan<byte> sense, uint itt, uint dataInPdus, uint statSn)
     {
-        ReadOnlySpan<byte> sense = command.SenseData;
         int segment = sense.IsEmpty ? 0 : ScsiResponseHeader.WriteSenseSegment(_senseSegment, sense);
         uint exp = ExpCmdSnNow;
         var header = new ScsiResponseHeader
         {
-            Overflow = command.ResidualOverflow,
-            Underflow = command.ResidualUnderflow,
-            ResidualCount = (uint)command.ResidualCount,
+            Overflow = response.Overflow,
+            Underflow = response.Underflow,
+            ResidualCount = (uint)response.ResidualCount,
             Response = 0,
-            Status = (byte)command.Status,
+            Status = response.Status,
             DataSegmentLength = segment,
-            InitiatorTaskTag = task.InitiatorTaskTag,
+            InitiatorTaskTag = itt,
             StatSn = statSn,
             ExpCmdSn = exp,
             MaxCmdSn = MaxCmdSn(exp),

@@ -1,6 +1,5 @@
 // Licensed under the Apache License, Version 2.0.
 
-using Scst.Core;
 using IscsiTmfResponse = Scst.Transport.Iscsi.Protocol.TaskManagementResponse;
 using Scst.Transport.Iscsi.Protocol;
 
@@ -24,68 +23,108 @@ internal sealed partial class IscsiConnection
     private readonly Queue<IscsiTask> _unacknowledged = new();
     private ITimer? _dataOutTimer;
 
-    /// <summary>ErrorRecoveryLevel 1 and up: sends a response and keeps it until its StatSN is acknowledged.</summary>
-    private void SendKeptResponse(ScsiCommand command, IscsiTask task)
+    /// <summary>
+    /// ErrorRecoveryLevel 1 and up: sends a task's kept response (<see cref="IscsiTask.Kept"/>; its command is released
+    /// already) and keeps it until its StatSN is acknowledged. A task moved to another connection meanwhile is answered
+    /// there; one whose connection is gone waits for TASK REASSIGN (level 2) or is dropped.
+    /// </summary>
+    internal void SendKeptResponse(IscsiTask task)
     {
         IscsiSession session = _s!;
-        session.CommandEnded();
-        bool release;
+        IscsiConnection? forward = null;
+        bool release = false;
         lock (_sendLock)
         {
+            bool send;
             lock (session.TaskLock)
             {
-                release = session.Ended || (IsClosed && session.ErrorRecoveryLevel < 2);
-                if (!release && IsClosed)
+                forward = task.Connection != this ? task.Connection : null;
+                release = forward is null && Dropped(session, task);
+                send = forward is null && !release && !IsClosed;
+                if (forward is null && !release && IsClosed)
                 {
-                    // ErrorRecoveryLevel 2: the connection is gone; the response waits for TASK REASSIGN.
-                    task.ResponsePending = true;
-                    return;
+                    task.ResponsePending = true; // level 2: waits for TASK REASSIGN
                 }
             }
 
-            if (!release)
+            if (send)
             {
-                SendWholeResponseLocked(command, task, fromDataSn: 0, snackTag: null);
+                SendWholeResponseLocked(task, fromDataSn: 0, snackTag: null);
+                lock (session.TaskLock)
+                {
+                    if (task.Connection != this)
+                    {
+                        forward = task.Connection; // reassigned while it was being sent into a dying connection
+                    }
+                    else if (Dropped(session, task))
+                    {
+                        release = true;
+                    }
+                    else if (IsClosed)
+                    {
+                        task.ResponsePending = true;
+                    }
+                    else
+                    {
+                        task.ResponseSent = true;
+                        _unacknowledged.Enqueue(task);
+                    }
+                }
             }
 
-            lock (session.TaskLock)
+            if (release)
             {
-                release |= session.Ended || (IsClosed && session.ErrorRecoveryLevel < 2);
-                if (release)
+                lock (session.TaskLock)
                 {
                     session.Tasks.Remove(task.InitiatorTaskTag);
-                }
-                else if (IsClosed)
-                {
-                    task.ResponsePending = true;
-                }
-                else
-                {
-                    task.ResponseSent = true;
-                    _unacknowledged.Enqueue(task);
                 }
             }
         }
 
-        if (release)
+        if (forward is not null)
         {
-            command.Release();
+            forward.SendKeptResponse(task);
+        }
+        else if (release)
+        {
             session.ReturnTask(task);
         }
     }
 
+    // Whether a finished task's response has nowhere to go: the session ended, its connection left without recovery, or
+    // the connection is gone below level 2. Caller holds TaskLock.
+    private bool Dropped(IscsiSession session, IscsiTask task) =>
+        session.Ended || task.Abandoned || (IsClosed && session.ErrorRecoveryLevel < 2);
+
     /// <summary>
-    /// Sends a command's Data-In (from <paramref name="fromDataSn"/>) and then its status as a SCSI Response with a new
-    /// StatSN, recorded in the task. Caller holds <c>_sendLock</c>.
+    /// Sends a task's kept Data-In (from <paramref name="fromDataSn"/>, cut as when it was first sent) and then its status
+    /// as a SCSI Response with a new StatSN, recorded in the task. Caller holds <c>_sendLock</c>.
     /// </summary>
-    private void SendWholeResponseLocked(ScsiCommand command, IscsiTask task, uint fromDataSn, uint? snackTag)
+    private void SendWholeResponseLocked(IscsiTask task, uint fromDataSn, uint? snackTag)
     {
-        ReadOnlySpan<byte> data = command.Status == ScsiStatus.Good ? command.ResponseData.Span : default;
-        uint pdus = data.IsEmpty ? 0 : SendDataInLocked(command, task, data, fromDataSn, uint.MaxValue, withStatus: false, snackTag ?? IscsiTask.ReservedTag);
+        KeptResponse kept = task.Kept!;
+        if (kept.DataInLimit == 0)
+        {
+            kept.DataInLimit = _dataInLimit;
+            kept.BurstLength = _maxBurstLength;
+        }
+
+        var fields = ResponseFields.Of(kept);
+        ReadOnlySpan<byte> data = kept.Data;
+        uint pdus = data.IsEmpty ? 0 : SendDataInLocked(fields, task.InitiatorTaskTag, data, kept.DataInLimit, kept.BurstLength, fromDataSn, uint.MaxValue,
+            withStatus: false, snackTag ?? IscsiTask.ReservedTag);
         uint statSn = NextStatSnLocked();
         task.StatSn = statSn;
         task.DataInPdus = pdus;
-        SendScsiResponseLocked(command, task, pdus, statSn);
+        SendScsiResponseLocked(fields, kept.Sense, task.InitiatorTaskTag, pdus, statSn);
+    }
+
+    /// <summary>Returns once no send of this connection is under way (a kept response may then be freed).</summary>
+    internal void WaitForSends()
+    {
+        lock (_sendLock)
+        {
+        }
     }
 
     /// <summary>Releases the kept responses whose StatSN the initiator's ExpStatSN acknowledges (RFC 7143 section 4.2.2.2).</summary>
@@ -120,40 +159,41 @@ internal sealed partial class IscsiConnection
             return;
         }
 
+        // Resends run on this receive loop too, so none is under way.
         foreach (IscsiTask t in released)
         {
-            t.Command!.Release();
             session.ReturnTask(t);
         }
     }
 
-    /// <summary>Sends a kept response again: Data-In from <paramref name="fromDataSn"/>, then the status with its StatSN.</summary>
+    /// <summary>Sends a kept response again: Data-In from <paramref name="fromDataSn"/>, then (all of it asked) the status with its StatSN.</summary>
     private void ResendResponse(IscsiTask task, uint fromDataSn, uint dataSnCount, uint? snackTag)
     {
         lock (_sendLock)
         {
-            ScsiCommand command;
+            KeptResponse kept;
             uint statSn;
             lock (_s!.TaskLock)
             {
-                if (!task.ResponseSent || task.Connection != this)
+                if (!task.ResponseSent || task.Connection != this || task.Kept is null)
                 {
                     return;
                 }
 
-                command = task.Command!;
+                kept = task.Kept;
                 statSn = task.StatSn;
             }
 
-            ReadOnlySpan<byte> data = command.Status == ScsiStatus.Good ? command.ResponseData.Span : default;
-            if (!data.IsEmpty)
+            var fields = ResponseFields.Of(kept);
+            if (!kept.Data.IsEmpty)
             {
-                SendDataInLocked(command, task, data, fromDataSn, dataSnCount, withStatus: false, snackTag ?? IscsiTask.ReservedTag);
+                SendDataInLocked(fields, task.InitiatorTaskTag, kept.Data, kept.DataInLimit, kept.BurstLength, fromDataSn, dataSnCount, withStatus: false,
+                    snackTag ?? IscsiTask.ReservedTag);
             }
 
             if (dataSnCount == uint.MaxValue)
             {
-                SendScsiResponseLocked(command, task, task.DataInPdus, statSn);
+                SendScsiResponseLocked(fields, kept.Sense, task.InitiatorTaskTag, task.DataInPdus, statSn);
             }
         }
     }
@@ -289,15 +329,15 @@ internal sealed partial class IscsiConnection
         {
             foreach (IscsiTask t in found)
             {
-                ScsiCommand? command;
+                KeptResponse? kept;
                 lock (_s.TaskLock)
                 {
-                    command = t.ResponseSent && t.Connection == this ? t.Command : null;
+                    kept = t.ResponseSent && t.Connection == this ? t.Kept : null;
                 }
 
-                if (command is not null)
+                if (kept is not null)
                 {
-                    SendScsiResponseLocked(command, t, t.DataInPdus, t.StatSn);
+                    SendScsiResponseLocked(ResponseFields.Of(kept), kept.Sense, t.InitiatorTaskTag, t.DataInPdus, t.StatSn);
                 }
             }
         }
@@ -314,8 +354,9 @@ internal sealed partial class IscsiConnection
         IscsiSession session = _s!;
         lock (session.TaskLock)
         {
-            if (!session.Tasks.TryGetValue(itt, out task))
+            if (!session.Tasks.TryGetValue(itt, out task) || task.Abandoned)
             {
+                task = null;
                 return IscsiTmfResponse.TaskDoesNotExist;
             }
 
@@ -325,7 +366,10 @@ internal sealed partial class IscsiConnection
                 return IscsiTmfResponse.TaskStillAllegiant;
             }
 
+            // The old connection's close may not have handed its tasks over yet: do it for this one now.
+            session.HoldTask(task);
             task.Connection = this;
+            task.Held = false;
         }
 
         Log.TaskReassigned(_logger, _remote, itt);
@@ -334,34 +378,59 @@ internal sealed partial class IscsiConnection
 
     /// <summary>
     /// Resumes a reassigned task on this connection: a response that waited goes now (its Data-In from the initiator's
-    /// ExpDataSN), a write asks for the data that had not arrived, a command still running answers here when done.
+    /// ExpDataSN, cut as first sent), a write asks for the data that had not arrived, a command still running answers
+    /// here when done.
     /// </summary>
     private void Resume(IscsiTask task, uint expDataSn)
     {
         IscsiSession session = _s!;
         bool pending;
-        lock (session.TaskLock)
+        bool release = false;
+        lock (_sendLock)
         {
-            pending = task.ResponsePending && task.Connection == this;
-        }
-
-        if (pending)
-        {
-            lock (_sendLock)
+            lock (session.TaskLock)
             {
-                SendWholeResponseLocked(task.Command!, task, expDataSn, snackTag: null);
-                lock (session.TaskLock)
+                pending = task.ResponsePending && task.Connection == this && !session.Ended && task.Kept is not null;
+                if (pending)
                 {
                     task.ResponsePending = false;
-                    task.ResponseSent = true;
-                    _unacknowledged.Enqueue(task);
                 }
             }
 
-            return;
+            if (pending)
+            {
+                SendWholeResponseLocked(task, expDataSn, snackTag: null);
+                lock (session.TaskLock)
+                {
+                    if (Dropped(session, task) || task.Connection != this)
+                    {
+                        release = task.Connection == this;
+                        if (release)
+                        {
+                            session.Tasks.Remove(task.InitiatorTaskTag);
+                        }
+                    }
+                    else if (IsClosed)
+                    {
+                        task.ResponsePending = true;
+                    }
+                    else
+                    {
+                        task.ResponseSent = true;
+                        _unacknowledged.Enqueue(task);
+                    }
+                }
+            }
         }
 
-        AdvanceWrite(task);
+        if (release)
+        {
+            session.ReturnTask(task);
+        }
+        else if (!pending)
+        {
+            AdvanceWrite(task);
+        }
     }
 
     /// <summary>ErrorRecoveryLevel 1 and up: watches for write data that stopped coming.</summary>

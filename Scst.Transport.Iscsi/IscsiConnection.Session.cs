@@ -303,8 +303,9 @@ internal sealed partial class IscsiConnection
                 how = ConnectionEnd.ConnectionClosed;
                 if (header.Cid != _cid)
                 {
+                    // Another connection of the session; one that failed already may still hold tasks, which end.
                     other = session.Connection(header.Cid);
-                    response = other is null ? LogoutResponse.CidNotFound : LogoutResponse.Success;
+                    response = other is not null || session.EndTasksOfLostConnection(header.Cid) ? LogoutResponse.Success : LogoutResponse.CidNotFound;
                 }
 
                 break;

@@ -85,6 +85,9 @@ internal sealed partial class IscsiConnection : IDisposable
     /// <summary>The session, once the login has completed.</summary>
     public IscsiSession? Session => _s;
 
+    /// <summary>The connection's CID (0 until the login has completed).</summary>
+    internal ushort Cid => _cid;
+
     /// <summary>The core's I_T nexus of the connection's Normal session, or null (login, Discovery).</summary>
     private ScsiSession? Scsi => _s?.Scsi;
 
@@ -131,6 +134,7 @@ internal sealed partial class IscsiConnection : IDisposable
             BindRefusal = request => _driver.BindRefusal(request, PortalGroupTag),
             OptionsForTarget = name => _driver.SettingsOf(name) is { } settings ? BuildNegotiationOptions(settings) : null,
             Redirect = Redirect,
+            SessionWindow = () => _binding is { Parameters: not null } joined && !_bindingIsNew ? (joined.ExpCmdSn, joined.MaxCmdSn(joined.ExpCmdSn)) : null,
         }, (uint)Math.Max(1, _driver.Options.CommandWindow)) { Security = CreateLoginSecurity() };
 
         try
@@ -182,7 +186,9 @@ internal sealed partial class IscsiConnection : IDisposable
                             break;
                         }
 
-                        open = HandlePdu(pdu);
+                        // Closed from another thread (a logout on another connection, a reinstatement): what is still in the
+                        // buffer is not handled, so that no task is bound to a connection whose tasks were handed over.
+                        open = !IsClosed && HandlePdu(pdu);
                     }
 
                     if (read.IsCompleted || read.IsCanceled)
@@ -235,6 +241,7 @@ internal sealed partial class IscsiConnection : IDisposable
             ImmediateData = t?.ImmediateData ?? o.ImmediateData,
             TargetPortalGroupTag = PortalGroupTag,
             TargetAlias = string.IsNullOrEmpty(t?.Alias) ? null : t.Alias,
+            CommandWindow = t?.QueuedCommands ?? 0,
             HeaderDigests = Digests.TryParse(t?.HeaderDigest ?? o.HeaderDigest, out DigestSet header) ? header : DigestSet.None,
             DataDigests = Digests.TryParse(t?.DataDigest ?? o.DataDigest, out DigestSet data) ? data : DigestSet.None,
         };
@@ -287,8 +294,10 @@ internal sealed partial class IscsiConnection : IDisposable
             AcknowledgeStatus(pdu.Header.ExpStatSn);
         }
 
+        // An answer to a NOP-In ping of ours (a Target Transfer Tag of ours) carries no CmdSN of its own.
         if (s.Ordered && !pdu.Header.Immediate && opcode is IscsiOpcode.ScsiCommand or IscsiOpcode.NopOut or IscsiOpcode.TextRequest
-            or IscsiOpcode.TaskManagementRequest or IscsiOpcode.LogoutRequest)
+            or IscsiOpcode.TaskManagementRequest or IscsiOpcode.LogoutRequest
+            && !(opcode == IscsiOpcode.NopOut && pdu.Header.AsNopOut().TargetTransferTag != IscsiTask.ReservedTag))
         {
             switch (s.Sequence(this, pdu, pdu.Header.CmdSn, dataDigestFailed))
             {
@@ -324,6 +333,15 @@ internal sealed partial class IscsiConnection : IDisposable
         if (!IsClosed && !Dispatch(pdu, dataDigestFailed))
         {
             Abort();
+        }
+    }
+
+    /// <summary>A Data-Out that came while its command waited for its CmdSN, handled right after the command.</summary>
+    internal void HandleDeferredDataOut(in IscsiPdu pdu)
+    {
+        if (!IsClosed)
+        {
+            HandleDataOut(pdu, dataDigestFailed: false, replayed: true);
         }
     }
 

@@ -32,9 +32,12 @@ internal sealed class IscsiSession : ISessionTransport
     private int _inFlight;
     private int _abortedBeforeArrivalCount;
     private uint _nextTargetTransferTag;
+    private uint _advertisedMaxCmdSn;
     private bool _delivering;
+    private DeferredPdu? _inDelivery;
     private bool _ended;
     private ITimer? _retainTimer;
+    private readonly List<ITimer> _connectionRetainTimers = [];
 
     public IscsiSession(IscsiTargetDriver driver, SessionKey key, ushort tsih)
     {
@@ -73,7 +76,37 @@ internal sealed class IscsiSession : ISessionTransport
 
     public bool Ended => Volatile.Read(ref _ended);
 
-    public uint MaxCmdSn(uint expCmdSn) => expCmdSn + (uint)Math.Max(Window - Volatile.Read(ref _inFlight), 0) - 1;
+    /// <summary>
+    /// MaxCmdSN to send now (RFC 7143 section 4.2.2.1). The highest one sent is remembered: a command up to it is
+    /// accepted even if the window has closed a little since (a response computed it while a command was being counted).
+    /// </summary>
+    public uint MaxCmdSn(uint expCmdSn)
+    {
+        uint max = ComputeMaxCmdSn(expCmdSn);
+        uint advertised = Volatile.Read(ref _advertisedMaxCmdSn);
+        while ((int)(max - advertised) > 0)
+        {
+            uint seen = Interlocked.CompareExchange(ref _advertisedMaxCmdSn, max, advertised);
+            if (seen == advertised)
+            {
+                break;
+            }
+
+            advertised = seen;
+        }
+
+        return max;
+    }
+
+    private uint ComputeMaxCmdSn(uint expCmdSn) => expCmdSn + (uint)Math.Max(Window - Volatile.Read(ref _inFlight), 0) - 1;
+
+    // The last CmdSN a command may carry: what the window allows now, or the highest MaxCmdSN sent if that is later.
+    private uint AcceptLimit(uint expCmdSn)
+    {
+        uint now = ComputeMaxCmdSn(expCmdSn);
+        uint advertised = Volatile.Read(ref _advertisedMaxCmdSn);
+        return (int)(advertised - now) > 0 && (int)(advertised - expCmdSn) < Window ? advertised : now;
+    }
 
     public void CommandStarted() => Interlocked.Increment(ref _inFlight);
 
@@ -87,6 +120,7 @@ internal sealed class IscsiSession : ISessionTransport
         ErrorRecoveryLevel = p.ErrorRecoveryLevel;
         Ordered = p.MaxConnections > 1 || p.ErrorRecoveryLevel > 0;
         Volatile.Write(ref _expCmdSn, login.ExpCmdSn);
+        Volatile.Write(ref _advertisedMaxCmdSn, login.ExpCmdSn + (uint)Window - 1);
         lock (_lock)
         {
             _connections[login.Identity.Cid] = leading;
@@ -162,9 +196,8 @@ internal sealed class IscsiSession : ISessionTransport
     /// </summary>
     public void OnConnectionClosed(ushort cid, IscsiConnection connection, ConnectionEnd how)
     {
-        bool last;
         bool end;
-        bool hold = ErrorRecoveryLevel >= 2 && how is ConnectionEnd.Lost or ConnectionEnd.RemovedForRecovery;
+        bool hold;
         lock (_lock)
         {
             if (_connections.TryGetValue(cid, out IscsiConnection? current) && current == connection)
@@ -172,31 +205,73 @@ internal sealed class IscsiSession : ISessionTransport
                 _connections.Remove(cid);
             }
 
-            last = _connections.Count == 0;
+            bool last = _connections.Count == 0;
+            hold = !_ended && ErrorRecoveryLevel >= 2 && how is ConnectionEnd.Lost or ConnectionEnd.RemovedForRecovery;
             end = !_ended && (how == ConnectionEnd.SessionClosed || (how == ConnectionEnd.Lost && ErrorRecoveryLevel < 2) || (last && !hold));
-            if (!end && hold && last && !_ended && _retainTimer is null)
+            if (hold)
             {
-                int seconds = Parameters?.DefaultTime2Retain ?? 0;
-                _retainTimer = _driver.TimeProvider.CreateTimer(static s => ((IscsiSession)s!).OnRetainExpired(), this,
-                    TimeSpan.FromSeconds(seconds), Timeout.InfiniteTimeSpan);
+                // Tasks wait DefaultTime2Wait + DefaultTime2Retain for TASK REASSIGN (RFC 7143 section 6.2.2); a session
+                // with no connection left waits as long for a new one.
+                TimeSpan retain = TimeSpan.FromSeconds((Parameters?.DefaultTime2Wait ?? 0) + (Parameters?.DefaultTime2Retain ?? 0));
+                if (last)
+                {
+                    _retainTimer ??= _driver.TimeProvider.CreateTimer(static s => ((IscsiSession)s!).OnRetainExpired(), this, retain, Timeout.InfiniteTimeSpan);
+                }
+                else
+                {
+                    _connectionRetainTimers.Add(_driver.TimeProvider.CreateTimer(static s => ((RetainedConnection)s!).Expire(), new RetainedConnection(this, connection),
+                        retain, Timeout.InfiniteTimeSpan));
+                }
             }
         }
 
         if (end)
         {
             End();
-            return;
         }
-
-        if (hold)
+        else if (hold)
         {
             HoldTasksOf(connection);
         }
         else
         {
-            // A connection that left a session that goes on: its tasks are over (RFC 7143 section 11.14.1).
+            // A connection that left a session that goes on (or is over): its tasks are over (RFC 7143 section 11.14.1).
             EndTasksOf(connection);
         }
+    }
+
+    /// <summary>The held tasks of a connection whose DefaultTime2Wait + DefaultTime2Retain ran out: those not reassigned end.</summary>
+    private sealed class RetainedConnection(IscsiSession session, IscsiConnection connection)
+    {
+        public void Expire() => session.EndTasksOf(connection);
+    }
+
+    /// <summary>
+    /// Logout reason 1 for a connection that has failed already: its tasks, held for recovery, end. False when no task
+    /// of a connection with that CID is left.
+    /// </summary>
+    public bool EndTasksOfLostConnection(ushort cid)
+    {
+        IscsiConnection? lost = null;
+        lock (TaskLock)
+        {
+            foreach (IscsiTask t in Tasks.Values)
+            {
+                if (t.Connection is { IsClosed: true } c && c.Cid == cid && !t.Abandoned)
+                {
+                    lost = c;
+                    break;
+                }
+            }
+        }
+
+        if (lost is null)
+        {
+            return false;
+        }
+
+        EndTasksOf(lost);
+        return true;
     }
 
     private void OnRetainExpired()
@@ -226,25 +301,34 @@ internal sealed class IscsiSession : ISessionTransport
             _ended = true;
             _retainTimer?.Dispose();
             _retainTimer = null;
+            foreach (ITimer t in _connectionRetainTimers)
+            {
+                t.Dispose();
+            }
+
+            _connectionRetainTimers.Clear();
             connections = [.. _connections.Values];
             _deferred.Clear();
         }
 
+        // Writes waiting for data end first, then the I_T nexus, as when the one connection of a session closes.
         _driver.OnSessionEnded(this);
+        EndTasksOf(null);
         Scsi?.Close();
         foreach (IscsiConnection c in connections)
         {
             c.Abort();
         }
-
-        EndTasksOf(null);
     }
 
-    /// <summary>Finishes the tasks of <paramref name="connection"/> (all tasks when null): data waits end, kept responses go.</summary>
+    /// <summary>
+    /// Finishes the tasks of <paramref name="connection"/> (all tasks when null): they are abandoned (a response still to
+    /// come is dropped), data waits end, kept responses go.
+    /// </summary>
     private void EndTasksOf(IscsiConnection? connection)
     {
         List<IscsiTask> waiting = [];
-        List<IscsiTask> kept = [];
+        List<(IscsiTask Task, IscsiConnection? Connection)> kept = [];
         lock (TaskLock)
         {
             foreach (IscsiTask t in Tasks.Values)
@@ -254,9 +338,12 @@ internal sealed class IscsiSession : ISessionTransport
                     continue;
                 }
 
+                t.Abandoned = true;
                 if (t.ResponseSent || t.ResponsePending)
                 {
-                    kept.Add(t);
+                    t.ResponseSent = false;
+                    t.ResponsePending = false;
+                    kept.Add((t, t.Connection));
                 }
                 else if (t.DataRequested && t.DataCompleted == 0)
                 {
@@ -265,7 +352,7 @@ internal sealed class IscsiSession : ISessionTransport
                 }
             }
 
-            foreach (IscsiTask t in kept)
+            foreach ((IscsiTask t, _) in kept)
             {
                 Tasks.Remove(t.InitiatorTaskTag);
             }
@@ -276,9 +363,9 @@ internal sealed class IscsiSession : ISessionTransport
             t.Command?.OnWriteDataReceived(false);
         }
 
-        foreach (IscsiTask t in kept)
+        foreach ((IscsiTask t, IscsiConnection? c) in kept)
         {
-            t.Command!.Release();
+            c?.WaitForSends(); // a resend that read the response before it was taken finishes first
             ReturnTask(t);
         }
     }
@@ -293,36 +380,48 @@ internal sealed class IscsiSession : ISessionTransport
         {
             foreach (IscsiTask t in Tasks.Values)
             {
-                if (t.Connection != connection)
+                if (t.Connection == connection)
                 {
-                    continue;
-                }
-
-                if (t.ResponseSent)
-                {
-                    t.ResponseSent = false;
-                    t.ResponsePending = true;
-                }
-
-                if (t.BurstOutstanding)
-                {
-                    t.AddHole(t.BurstNextOffset, t.BurstEnd - t.BurstNextOffset);
-                    t.BurstOutstanding = false;
-                }
-
-                if (!t.UnsolicitedDone)
-                {
-                    t.AddHole(t.UnsolicitedNextOffset, Math.Min(Parameters?.FirstBurstLength ?? 0, t.WriteLength) - t.UnsolicitedNextOffset);
-                    t.R2tNextOffset = Math.Max(t.R2tNextOffset, Math.Min(Parameters?.FirstBurstLength ?? 0, t.WriteLength));
-                    t.UnsolicitedDone = true;
+                    HoldTask(t);
                 }
             }
         }
     }
 
+    /// <summary>Hands one task of a lost connection over for reassignment, once. Caller holds <see cref="TaskLock"/>.</summary>
+    public void HoldTask(IscsiTask t)
+    {
+        if (t.Held)
+        {
+            return;
+        }
+
+        t.Held = true;
+        if (t.ResponseSent)
+        {
+            t.ResponseSent = false;
+            t.ResponsePending = true;
+        }
+
+        if (t.BurstOutstanding)
+        {
+            t.AddHole(t.BurstNextOffset, t.BurstEnd - t.BurstNextOffset);
+            t.BurstOutstanding = false;
+        }
+
+        if (!t.UnsolicitedDone)
+        {
+            int end = Math.Min(Parameters?.FirstBurstLength ?? 0, t.WriteLength);
+            t.AddHole(t.UnsolicitedNextOffset, end - t.UnsolicitedNextOffset);
+            t.R2tNextOffset = Math.Max(t.R2tNextOffset, end);
+            t.UnsolicitedDone = true;
+        }
+    }
+
     /// <summary>
     /// Decides what to do with a non-immediate PDU's CmdSN in ordered mode: deliver it now (the caller then calls
-    /// <see cref="DeliverDeferred"/>), keep a copy until its turn, or drop it (outside the window, or seen already).
+    /// <see cref="DeliverDeferred"/>), keep a copy until its turn, or drop it (outside the window, or seen already). A
+    /// copy left by a connection that has since closed gives way to the same CmdSN sent again (a retry).
     /// </summary>
     public CmdSnVerdict Sequence(IscsiConnection connection, in IscsiPdu pdu, uint cmdSn, bool dataDigestFailed)
     {
@@ -332,21 +431,31 @@ internal sealed class IscsiSession : ISessionTransport
             if (cmdSn == exp && !_delivering)
             {
                 _delivering = true;
+                _deferred.Remove(cmdSn);
                 Volatile.Write(ref _expCmdSn, exp + 1);
                 return CmdSnVerdict.Deliver;
             }
 
-            if ((int)(cmdSn - exp) < 0 || (int)(cmdSn - MaxCmdSn(exp)) > 0 || _deferred.ContainsKey(cmdSn) || _ended)
+            if ((int)(cmdSn - exp) < 0)
             {
-                return (int)(cmdSn - exp) < 0 ? CmdSnVerdict.Old : CmdSnVerdict.Drop;
+                return CmdSnVerdict.Old;
             }
 
-            _deferred.Add(cmdSn, new DeferredPdu(connection, pdu, dataDigestFailed));
+            if ((int)(cmdSn - AcceptLimit(exp)) > 0 || _ended
+                || (_deferred.TryGetValue(cmdSn, out DeferredPdu? waiting) && !waiting.Connection.IsClosed))
+            {
+                return CmdSnVerdict.Drop;
+            }
+
+            _deferred[cmdSn] = new DeferredPdu(connection, pdu, dataDigestFailed);
             return CmdSnVerdict.Deferred;
         }
     }
 
-    /// <summary>Delivers, in CmdSN order, the PDUs that waited for the one just delivered; then lets another thread deliver.</summary>
+    /// <summary>
+    /// Delivers, in CmdSN order, the PDUs that waited for the one just delivered; then lets another thread deliver. A PDU
+    /// whose connection has closed meanwhile is not delivered and its CmdSN not taken: the initiator sends it again.
+    /// </summary>
     public void DeliverDeferred()
     {
         while (true)
@@ -355,16 +464,81 @@ internal sealed class IscsiSession : ISessionTransport
             lock (_lock)
             {
                 uint exp = _expCmdSn;
-                if (!_deferred.Remove(exp, out next!))
+                if (!_deferred.TryGetValue(exp, out next!) || next.Connection.IsClosed)
                 {
                     _delivering = false;
                     return;
                 }
 
+                _deferred.Remove(exp);
                 Volatile.Write(ref _expCmdSn, exp + 1);
+                _inDelivery = next;
             }
 
-            next.Connection.HandleDeferred(next.Pdu, next.DataDigestFailed);
+            try
+            {
+                next.Connection.HandleDeferred(next.Pdu, next.DataDigestFailed);
+
+                // Data-Out that came for the command while it waited, in order; more may still come while this runs.
+                while (true)
+                {
+                    IscsiPdu dataOut;
+                    lock (_lock)
+                    {
+                        if (next.DataOuts is not { Count: > 0 } queue)
+                        {
+                            _inDelivery = null;
+                            break;
+                        }
+
+                        dataOut = queue.Dequeue();
+                    }
+
+                    next.Connection.HandleDeferredDataOut(dataOut);
+                }
+            }
+            catch
+            {
+                lock (_lock)
+                {
+                    _inDelivery = null;
+                    _delivering = false;
+                }
+
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A Data-Out for a command that waits for its CmdSN (or is being delivered): kept, and handled right after the
+    /// command. False when the command is not waiting (the Data-Out is handled as usual).
+    /// </summary>
+    public bool TryDeferDataOut(IscsiConnection connection, in IscsiPdu pdu)
+    {
+        uint itt = pdu.Header.InitiatorTaskTag;
+        lock (_lock)
+        {
+            DeferredPdu? owner = _inDelivery is { } d && d.Connection == connection && d.Header.InitiatorTaskTag == itt ? d : null;
+            if (owner is null)
+            {
+                foreach (DeferredPdu w in _deferred.Values)
+                {
+                    if (w.Connection == connection && w.Header.InitiatorTaskTag == itt && w.Header.Opcode == IscsiOpcode.ScsiCommand)
+                    {
+                        owner = w;
+                        break;
+                    }
+                }
+            }
+
+            if (owner is null)
+            {
+                return false;
+            }
+
+            (owner.DataOuts ??= new Queue<IscsiPdu>()).Enqueue(DeferredPdu.Copy(pdu));
+            return true;
         }
     }
 
@@ -377,7 +551,7 @@ internal sealed class IscsiSession : ISessionTransport
         }
 
         uint expected = Volatile.Read(ref _expCmdSn);
-        uint max = MaxCmdSn(expected);
+        uint max = AcceptLimit(expected);
         if ((int)(cmdSn - expected) < 0 || (int)(cmdSn - max) > 0)
         {
             return false;
@@ -394,7 +568,7 @@ internal sealed class IscsiSession : ISessionTransport
     public bool AbortBeforeArrival(uint refCmdSn, uint cmdSn)
     {
         uint exp = Volatile.Read(ref _expCmdSn);
-        if ((int)(refCmdSn - exp) < 0 || (int)(refCmdSn - MaxCmdSn(exp)) > 0 || (int)(refCmdSn - cmdSn) >= 0)
+        if ((int)(refCmdSn - exp) < 0 || (int)(refCmdSn - AcceptLimit(exp)) > 0 || (int)(refCmdSn - cmdSn) >= 0)
         {
             return false;
         }
@@ -502,6 +676,12 @@ internal sealed class IscsiSession : ISessionTransport
         public IscsiPduHeader Header { get; }
 
         public IscsiPdu Pdu => new(Header, new(_ahs), new(_data), 0);
+
+        /// <summary>Data-Out PDUs for this command that came while it waited. Guarded by the session's lock.</summary>
+        public Queue<IscsiPdu>? DataOuts { get; set; }
+
+        public static IscsiPdu Copy(in IscsiPdu pdu) =>
+            new(pdu.Header, new(System.Buffers.BuffersExtensions.ToArray(pdu.AdditionalHeaderSegments)), new(System.Buffers.BuffersExtensions.ToArray(pdu.DataSegment)), 0);
     }
 }
 

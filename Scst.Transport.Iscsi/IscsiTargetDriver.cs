@@ -298,6 +298,12 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         var portal = new IscsiPortal(listener, (IPEndPoint)listener.LocalEndPoint!, tag ?? Options.TargetPortalGroupTag);
         lock (_lock)
         {
+            if (stopping.IsCancellationRequested)
+            {
+                listener.Dispose(); // the driver stopped meanwhile
+                throw new InvalidOperationException("The iSCSI driver is not running.");
+            }
+
             _portals.Add(portal);
             _acceptLoops.Add(AcceptLoopAsync(portal, stopping));
         }

@@ -87,6 +87,15 @@ internal sealed class IscsiTask
     public uint StatSn;
     public uint DataInPdus;
 
+    /// <summary>ErrorRecoveryLevel 1 and up: the response, kept (copied) while <see cref="ResponseSent"/> or <see cref="ResponsePending"/>.</summary>
+    public KeptResponse? Kept;
+
+    /// <summary>ErrorRecoveryLevel 2: its connection is gone and the task waits for TASK REASSIGN (set once per loss).</summary>
+    public bool Held;
+
+    /// <summary>Its connection left without recovery: whatever the task still answers is dropped.</summary>
+    public bool Abandoned;
+
     public void Reset()
     {
         Command = null;
@@ -118,6 +127,10 @@ internal sealed class IscsiTask
         ResponsePending = false;
         StatSn = 0;
         DataInPdus = 0;
+        Kept?.Free();
+        Kept = null;
+        Held = false;
+        Abandoned = false;
     }
 
     /// <summary>Records a lost range of write data, clipped to the command's buffer.</summary>

@@ -51,6 +51,12 @@ internal sealed record LoginCallbacks
     /// the move is permanent (0x0102) or temporary (0x0101); null serves the login here.
     /// </summary>
     public Func<string, string, (string Address, bool Permanent)?>? Redirect { get; init; }
+
+    /// <summary>
+    /// Optional. For a login that names a session by TSIH: the session's ExpCmdSN and MaxCmdSN, which its responses carry
+    /// (the login's CmdSN and window are the session's, not the connection's); null when not known yet.
+    /// </summary>
+    public Func<(uint ExpCmdSn, uint MaxCmdSn)?>? SessionWindow { get; init; }
 }
 
 /// <summary>Who logged in, once the login has completed.</summary>
@@ -355,6 +361,7 @@ internal sealed class LoginStateMachine
 
     private LoginStep Respond(in LoginRequestHeader request, bool transit, ReadOnlyMemory<byte> data, LoginProgress progress)
     {
+        (uint ExpCmdSn, uint MaxCmdSn)? window = request.Tsih != 0 ? _callbacks.SessionWindow?.Invoke() : null;
         var header = new LoginResponseHeader
         {
             Transit = transit,
@@ -367,8 +374,8 @@ internal sealed class LoginStateMachine
             Tsih = progress == LoginProgress.Completed ? _tsih : request.Tsih,
             InitiatorTaskTag = request.InitiatorTaskTag,
             StatSn = _statSn++,
-            ExpCmdSn = request.CmdSn,
-            MaxCmdSn = request.CmdSn + _commandWindow - 1,
+            ExpCmdSn = window?.ExpCmdSn ?? request.CmdSn,
+            MaxCmdSn = window?.MaxCmdSn ?? request.CmdSn + (_options.CommandWindow > 0 ? (uint)_options.CommandWindow : _commandWindow) - 1,
             Status = LoginStatus.Success,
         };
         Progress = progress;

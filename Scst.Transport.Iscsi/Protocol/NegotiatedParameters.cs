@@ -69,6 +69,9 @@ internal sealed record TargetNegotiationOptions
     /// <summary>Optional TargetAlias declared in the first response. Defaults to none.</summary>
     public string? TargetAlias { get; init; }
 
+    /// <summary>The CmdSN window of a session of this target (MaxCmdSN - ExpCmdSN + 1 in the login responses); 0 keeps the login's own.</summary>
+    public int CommandWindow { get; init; }
+
     /// <summary>
     /// The iSCSIProtocolLevel we implement: 1, the level RFC 7143 section 13.24 assigns to itself. RFC 7144
     /// features (level 2) are not implemented.

@@ -17,6 +17,7 @@ public sealed class ErrorRecoveryTargetFixture : ScstTargetFixture
         options.ErrorRecoveryLevel = 2;
         options.MaxConnections = 4;
         options.DataOutTimeout = TimeSpan.FromSeconds(1);
+        options.DefaultTime2Wait = 0; // held tasks and sessions wait DefaultTime2Wait + DefaultTime2Retain
         options.DefaultTime2Retain = 20;
     }
 }
@@ -41,10 +42,11 @@ public sealed class IscsiErrorRecoveryTests(ErrorRecoveryTargetFixture fixture) 
     private static uint UniqueLba() => 1_500_000 + (uint)(Interlocked.Increment(ref s_nextLba) * 64);
 
     private static List<KeyValuePair<string, string>> Keys(
-        string initiator, int errorRecoveryLevel, int maxConnections = 1, bool immediateData = false, string dataDigest = "None", int time2Retain = 20)
+        string initiator, int errorRecoveryLevel, int maxConnections = 1, bool immediateData = false, string dataDigest = "None", int time2Retain = 20,
+        bool initialR2T = true)
     {
         var keys = IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName, initiator, maxRecvDataSegmentLength: Segment,
-            immediateData: immediateData, initialR2T: true, dataDigest: dataDigest);
+            immediateData: immediateData, initialR2T: initialR2T, dataDigest: dataDigest);
         keys.RemoveAll(k => k.Key == "ErrorRecoveryLevel");
         keys.Add(new("ErrorRecoveryLevel", errorRecoveryLevel.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         keys.Add(new("MaxConnections", maxConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -534,6 +536,77 @@ public sealed class IscsiErrorRecoveryTests(ErrorRecoveryTargetFixture fixture) 
         var reassign = await initiator.TaskManagementAsync(TaskManagementFunction.TaskReassign, 0, 0x999, Ct);
 
         reassign.Response.Should().Be(TaskManagementResponse.TaskReassignmentNotSupported);
+    }
+
+    [Fact]
+    public async Task McS_SecondConnection_UsesTheLeadingLoginsSessionKeys_AndDataOutForAWaitingCommandFollowsIt()
+    {
+        // The leading login negotiates InitialR2T=No; the second login offers no leading-only key at all (RFC 7143
+        // section 13), so the session's values apply to it.
+        string name = UniqueInitiator();
+        var initiator1 = await IscsiTestInitiator.ConnectAsync(fixture.EndPoint, Ct);
+        await using var _ = initiator1;
+        var login = await initiator1.LoginAsync(Keys(name, 0, maxConnections: 2, immediateData: true, initialR2T: false), Ct);
+        login.Key("InitialR2T").Should().Be("No");
+        await initiator1.ClearUnitAttentionAsync(cancellationToken: Ct);
+        var initiator2 = await IscsiTestInitiator.ConnectAsync(fixture.EndPoint, Ct);
+        await using var __ = initiator2;
+        initiator2.Isid = initiator1.Isid;
+        initiator2.Tsih = login.Tsih;
+        initiator2.Cid = 1;
+        initiator2.CmdSn = initiator1.CmdSn;
+        var joinKeys = new List<KeyValuePair<string, string>>
+        {
+            new("InitiatorName", name), new("SessionType", "Normal"), new("TargetName", ScstTargetFixture.TargetName),
+            new("HeaderDigest", "None"), new("DataDigest", "None"), new("MaxRecvDataSegmentLength", "8192"),
+        };
+        (await initiator2.LoginAsync(joinKeys, Ct)).Status.Should().Be(LoginStatus.Success);
+
+        // On the second connection: a write with immediate data and unsolicited Data-Out, whose CmdSN comes after one
+        // not sent yet, so both the command and its Data-Out wait; then the missing command on the first connection.
+        uint lba = UniqueLba();
+        var data = Cdbs.Pattern(2 * Segment, seed: 71);
+        uint cmdSn = initiator1.CmdSn;
+        await initiator2.SendAsync(Unsolicited(CommandPdu(initiator2, 0x400, Cdbs.Write10(lba, (ushort)(data.Length / Block)), writeLength: data.Length,
+            immediateLength: Segment, cmdSn: cmdSn + 1)), data.AsMemory(0, Segment), Ct);
+        var dataOut = new byte[Bhs.Length];
+        new DataOutHeader
+        {
+            Final = true, DataSegmentLength = Segment, InitiatorTaskTag = 0x400, TargetTransferTag = Bhs.ReservedTag,
+            ExpStatSn = initiator2.ExpStatSn, DataSn = 0, BufferOffset = Segment,
+        }.WriteTo(dataOut);
+        await initiator2.SendAsync(dataOut, data.AsMemory(Segment, Segment), Ct);
+        (await NextOrNothingAsync(initiator2, TimeSpan.FromMilliseconds(300))).Should().BeNull();
+        await initiator1.SendAsync(CommandPdu(initiator1, 0x401, Cdbs.TestUnitReady(), cmdSn: cmdSn), default, Ct);
+
+        await ExpectGoodAsync(initiator1, 0x401);
+        await ExpectGoodAsync(initiator2, 0x400);
+        initiator1.CmdSn = cmdSn + 2;
+        (await ReadAsync(initiator1, lba, data.Length / Block)).Should().Equal(data);
+    }
+
+    [Fact]
+    public async Task Erl1_TaskManagement_DoesNotWaitForTheInitiatorToAcknowledgeKeptResponses()
+    {
+        await using var initiator = await SessionAsync(errorRecoveryLevel: 1);
+        uint unacknowledged = initiator.ExpStatSn;
+        await initiator.SendAsync(CommandPdu(initiator, 0x410, Cdbs.Read10(UniqueLba(), 16), readLength: Segment), default, Ct);
+        await initiator.ExpectAsync(IscsiOpcode.DataIn, Ct);
+        await ExpectGoodAsync(initiator, 0x410);
+
+        // The response is kept until acknowledged; a LOGICAL UNIT RESET that does not acknowledge it is answered at once
+        // all the same (the kept copy is the transport's, the command is long released in the core).
+        initiator.ExpStatSn = unacknowledged;
+        initiator.ReceiveTimeout = TimeSpan.FromSeconds(5);
+        var reset = await initiator.TaskManagementAsync(TaskManagementFunction.LogicalUnitReset, 0, cancellationToken: Ct);
+
+        reset.Response.Should().Be(TaskManagementResponse.FunctionComplete);
+    }
+
+    private static byte[] Unsolicited(byte[] bhs)
+    {
+        bhs[1] &= 0x7f; // F = 0: unsolicited Data-Out follows
+        return bhs;
     }
 
     private static byte[] Snack(IscsiTestInitiator initiator, SnackType type, uint itt, uint begRun, uint runLength, uint expStatSn)

@@ -140,6 +140,7 @@ public sealed class IscsiPortalGroupTests(IscsiPortalGroupTests.PortalGroupFixtu
         await using var _ = initiator;
 
         login.Key("TargetAlias").Should().Be("tuned disk");
+        (initiator.MaxCmdSn - initiator.CmdSn + 1).Should().Be(4, "the login response already opens a window of QueuedCommands");
         login.Key("ImmediateData").Should().Be("No", "the target offers no immediate data");
         login.Key("HeaderDigest").Should().Be("None", "the target offers no digest, whatever the driver does");
         var read = await initiator.ExecuteAsync(0, Cdbs.Read10(0, 32), readLength: 32 * 512, cancellationToken: Ct);
