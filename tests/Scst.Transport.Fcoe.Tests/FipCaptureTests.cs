@@ -53,6 +53,24 @@ public class FipCaptureTests
     }
 
     [Fact]
+    public void ProbeReply_IsTheProbeLayoutWithSubcode2_UnicastToTheProber()
+    {
+        // No probe reply in the captures (no N_Port_ID conflict happened): LIO's probe request, readdressed to the
+        // prober's ENode MAC and with subcode 2 at byte 14 + 5, is the probe reply LIO would have sent.
+        var expected = (byte[])Captures.PairFrame(0).Clone();
+        Captures.InitiatorENode.WriteTo(expected);
+        expected[Ethernet.HeaderLength + 5] = 2;
+
+        var written = Bytes.Dirty(100);
+        int length = FipFrame.WriteProbeReply(written, Captures.InitiatorENode, Captures.TargetENode, null, 0,
+            Captures.TargetENode, Captures.TargetNodeName, TargetVnPort);
+
+        Bytes.Equal(expected, written.AsSpan(0, length));
+        FipFrame.TryRead(written.AsSpan(0, length), out var frame).Should().Be(FipReadResult.Success);
+        frame.Header.Message.Should().Be(FipMessage.ProbeReply);
+    }
+
+    [Fact]
     public void ClaimNotification_DecodesFc4FeaturesAndMaxFcoeSize_AndIsWrittenIdentically()
     {
         // 16.1008 52:54:00:fc:00:01 > 01:10:18:01:00:04 len=232 FIP VN2VN Claim Notification ... FC4F(00000100 00000001 ...
