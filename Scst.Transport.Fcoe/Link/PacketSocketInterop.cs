@@ -1,0 +1,131 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace Scst.Transport.Fcoe.Link;
+
+/// <summary>
+/// The Linux pieces of an AF_PACKET link that Tmds.LibC does not define (<c>struct ifreq</c>, classic BPF), and the
+/// calls built on them. Values are those of <c>linux/if_ether.h</c>, <c>linux/filter.h</c> and <c>linux/if.h</c>.
+/// </summary>
+internal static unsafe class PacketSocketInterop
+{
+    /// <summary>ETH_P_ALL: every protocol. The socket is bound with it and a filter keeps FIP and FCoE.</summary>
+    public const ushort EthPAll = 0x0003;
+
+    /// <summary>ARPHRD_ETHER: the hardware type of an Ethernet interface.</summary>
+    public const ushort ArphrdEther = 1;
+
+    /// <summary>IFNAMSIZ: an interface name is at most 15 bytes and a NUL.</summary>
+    public const int InterfaceNameSize = 16;
+
+    // Classic BPF instruction classes, sizes, modes and jump/return codes.
+    private const ushort BpfLd = 0x00;
+    private const ushort BpfJmp = 0x05;
+    private const ushort BpfRet = 0x06;
+    private const ushort BpfW = 0x00;
+    private const ushort BpfH = 0x08;
+    private const ushort BpfAbs = 0x20;
+    private const ushort BpfJeq = 0x10;
+    private const ushort BpfK = 0x00;
+
+    // Ancillary loads: the kernel answers loads at SKF_AD_OFF + n with packet metadata instead of packet bytes.
+    private const int SkfAdOff = -0x1000;
+    private const int SkfAdPktType = 4;
+    private const int SkfAdVlanTagPresent = 48;
+
+    /// <summary>struct ifreq: the name, then a 24-byte union (a sockaddr for SIOCGIFHWADDR, an int for the MTU and index).</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 40)]
+    public struct InterfaceRequest
+    {
+        /// <summary>ifr_name.</summary>
+        public fixed byte Name[InterfaceNameSize];
+
+        /// <summary>ifr_ifru: ifr_hwaddr.sa_family (2 bytes) then sa_data, or ifr_mtu / ifr_ifindex (an int).</summary>
+        public fixed byte Union[24];
+    }
+
+    /// <summary>struct sock_filter: one classic BPF instruction.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SockFilter
+    {
+        public ushort Code;
+        public byte JumpTrue;
+        public byte JumpFalse;
+        public uint K;
+
+        public SockFilter(ushort code, byte jumpTrue, byte jumpFalse, uint k)
+        {
+            Code = code;
+            JumpTrue = jumpTrue;
+            JumpFalse = jumpFalse;
+            K = k;
+        }
+    }
+
+    /// <summary>struct sock_fprog: the program's length and a pointer to it.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SockFprog
+    {
+        public ushort Length;
+        public SockFilter* Filter;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="request"/> with <paramref name="interfaceName"/>; false when the name does not fit
+    /// (IFNAMSIZ) or holds a NUL.
+    /// </summary>
+    public static bool TrySetName(ref InterfaceRequest request, string interfaceName)
+    {
+        if (interfaceName.Length == 0 || interfaceName.Contains('\0', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        fixed (byte* name = request.Name)
+        {
+            var span = new Span<byte>(name, InterfaceNameSize);
+            span.Clear();
+            return System.Text.Encoding.UTF8.TryGetBytes(interfaceName, span[..(InterfaceNameSize - 1)], out _);
+        }
+    }
+
+    /// <summary>One interface ioctl (SIOCGIFINDEX, SIOCGIFHWADDR, SIOCGIFMTU); the errno on failure, 0 on success.</summary>
+    public static int InterfaceIoctl(int fd, int request, ref InterfaceRequest ifr)
+    {
+        fixed (InterfaceRequest* p = &ifr)
+        {
+            return ioctl(fd, request, p) < 0 ? errno : 0;
+        }
+    }
+
+    /// <summary>
+    /// Attaches the filter that keeps what the link delivers: frames that came in (not our own, looped back as
+    /// PACKET_OUTGOING), without an 802.1Q tag (the kernel moves it to metadata; a VLAN is served by opening its own
+    /// interface), of ethertype FCoE or FIP. The errno on failure, 0 on success.
+    /// </summary>
+    public static int AttachFcoeFilter(int fd)
+    {
+        const byte Accept = 7;
+        const byte Drop = 8;
+        SockFilter* program = stackalloc SockFilter[]
+        {
+            /* 0 */ new(BpfLd | BpfW | BpfAbs, 0, 0, unchecked((uint)(SkfAdOff + SkfAdPktType))),
+            /* 1 */ new(BpfJmp | BpfJeq | BpfK, Drop - 2, 0, (uint)PACKET_OUTGOING),
+            /* 2 */ new(BpfLd | BpfW | BpfAbs, 0, 0, unchecked((uint)(SkfAdOff + SkfAdVlanTagPresent))),
+            /* 3 */ new(BpfJmp | BpfJeq | BpfK, 0, Drop - 4, 0),
+            /* 4 */ new(BpfLd | BpfH | BpfAbs, 0, 0, 12),
+            /* 5 */ new(BpfJmp | BpfJeq | BpfK, Accept - 6, 0, Protocol.EtherType.Fcoe),
+            /* 6 */ new(BpfJmp | BpfJeq | BpfK, Accept - 7, Drop - 7, Protocol.EtherType.Fip),
+            /* 7 */ new(BpfRet | BpfK, 0, 0, 0x0004_0000),
+            /* 8 */ new(BpfRet | BpfK, 0, 0, 0),
+        };
+        var fprog = new SockFprog { Length = 9, Filter = program };
+        return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, (socklen_t)sizeof(SockFprog)) < 0 ? errno : 0;
+    }
+
+    /// <summary>The text of an errno (strerror), for messages.</summary>
+    public static string Describe(int error) => Marshal.GetPInvokeErrorMessage(error);
+}
