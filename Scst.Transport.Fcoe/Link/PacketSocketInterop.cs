@@ -28,7 +28,9 @@ internal static unsafe class PacketSocketInterop
     private const ushort BpfW = 0x00;
     private const ushort BpfH = 0x08;
     private const ushort BpfAbs = 0x20;
+    private const ushort BpfLen = 0x80;
     private const ushort BpfJeq = 0x10;
+    private const ushort BpfJgt = 0x20;
     private const ushort BpfK = 0x00;
 
     // Ancillary loads: the kernel answers loads at SKF_AD_OFF + n with packet metadata instead of packet bytes.
@@ -104,25 +106,28 @@ internal static unsafe class PacketSocketInterop
     /// <summary>
     /// Attaches the filter that keeps what the link delivers: frames that came in (not our own, looped back as
     /// PACKET_OUTGOING), without an 802.1Q tag (the kernel moves it to metadata; a VLAN is served by opening its own
-    /// interface), of ethertype FCoE or FIP. The errno on failure, 0 on success.
+    /// interface), at most <paramref name="maxLength"/> bytes long, of ethertype FCoE or FIP. The errno on failure,
+    /// 0 on success.
     /// </summary>
-    public static int AttachFcoeFilter(int fd)
+    public static int AttachFcoeFilter(int fd, int maxLength)
     {
-        const byte Accept = 7;
-        const byte Drop = 8;
+        const byte Accept = 9;
+        const byte Drop = 10;
         SockFilter* program = stackalloc SockFilter[]
         {
             /* 0 */ new(BpfLd | BpfW | BpfAbs, 0, 0, unchecked((uint)(SkfAdOff + SkfAdPktType))),
             /* 1 */ new(BpfJmp | BpfJeq | BpfK, Drop - 2, 0, (uint)PACKET_OUTGOING),
             /* 2 */ new(BpfLd | BpfW | BpfAbs, 0, 0, unchecked((uint)(SkfAdOff + SkfAdVlanTagPresent))),
             /* 3 */ new(BpfJmp | BpfJeq | BpfK, 0, Drop - 4, 0),
-            /* 4 */ new(BpfLd | BpfH | BpfAbs, 0, 0, 12),
-            /* 5 */ new(BpfJmp | BpfJeq | BpfK, Accept - 6, 0, Protocol.EtherType.Fcoe),
-            /* 6 */ new(BpfJmp | BpfJeq | BpfK, Accept - 7, Drop - 7, Protocol.EtherType.Fip),
-            /* 7 */ new(BpfRet | BpfK, 0, 0, 0x0004_0000),
-            /* 8 */ new(BpfRet | BpfK, 0, 0, 0),
+            /* 4 */ new(BpfLd | BpfW | BpfLen, 0, 0, 0),
+            /* 5 */ new(BpfJmp | BpfJgt | BpfK, Drop - 6, 0, (uint)maxLength),
+            /* 6 */ new(BpfLd | BpfH | BpfAbs, 0, 0, 12),
+            /* 7 */ new(BpfJmp | BpfJeq | BpfK, Accept - 8, 0, Protocol.EtherType.Fcoe),
+            /* 8 */ new(BpfJmp | BpfJeq | BpfK, Accept - 9, Drop - 9, Protocol.EtherType.Fip),
+            /* 9 */ new(BpfRet | BpfK, 0, 0, 0x0004_0000),
+            /* 10 */ new(BpfRet | BpfK, 0, 0, 0),
         };
-        var fprog = new SockFprog { Length = 9, Filter = program };
+        var fprog = new SockFprog { Length = 11, Filter = program };
         return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, (socklen_t)sizeof(SockFprog)) < 0 ? errno : 0;
     }
 

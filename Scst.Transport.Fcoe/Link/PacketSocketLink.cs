@@ -125,7 +125,7 @@ internal sealed partial class PacketSocketLink : IFcoeLink
             }
 
             int mtu = *(int*)ifr.Union;
-            error = AttachFcoeFilter(fd);
+            error = AttachFcoeFilter(fd, FcoeFrame.MaxTaggedFrameLength);
             if (error != 0)
             {
                 throw OpenFailed(interfaceName, $"cannot attach the FCoE/FIP filter ({Describe(error)})");
@@ -271,6 +271,8 @@ internal sealed partial class PacketSocketLink : IFcoeLink
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
+        // The filter passes no frame longer than this, so no frame is ever cut short.
+        ArgumentOutOfRangeException.ThrowIfLessThan(buffer.Length, FcoeFrame.MaxTaggedFrameLength, nameof(buffer));
         while (!_disposed)
         {
             int length;
@@ -281,17 +283,6 @@ internal sealed partial class PacketSocketLink : IFcoeLink
             catch (Exception e) when (_disposed && e is ObjectDisposedException or SocketException)
             {
                 break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.MessageSize)
-            {
-                Log.FrameTooLong(_logger, Name, buffer.Length);
-                continue;
-            }
-
-            if (length > buffer.Length)
-            {
-                Log.FrameTooLong(_logger, Name, buffer.Length);
-                continue;
             }
 
             if (length >= Ethernet.HeaderLength && IsForUs(MacAddress.Read(buffer.Span)))
@@ -379,10 +370,7 @@ internal sealed partial class PacketSocketLink : IFcoeLink
         [LoggerMessage(EventId = 5401, Level = LogLevel.Warning, Message = "The MTU of {Interface} is {Mtu}: full-size FCoE frames need {Required}")]
         public static partial void MtuTooSmall(ILogger logger, string @interface, int mtu, int required);
 
-        [LoggerMessage(EventId = 5402, Level = LogLevel.Debug, Message = "A frame on {Interface} longer than the {BufferLength}-byte receive buffer was dropped")]
-        public static partial void FrameTooLong(ILogger logger, string @interface, int bufferLength);
-
-        [LoggerMessage(EventId = 5403, Level = LogLevel.Debug, Message = "Sending a {Length}-byte frame on {Interface} failed: {Reason}")]
+        [LoggerMessage(EventId = 5402, Level = LogLevel.Debug, Message = "Sending a {Length}-byte frame on {Interface} failed: {Reason}")]
         public static partial void SendFailed(ILogger logger, string @interface, int length, string reason);
     }
 }
