@@ -345,8 +345,9 @@ internal sealed partial class PacketSocketLink : IFcoeLink
         request.mr_type = (ushort)type;
         request.mr_alen = MacAddress.Length;
         address.WriteTo(new Span<byte>(request.mr_address, MacAddress.Length));
+        // Under _lock and not disposed: the descriptor stays open (DisposeAsync takes the lock before closing it).
         int error = 0;
-        if (setsockopt((int)_socket.Handle, SOL_PACKET, option, &request, (socklen_t)sizeof(packet_mreq)) < 0)
+        if (setsockopt((int)_socket.SafeHandle.DangerousGetHandle(), SOL_PACKET, option, &request, (socklen_t)sizeof(packet_mreq)) < 0)
         {
             error = errno;
         }

@@ -70,8 +70,29 @@ public sealed class LinkPacketSocketTests : IAsyncLifetime
         int length = await _right.ReceiveAsync(_buffer, _hang.Token);
         _buffer.AsSpan(0, length).ToArray().Should().Equal(frame);
 
-        // The sender's own socket saw the frame go out; it must not come back to it as received.
         await ExpectMarkerNextAsync(from: _right, to: _left);
+    }
+
+    [Fact]
+    public async Task FramesTheHostSendsOnTheInterface_AreNotDeliveredAsReceived()
+    {
+        // The kernel never hands a socket its own frames, but it shows every other socket (another link, the
+        // kernel's fcoe, tcpdump's injections) what leaves the interface, as PACKET_OUTGOING. A multicast frame,
+        // which the link would otherwise accept by its destination.
+        PacketSocketLink other = _network.Open(LinkNetwork.Left);
+        try
+        {
+            byte[] frame = Frame(MacAddress.AllVn2VnMacs, _left.Address, EtherType.Fip, 60);
+            other.Send(frame).Should().BeTrue();
+            int length = await _right.ReceiveAsync(_buffer, _hang.Token);
+            _buffer.AsSpan(0, length).ToArray().Should().Equal(frame);
+
+            await ExpectMarkerNextAsync(from: _right, to: _left);
+        }
+        finally
+        {
+            await other.DisposeAsync();
+        }
     }
 
     [Fact]
