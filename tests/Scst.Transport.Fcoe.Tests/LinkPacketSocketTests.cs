@@ -10,7 +10,8 @@ namespace Scst.Transport.Fcoe.Tests;
 /// <see cref="PacketSocketLink"/> on a real veth pair in a network namespace made for each test. A frame that must
 /// not be delivered is followed by a marker frame that must: receiving the marker next shows the first was dropped
 /// without waiting for anything. (veth does not filter by destination MAC: it hands the socket every frame, so
-/// what is checked for memberships is the interface's address lists and the link's own filtering.)
+/// what is checked for memberships there is the interface's address lists and the link's own filtering; a macvlan,
+/// which filters multicast, shows that joining a group is what lets its frames in.)
 /// </summary>
 public sealed class LinkPacketSocketTests : IAsyncLifetime
 {
@@ -112,6 +113,33 @@ public sealed class LinkPacketSocketTests : IAsyncLifetime
 
         await _right.DisposeAsync();
         _network.MulticastListOf(LinkNetwork.Right).Should().NotContain(group);
+    }
+
+    [Fact]
+    public async Task OnAMacvlan_WhichFiltersMulticast_FipFrameToAllVn2VnMacsArrivesOnlyAfterJoin()
+    {
+        // Unlike veth, a macvlan delivers a multicast frame only when the group is on its list: the check veth cannot make.
+        const string Macvlan = "fcoemv";
+        _network.Run($"link add link {LinkNetwork.Right} name {Macvlan} type macvlan mode bridge");
+        _network.Run($"link set {Macvlan} mtu {LinkNetwork.Mtu} up");
+        PacketSocketLink macvlan = _network.Open(Macvlan);
+        try
+        {
+            byte[] probe = Frame(MacAddress.AllVn2VnMacs, _left.Address, EtherType.Fip, 60);
+            probe[Ethernet.HeaderLength] = 0x10;
+            _left.Send(probe).Should().BeTrue();
+            await ExpectMarkerNextAsync(from: _left, to: macvlan);
+
+            macvlan.JoinMulticast(MacAddress.AllVn2VnMacs);
+
+            _left.Send(probe).Should().BeTrue();
+            int length = await macvlan.ReceiveAsync(_buffer, _hang.Token);
+            _buffer.AsSpan(0, length).ToArray().Should().Equal(probe);
+        }
+        finally
+        {
+            await macvlan.DisposeAsync();
+        }
     }
 
     [Fact]
