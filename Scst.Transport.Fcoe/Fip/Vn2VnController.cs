@@ -68,7 +68,7 @@ internal sealed class Vn2VnController : IDisposable
     /// <summary>The beacon period (a random fuzz below <see cref="BeaconFuzz"/> is added each time).</summary>
     public static readonly TimeSpan BeaconInterval = TimeSpan.FromSeconds(8);
 
-    /// <summary>The upper bound of the random fuzz added to <see cref="BeaconInterval"/>.</summary>
+    /// <summary>The upper bound of the random fuzz (whole milliseconds) added to <see cref="BeaconInterval"/>.</summary>
     public static readonly TimeSpan BeaconFuzz = TimeSpan.FromMilliseconds(100);
 
     /// <summary>A peer without a claim or beacon for this long (2.5 beacon periods) is lost.</summary>
@@ -611,7 +611,7 @@ internal sealed class Vn2VnController : IDisposable
     private void SendBeacon(DateTimeOffset now)
     {
         SendVn2Vn(FipMessage.Beacon, MacAddress.AllVn2VnMacs, MacAddress.FromVn2VnPortId(_portId));
-        _nextBeacon = now + BeaconInterval + TimeSpan.FromTicks(_random.NextInt64(BeaconFuzz.Ticks));
+        _nextBeacon = now + BeaconInterval + TimeSpan.FromMilliseconds(_random.Next((int)BeaconFuzz.TotalMilliseconds));
     }
 
     private void ScheduleUp(DateTimeOffset now)
@@ -668,7 +668,7 @@ internal sealed class Vn2VnController : IDisposable
         if (_tries < RateLimitCount)
         {
             _tries++;
-            delay = TimeSpan.FromTicks(_random.NextInt64(ProbeWait.Ticks));
+            delay = TimeSpan.FromMilliseconds(_random.Next((int)ProbeWait.TotalMilliseconds));
         }
         else
         {
