@@ -202,6 +202,26 @@ internal sealed class LinkServiceResponder
         return port;
     }
 
+    /// <summary>
+    /// Writes the LOGO we send to a port that sends FCP frames without being logged in (FC-LS: an N_Port answers
+    /// frames from a port it has no login with by logging it out), on a new exchange <paramref name="oxId"/> the
+    /// driver's exchange manager assigns. Returns the payload length; the frame is a single-frame sequence.
+    /// </summary>
+    public int WriteLogo(uint destinationId, ushort oxId, Span<byte> payload, out FcFrameHeader header)
+    {
+        header = new FcFrameHeader
+        {
+            RCtl = RCtl.ElsRequest,
+            DestinationId = destinationId,
+            SourceId = _identity.PortId,
+            Type = FcType.Els,
+            FCtl = FCtl.Request,
+            OxId = oxId,
+            RxId = FcFrameHeader.UnassignedExchangeId,
+        };
+        return new LogoPayload(_identity.PortId, _identity.PortName).WriteTo(payload);
+    }
+
     // The responder of an exchange sets EX_CTX; a reply ends the exchange and hands the initiative back (0x990000 as
     // the Linux initiator and LIO send). A request that came from the responder of its exchange is answered without EX_CTX.
     private static uint ReplyFCtl(in FcFrameHeader request) =>

@@ -463,6 +463,18 @@ public class PortLinkServiceTests
             .Should().Be(PrliFlags.EstablishImagePair | PrliResponseCode.Executed);
     }
 
+    [Fact]
+    public void Logo_ToAPortNotLoggedIn_CarriesOurIdentity()
+    {
+        var payload = Bytes.Dirty(LogoPayload.Length);
+
+        int length = _port.Responder.WriteLogo(Initiator, 0x0321, payload, out var header);
+
+        length.Should().Be(LogoPayload.Length);
+        header.Should().Be(ElsCaptureTests.Request(Us, Initiator) with { OxId = 0x0321 });
+        payload.Should().Equal(Bytes.Hex("05000000 00000002 2000020000000b02"));
+    }
+
     [Theory]
     [InlineData(9000, 2112)]
     [InlineData(2500, 2112)]
