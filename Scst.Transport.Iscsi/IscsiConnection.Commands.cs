@@ -74,16 +74,16 @@ internal sealed partial class IscsiConnection
         lock (session.TaskLock)
         {
             closed = IsClosed;
-            if (!closed && session.Tasks.TryGetValue(header.InitiatorTaskTag, out IscsiTask? old) && old.Kept is not null && !old.Abandoned)
+            added = !closed && session.Tasks.TryAdd(header.InitiatorTaskTag, task);
+            if (!added && !closed && session.Tasks.TryGetValue(header.InitiatorTaskTag, out IscsiTask? old) && old.Kept is not null && !old.Abandoned)
             {
                 // A kept response whose ITT comes back in a new command: the initiator has it (RFC 7143 section 11.2.1.8).
                 old.ResponseSent = false;
                 old.ResponsePending = false;
-                session.Tasks.Remove(header.InitiatorTaskTag);
+                session.Tasks[header.InitiatorTaskTag] = task;
                 answered = old;
+                added = true;
             }
-
-            added = !closed && session.Tasks.TryAdd(header.InitiatorTaskTag, task);
         }
 
         if (answered is not null)

@@ -82,9 +82,6 @@ internal sealed partial class IscsiConnection : IDisposable
     /// <summary>The iSCSI settings of the session's target, or null (none, Discovery, login not done).</summary>
     private IscsiTargetSettings? TargetSettings => _s?.Key.Target is { } target ? _driver.SettingsOf(target) : null;
 
-    /// <summary>The session, once the login has completed.</summary>
-    public IscsiSession? Session => _s;
-
     /// <summary>The connection's CID (0 until the login has completed).</summary>
     internal ushort Cid => _cid;
 

@@ -180,14 +180,6 @@ internal sealed class IscsiSession : ISessionTransport
         }
     }
 
-    public IscsiConnection[] Connections()
-    {
-        lock (_lock)
-        {
-            return [.. _connections.Values];
-        }
-    }
-
     /// <summary>
     /// A connection ended (RFC 7143 sections 6.2 and 11.14). Closing the session ends it. Closing a connection ends its
     /// tasks, and the session with its last connection. Removing a connection for recovery (logout reason 2, or a

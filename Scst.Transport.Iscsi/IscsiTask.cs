@@ -24,9 +24,6 @@ internal sealed class IscsiTask
     /// <summary>Bytes that land in the command's buffer (the smaller of the CDB's length and EDTL).</summary>
     public int WriteLength;
 
-    /// <summary>End offset of the unsolicited data (immediate data plus unsolicited Data-Out).</summary>
-    public int UnsolicitedEnd;
-
     /// <summary>Whether the unsolicited sequence is over (its final Data-Out arrived, or none was expected).</summary>
     public bool UnsolicitedDone;
 
@@ -103,7 +100,6 @@ internal sealed class IscsiTask
         InitiatorTaskTag = ReservedTag;
         Lun = 0;
         WriteLength = 0;
-        UnsolicitedEnd = 0;
         UnsolicitedDone = true;
         UnsolicitedNextOffset = 0;
         UnsolicitedDataSn = 0;
