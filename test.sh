@@ -39,6 +39,9 @@ packages=(libiscsi-bin open-isns-server open-isns-utils)
 # The Linux initiator test (tests/vm): qemu boots a Debian guest whose image mmdebstrap builds (cpio, kmod: initramfs
 # and kernel modules); the image is built on first use and cached under /var/tmp/scst-vm-image.
 packages+=(qemu-system-x86 mmdebstrap cpio kmod)
+# The FCoE initiator test reads the target's capture with tshark (its debconf question, whether non-root users may
+# capture, takes the default under DEBIAN_FRONTEND=noninteractive).
+packages+=(tshark)
 if [[ -d native ]]; then
   packages+=(make gcc libc6-dev)
   [[ -f native/CMakeLists.txt ]] && packages+=(cmake)

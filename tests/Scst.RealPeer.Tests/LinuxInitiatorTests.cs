@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.RegularExpressions;
 using Scst.Testing;
 
@@ -17,6 +16,7 @@ namespace Scst.RealPeer.Tests;
 /// by tests/vm/image.sh on first use and cached. Needs root, qemu and mmdebstrap (./test.sh installs them); without
 /// them the test fails.
 /// </summary>
+[Collection(LinuxGuests.Name)]
 public sealed partial class LinuxInitiatorTests : IDisposable
 {
     /// <summary>How the guest logs in: mutual CHAP and CRC32C header and data digests, as issue 6 asks.</summary>
@@ -25,7 +25,6 @@ public sealed partial class LinuxInitiatorTests : IDisposable
     private const int Port = 3274;
     private const string TargetName = "iqn.2026-11.org.scst-dotnet:linux-initiator";
     private const long LunBytes = 256L << 20;
-    private static readonly TimeSpan ImagePatience = TimeSpan.FromMinutes(20);
     private static readonly TimeSpan TargetPatience = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan GuestPatience = TimeSpan.FromMinutes(12);
 
@@ -35,58 +34,35 @@ public sealed partial class LinuxInitiatorTests : IDisposable
         "login-2", "fio-verify-only", "dd-verify-2", "logout-2",
     ];
 
-    private readonly TempDirectory _dir = new();
-    private readonly List<Process> _processes = [];
-    private readonly StringBuilder _targetLog = new();
+    private readonly GuestRun _run = new();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task LinuxInitiator_DiscoversLogsInWritesAndVerifies_AcrossTwoSessions()
     {
-        string vm = Path.Combine(RepositoryRoot(), "tests", "vm");
         var total = Stopwatch.StartNew();
 
         // The guest image: cached after the first build on this machine.
-        var clock = Stopwatch.StartNew();
-        (int imageExit, string imageDir, string imageLog) = await RunAsync(Path.Combine(vm, "image.sh"), new Dictionary<string, string>(), ImagePatience);
-        if (imageExit != 0)
-        {
-            throw new TestAssertionException($"tests/vm/image.sh failed with exit code {imageExit}: no guest image.{Environment.NewLine}{imageLog}");
-        }
-
-        imageDir = imageDir.Trim();
-        Report($"image {imageDir}: {clock.Elapsed.TotalSeconds:F1} s ({(imageLog.Contains("built", StringComparison.Ordinal) ? "built now" : "cached")})");
+        string image = await _run.ImageAsync();
 
         // The target: a sparse file LUN in this test's directory.
-        clock.Restart();
+        var clock = Stopwatch.StartNew();
         EnsurePortIsFree();
-        string lun = _dir.File("lun0.img");
-        Process target = StartTarget(
+        string lun = _run.Directory.File("lun0.img");
+        Process target = _run.StartTarget(
             ["--file", lun, "--size", "256M", "--portal", $"127.0.0.1:{Port}", "--target", TargetName, .. Login.TargetArguments()]);
         await WaitForPortAsync(target);
-        Report($"target on 127.0.0.1:{Port} ({Login}): {clock.Elapsed.TotalSeconds:F1} s");
+        GuestRun.Report($"target on 127.0.0.1:{Port} ({Login}): {clock.Elapsed.TotalSeconds:F1} s");
 
         // The guest: qemu user networking, where 10.0.2.2 is the host's 127.0.0.1.
-        string run = Directory.CreateDirectory(_dir.File("run")).FullName;
         await File.WriteAllLinesAsync(
-            Path.Combine(run, "params.sh"),
+            Path.Combine(_run.RunDirectory, "params.sh"),
             [$"PORTAL=10.0.2.2:{Port}", $"TARGET={TargetName}", $"LUN_BYTES={LunBytes}", .. Login.GuestParameters()],
             Ct);
-        string console = Path.Combine(run, "console.log");
-        clock.Restart();
-        (int qemuExit, string qemuOutput, string qemuErrors) = await RunAsync(
-            Path.Combine(vm, "boot.sh"),
-            new Dictionary<string, string> { ["VMDIR"] = imageDir, ["RUNDIR"] = run, ["RUN"] = "iscsi-initiator.sh", ["CONSOLE"] = console, ["NAME"] = "linux-initiator" },
-            GuestPatience);
-        string log = File.Exists(console) ? await File.ReadAllTextAsync(console, Ct) : "(no console log)";
-        Report($"guest: {clock.Elapsed.TotalSeconds:F1} s, qemu exit code {qemuExit}");
-        foreach (Match m in TimingLine().Matches(log))
-        {
-            Report("  " + m.Value.Trim());
-        }
-
-        Report($"total: {total.Elapsed.TotalSeconds:F1} s");
+        (int qemuExit, string log, string qemuOutput) = await _run.BootAsync(
+            image, new Dictionary<string, string> { ["RUN"] = "iscsi-initiator.sh", ["NAME"] = "linux-initiator" }, GuestPatience);
+        GuestRun.Report($"total: {total.Elapsed.TotalSeconds:F1} s");
 
         var missing = new List<string>();
         void Expect(bool condition, string what)
@@ -97,7 +73,7 @@ public sealed partial class LinuxInitiatorTests : IDisposable
             }
         }
 
-        Expect(qemuExit == 0, $"qemu exits with 0 (it exited with {qemuExit}: {qemuOutput}{qemuErrors})");
+        Expect(qemuExit == 0, $"qemu exits with 0 (it exited with {qemuExit}: {qemuOutput})");
         foreach (string step in Steps)
         {
             Expect(Regex.IsMatch(log, $"^STEP {step} OK ", RegexOptions.Multiline), $"STEP {step} OK");
@@ -122,79 +98,13 @@ public sealed partial class LinuxInitiatorTests : IDisposable
 
         Expect(log.Contains("LINUX-INITIATOR PASS", StringComparison.Ordinal), "LINUX-INITIATOR PASS");
         Expect(log.Contains("VM-SCRIPT-EXIT rc=0", StringComparison.Ordinal), "VM-SCRIPT-EXIT rc=0");
-        if (missing.Count > 0)
-        {
-            throw new TestAssertionException(
-                $"The Linux initiator run ({Login}) did not show:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", missing)}{Environment.NewLine}" +
-                $"--- guest console ---{Environment.NewLine}{log}{Environment.NewLine}--- target log ---{Environment.NewLine}{TargetLog()}");
-        }
+        _run.ThrowIfMissing($"The Linux initiator run ({Login})", missing, log);
 
-        target.HasExited.Should().BeFalse("the target serves on after the initiator's logouts{0}{1}", Environment.NewLine, TargetLog());
+        target.HasExited.Should().BeFalse("the target serves on after the initiator's logouts{0}{1}", Environment.NewLine, _run.TargetLog());
     }
-
-    [GeneratedRegex(@"^(VM-READY .*|STEP \S+ OK [0-9.]+ s.*)$", RegexOptions.Multiline)]
-    private static partial Regex TimingLine();
 
     [GeneratedRegex(@"^NEGOTIATED \S+ header_digest=(?<header>\d+) data_digest=(?<data>\d+).*$", RegexOptions.Multiline)]
     private static partial Regex NegotiatedLine();
-
-    private static void Report(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
-
-    private static string RepositoryRoot()
-    {
-        string root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Scst.sln")))
-        {
-            root = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(root)) ?? throw new InvalidOperationException("Scst.sln not found above the test assembly.");
-        }
-
-        return root;
-    }
-
-    // The sample target built with the solution, in the configuration of this test assembly (.../bin/Release/net10.0/).
-    private Process StartTarget(IEnumerable<string> arguments)
-    {
-        string configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!);
-        string exe = Path.Combine(RepositoryRoot(), "samples", "Scst.Samples.Target", "bin", configuration, "net10.0", "Scst.Samples.Target");
-        if (!File.Exists(exe))
-        {
-            throw new InvalidOperationException($"{exe} is missing: build Scst.sln ({configuration}) first.");
-        }
-
-        var info = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string a in arguments)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        var p = new Process { StartInfo = info };
-        p.OutputDataReceived += (_, e) => AppendTargetLog(e.Data);
-        p.ErrorDataReceived += (_, e) => AppendTargetLog(e.Data);
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        _processes.Add(p);
-        return p;
-    }
-
-    private void AppendTargetLog(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_targetLog)
-            {
-                _targetLog.AppendLine(line);
-            }
-        }
-    }
-
-    private string TargetLog()
-    {
-        lock (_targetLog)
-        {
-            return _targetLog.ToString();
-        }
-    }
 
     // The port is fixed (the guest's params name it), so another listener on it would answer in the target's place.
     private static void EnsurePortIsFree()
@@ -221,7 +131,7 @@ public sealed partial class LinuxInitiatorTests : IDisposable
         {
             if (target.HasExited)
             {
-                throw new TestAssertionException($"The sample target exited with code {target.ExitCode} before listening on port {Port}.{Environment.NewLine}{TargetLog()}");
+                throw new TestAssertionException($"The sample target exited with code {target.ExitCode} before listening on port {Port}.{Environment.NewLine}{_run.TargetLog()}");
             }
 
             using var probe = new TcpClient();
@@ -237,64 +147,5 @@ public sealed partial class LinuxInitiatorTests : IDisposable
         }
     }
 
-    // Runs a script to its end within the given time (the whole process tree is killed after it) and returns its exit
-    // code, standard output and standard error.
-    private async Task<(int ExitCode, string Output, string Errors)> RunAsync(string script, IReadOnlyDictionary<string, string> environment, TimeSpan patience)
-    {
-        var info = new ProcessStartInfo(script) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach ((string name, string value) in environment)
-        {
-            info.Environment[name] = value;
-        }
-
-        using Process p = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {script}");
-        _processes.Add(p);
-        p.StandardInput.Close();
-        Task<string> output = p.StandardOutput.ReadToEndAsync(Ct);
-        Task<string> errors = p.StandardError.ReadToEndAsync(Ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(patience);
-        try
-        {
-            await p.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
-        {
-            return (-1, string.Empty, $"{script} did not finish within {patience} and was killed.");
-        }
-        finally
-        {
-            if (!p.HasExited)
-            {
-                p.Kill(entireProcessTree: true);
-                await p.WaitForExitAsync(CancellationToken.None);
-            }
-
-            _processes.Remove(p);
-        }
-
-        return (p.ExitCode, await output, await errors);
-    }
-
-    public void Dispose()
-    {
-        foreach (Process p in _processes)
-        {
-            try
-            {
-                if (!p.HasExited)
-                {
-                    p.Kill(entireProcessTree: true);
-                    p.WaitForExit(5000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            p.Dispose();
-        }
-
-        _dir.Dispose();
-    }
+    public void Dispose() => _run.Dispose();
 }

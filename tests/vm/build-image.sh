@@ -1,6 +1,7 @@
 #!/bin/bash
-# Builds the guest for the Linux-initiator test: a Debian kernel and an initramfs that holds a small Debian rootfs
-# with open-iscsi and fio, booted by boot.sh under qemu (TCG). Everything comes from Debian's archive.
+# Builds the guest for the Linux-initiator tests: a Debian kernel and an initramfs that holds a small Debian rootfs
+# with open-iscsi, the FCoE initiator's modules (fcoe, libfcoe, libfc), fio and sg3-utils, booted by boot.sh under
+# qemu (TCG). Everything comes from Debian's archive.
 #
 #   tests/vm/build-image.sh DIR       builds DIR/vmlinuz and DIR/initrd.img (root; about 1-3 min, 160 MB download)
 #
@@ -40,7 +41,7 @@ awk -v r="$R/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r | xargs -
 rm -rf "$R" "$KERNEL_DEBS"
 mkdir -p "$KERNEL_DEBS"
 mmdebstrap --variant=essential --quiet --dpkgopt=force-unsafe-io \
-  --include=mount,kmod,iproute2,procps,busybox,open-iscsi,fio,sg3-utils \
+  --include=mount,kmod,iproute2,procps,busybox,open-iscsi,fio,sg3-utils,lsscsi \
   --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
@@ -66,8 +67,10 @@ KVER=$(ls "$KR/lib/modules")
 depmod -b "$KR" "$KVER"   # the package ships no modules.dep
 cp "$KR/boot/vmlinuz-$KVER" "$VMDIR/vmlinuz"
 echo "$KVER" > "$VMDIR/kernel-version"
-# The digests' crc32c is asked for through the crypto API at run time, so modules.dep does not name it.
-MODULES="virtio_pci virtio_net virtio_rng 9p 9pnet_virtio sd_mod sg iscsi_tcp crc32c_generic crc32c_intel"
+# The digests' crc32c is asked for through the crypto API at run time, so modules.dep does not name it. The FCoE
+# initiator (fcoe -> libfcoe, libfc, scsi_transport_fc) computes its frame CRC with the kernel's built-in crc32
+# library and asks the crypto API for nothing.
+MODULES="virtio_pci virtio_net virtio_rng 9p 9pnet_virtio sd_mod sg iscsi_tcp crc32c_generic crc32c_intel fcoe"
 for m in $MODULES; do modprobe -d "$KR" -S "$KVER" --show-depends "$m"; done |
   awk '$1 == "insmod" { print $2 }' | sort -u > "$VMDIR/modules.txt"
 while read -r ko; do

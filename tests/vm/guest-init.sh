@@ -4,7 +4,10 @@
 #   vm.name=NAME   host name; the iSCSI initiator name is iqn.2026-11.org.scst-dotnet.vm:NAME
 #   vm.run=FILE    runs /mnt/host/FILE (the host's run directory, shared over virtio-9p), then powers off
 #   vm.shell=1     an interactive shell on the serial console (after vm.run, if any)
-# The network is qemu's user mode (slirp): eth0 is 10.0.2.15/24, the host's 127.0.0.1 is reached as 10.0.2.2.
+#   vm.net=user    qemu's user mode network (slirp, the default): eth0 is 10.0.2.15/24, the host's 127.0.0.1 is
+#                  reached as 10.0.2.2
+#   vm.net=tap     a tap on the host (boot.sh NET=tap): eth0 is brought up with no address, so that the guest sends
+#                  nothing the run script does not send (FCoE needs only the link)
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=${TERM:-vt100}
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -15,12 +18,13 @@ mount -t tmpfs tmpfs /run
 mkdir -p /run/lock
 mount -t tmpfs tmpfs /tmp
 
-NAME=vm RUN= SHELL_=0
+NAME=vm RUN= SHELL_=0 NET=user
 for a in $(cat /proc/cmdline); do
   case $a in
     vm.name=*) NAME=${a#vm.name=} ;;
     vm.run=*) RUN=${a#vm.run=} ;;
     vm.shell=*) SHELL_=${a#vm.shell=} ;;
+    vm.net=*) NET=${a#vm.net=} ;;
   esac
 done
 hostname "$NAME"
@@ -34,10 +38,12 @@ sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 ip link set lo up
 if [ -e /sys/class/net/eth0 ]; then
   ip link set eth0 up
-  ip addr add 10.0.2.15/24 dev eth0
-  ip route add default via 10.0.2.2
+  if [ "$NET" = user ]; then
+    ip addr add 10.0.2.15/24 dev eth0
+    ip route add default via 10.0.2.2
+  fi
 fi
-echo "VM-READY name=$NAME uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r)"
+echo "VM-READY name=$NAME net=$NET uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r)"
 
 rc=0
 if [ -n "$RUN" ]; then

@@ -1,0 +1,211 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Scst.Testing;
+
+namespace Scst.RealPeer.Tests;
+
+/// <summary>
+/// The Linux kernel's FCoE initiator (fcoe, libfcoe, libfc; Debian's kernel in a qemu guest) in VN2VN mode against
+/// the sample target's FCoE port: both on one tap device in a network namespace the test makes. The guest finds the
+/// target through FIP (probe, claim, beacons), logs in (FLOGI in FIP, PLOGI, PRLI), writes 64 MiB with fio and
+/// verifies it, resets the LUN, and verifies again; then it disables its port. tshark reads the target's capture of
+/// the run: no malformed frame, no bad CRC, and FCP commands, data, responses and the LUN reset dissected as such.
+/// The guest side is tests/vm/guest/fcoe-initiator.sh; tests/vm/run-fcoe.sh does the same by hand. Needs root, qemu,
+/// mmdebstrap and tshark (./test.sh installs them); without them the test fails.
+/// </summary>
+[Collection(LinuxGuests.Name)]
+public sealed partial class LinuxFcoeInitiatorTests : IDisposable
+{
+    private const string Tap = "fcoetap0";
+    private const string GuestMac = "52:54:00:fc:0e:01";
+    private const string TargetWwpn = "20:00:00:00:5c:57:fc:01";
+    private const long LunBytes = 256L << 20;
+
+    // The iSCSI portal the sample always opens, inside the namespace: harmless there, and a sign that the target is up.
+    private const int IscsiPort = 3275;
+    private static readonly TimeSpan TargetPatience = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan GuestPatience = TimeSpan.FromMinutes(12);
+    private static readonly TimeSpan TsharkPatience = TimeSpan.FromMinutes(3);
+
+    private static readonly string[] Steps = ["setup", "vn2vn", "login", "fio-write-verify", "lun-reset", "fio-verify-only", "disable"];
+
+    /// <summary>What tshark must not find: a frame it could not dissect, an expert error, or an FCoE CRC it found bad.</summary>
+    private const string BadFrames = "_ws.malformed || _ws.expert.severity >= error || fcoe.crc.status == 2";
+
+    /// <summary>What tshark must find, each at least once: the frames were dissected as FIP, FCP and SCSI.</summary>
+    private static readonly (string What, string Filter)[] Expected =
+    [
+        ("FIP VN2VN claim notifications", "fip.opcode == 5 && fip.vn2vn_subcode == 3"),
+        ("FIP-encapsulated FLOGIs", "fip.opcode == 2 && fip.ls.subcode == 1 && fcels.opcode == 0x04"),
+        ("FIP-encapsulated LS_ACCs", "fip.opcode == 2 && fip.ls.subcode == 2 && fcels.opcode == 0x02"),
+        ("PLOGIs", "fcels.opcode == 0x03"),
+        ("PRLIs", "fcels.opcode == 0x20"),
+        ("FCP_CMND", "fcp.dl"),
+        ("FCP_XFER_RDY", "fcp.burstlen"),
+        ("FCP_DATA dissected as SCSI data", "fc.r_ctl == 0x01 && fc.type == 0x08 && scsi"),
+        ("FCP_RSP", "fcp.status"),
+        ("LUN resets", "fcp.mgmt.flags.lu_reset == 1"),
+        ("FCP_RSP with a task management response code", "fcp.rsp.flags.res_vld == 1 && fcp.rspcode == 0"),
+    ];
+
+    private readonly GuestRun _run = new();
+    private NetworkNamespace? _netns;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task LinuxFcoeInitiator_Vn2Vn_LogsInWritesVerifiesResetsTheLunAndVerifiesAgain()
+    {
+        var total = Stopwatch.StartNew();
+        string image = await _run.ImageAsync();
+
+        // The link: one tap in a namespace of our own; the target opens it with an AF_PACKET socket, qemu by name.
+        var clock = Stopwatch.StartNew();
+        _netns = await NetworkNamespace.CreateAsync(_run, "scst-fcoe");
+        await _netns.AddTapAsync(Tap, 9000);
+
+        string capture = _run.Directory.File("fcoe.pcap");
+        Process target = _run.StartTarget(
+            [
+                "--file", _run.Directory.File("lun0.img"), "--size", "256M", "--portal", $"127.0.0.1:{IscsiPort}",
+                "--fcoe", Tap, "--fcoe-wwpn", TargetWwpn, "--fcoe-capture", capture,
+            ],
+            _netns.Exec);
+        await WaitForTargetAsync(target);
+        GuestRun.Report($"namespace {_netns.Name}, target on {Tap} (WWPN {TargetWwpn}): {clock.Elapsed.TotalSeconds:F1} s");
+
+        await File.WriteAllLinesAsync(
+            Path.Combine(_run.RunDirectory, "params.sh"),
+            [$"LUN_BYTES={LunBytes}", $"TARGET_WWPN={SysfsName(TargetWwpn)}", "LOGIN_S=60"],
+            Ct);
+        (int qemuExit, string log, string qemuOutput) = await _run.BootAsync(
+            image,
+            new Dictionary<string, string>
+            {
+                ["RUN"] = "fcoe-initiator.sh", ["NAME"] = "linux-fcoe-initiator",
+                ["NET"] = "tap", ["TAP"] = Tap, ["NETNS"] = _netns.Name, ["MAC"] = GuestMac,
+            },
+            GuestPatience);
+
+        // The target must still be serving; then it ends, so that its capture is complete.
+        bool targetRanThrough = !target.HasExited;
+        int targetExit = await _run.StopTargetAsync(target, TimeSpan.FromSeconds(20));
+
+        var missing = new List<string>();
+        void Expect(bool condition, string what)
+        {
+            if (!condition)
+            {
+                missing.Add(what);
+            }
+        }
+
+        Expect(qemuExit == 0, $"qemu exits with 0 (it exited with {qemuExit}: {qemuOutput})");
+        foreach (string step in Steps)
+        {
+            Expect(Regex.IsMatch(log, $"^STEP {step} OK ", RegexOptions.Multiline), $"STEP {step} OK");
+        }
+
+        Match rport = RportLine().Match(log);
+        Expect(
+            rport.Success && rport.Groups["wwpn"].Value == SysfsName(TargetWwpn) && rport.Groups["state"].Value == "Online" &&
+            rport.Groups["roles"].Value.Contains("FCP Target", StringComparison.Ordinal),
+            $"RPORT wwpn={SysfsName(TargetWwpn)} state=Online roles=FCP Target (found \"{(rport.Success ? rport.Value.Trim() : "no RPORT line")}\")");
+        Expect(FchostLine().IsMatch(log), "an FCHOST line with the guest's port_id and port_name");
+        Expect(log.Contains("LINUX-FCOE-INITIATOR PASS", StringComparison.Ordinal), "LINUX-FCOE-INITIATOR PASS");
+        Expect(log.Contains("VM-SCRIPT-EXIT rc=0", StringComparison.Ordinal), "VM-SCRIPT-EXIT rc=0");
+        Expect(targetRanThrough, "the target still running after the guest powered off");
+        Expect(targetExit == 0, $"the target exits with 0 on SIGTERM (it exited with {targetExit})");
+
+        // The capture, as tshark dissects it.
+        string tsharkLog = string.Empty;
+        if (!File.Exists(capture))
+        {
+            missing.Add($"the target's capture {capture}");
+        }
+        else
+        {
+            (int exit, string bad, string errors) = await _run.RunAsync("tshark", ["-r", capture, "-Y", BadFrames], null, TsharkPatience);
+            Expect(exit == 0, $"tshark reads the capture (exit code {exit}: {errors})");
+            Expect(bad.Trim().Length == 0, $"no frame matches \"{BadFrames}\"; these do:{Environment.NewLine}{Head(bad, 40)}");
+
+            var counts = new List<string>();
+            (int all, _) = await CountAsync(capture, "frame");
+            foreach ((string what, string filter) in Expected)
+            {
+                (int n, string error) = await CountAsync(capture, filter);
+                counts.Add($"{what} {n}");
+                Expect(n > 0, $"{what} in the capture ({filter}){(error.Length > 0 ? ": " + error : string.Empty)}");
+            }
+
+            tsharkLog = $"{all} frames: {string.Join(", ", counts)}";
+            GuestRun.Report($"capture: {tsharkLog}");
+        }
+
+        GuestRun.Report($"total: {total.Elapsed.TotalSeconds:F1} s");
+        if (missing.Count > 0 && File.Exists(capture))
+        {
+            // The run's directory goes with the test: the capture is worth keeping for Wireshark.
+            string kept = Path.Combine(Path.GetTempPath(), $"scst-fcoe-{DateTime.UtcNow:yyyyMMdd-HHmmss}.pcap");
+            File.Copy(capture, kept, overwrite: true);
+            tsharkLog += $"{Environment.NewLine}capture kept in {kept}";
+        }
+
+        _run.ThrowIfMissing("The Linux FCoE initiator run (VN2VN)", missing, log, ("capture", tsharkLog));
+    }
+
+    // fc_remote_ports and fc_host show a port name as 0x and 16 lower-case hex digits.
+    private static string SysfsName(string wwpn) => "0x" + wwpn.Replace(":", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
+
+    private static string Head(string text, int lines) => string.Join(Environment.NewLine, text.Split('\n').Take(lines));
+
+    private async Task<(int Count, string Error)> CountAsync(string capture, string filter)
+    {
+        (int exit, string output, string errors) = await _run.RunAsync("tshark", ["-r", capture, "-Y", filter], null, TsharkPatience);
+        int count = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        return exit == 0 ? (count, string.Empty) : (0, $"tshark exit code {exit}: {errors.Trim()}");
+    }
+
+    // The target is up when its iSCSI portal listens inside the namespace (the test's own sockets are outside it).
+    private async Task WaitForTargetAsync(Process target)
+    {
+        var deadline = DateTime.UtcNow + TargetPatience;
+        string probe = $"exec 3<>/dev/tcp/127.0.0.1/{IscsiPort.ToString(CultureInfo.InvariantCulture)}";
+        while (true)
+        {
+            if (target.HasExited)
+            {
+                throw new TestAssertionException($"The sample target exited with code {target.ExitCode} before it was up.{Environment.NewLine}{_run.TargetLog()}");
+            }
+
+            (int exit, _, _) = await _run.RunAsync(_netns!.Exec[0], [.. _netns.Exec.Skip(1), "bash", "-c", probe], null, TimeSpan.FromSeconds(10));
+            if (exit == 0)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TestAssertionException($"The sample target did not listen on 127.0.0.1:{IscsiPort} in {_netns.Name} within {TargetPatience}.{Environment.NewLine}{_run.TargetLog()}");
+            }
+
+            await Task.Delay(200, Ct);
+        }
+    }
+
+    [GeneratedRegex(@"^RPORT id=(?<id>\S+) wwpn=(?<wwpn>\S+) state=(?<state>\S+) roles=(?<roles>.*)$", RegexOptions.Multiline)]
+    private static partial Regex RportLine();
+
+    [GeneratedRegex(@"^FCHOST port_id=0x[0-9a-f]+ port_name=0x[0-9a-f]{16} ", RegexOptions.Multiline)]
+    private static partial Regex FchostLine();
+
+    public void Dispose()
+    {
+        // The processes in the namespace end first, or they would keep it alive.
+        _run.Dispose();
+        _netns?.Dispose();
+    }
+}
