@@ -17,6 +17,17 @@ namespace Scst.Transport.Fcoe.Fip;
 internal delegate int Vn2VnLinkServiceHandler(FipDescriptorType encapsulation, FcFrameHeader header, ReadOnlySpan<byte> elsPayload,
     MacAddress senderMac, Span<byte> reply);
 
+/// <summary>
+/// Takes the reply (FIP operation 2 subcode 2) to a link service this port sent inside FIP with
+/// <see cref="Vn2VnController.SendLinkServiceRequest"/>.
+/// </summary>
+/// <param name="encapsulation">The descriptor type of the reply.</param>
+/// <param name="header">The FC header of the reply (OX_ID: the one of our request).</param>
+/// <param name="elsPayload">The LS_ACC or LS_RJT payload, fill bytes excluded.</param>
+/// <param name="senderMac">The MAC address descriptor of the reply: the sender's VN_Port MAC.</param>
+internal delegate void Vn2VnLinkServiceReplyHandler(FipDescriptorType encapsulation, FcFrameHeader header, ReadOnlySpan<byte> elsPayload,
+    MacAddress senderMac);
+
 /// <summary>The states of a <see cref="Vn2VnController"/>.</summary>
 internal enum Vn2VnState
 {
@@ -88,6 +99,8 @@ internal sealed class Vn2VnController : IDisposable
     private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly Vn2VnLinkServiceHandler? _linkServices;
+    private readonly Lock _requestLock = new();
+    private readonly byte[] _requestFrame = new byte[FcoeFrame.MaxTaggedFrameLength];
     private readonly Fc4Feature[] _fc4Features;
     private readonly ushort _maxFcoeSize;
     private readonly Lock _lock = new();
@@ -129,6 +142,9 @@ internal sealed class Vn2VnController : IDisposable
         _maxFcoeSize = (ushort)Math.Clamp(options.MaxFcoeSize ?? link.Mtu, 0, FcoeFrame.MaxFcoeSize);
         _portId = InitialPortId(options);
     }
+
+    /// <summary>Takes the replies to <see cref="SendLinkServiceRequest"/>; null drops them.</summary>
+    public Vn2VnLinkServiceReplyHandler? LinkServiceReplies { get; set; }
 
     /// <summary>The port has its N_Port_ID: the ID and the VN_Port MAC (now a unicast address of the link).</summary>
     public event Action<uint, MacAddress>? PortUp;
@@ -252,10 +268,86 @@ internal sealed class Vn2VnController : IDisposable
             FipMessage.ProbeRequest or FipMessage.ProbeReply or FipMessage.ClaimNotification or FipMessage.ClaimResponse
                 or FipMessage.Beacon => HandleVn2Vn(frame),
             FipMessage.LinkServiceRequest => HandleLinkService(frame),
+            FipMessage.LinkServiceReply => HandleLinkServiceReply(frame),
             _ => false,
         };
         RaiseNotifications();
         return handled;
+    }
+
+    /// <summary>
+    /// Sends a link service (an FLOGI or a LOGO, <paramref name="encapsulation"/>) to <paramref name="peer"/> inside FIP,
+    /// from our ENode MAC to its ENode MAC with our VN_Port MAC in the MAC address descriptor, as VN_Ports log in to each
+    /// other in VN2VN mode. The reply goes to <see cref="LinkServiceReplies"/>. False when the port is not up or the link
+    /// refused the frame.
+    /// </summary>
+    public bool SendLinkServiceRequest(Vn2VnPeer peer, FipDescriptorType encapsulation, in FcFrameHeader header, ReadOnlySpan<byte> elsPayload)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        uint portId;
+        lock (_lock)
+        {
+            if (_state != Vn2VnState.Up)
+            {
+                return false;
+            }
+
+            portId = _portId;
+        }
+
+        lock (_requestLock)
+        {
+            int length = FipFrame.WriteLinkServiceRequest(_requestFrame, peer.ENodeMac, _link.Address, _options.VlanTag, 0, encapsulation,
+                header with { SourceId = portId }, elsPayload, MacAddress.FromVn2VnPortId(portId));
+            return _link.Send(_requestFrame.AsSpan(0, length));
+        }
+    }
+
+    private bool HandleLinkServiceReply(FipFrameView frame)
+    {
+        var handler = LinkServiceReplies;
+        if (handler is null || !TryReadLinkService(frame, out var encapsulation, out var header, out var payload, out var senderMac)
+            || header.RCtl != RCtl.ElsReply || header.Type != FcType.Els)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            if (_state != Vn2VnState.Up || header.DestinationId != _portId)
+            {
+                return false;
+            }
+        }
+
+        handler(encapsulation, header, payload, senderMac);
+        return true;
+    }
+
+    private static bool TryReadLinkService(FipFrameView frame, out FipDescriptorType encapsulation, out FcFrameHeader header,
+        out ReadOnlySpan<byte> payload, out MacAddress senderMac)
+    {
+        var reader = frame.GetDescriptorReader();
+        encapsulation = 0;
+        header = default;
+        payload = default;
+        senderMac = default;
+        bool haveEls = false;
+        bool haveMac = false;
+        while (reader.TryReadNext(out var descriptor))
+        {
+            if (descriptor.Type is FipDescriptorType.Flogi or FipDescriptorType.Logo && !haveEls)
+            {
+                haveEls = descriptor.TryReadEncapsulatedEls(out header, out payload);
+                encapsulation = descriptor.Type;
+            }
+            else if (descriptor.Type == FipDescriptorType.MacAddress && !haveMac)
+            {
+                haveMac = descriptor.TryReadMacAddress(out senderMac);
+            }
+        }
+
+        return haveEls && haveMac && reader.Error == FipDescriptorError.None;
     }
 
     private static uint InitialPortId(Vn2VnOptions options)
@@ -420,32 +512,8 @@ internal sealed class Vn2VnController : IDisposable
 
     private bool HandleLinkService(FipFrameView frame)
     {
-        if (_linkServices is null)
-        {
-            return false;
-        }
-
-        var reader = frame.GetDescriptorReader();
-        FipDescriptorType encapsulation = 0;
-        FcFrameHeader header = default;
-        ReadOnlySpan<byte> payload = default;
-        MacAddress senderMac = default;
-        bool haveEls = false;
-        bool haveMac = false;
-        while (reader.TryReadNext(out var descriptor))
-        {
-            if (descriptor.Type is FipDescriptorType.Flogi or FipDescriptorType.Logo && !haveEls)
-            {
-                haveEls = descriptor.TryReadEncapsulatedEls(out header, out payload);
-                encapsulation = descriptor.Type;
-            }
-            else if (descriptor.Type == FipDescriptorType.MacAddress && !haveMac)
-            {
-                haveMac = descriptor.TryReadMacAddress(out senderMac);
-            }
-        }
-
-        if (!haveEls || !haveMac || reader.Error != FipDescriptorError.None || header.RCtl != RCtl.ElsRequest || header.Type != FcType.Els)
+        if (_linkServices is null || !TryReadLinkService(frame, out var encapsulation, out var header, out var payload, out var senderMac)
+            || header.RCtl != RCtl.ElsRequest || header.Type != FcType.Els)
         {
             return false;
         }

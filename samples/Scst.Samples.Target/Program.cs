@@ -8,7 +8,7 @@ using Scst.Core;
 using Scst.Events;
 using Scst.Transport.Iscsi.Security;
 
-// A ready-to-run iSCSI target: one disk image as LUN 0 of one target.
+// A ready-to-run iSCSI target: one disk image as LUN 0 of one target (also served over FCoE with --fcoe).
 //
 //   --file PATH          backing file; created sparse when missing (default: data/disk1.img beside the program)
 //   --size SIZE          size of a new file, with K/M/G/T suffix (default 1G)
@@ -51,11 +51,15 @@ using Scst.Transport.Iscsi.Security;
 //   --max-connections N  connections per session offered (MC/S when above 1; default 1)
 //   --queued-commands N  the CmdSN window of each session (SCST's QueuedCommands; default 128)
 //   --redirect "ADDR[:PORT] temp|perm"  send logins to another portal (SCST's redirect attribute)
+//   --fcoe IFACE         also serve the disk over FCoE (VN2VN) on this Ethernet interface (needs CAP_NET_RAW and an
+//                        MTU of at least 2158); the FCoE target is named by its WWPN and has the same LUN 0
+//   --fcoe-wwpn WWPN     the FCoE port's WWPN (default 20:00 followed by the interface's MAC address)
+//   --fcoe-capture PATH  write every FCoE and FIP frame the port sends and receives to this pcap file
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
     "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
     "chap-user", "chap-secret", "chap-target-user", "chap-target-secret",
     "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout", "allow-initiator", "allowed-portal",
-    "error-recovery-level", "max-connections", "queued-commands", "redirect"];
+    "error-recovery-level", "max-connections", "queued-commands", "redirect", "fcoe", "fcoe-wwpn", "fcoe-capture"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -208,6 +212,37 @@ scst.AddTarget("iscsi", target, t =>
         }
     });
 });
+if (config["fcoe"] is { Length: > 0 } fcoeInterface)
+{
+    // The target is the port, named by its WWPN: given, or derived from the interface's MAC as Linux derives it.
+    string wwpn;
+    try
+    {
+        wwpn = Scst.Transport.Fcoe.FcoeTargetDriver.FormatWwn(config["fcoe-wwpn"] is { Length: > 0 } given
+            ? Scst.Transport.Fcoe.FcoeTargetDriver.ParseWwn(given)
+            : (0x2000UL << 48) | Convert.ToUInt64(File.ReadAllText($"/sys/class/net/{fcoeInterface}/address").Trim().Replace(":", "", StringComparison.Ordinal), 16));
+    }
+    catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"--fcoe {fcoeInterface}: {ex.Message}");
+        return 2;
+    }
+
+    scst.AddFcoeTarget(o => o.Ports.Add(new Scst.Transport.Fcoe.FcoePortOptions
+    {
+        Interface = fcoeInterface,
+        PortName = wwpn,
+        CapturePath = config["fcoe-capture"] is { Length: > 0 } capture ? Path.GetFullPath(capture) : null,
+    }));
+    scst.AddTarget(Scst.Transport.Fcoe.FcoeTargetDriver.DriverName, wwpn, t =>
+    {
+        if (!noLun)
+        {
+            t.AddLun(0, "disk1");
+        }
+    });
+}
+
 if (userSocket is not null)
 {
     scst.AddUserDevices(o => o.SocketPath = Path.GetFullPath(userSocket));

@@ -1,0 +1,60 @@
+// Licensed under the Apache License, Version 2.0.
+
+using Microsoft.Extensions.Options;
+
+namespace Scst.Transport.Fcoe;
+
+/// <summary>Checks <see cref="FcoeTargetOptions"/> when the host starts.</summary>
+internal sealed class FcoeTargetOptionsValidator : IValidateOptions<FcoeTargetOptions>
+{
+    public ValidateOptionsResult Validate(string? name, FcoeTargetOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxExchanges is < 16 or > 32768)
+        {
+            failures.Add($"MaxExchanges must be 16 to 32768 (was {options.MaxExchanges}).");
+        }
+
+        var names = new HashSet<ulong>();
+        foreach (var port in options.Ports)
+        {
+            if (string.IsNullOrWhiteSpace(port.Interface))
+            {
+                failures.Add("An FCoE port needs an Interface.");
+            }
+
+            foreach (string? wwn in (string?[])[port.PortName, port.NodeName])
+            {
+                if (wwn is null)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    ulong value = FcoeTargetDriver.ParseWwn(wwn);
+                    if (wwn == port.PortName && !names.Add(value))
+                    {
+                        failures.Add($"Two FCoE ports have the WWPN {wwn}.");
+                    }
+                }
+                catch (FormatException ex)
+                {
+                    failures.Add(ex.Message);
+                }
+            }
+
+            if (port.Mode != FcoeMode.Vn2Vn)
+            {
+                failures.Add($"FCoE port on {port.Interface}: mode {port.Mode} is not available yet; use Vn2Vn.");
+            }
+
+            if (port.PreferredPortId is < 1 or > 0xFF_FFEF)
+            {
+                failures.Add($"FCoE port on {port.Interface}: PreferredPortId must be 1 to 0xFFFFEF (was {port.PreferredPortId}).");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
