@@ -8,7 +8,7 @@
 #   TARGET=0 tests/vm/run-fcoe.sh     no target: tshark on the tap records what the guest sends alone (FIP VN2VN
 #                                     probes, claims, beacons); the login step then fails after LOGIN_S (default 20 s)
 #
-# Environment: RUNDIR (default a new /tmp/scst-vm-run.*; kept: console.log, target.log, fcoe.pcap, tshark.txt),
+# Environment: RUNDIR (default a new /tmp/scst-vm-run.*; kept: console.log, target.log, fcoe.pcap),
 # TARGET_WWPN (passed to the target as --fcoe-wwpn and checked in the guest), LOGIN_S.
 # The namespace (scst-fcoe-<pid>) and everything in it are removed at the end, also on failure.
 # Exit status 0 when the guest printed LINUX-FCOE-INITIATOR PASS and the capture checks passed.
@@ -73,29 +73,42 @@ VMDIR=$IMAGE RUNDIR=$RUNDIR RUN=fcoe-initiator.sh CONSOLE=$RUNDIR/console.log NA
 grep -E '^(VM-READY|STEP|RPORT|FCHOST|LINUX-FCOE-INITIATOR|VM-SCRIPT-EXIT)' "$RUNDIR/console.log" || true
 echo "guest ran $((SECONDS - start)) s; logs in $RUNDIR"
 
+# The target's packet socket: "d" in skmem counts the frames dropped because its receive buffer was full.
+echo "packet sockets: $(ip netns exec "$NETNS" ss -0 -m -n -p 2>/dev/null | grep -o 'skmem:([^)]*)' | tr '\n' ' ')"
 # The target (or tshark) ends first, so that the capture is complete.
 kill -TERM "$TARGET_PID" 2>/dev/null || true
 wait "$TARGET_PID" 2>/dev/null || true
 TARGET_PID=
 
 status=0
-count() { tshark -r "$PCAP" -Y "$1" 2>/dev/null | wc -l; }
-tshark -r "$PCAP" > "$RUNDIR/tshark.txt" 2>/dev/null || { echo "tshark cannot read $PCAP"; exit 1; }
-echo "capture: $(wc -l < "$RUNDIR/tshark.txt") frames; FIP VN2VN probe requests $(count 'fip.opcode == 5 && fip.vn2vn_subcode == 1')," \
-     "claim notifications $(count 'fip.opcode == 5 && fip.vn2vn_subcode == 3'), beacons $(count 'fip.opcode == 5 && fip.vn2vn_subcode == 5')"
-bad=$(tshark -r "$PCAP" -Y '_ws.malformed || _ws.expert.severity >= error || fcoe.crc.status == 2' 2>/dev/null || true)
-if [[ -n $bad ]]; then
-  echo "tshark: malformed frames, errors or bad CRCs:"; echo "$bad" | head -40; status=1
+# One tshark pass: -z io,stat with one interval and a column per filter; prints the frame count of each filter.
+counts() {
+  local IFS=,
+  tshark -r "$PCAP" -q -z "io,stat,0,$*" 2>/dev/null |
+    awk -F'|' '/<>/ { for (i = 3; i < NF; i += 2) { gsub(/ /, "", $i); printf "%s ", $i } print "" }'
+}
+BAD='_ws.malformed || _ws.expert.severity >= error || fcoe.crc.status == 2'
+names=(frames bad "VN2VN-probe-requests" "VN2VN-claims" "VN2VN-beacons" "FIP-FLOGI" "FIP-LS_ACC" PLOGI PRLI
+       FCP_CMND FCP_XFER_RDY "FCP_DATA-as-SCSI" FCP_RSP LUN-resets "TMF-responses")
+filters=(frame "$BAD" 'fip.opcode == 5 && fip.vn2vn_subcode == 1' 'fip.opcode == 5 && fip.vn2vn_subcode == 3'
+         'fip.opcode == 5 && fip.vn2vn_subcode == 5' 'fip.opcode == 2 && fip.ls.subcode == 1 && fcels.opcode == 0x04'
+         'fip.opcode == 2 && fip.ls.subcode == 2 && fcels.opcode == 0x02' 'fcels.opcode == 0x03' 'fcels.opcode == 0x20'
+         fcp.dl fcp.burstlen 'fc.r_ctl == 0x01 && fc.type == 0x08 && scsi' fcp.status 'fcp.mgmt.flags.lu_reset == 1'
+         'fcp.rsp.flags.res_vld == 1 && fcp.rspcode == 0')
+read -r -a n < <(counts "${filters[@]}")
+((${#n[@]} == ${#filters[@]})) || { echo "tshark cannot read $PCAP"; exit 1; }
+line="capture:"
+for i in "${!names[@]}"; do line+=" ${names[$i]}=${n[$i]}"; done
+echo "$line"
+if ((n[1] > 0)); then
+  echo "tshark: malformed frames, errors or bad CRCs:"; tshark -r "$PCAP" -Y "$BAD" 2>/dev/null | head -40; status=1
 fi
 if [[ $TARGET = 0 ]]; then
-  [[ $(count 'fip.opcode == 5 && fip.vn2vn_subcode == 1') -ge 1 && $(count 'fip.opcode == 5 && fip.vn2vn_subcode == 3') -ge 1 ]] ||
-    { echo "the guest sent no VN2VN probe request or claim notification"; status=1; }
+  ((n[2] > 0 && n[3] > 0)) || { echo "the guest sent no VN2VN probe request or claim notification"; status=1; }
   exit $status
 fi
-echo "FCP: commands $(count 'fcp.dl'), transfer ready $(count 'fcp.burstlen'), data $(count 'fc.r_ctl == 0x01 && fc.type == 0x08')" \
-     "(dissected as SCSI $(count 'fc.r_ctl == 0x01 && scsi')), responses $(count 'fcp.status'), LUN resets $(count 'fcp.mgmt.flags.lu_reset == 1')"
-for f in fcp.dl fcp.burstlen 'fc.r_ctl == 0x01 && scsi' fcp.status 'fcp.mgmt.flags.lu_reset == 1'; do
-  [[ $(count "$f") -ge 1 ]] || { echo "no frame matches $f"; status=1; }
+for i in $(seq 3 $((${#names[@]} - 1))); do
+  ((n[i] > 0)) || { echo "no ${names[$i]} in the capture (${filters[$i]})"; status=1; }
 done
 grep -q '^LINUX-FCOE-INITIATOR PASS' "$RUNDIR/console.log" || status=1
 exit $status
