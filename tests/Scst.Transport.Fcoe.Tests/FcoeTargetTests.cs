@@ -165,6 +165,54 @@ public sealed class FcoeTargetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LostDataFrame_LeavesTheWriteWaiting_UntilTheInitiatorsAbts_ThenEverythingIsReleased()
+    {
+        await StartAsync(LowTargetName, capture: null);
+        await _initiator.LoginAsync();
+        ushort ox = _initiator.SendCommand(CdbBuilder.Write10(0, 16), 8192, read: false, write: true);
+        var ready = await _initiator.ReceiveAsync();
+
+        // Frames 0 and 2 of 4 arrive (1 was lost), 3 never leaves: the exchange waits, no response comes.
+        var data = new byte[8192];
+        _initiator.SendData(ox, ready.Header.RxId, data.AsSpan(0, 2048), endSequence: false);
+        _initiator.SendData(ox, ready.Header.RxId, data.AsSpan(4096, 2048), startOffset: 4096, endSequence: false);
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        _initiator.TryReceive(out _).Should().BeFalse();
+        Port.Exchanges.InUse.Should().Be(1);
+
+        _initiator.Send(_initiator.Request(RCtl.Abts, FcType.Bls, ox, FCtl.Abts) with { RxId = ready.Header.RxId }, default);
+        (await _initiator.ReceiveAsync()).Header.RCtl.Should().Be(RCtl.BaAcc);
+        await WaitUntilAsync(() => _stack.Engine.OutstandingBuffers == 0);
+
+        // Without RRQ the qualifier lapses after R_A_TOV.
+        Step(FcoePort.ResourceAllocationTimeout + TimeSpan.FromMilliseconds(300));
+        await WaitUntilAsync(() => Port.Exchanges.InUse == 0);
+    }
+
+    [Fact]
+    public async Task FullExchangeTable_AnswersTaskSetFull_AndLogoReleasesTheWaitingWrites()
+    {
+        await StartAsync(LowTargetName, capture: null, maxExchanges: 16);
+        await _initiator.LoginAsync();
+        for (int i = 0; i < 16; i++)
+        {
+            _initiator.SendCommand(CdbBuilder.Write10((uint)i, 1), 512, read: false, write: true);
+            (await _initiator.ReceiveAsync()).Header.RCtl.Should().Be(RCtl.FcpTransferReady);
+        }
+
+        ushort ox = _initiator.SendCommand(CdbBuilder.TestUnitReady(), 0, false, false);
+        var full = await _initiator.CollectAsync(ox);
+        full.Status.Should().Be((byte)ScsiStatus.TaskSetFull);
+        full.Response.Header.RxId.Should().Be(FcFrameHeader.UnassignedExchangeId);
+
+        var logo = new byte[LogoPayload.Length];
+        new LogoPayload(_initiator.PortId, InitiatorName).WriteTo(logo);
+        (await _initiator.ElsAsync(logo)).Payload[0].Should().Be(ElsCode.LsAcc);
+        await WaitUntilAsync(() => Port.Exchanges.InUse == 0 && _stack.Engine.OutstandingBuffers == 0);
+        _initiator.TryReceive(out _).Should().BeFalse("nothing is sent for the exchanges of an ended session");
+    }
+
+    [Fact]
     public async Task Abts_ForAnUnknownExchange_GetsBaRjt()
     {
         await StartAsync(LowTargetName, capture: null);
@@ -272,10 +320,10 @@ public sealed class FcoeTargetTests : IAsyncLifetime
         records.Count(r => r.Data.Length > 14 && r.Data[12] == 0x89 && r.Data[13] == 0x14).Should().BeGreaterThan(0, "FIP frames are captured too");
     }
 
-    private async Task StartAsync(ulong targetName, string? capture)
+    private async Task StartAsync(ulong targetName, string? capture, int maxExchanges = 4096)
     {
         (_targetLink, var initiatorLink) = InMemoryFcoeLink.CreatePair(s_targetENode, s_initiatorENode, _time);
-        var options = new FcoeTargetOptions();
+        var options = new FcoeTargetOptions { MaxExchanges = maxExchanges };
         options.Ports.Add(new FcoePortOptions { Interface = "mem0", PortName = FcoeTargetDriver.FormatWwn(targetName), CapturePath = capture });
         _driver = new FcoeTargetDriver(_stack.Engine, Options.Create(options)) { OpenLink = _ => _targetLink, TimeProvider = _time };
         _stack.Engine.RegisterDriver(_driver);

@@ -146,13 +146,13 @@ internal sealed class TestFcoeInitiator : IAsyncDisposable
     }
 
     /// <summary>Sends write data for the exchange: frames of <paramref name="frameSize"/> bytes with relative offsets.</summary>
-    public void SendData(ushort oxId, ushort rxId, ReadOnlySpan<byte> data, int frameSize = 2048, uint startOffset = 0)
+    public void SendData(ushort oxId, ushort rxId, ReadOnlySpan<byte> data, int frameSize = 2048, uint startOffset = 0, bool endSequence = true)
     {
         ushort count = 0;
         for (int offset = 0; offset < data.Length; offset += frameSize)
         {
             int length = Math.Min(frameSize, data.Length - offset);
-            bool last = offset + length == data.Length;
+            bool last = endSequence && offset + length == data.Length;
             var header = Request(RCtl.FcpData, FcType.Fcp, oxId, last ? FCtl.DataOutLast : FCtl.DataOut) with
             {
                 RxId = rxId,
@@ -160,7 +160,7 @@ internal sealed class TestFcoeInitiator : IAsyncDisposable
                 SeqCnt = count++,
                 Parameter = startOffset + (uint)offset,
             };
-            Send(header, data.Slice(offset, length), count == 1 ? Sof.SofI3 : Sof.SofN3, last ? Eof.EofT : Eof.EofN);
+            Send(header, data.Slice(offset, length), count == 1 && startOffset == 0 ? Sof.SofI3 : Sof.SofN3, last ? Eof.EofT : Eof.EofN);
         }
     }
 
