@@ -65,7 +65,9 @@ public sealed partial class LinuxFcoeInitiatorTests : IDisposable
         // The link: one tap in a namespace of our own; the target opens it with an AF_PACKET socket, qemu by name.
         var clock = Stopwatch.StartNew();
         _netns = await NetworkNamespace.CreateAsync(_run, "scst-fcoe");
-        await _netns.AddTapAsync(Tap, 9000);
+        // A tap has no flow control (a real FCoE link is lossless through PFC pause frames): its queue towards the guest
+        // stands in for it. 1000 frames, the default, overflow when the target answers a few 1 MiB reads at once.
+        await _netns.AddTapAsync(Tap, mtu: 9000, queueLength: 10000);
 
         string capture = _run.Directory.File("fcoe.pcap");
         Process target = _run.StartTarget(
@@ -96,6 +98,11 @@ public sealed partial class LinuxFcoeInitiatorTests : IDisposable
         (_, string sockets, _) = await _run.RunAsync(_netns.Exec[0], [.. _netns.Exec.Skip(1), "ss", "-0", "-m", "-n", "-p"], null, TimeSpan.FromSeconds(10));
         string socketMemory = string.Join(" ", SocketMemory().Matches(sockets).Select(m => m.Value));
         GuestRun.Report($"target's packet sockets: {socketMemory}");
+
+        // The tap's counters: TX is towards the guest (dropped: qemu did not read the tap's queue in time).
+        (_, string tapStatistics, _) = await _run.RunAsync("ip", ["-n", _netns.Name, "-s", "link", "show", Tap], null, TimeSpan.FromSeconds(10));
+        Match tx = TapTransmitted().Match(tapStatistics);
+        GuestRun.Report($"tap towards the guest: {(tx.Success ? $"{tx.Groups["packets"].Value} frames, {tx.Groups["dropped"].Value} dropped" : tapStatistics)}");
         int targetExit = await _run.StopTargetAsync(target, TimeSpan.FromSeconds(20));
 
         var missing = new List<string>();
@@ -170,7 +177,7 @@ public sealed partial class LinuxFcoeInitiatorTests : IDisposable
             tsharkLog += $"{Environment.NewLine}capture kept in {kept}";
         }
 
-        _run.ThrowIfMissing("The Linux FCoE initiator run (VN2VN)", missing, log, ("capture", tsharkLog), ("target's packet sockets (ss -0 -m)", sockets));
+        _run.ThrowIfMissing("The Linux FCoE initiator run (VN2VN)", missing, log, ("capture", tsharkLog), ("target's packet sockets (ss -0 -m)", sockets), ("tap (ip -s link)", tapStatistics));
     }
 
     // fc_remote_ports and fc_host show a port name as 0x and 16 lower-case hex digits.
@@ -225,6 +232,10 @@ public sealed partial class LinuxFcoeInitiatorTests : IDisposable
             await Task.Delay(200, Ct);
         }
     }
+
+    // "TX:  bytes packets errors dropped carrier collsns" and the numbers on the next line.
+    [GeneratedRegex(@"TX:[^\n]*\n\s*(?<bytes>\d+)\s+(?<packets>\d+)\s+(?<errors>\d+)\s+(?<dropped>\d+)")]
+    private static partial Regex TapTransmitted();
 
     [GeneratedRegex(@"skmem:\([^)]*\)")]
     private static partial Regex SocketMemory();

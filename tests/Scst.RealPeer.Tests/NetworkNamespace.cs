@@ -52,11 +52,16 @@ internal sealed class NetworkNamespace : IDisposable
         return ns;
     }
 
-    /// <summary>Adds a tap device (no process attached yet: qemu opens it by name) with the given MTU, up.</summary>
-    public async Task AddTapAsync(string tap, int mtu)
+    /// <summary>
+    /// Adds a tap device (no process attached yet: qemu opens it by name) with the given MTU and transmit queue length
+    /// (in frames: what the tap holds for the guest until qemu reads it), up.
+    /// </summary>
+    public async Task AddTapAsync(string tap, int mtu, int queueLength)
     {
         await IpAsync("-n", Name, "tuntap", "add", "dev", tap, "mode", "tap");
-        await IpAsync("-n", Name, "link", "set", tap, "mtu", mtu.ToString(CultureInfo.InvariantCulture), "up");
+        await IpAsync(
+            "-n", Name, "link", "set", tap, "mtu", mtu.ToString(CultureInfo.InvariantCulture),
+            "txqueuelen", queueLength.ToString(CultureInfo.InvariantCulture), "up");
     }
 
     public void Dispose()

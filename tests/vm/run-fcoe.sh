@@ -43,7 +43,9 @@ trap cleanup EXIT
 ip netns add "$NETNS"
 ip -n "$NETNS" link set lo up
 ip -n "$NETNS" tuntap add dev "$TAP" mode tap
-ip -n "$NETNS" link set "$TAP" mtu 9000 up
+# A tap has no flow control (a real FCoE link is lossless through PFC pause frames): its queue towards the guest stands
+# in for it. 1000 frames, the default, overflow when the target answers a few 1 MiB reads at once (500 frames each).
+ip -n "$NETNS" link set "$TAP" mtu 9000 txqueuelen 10000 up
 
 if [[ $TARGET = 0 ]]; then
   LOGIN_S=${LOGIN_S:-20}
@@ -75,6 +77,8 @@ echo "guest ran $((SECONDS - start)) s; logs in $RUNDIR"
 
 # The target's packet socket: "d" in skmem counts the frames dropped because its receive buffer was full.
 echo "packet sockets: $(ip netns exec "$NETNS" ss -0 -m -n -p 2>/dev/null | grep -o 'skmem:([^)]*)' | tr '\n' ' ')"
+# The tap's counters: TX is towards the guest (dropped: qemu did not read its queue in time), RX from the guest.
+ip -n "$NETNS" -s link show "$TAP" | sed -n '/RX:/,$p' 
 # The target (or tshark) ends first, so that the capture is complete.
 kill -TERM "$TARGET_PID" 2>/dev/null || true
 wait "$TARGET_PID" 2>/dev/null || true
