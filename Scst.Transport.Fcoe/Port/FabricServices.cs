@@ -143,7 +143,10 @@ internal sealed class FabricServices : IDisposable
     /// <summary>A step failed <see cref="MaxTries"/> times: the step.</summary>
     public event Action<FabricServicesState>? RegistrationFailed;
 
-    /// <summary>An RSCN was accepted: its pages (the affected ports, areas, domains or the fabric).</summary>
+    /// <summary>
+    /// An RSCN was accepted: its pages (the affected ports, areas, domains or the fabric). Raised on the thread that
+    /// called <see cref="HandleRequest"/>, before it returns (so before the accept is sent).
+    /// </summary>
     public event Action<IReadOnlyList<RscnPage>>? StateChangeNotified;
 
     /// <summary>Where the registration is.</summary>

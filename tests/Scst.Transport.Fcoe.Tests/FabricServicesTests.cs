@@ -501,6 +501,19 @@ public sealed class FabricServicesTests : IDisposable
         fcf.Registry[OurPortId].FcpFeatures.Should().Be(Fc4FeatureBits.Target);
         fcf.Registry[initiatorId].FcpFeatures.Should().Be(Fc4FeatureBits.Initiator);
 
+        // GID_FT: the same two ports, ids only.
+        initiator.Unclaimed.Clear();
+        CtHeader.NameServerRequest(CtCommand.GidFt).WriteTo(gpnFt);
+        initiator.SendFc(Request(RCtl.CtRequest, FcType.Ct, WellKnownAddress.DirectoryServer, initiatorId, 0x0013), gpnFt);
+        net.Pump();
+        var gidFt = initiator.Unclaimed.Should().ContainSingle().Subject.Payload;
+        CtHeader.TryRead(gidFt, out ct).Should().BeTrue();
+        ct.CommandResponse.Should().Be(CtCommand.Accept);
+        gidFt.Should().HaveCount(CtHeader.Length + (2 * NameServer.GidFtEntryLength));
+        NameServer.TryReadGidFtEntry(gidFt.AsSpan(CtHeader.Length), 0, out firstId, out firstLast).Should().BeTrue();
+        NameServer.TryReadGidFtEntry(gidFt.AsSpan(CtHeader.Length), 1, out secondId, out secondLast).Should().BeTrue();
+        (firstId, firstLast, secondId, secondLast).Should().Be((OurPortId, false, initiatorId, true));
+
         // PLOGI and PRLI to the target, forwarded by D_ID; the target's link service responder answers.
         initiator.Unclaimed.Clear();
         var plogi = new byte[ServiceParameters.Length];
