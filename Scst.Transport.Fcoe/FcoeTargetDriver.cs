@@ -66,6 +66,9 @@ public sealed class FcoeTargetDriver : ITargetDriver, IHostedService, IAsyncDisp
     /// <summary>Opens an interface's link; tests replace it with in-memory links.</summary>
     internal Func<string, IFcoeLink> OpenLink { get; init; } = null!;
 
+    /// <summary>False in tests that hand each port its frames themselves.</summary>
+    internal bool ReceiveLoops { get; init; } = true;
+
     internal IReadOnlyList<FcoePort> Ports
     {
         get
@@ -126,14 +129,14 @@ public sealed class FcoeTargetDriver : ITargetDriver, IHostedService, IAsyncDisp
                 Engine.AddTarget(this, name);
             }
 
-            var settings = new FcoePortSettings(portName, nodeName, (uint?)options.PreferredPortId, Options.MaxExchanges);
+            var settings = new FcoePortSettings(portName, nodeName, (uint?)options.PreferredPortId, Options.MaxExchanges, options.Mode);
             var port = new FcoePort(link, settings, () => FindTarget(name), TimeProvider, _logger);
             lock (_lock)
             {
                 _ports.Add(port);
             }
 
-            port.Start();
+            port.Start(ReceiveLoops);
         }
 
         return Task.CompletedTask;

@@ -44,11 +44,6 @@ internal sealed class FcoeTargetOptionsValidator : IValidateOptions<FcoeTargetOp
                 }
             }
 
-            if (port.Mode != FcoeMode.Vn2Vn)
-            {
-                failures.Add($"FCoE port on {port.Interface}: mode {port.Mode} is not available yet; use Vn2Vn.");
-            }
-
             if (port.PreferredPortId is < 1 or > 0xFF_FFEF)
             {
                 failures.Add($"FCoE port on {port.Interface}: PreferredPortId must be 1 to 0xFFFFEF (was {port.PreferredPortId}).");

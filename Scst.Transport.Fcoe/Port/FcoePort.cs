@@ -13,11 +13,13 @@ namespace Scst.Transport.Fcoe.Port;
 /// <param name="NodeName">The WWNN.</param>
 /// <param name="PreferredPortId">The N_Port_ID proposed first in VN2VN mode, or null.</param>
 /// <param name="MaxExchanges">The size of the exchange table.</param>
-internal sealed record FcoePortSettings(ulong PortName, ulong NodeName, uint? PreferredPortId, int MaxExchanges);
+/// <param name="Mode">VN2VN or fabric.</param>
+internal sealed record FcoePortSettings(ulong PortName, ulong NodeName, uint? PreferredPortId, int MaxExchanges, FcoeMode Mode = FcoeMode.Vn2Vn);
 
 /// <summary>
-/// One local FCoE N_Port in VN2VN mode on one link, serving one SCSI target: FIP brings it up
-/// (<see cref="Vn2VnController"/>), the <see cref="LinkServiceResponder"/> answers the link services, and this class is
+/// One local FCoE N_Port on one link, serving one SCSI target: FIP brings it up (<see cref="Vn2VnController"/> in VN2VN
+/// mode; <see cref="FabricController"/> in fabric mode, where <see cref="FabricServices"/> then registers the port with
+/// the name server), the <see cref="LinkServiceResponder"/> answers the link services, and this class is
 /// the FCP-4 target and the exchange manager: FCP_CMND to the core, XFER_RDY and FCP_DATA for writes, Data-In and
 /// FCP_RSP for responses, task management, ABTS and RRQ on its <see cref="ExchangeTable"/>, and the FLOGI and PLOGI
 /// a VN_Port with the higher WWPN sends to its peers.
@@ -40,6 +42,8 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
 
     private const int LoginTries = 3;
     private const ushort FirstOriginatorId = 0x8000;
+    private const ushort LastOriginatorId = 0xEFFF;
+    private const ushort FirstFabricServicesId = 0xF000;
     private const uint NoPortId = uint.MaxValue;
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(250);
 
@@ -48,7 +52,9 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
     private readonly FcoePortSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Vn2VnController _vn2vn;
+    private readonly Vn2VnController? _vn2vn;
+    private readonly FabricController? _fabric;
+    private readonly FabricServices? _services;
     private readonly RemotePortTable _ports = new();
     private readonly ExchangeTable _exchanges;
     private readonly Lock _sessionLock = new();
@@ -61,6 +67,7 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
     private LinkServiceResponder? _responder;
     private uint _localId = NoPortId;
     private MacAddress _localMac;
+    private MacAddress _fcfMac;
     private ushort _nextOriginatorId = FirstOriginatorId;
     private ITimer? _sweep;
     private Task? _receiveLoop;
@@ -77,15 +84,39 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         _time = time;
         _logger = logger;
         _exchanges = new ExchangeTable(settings.MaxExchanges);
-        var options = new Vn2VnOptions { PortName = settings.PortName, NodeName = settings.NodeName, PreferredPortId = settings.PreferredPortId };
-        _vn2vn = new Vn2VnController(link, options, time, random ?? new Random(), AnswerFipLinkService)
+        if (settings.Mode == FcoeMode.Fabric)
         {
-            LinkServiceReplies = OnFipLinkServiceReply,
-        };
-        _vn2vn.PortUp += OnPortUp;
-        _vn2vn.PortDown += OnPortDown;
-        _vn2vn.PeerDiscovered += OnPeerDiscovered;
-        _vn2vn.PeerLost += OnPeerLost;
+            _fabric = new FabricController(link, new FabricOptions { PortName = settings.PortName, NodeName = settings.NodeName }, time);
+            var parameters = new LinkServiceResponder(new LocalPortIdentity(settings.PortName, settings.NodeName, 1, _fabric.ReceiveDataFieldSize),
+                false, new RemotePortTable(), this).LocalServiceParameters;
+            _services = new FabricServices(new FabricServicesOptions { ServiceParameters = parameters, FirstExchangeId = FirstFabricServicesId },
+                SendToFabric, time);
+            _fabric.PortUp += (id, mac, fcf) =>
+            {
+                _fcfMac = fcf;
+                OnPortUp(id, mac);
+                _services.Start(id);
+            };
+            _fabric.PortDown += id =>
+            {
+                _services.Stop();
+                OnPortDown(id);
+            };
+            _services.RegistrationCompleted += () => Log.Registered(_logger, Name);
+            _services.RegistrationFailed += state => Log.RegistrationFailed(_logger, Name, state);
+        }
+        else
+        {
+            var options = new Vn2VnOptions { PortName = settings.PortName, NodeName = settings.NodeName, PreferredPortId = settings.PreferredPortId };
+            _vn2vn = new Vn2VnController(link, options, time, random ?? new Random(), AnswerFipLinkService)
+            {
+                LinkServiceReplies = OnFipLinkServiceReply,
+            };
+            _vn2vn.PortUp += OnPortUp;
+            _vn2vn.PortDown += OnPortDown;
+            _vn2vn.PeerDiscovered += OnPeerDiscovered;
+            _vn2vn.PeerLost += OnPeerLost;
+        }
     }
 
     /// <summary>The WWPN in colon form: the target's name.</summary>
@@ -94,8 +125,11 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
     /// <summary>The link the port runs on.</summary>
     public IFcoeLink Link => _link;
 
-    /// <summary>The VN2VN controller (its state, its peers).</summary>
-    public Vn2VnController Fip => _vn2vn;
+    /// <summary>The VN2VN controller (its state, its peers); null in fabric mode.</summary>
+    public Vn2VnController? Fip => _vn2vn;
+
+    /// <summary>The fabric mode controller and the fabric services; null in VN2VN mode.</summary>
+    public (FabricController Controller, FabricServices Services)? Fabric => _fabric is null ? null : (_fabric, _services!);
 
     /// <summary>The remote ports known to the link services.</summary>
     public RemotePortTable RemotePorts => _ports;
@@ -121,14 +155,26 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         }
     }
 
-    /// <summary>Starts FIP and the receive loop.</summary>
-    public void Start()
+    /// <summary>Starts FIP and, unless told not to (a test that hands frames in itself), the receive loop.</summary>
+    public void Start(bool receiveLoop = true)
     {
-        _link.JoinMulticast(MacAddress.AllVn2VnMacs);
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        if (receiveLoop)
+        {
+            _receiveLoop = Task.Run(ReceiveLoopAsync);
+        }
+
         _sweep = _time.CreateTimer(static s => ((FcoePort)s!).Sweep(), this, SweepInterval, SweepInterval);
-        _vn2vn.Start();
-        Log.Started(_logger, Name, _link.Name);
+        if (_vn2vn is not null)
+        {
+            _link.JoinMulticast(MacAddress.AllVn2VnMacs);
+            _vn2vn.Start();
+        }
+        else
+        {
+            _fabric!.Start();
+        }
+
+        Log.Started(_logger, Name, _link.Name, _settings.Mode);
     }
 
     /// <summary>Logs every initiator out, ends the sessions, stops FIP and the receive loop, closes the link.</summary>
@@ -148,7 +194,9 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         }
 
         EndAll();
-        _vn2vn.Stop();
+        _services?.Stop();
+        _vn2vn?.Stop();
+        _fabric?.Stop();
         _sweep?.Dispose();
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _link.DisposeAsync().ConfigureAwait(false);
@@ -191,7 +239,15 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
 
         if (etherType == EtherType.Fip)
         {
-            _vn2vn.HandleFip(frame);
+            if (_vn2vn is not null)
+            {
+                _vn2vn.HandleFip(frame);
+            }
+            else
+            {
+                _fabric!.HandleFip(frame);
+            }
+
             return;
         }
 
@@ -208,6 +264,11 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         if (localId == NoPortId || header.DestinationId != localId || fcoe.Destination != _localMac)
         {
             Interlocked.Increment(ref _framesDropped);
+            return;
+        }
+
+        if (_services is not null && HandleFabricServices(header, fcoe.Payload))
+        {
             return;
         }
 
@@ -229,6 +290,25 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
     }
 
     // ---- link services -------------------------------------------------------------------------------------------
+
+    // Fabric mode: replies to the name server registration, and the fabric controller's RSCN.
+    private bool HandleFabricServices(in FcFrameHeader header, ReadOnlySpan<byte> payload)
+    {
+        if ((header.FCtl & FCtl.ExchangeContext) != 0)
+        {
+            return _services!.OwnsExchange(header.OxId) && _services.HandleReply(header, payload);
+        }
+
+        if (_services!.HandleRequest(header, payload, _replyBuffer, out var answer))
+        {
+            SendFrame(_fcfMac, answer.Header, _replyBuffer.AsSpan(0, answer.PayloadLength), LinkServiceReply.Sof, LinkServiceReply.Eof);
+            return true;
+        }
+
+        return false;
+    }
+
+    private void SendToFabric(in FcFrameHeader header, ReadOnlySpan<byte> payload) => SendFrame(_fcfMac, header, payload, Sof.SofI3, Eof.EofT);
 
     private void AnswerLinkService(in FcFrameHeader header, ReadOnlySpan<byte> payload, MacAddress source)
     {
@@ -801,7 +881,7 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         Volatile.Write(ref _responder, new LinkServiceResponder(identity, _target() is { Enabled: true }, _ports, this, _time));
         Volatile.Write(ref _localId, portId);
         Log.PortUp(_logger, Name, portId, mac);
-        foreach (var peer in _vn2vn.Peers)
+        foreach (var peer in _vn2vn?.Peers ?? [])
         {
             OnPeerDiscovered(peer);
         }
@@ -939,7 +1019,7 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         if (login.Step == LoginStep.Flogi)
         {
             int length = responder.LocalServiceParameters.WriteTo(payload, ElsCode.Flogi);
-            _vn2vn.SendLinkServiceRequest(login.Peer, FipDescriptorType.Flogi, header, payload[..length]);
+            _vn2vn?.SendLinkServiceRequest(login.Peer, FipDescriptorType.Flogi, header, payload[..length]);
         }
         else
         {
@@ -951,7 +1031,7 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
     private ushort NextOriginatorId()
     {
         ushort id = _nextOriginatorId;
-        _nextOriginatorId = id == ushort.MaxValue - 1 ? FirstOriginatorId : (ushort)(id + 1);
+        _nextOriginatorId = id == LastOriginatorId ? FirstOriginatorId : (ushort)(id + 1);
         return id;
     }
 
@@ -1069,8 +1149,8 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5410, Level = LogLevel.Information, Message = "FCoE port {Port} starting on {Interface} (VN2VN)")]
-        public static partial void Started(ILogger logger, string port, string @interface);
+        [LoggerMessage(EventId = 5410, Level = LogLevel.Information, Message = "FCoE port {Port} starting on {Interface} ({Mode})")]
+        public static partial void Started(ILogger logger, string port, string @interface, FcoeMode mode);
 
         [LoggerMessage(EventId = 5411, Level = LogLevel.Information, Message = "FCoE port {Port} up: N_Port_ID {PortId:x6}, MAC {Mac}")]
         public static partial void PortUp(ILogger logger, string port, uint portId, MacAddress mac);
@@ -1116,6 +1196,12 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
 
         [LoggerMessage(EventId = 5425, Level = LogLevel.Error, Message = "FCoE port {Port}: handling a frame failed")]
         public static partial void FrameFailed(ILogger logger, string port, Exception exception);
+
+        [LoggerMessage(EventId = 5427, Level = LogLevel.Information, Message = "FCoE port {Port}: registered with the fabric's name server")]
+        public static partial void Registered(ILogger logger, string port);
+
+        [LoggerMessage(EventId = 5428, Level = LogLevel.Warning, Message = "FCoE port {Port}: registration with the fabric failed ({State})")]
+        public static partial void RegistrationFailed(ILogger logger, string port, FabricServicesState state);
 
         [LoggerMessage(EventId = 5426, Level = LogLevel.Warning, Message = "FCoE port {Port}: a call into the core failed: {Reason}")]
         public static partial void CoreCallFailed(ILogger logger, string port, string reason);

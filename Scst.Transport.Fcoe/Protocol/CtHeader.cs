@@ -238,6 +238,12 @@ internal static class NameServer
     /// <summary>Bytes of one GPN_FT accept entry: control (bit 7 = last), port id, 4 reserved, port name.</summary>
     public const int GpnFtEntryLength = 16;
 
+    /// <summary>Bytes of one GID_FT accept entry: control (bit 7 = last) and port id.</summary>
+    public const int GidFtEntryLength = 4;
+
+    /// <summary>The control bit of the last entry of a GPN_FT or GID_FT accept.</summary>
+    public const byte LastEntry = 0x80;
+
     /// <summary>Longest symbolic port name.</summary>
     public const int MaxSymbolicNameLength = 255;
 
@@ -309,6 +315,21 @@ internal static class NameServer
         return length;
     }
 
+    /// <summary>Reads an RSPN_ID body: the port id and the symbolic name (its length byte honoured); false when short.</summary>
+    public static bool TryReadRspnId(ReadOnlySpan<byte> body, out uint portId, out ReadOnlySpan<byte> symbolicName)
+    {
+        portId = 0;
+        symbolicName = default;
+        if (body.Length < 5 || body.Length < 5 + body[4])
+        {
+            return false;
+        }
+
+        portId = WireFormat.ReadUInt24(body[1..]);
+        symbolicName = body.Slice(5, body[4]);
+        return true;
+    }
+
     /// <summary>RNN_ID: register the node name of <paramref name="portId"/>.</summary>
     public static int WriteRnnId(Span<byte> destination, uint portId, ulong nodeName)
     {
@@ -328,6 +349,56 @@ internal static class NameServer
         return GpnFtLength;
     }
 
+    /// <summary>Reads a GPN_FT or GID_FT request body; false when short.</summary>
+    public static bool TryReadGpnFt(ReadOnlySpan<byte> body, out byte fc4Type, out byte domainScope, out byte areaScope)
+    {
+        fc4Type = 0;
+        domainScope = 0;
+        areaScope = 0;
+        if (body.Length < GpnFtLength)
+        {
+            return false;
+        }
+
+        domainScope = body[1];
+        areaScope = body[2];
+        fc4Type = body[3];
+        return true;
+    }
+
+    /// <summary>Writes one GPN_FT accept entry (<paramref name="isLast"/> sets the control bit 7); returns 16.</summary>
+    public static int WriteGpnFtEntry(Span<byte> destination, uint portId, ulong portName, bool isLast)
+    {
+        var entry = Begin(destination, portId, GpnFtEntryLength);
+        entry[0] = isLast ? LastEntry : (byte)0;
+        WireFormat.WriteWwn(entry[8..], portName);
+        return GpnFtEntryLength;
+    }
+
+    /// <summary>Writes one GID_FT accept entry: control (bit 7 = last) and the port id; returns 4.</summary>
+    public static int WriteGidFtEntry(Span<byte> destination, uint portId, bool isLast)
+    {
+        var entry = Begin(destination, portId, GidFtEntryLength);
+        entry[0] = isLast ? LastEntry : (byte)0;
+        return GidFtEntryLength;
+    }
+
+    /// <summary>Entry <paramref name="index"/> of a GID_FT accept body (after the CT header); false past the body.</summary>
+    public static bool TryReadGidFtEntry(ReadOnlySpan<byte> body, int index, out uint portId, out bool isLast)
+    {
+        portId = 0;
+        isLast = false;
+        int at = index * GidFtEntryLength;
+        if (index < 0 || at + GidFtEntryLength > body.Length)
+        {
+            return false;
+        }
+
+        isLast = (body[at] & LastEntry) != 0;
+        portId = WireFormat.ReadUInt24(body[(at + 1)..]);
+        return true;
+    }
+
     /// <summary>Entry <paramref name="index"/> of a GPN_FT accept body (after the CT header); false past the body.</summary>
     public static bool TryReadGpnFtEntry(ReadOnlySpan<byte> body, int index, out uint portId, out ulong portName, out bool isLast)
     {
@@ -340,7 +411,7 @@ internal static class NameServer
             return false;
         }
 
-        isLast = (body[at] & 0x80) != 0;
+        isLast = (body[at] & LastEntry) != 0;
         portId = WireFormat.ReadUInt24(body[(at + 1)..]);
         portName = WireFormat.ReadWwn(body[(at + 8)..]);
         return true;

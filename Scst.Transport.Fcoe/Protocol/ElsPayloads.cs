@@ -312,6 +312,27 @@ internal static class Scr
     }
 }
 
+/// <summary>The address formats of an RSCN page (FC-LS-3 table 97): what the affected address names.</summary>
+internal static class RscnAddressFormat
+{
+    /// <summary>One N_Port_ID.</summary>
+    public const byte Port = 0;
+
+    /// <summary>An area: the domain and area bytes count.</summary>
+    public const byte Area = 1;
+
+    /// <summary>A domain: the domain byte counts.</summary>
+    public const byte Domain = 2;
+
+    /// <summary>The whole fabric.</summary>
+    public const byte Fabric = 3;
+}
+
+/// <summary>One page of an RSCN: the address format (<see cref="RscnAddressFormat"/>) and the affected address.</summary>
+/// <param name="AddressFormat">Port, area, domain or fabric (bits 1-0 of the page's first byte).</param>
+/// <param name="AffectedId">The affected N_Port_ID, area or domain (24 bits).</param>
+internal readonly record struct RscnPage(byte AddressFormat, uint AffectedId);
+
 /// <summary>
 /// RSCN (FC-LS-3 section 4.2.22), from the fabric controller: 0 code 0x61, 1 page length (4), 2-3 payload length,
 /// then 4-byte pages: byte 0 event qualifier and address format (bits 1-0: 0 port, 1 area, 2 domain, 3 fabric),
@@ -342,6 +363,28 @@ internal static class Rscn
 
         pageCount = (payloadLength / PageLength) - 1;
         return true;
+    }
+
+    /// <summary>Writes an RSCN with <paramref name="pages"/> (at most 16383); returns its length, 4 + 4 per page.</summary>
+    public static int Write(Span<byte> destination, ReadOnlySpan<RscnPage> pages)
+    {
+        int length = PageLength * (pages.Length + 1);
+        if (length > ushort.MaxValue)
+        {
+            WireFormat.ThrowOutOfRange(nameof(pages), "An RSCN payload length has 16 bits.");
+        }
+
+        var payload = Els.Begin(destination, ElsCode.Rscn, length);
+        payload[1] = PageLength;
+        BinaryPrimitives.WriteUInt16BigEndian(payload[2..], (ushort)length);
+        for (int i = 0; i < pages.Length; i++)
+        {
+            int at = PageLength * (i + 1);
+            payload[at] = (byte)(pages[i].AddressFormat & AddressFormatMask);
+            WireFormat.WriteUInt24(payload[(at + 1)..], pages[i].AffectedId);
+        }
+
+        return length;
     }
 
     /// <summary>Page <paramref name="index"/>: the address format (0-3) and the affected 24-bit address.</summary>

@@ -56,6 +56,18 @@ internal readonly ref struct FipFrameView
     public FipDescriptorReader GetDescriptorReader() => new(Descriptors);
 }
 
+/// <summary>What a Discovery Advertisement says about its FCF (FC-BB-5 section 7.8.3).</summary>
+/// <param name="Priority">The FCF priority: the lower the value, the more an ENode prefers the FCF (default 128).</param>
+/// <param name="FcfMac">The FCF-MAC of the MAC address descriptor: where link service requests and keep-alives go.</param>
+/// <param name="SwitchName">The switch name of the name identifier descriptor.</param>
+/// <param name="VirtualFabricId">VF_ID of the fabric descriptor.</param>
+/// <param name="FcMap">FC-MAP of the fabric descriptor: the upper 24 bits of the FPMAs the FCF grants.</param>
+/// <param name="FabricName">The fabric name of the fabric descriptor.</param>
+/// <param name="KeepAlivePeriodMilliseconds">FKA_ADV_PERIOD: the advertisement and ENode keep-alive period.</param>
+/// <param name="NoKeepAlivesExpected">The D flag: the FCF does not expect keep-alives.</param>
+internal readonly record struct FcfAdvertisement(byte Priority, MacAddress FcfMac, ulong SwitchName, ushort VirtualFabricId, uint FcMap,
+    ulong FabricName, uint KeepAlivePeriodMilliseconds, bool NoKeepAlivesExpected);
+
 /// <summary>
 /// FIP frames (ethertype 0x8914): a reader, and a writer for each frame the target sends in VN2VN mode (FC-BB-6) and
 /// in fabric mode (FC-BB-5). Every writer returns the frame length; frames shorter than the Ethernet minimum are padded
@@ -203,6 +215,116 @@ internal static class FipFrame
         at += FipDescriptorWriter.WriteName(destination[at..], nodeName);
         at += FipDescriptorWriter.WriteMaxFcoeSize(destination[at..], maxFcoeSize);
         return Finish(destination, vlanTag, FipMessage.DiscoverySolicitation, flags, at, 0);
+    }
+
+    /// <summary>Descriptor list bytes of a discovery advertisement: priority, MAC, name, fabric, FKA_ADV_Period.</summary>
+    public const int AdvertisementDescriptorsLength = FipDescriptorWriter.PriorityLength + FipDescriptorWriter.MacAddressLength
+        + FipDescriptorWriter.NameLength + FipDescriptorWriter.FabricLength + FipDescriptorWriter.FkaAdvPeriodLength;
+
+    /// <summary>
+    /// Discovery Advertisement (1/2) from an FCF: priority, MAC, name (switch name), fabric and FKA_ADV_Period
+    /// descriptors. Multicast to ALL-ENode-MACs every FKA_ADV_PERIOD, or unicast with <see cref="FipFlags.Solicited"/>
+    /// in answer to a solicitation, then padded to the solicitor's max FCoE size (<paramref name="padToLength"/> = the
+    /// Ethernet header length + that size) so that the ENode learns that full-size frames pass.
+    /// </summary>
+    public static int WriteDiscoveryAdvertisement(Span<byte> destination, MacAddress destinationMac, MacAddress sourceMac, ushort? vlanTag,
+        ushort flags, in FcfAdvertisement advertisement, int padToLength)
+    {
+        int at = Begin(destination, destinationMac, sourceMac, vlanTag);
+        at += FipDescriptorWriter.WritePriority(destination[at..], advertisement.Priority);
+        at += FipDescriptorWriter.WriteMacAddress(destination[at..], advertisement.FcfMac);
+        at += FipDescriptorWriter.WriteName(destination[at..], advertisement.SwitchName);
+        at += FipDescriptorWriter.WriteFabric(destination[at..], advertisement.VirtualFabricId, advertisement.FcMap, advertisement.FabricName);
+        at += FipDescriptorWriter.WriteFkaAdvPeriod(destination[at..], advertisement.KeepAlivePeriodMilliseconds, advertisement.NoKeepAlivesExpected);
+        return Finish(destination, vlanTag, FipMessage.DiscoveryAdvertisement, flags, at, padToLength);
+    }
+
+    /// <summary>
+    /// Reads the descriptors of a Discovery Advertisement: false unless it is one and carries the priority, MAC, name,
+    /// fabric and FKA_ADV_Period descriptors (the first of each counts; other descriptors are skipped) in a well-formed
+    /// list. Never throws.
+    /// </summary>
+    public static bool TryReadAdvertisement(in FipFrameView frame, out FcfAdvertisement advertisement)
+    {
+        advertisement = default;
+        if (frame.Header.Message != FipMessage.DiscoveryAdvertisement)
+        {
+            return false;
+        }
+
+        byte priority = 0;
+        MacAddress mac = default;
+        ulong switchName = 0, fabricName = 0;
+        ushort vfId = 0;
+        uint fcMap = 0, period = 0;
+        bool noKeepAlives = false;
+        bool havePriority = false, haveMac = false, haveName = false, haveFabric = false, havePeriod = false;
+        var reader = frame.GetDescriptorReader();
+        while (reader.TryReadNext(out var d))
+        {
+            switch (d.Type)
+            {
+                case FipDescriptorType.Priority when !havePriority:
+                    havePriority = d.TryReadPriority(out priority);
+                    break;
+                case FipDescriptorType.MacAddress when !haveMac:
+                    haveMac = d.TryReadMacAddress(out mac);
+                    break;
+                case FipDescriptorType.Name when !haveName:
+                    haveName = d.TryReadName(out switchName);
+                    break;
+                case FipDescriptorType.Fabric when !haveFabric:
+                    haveFabric = d.TryReadFabric(out vfId, out fcMap, out fabricName);
+                    break;
+                case FipDescriptorType.FkaAdvPeriod when !havePeriod:
+                    havePeriod = d.TryReadFkaAdvPeriod(out period, out noKeepAlives);
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        if (reader.Error != FipDescriptorError.None || !(havePriority && haveMac && haveName && haveFabric && havePeriod))
+        {
+            return false;
+        }
+
+        advertisement = new FcfAdvertisement(priority, mac, switchName, vfId, fcMap, fabricName, period, noKeepAlives);
+        return true;
+    }
+
+    /// <summary>
+    /// VLAN Notification (4/2) from an FCF, unicast to the ENode that asked, untagged: the FCF's MAC address descriptor
+    /// and one VLAN descriptor per FCoE VLAN it serves.
+    /// </summary>
+    public static int WriteVlanNotification(Span<byte> destination, MacAddress enodeMac, MacAddress fcfMac, ReadOnlySpan<ushort> vlanIds)
+    {
+        int at = Begin(destination, enodeMac, fcfMac, null);
+        at += FipDescriptorWriter.WriteMacAddress(destination[at..], fcfMac);
+        foreach (ushort vlanId in vlanIds)
+        {
+            at += FipDescriptorWriter.WriteVlan(destination[at..], vlanId);
+        }
+
+        return Finish(destination, null, FipMessage.VlanNotification, 0, at, 0);
+    }
+
+    /// <summary>
+    /// Clear Virtual Links (3/2) from an FCF to an ENode: the FCF's MAC address and name (switch name) descriptors, then
+    /// one VN_Port identification descriptor per VN_Port whose link is cleared; none clears the ENode and all its VN_Ports.
+    /// </summary>
+    public static int WriteClearVirtualLinks(Span<byte> destination, MacAddress enodeMac, MacAddress fcfMac, ushort? vlanTag,
+        ulong switchName, ReadOnlySpan<VnPortIdentity> vnPorts)
+    {
+        int at = Begin(destination, enodeMac, fcfMac, vlanTag);
+        at += FipDescriptorWriter.WriteMacAddress(destination[at..], fcfMac);
+        at += FipDescriptorWriter.WriteName(destination[at..], switchName);
+        foreach (var vnPort in vnPorts)
+        {
+            at += FipDescriptorWriter.WriteVnPortId(destination[at..], vnPort);
+        }
+
+        return Finish(destination, vlanTag, FipMessage.ClearVirtualLinks, 0, at, 0);
     }
 
     private static int WriteVn2Vn(Span<byte> destination, MacAddress destinationMac, MacAddress sourceMac, ushort? vlanTag,

@@ -54,12 +54,13 @@ using Scst.Transport.Iscsi.Security;
 //   --fcoe IFACE         also serve the disk over FCoE (VN2VN) on this Ethernet interface (needs CAP_NET_RAW and an
 //                        MTU of at least 2158); the FCoE target is named by its WWPN and has the same LUN 0
 //   --fcoe-wwpn WWPN     the FCoE port's WWPN (default 20:00 followed by the interface's MAC address)
+//   --fcoe-mode MODE     vn2vn (default: VN_Ports on one segment, no switch) or fabric (FIP with an FCF)
 //   --fcoe-capture PATH  write every FCoE and FIP frame the port sends and receives to this pcap file
 string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
     "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
     "chap-user", "chap-secret", "chap-target-user", "chap-target-secret",
     "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout", "allow-initiator", "allowed-portal",
-    "error-recovery-level", "max-connections", "queued-commands", "redirect", "fcoe", "fcoe-wwpn", "fcoe-capture"];
+    "error-recovery-level", "max-connections", "queued-commands", "redirect", "fcoe", "fcoe-wwpn", "fcoe-mode", "fcoe-capture"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -228,10 +229,17 @@ if (config["fcoe"] is { Length: > 0 } fcoeInterface)
         return 2;
     }
 
+    if (!Enum.TryParse(config["fcoe-mode"] ?? "vn2vn", ignoreCase: true, out Scst.Transport.Fcoe.FcoeMode fcoeMode))
+    {
+        Console.Error.WriteLine($"--fcoe-mode is vn2vn or fabric, not '{config["fcoe-mode"]}'.");
+        return 2;
+    }
+
     scst.AddFcoeTarget(o => o.Ports.Add(new Scst.Transport.Fcoe.FcoePortOptions
     {
         Interface = fcoeInterface,
         PortName = wwpn,
+        Mode = fcoeMode,
         CapturePath = config["fcoe-capture"] is { Length: > 0 } capture ? Path.GetFullPath(capture) : null,
     }));
     scst.AddTarget(Scst.Transport.Fcoe.FcoeTargetDriver.DriverName, wwpn, t =>

@@ -337,7 +337,7 @@ public sealed class FcoeTargetTests : IAsyncLifetime
 
         // Both ports probe, claim and come up; each learns the other from its claim.
         for (int i = 0; i < 40 && !(Port.PortId is not null && _initiator.Controller.State == Fip.Vn2VnState.Up
-            && Port.Fip.Peers.Count == 1 && _initiator.Controller.Peers.Count == 1); i++)
+            && Port.Fip!.Peers.Count == 1 && _initiator.Controller.Peers.Count == 1); i++)
         {
             Step(TimeSpan.FromMilliseconds(50));
             await Task.Delay(2);

@@ -44,6 +44,9 @@ internal sealed class InMemoryFcoeLink : IFcoeLink
 
     public InMemoryFcoeLink? Peer { get; private set; }
 
+    /// <summary>The segment this link is attached to instead of a single peer (<see cref="InMemoryEthernet"/>).</summary>
+    public InMemoryEthernet? Segment { get; internal set; }
+
     public bool Closed { get; private set; }
 
     public IReadOnlyList<SentFrame> Sent
@@ -143,13 +146,20 @@ internal sealed class InMemoryFcoeLink : IFcoeLink
             _sent.Add(new SentFrame(_time.GetUtcNow(), copy));
         }
 
-        if (Peer is { } peer && peer.Accepts(MacAddress.Read(copy)))
+        if (Segment is { } segment)
+        {
+            segment.Deliver(this, copy);
+        }
+        else if (Peer is { } peer && peer.Accepts(MacAddress.Read(copy)))
         {
             peer._inbox.Writer.TryWrite(copy);
         }
 
         return true;
     }
+
+    /// <summary>Puts a frame in the inbox (the segment's delivery).</summary>
+    internal void Deliver(byte[] frame) => _inbox.Writer.TryWrite(frame);
 
     /// <summary>The next delivered frame, if any (tests pump frames by hand).</summary>
     public bool TryReceive(out byte[] frame) => _inbox.Reader.TryRead(out frame!);

@@ -179,16 +179,16 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
                 SecondUrl = target.Url,
                 Filter = "SCSI",
                 AllowSanitize = true,
-                Timeout = TimeSpan.FromMinutes(12),
             };
             // SCSI.Sanitize needs about two minutes by itself: three paced 1 GiB overwrites of 16 s, and Reset polls
             // TEST UNIT READY once a minute until its sanitize ends. The limit only turns a hang into a failure: a whole
-            // family part takes 4-6 minutes on 2 cores, and went past 8 when other builds shared them.
+            // family part takes 4-6 minutes on 2 cores, and went past 8 when other builds shared them. A single suite gets the
+            // same limit: SCSI.Sanitize.Reset alone takes 2 minutes on a quiet machine and went past 5 on a loaded one.
             var parts = new List<IscsiTestCuRun>();
             IReadOnlyList<string> tests = await IscsiTestCuRunner.ListAsync();
             foreach (string filter in configuration.Suites is null ? WholeFamilyFilters(tests) : [.. configuration.Suites.SelectMany(s => SuiteFilters(s, tests))])
             {
-                parts.Add(await IscsiTestCuRunner.RunAsync(options with { Filter = filter, Timeout = TimeSpan.FromMinutes(configuration.Suites is null ? 12 : 5) }));
+                parts.Add(await IscsiTestCuRunner.RunAsync(options with { Filter = filter, Timeout = TimeSpan.FromMinutes(12) }));
             }
 
             if (target is ScstTargetFixture fixture)
