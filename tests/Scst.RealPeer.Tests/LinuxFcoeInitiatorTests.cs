@@ -73,7 +73,7 @@ public sealed partial class LinuxFcoeInitiatorTests : IDisposable
         Process target = _run.StartTarget(
             [
                 "--file", _run.Directory.File("lun0.img"), "--size", "256M", "--portal", $"127.0.0.1:{IscsiPort}",
-                "--fcoe", Tap, "--fcoe-wwpn", TargetWwpn, "--fcoe-capture", capture,
+                "--fcoe", Tap, "--fcoe-mode", "vn2vn", "--fcoe-wwpn", TargetWwpn, "--fcoe-capture", capture,
             ],
             _netns.Exec);
         await WaitForTargetAsync(target);

@@ -55,7 +55,7 @@ if [[ $TARGET = 0 ]]; then
   sleep 2
 else
   LOGIN_S=${LOGIN_S:-60}
-  args=(--file "$RUNDIR/lun0.img" --size 256M --portal 127.0.0.1:3275 --fcoe "$TAP" --fcoe-capture "$PCAP")
+  args=(--file "$RUNDIR/lun0.img" --size 256M --portal 127.0.0.1:3275 --fcoe "$TAP" --fcoe-mode vn2vn --fcoe-capture "$PCAP")
   [[ -n ${TARGET_WWPN:-} ]] && args+=(--fcoe-wwpn "$TARGET_WWPN")
   ip netns exec "$NETNS" "$EXE" "${args[@]}" > "$RUNDIR/target.log" 2>&1 &
   TARGET_PID=$!
