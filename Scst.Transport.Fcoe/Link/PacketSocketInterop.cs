@@ -21,6 +21,39 @@ internal static unsafe class PacketSocketInterop
     /// <summary>IFNAMSIZ: an interface name is at most 15 bytes and a NUL.</summary>
     public const int InterfaceNameSize = 16;
 
+    /// <summary>
+    /// The socket buffer a port asks for in each direction. A 1 MiB write arrives as 512 back-to-back frames of 2 KiB;
+    /// at the kernel's default (about 208 KiB) most of such a burst is dropped before the receive loop reads it, and the
+    /// initiator then waits for its SCSI timeout. 32 MiB holds several bursts of the largest commands Linux sends.
+    /// </summary>
+    public const int SocketBufferBytes = 32 << 20;
+
+    // SO_SNDBUF, SO_RCVBUF and their *FORCE variants (asm-generic/socket.h): FORCE ignores wmem_max/rmem_max with CAP_NET_ADMIN.
+    private const int SoSndBuf = 7;
+    private const int SoRcvBuf = 8;
+    private const int SoSndBufForce = 32;
+    private const int SoRcvBufForce = 33;
+
+    /// <summary>
+    /// Sizes the socket's buffers to <paramref name="bytes"/>: beyond the system's maximum where the process may
+    /// (CAP_NET_ADMIN), else up to the maximum. Returns the receive buffer the kernel granted (it counts overhead, so
+    /// it reports twice what was asked).
+    /// </summary>
+    public static int SetBufferSizes(int fd, int bytes)
+    {
+        foreach ((int force, int plain) in stackalloc[] { (SoRcvBufForce, SoRcvBuf), (SoSndBufForce, SoSndBuf) })
+        {
+            if (setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof(int)) < 0)
+            {
+                _ = setsockopt(fd, SOL_SOCKET, plain, &bytes, sizeof(int));
+            }
+        }
+
+        int granted = 0;
+        socklen_t length = sizeof(int);
+        return getsockopt(fd, SOL_SOCKET, SoRcvBuf, &granted, &length) < 0 ? 0 : granted;
+    }
+
     // Classic BPF instruction classes, sizes, modes and jump/return codes.
     private const ushort BpfLd = 0x00;
     private const ushort BpfJmp = 0x05;

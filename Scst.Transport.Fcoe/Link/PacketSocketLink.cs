@@ -137,6 +137,7 @@ internal sealed partial class PacketSocketLink : IFcoeLink
                 throw OpenFailed(interfaceName, $"PACKET_IGNORE_OUTGOING failed ({Describe(errno)})");
             }
 
+            int receiveBuffer = SetBufferSizes(fd, SocketBufferBytes);
             sockaddr_ll bound = default;
             bound.sll_family = (ushort)AF_PACKET;
             bound.sll_protocol = htons(EthPAll);
@@ -150,7 +151,7 @@ internal sealed partial class PacketSocketLink : IFcoeLink
             var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
             fd = -1;
             logger ??= NullLogger.Instance;
-            Log.Opened(logger, interfaceName, address, mtu);
+            Log.Opened(logger, interfaceName, address, mtu, receiveBuffer);
             if (mtu < FcoeFrame.MaxFcoeSize)
             {
                 Log.MtuTooSmall(logger, interfaceName, mtu, FcoeFrame.MaxFcoeSize);
@@ -362,11 +363,11 @@ internal sealed partial class PacketSocketLink : IFcoeLink
     private static IOException OpenFailed(string interfaceName, string reason) =>
         new($"Cannot open the FCoE link on interface '{interfaceName}': {reason}.");
 
-    /// <summary>Log messages of the AF_PACKET link (event ids 5400-5419 of the FCoE range).</summary>
+    /// <summary>Log messages of the AF_PACKET link (event ids 5400-5409 of the FCoE range).</summary>
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5400, Level = LogLevel.Information, Message = "FCoE link on {Interface} open: MAC {Address}, MTU {Mtu}")]
-        public static partial void Opened(ILogger logger, string @interface, MacAddress address, int mtu);
+        [LoggerMessage(EventId = 5400, Level = LogLevel.Information, Message = "FCoE link on {Interface} open: MAC {Address}, MTU {Mtu}, receive buffer {ReceiveBuffer} bytes")]
+        public static partial void Opened(ILogger logger, string @interface, MacAddress address, int mtu, int receiveBuffer);
 
         [LoggerMessage(EventId = 5401, Level = LogLevel.Warning, Message = "The MTU of {Interface} is {Mtu}: full-size FCoE frames need {Required}")]
         public static partial void MtuTooSmall(ILogger logger, string @interface, int mtu, int required);
