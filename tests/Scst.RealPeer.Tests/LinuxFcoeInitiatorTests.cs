@@ -30,7 +30,7 @@ public sealed partial class LinuxFcoeInitiatorTests : IDisposable
     private static readonly TimeSpan GuestPatience = TimeSpan.FromMinutes(12);
     private static readonly TimeSpan TsharkPatience = TimeSpan.FromMinutes(3);
 
-    private static readonly string[] Steps = ["setup", "vn2vn", "login", "fio-write-verify", "lun-reset", "fio-verify-only", "disable"];
+    private static readonly string[] Steps = ["setup", "vn2vn", "login", "fio-write-verify", "dd-write", "dd-verify-1", "lun-reset", "fio-verify-only", "dd-verify-2", "disable"];
 
     /// <summary>What tshark must not find: a frame it could not dissect, an expert error, or an FCoE CRC it found bad.</summary>
     private const string BadFrames = "_ws.malformed || _ws.expert.severity >= error || fcoe.crc.status == 2";

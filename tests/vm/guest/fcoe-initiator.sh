@@ -9,8 +9,8 @@
 #   TARGET_WWPN=0x...     the target's port name as fc_remote_ports shows it (empty: any FCP target)
 #   LOGIN_S=60            how long the login (FIP claim, FLOGI, PLOGI, PRLI, SCSI scan) may take
 #
-# Disk layout: fio 4 KiB random writes on [0, 32 MiB), fio 1 MiB sequential writes on [64, 96) MiB; after a LUN
-# reset the same regions are verified again.
+# Disk layout: fio 4 KiB random writes on [0, 32 MiB), fio 1 MiB sequential writes on [64, 96) MiB, a dd pattern of
+# 8 MiB at 128 MiB; after a LUN reset the same regions are verified again.
 . /mnt/host/params.sh
 : "${LUN_BYTES:?}"
 TARGET_WWPN=${TARGET_WWPN:-}
@@ -135,6 +135,14 @@ fio --output-format=terse --terse-version=3 /tmp/verify.fio > /tmp/fio-write.txt
   { cat /tmp/fio-write.txt; fail fio-write-verify "fio reported an error"; }
 ok fio-write-verify "$(awk -F';' '{ printf "%s: write %s KiB/s read %s KiB/s; ", $3, $48, $7 }' /tmp/fio-write.txt)"
 
+# --- dd-write, dd-verify-1: an 8 MiB random pattern at 128 MiB, written with O_DIRECT and read back.
+head -c $((8 << 20)) /dev/urandom > /tmp/pattern
+dd if=/tmp/pattern of="$DEV" bs=1M seek=128 oflag=direct conv=fsync status=none || fail dd-write "dd failed"
+ok dd-write "sha256=$(sha256sum < /tmp/pattern | cut -c1-16)"
+dd if="$DEV" bs=1M skip=128 count=8 iflag=direct status=none | cmp -s - /tmp/pattern ||
+  fail dd-verify-1 "the pattern read back differs"
+ok dd-verify-1
+
 # --- lun-reset: a LOGICAL UNIT RESET task management function (libfc sends FCP_CMND with the LUN reset flag); then
 # the disk must answer TEST UNIT READY again (the unit attention the reset leaves may come first).
 sg_reset -d "$DEV" > /tmp/sg_reset.txt 2>&1 || { cat /tmp/sg_reset.txt; fail lun-reset "sg_reset -d $DEV failed"; }
@@ -155,6 +163,9 @@ ok lun-reset "sg_turs exit codes $tur"
 fio --verify_only --output-format=terse --terse-version=3 /tmp/verify.fio > /tmp/fio-verify.txt 2>&1 ||
   { cat /tmp/fio-verify.txt; fail fio-verify-only "fio found data that does not verify"; }
 ok fio-verify-only
+dd if="$DEV" bs=1M skip=128 count=8 iflag=direct status=none | cmp -s - /tmp/pattern ||
+  fail dd-verify-2 "the pattern read back differs after the reset"
+ok dd-verify-2
 
 # --- disable: the controller goes down, libfc logs out of the target; with dev_loss_tmo at 1 s the FC transport
 # removes the disk soon after. The remote port stays listed, but not Online.
