@@ -111,7 +111,7 @@ internal sealed class FabricController : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<MacAddress, FcfInfo> _fcfs = [];
     private readonly HashSet<MacAddress> _failedThisRound = [];
-    private readonly List<Action> _notifications = [];
+    private readonly Timing.DeferredNotifications _notifications;
     private readonly byte[] _sendBuffer = new byte[FcoeFrame.MaxTaggedFrameLength];
     private readonly byte[] _elsBuffer = new byte[ServiceParameters.Length];
 
@@ -127,8 +127,7 @@ internal sealed class FabricController : IDisposable
     private ServiceParameters? _fabricParameters;
     private DateTimeOffset _nextENodeKeepAlive;
     private DateTimeOffset _nextVnPortKeepAlive;
-    private ITimer? _timer;
-    private long _timerGeneration;
+    private readonly Timing.StateTimer _timer;
 
     /// <summary>A controller for one N_Port on <paramref name="link"/>; nothing is sent before <see cref="Start"/>.</summary>
     /// <param name="link">The Ethernet interface; its address is the ENode MAC.</param>
@@ -143,6 +142,8 @@ internal sealed class FabricController : IDisposable
         _link = link;
         _options = options;
         _time = timeProvider;
+        _timer = new Timing.StateTimer(timeProvider, OnTimer);
+        _notifications = new Timing.DeferredNotifications(_lock);
         _maxFcoeSize = (ushort)Math.Clamp(options.MaxFcoeSize ?? link.Mtu, 0, FcoeFrame.MaxFcoeSize);
         _receiveDataFieldSize = LinkServiceResponder.ReceiveSizeFromMtu(_maxFcoeSize);
         if (_receiveDataFieldSize < LinkServiceResponder.MinReceiveSize)
@@ -281,7 +282,7 @@ internal sealed class FabricController : IDisposable
                 _link.RemoveUnicastAddress(_portMac);
             }
 
-            CancelTimer();
+            _timer.Cancel();
             _state = FabricState.Stopped;
             ForgetPort();
             _fcfs.Clear();
@@ -314,7 +315,7 @@ internal sealed class FabricController : IDisposable
             FipMessage.ClearVirtualLinks => HandleClearVirtualLinks(frame),
             _ => false,
         };
-        RaiseNotifications();
+        _notifications.Raise();
         return handled;
     }
 
@@ -700,7 +701,7 @@ internal sealed class FabricController : IDisposable
     {
         if (_selected is not MacAddress selected || !_fcfs.TryGetValue(selected, out var fcf))
         {
-            Schedule(TimeSpan.Zero);
+            _timer.Schedule(TimeSpan.Zero);
             return;
         }
 
@@ -710,7 +711,7 @@ internal sealed class FabricController : IDisposable
             next = Min(next, Min(_nextENodeKeepAlive, _nextVnPortKeepAlive));
         }
 
-        Schedule(next - now);
+        _timer.Schedule(next - now);
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
@@ -720,29 +721,14 @@ internal sealed class FabricController : IDisposable
     private void Enter(FabricState state, TimeSpan due)
     {
         _state = state;
-        Schedule(due);
-    }
-
-    private void Schedule(TimeSpan due)
-    {
-        CancelTimer();
-        long generation = ++_timerGeneration;
-        _timer = _time.CreateTimer(static s => ((TimerState)s!).Owner.OnTimer(((TimerState)s!).Generation),
-            new TimerState(this, generation), due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
-    }
-
-    private void CancelTimer()
-    {
-        _timerGeneration++;
-        _timer?.Dispose();
-        _timer = null;
+        _timer.Schedule(due);
     }
 
     private void OnTimer(long generation)
     {
         lock (_lock)
         {
-            if (generation != _timerGeneration)
+            if (!_timer.IsCurrent(generation))
             {
                 return;
             }
@@ -754,7 +740,7 @@ internal sealed class FabricController : IDisposable
                     {
                         _vlanTries++;
                         SendVlanRequest();
-                        Schedule(VlanRequestInterval);
+                        _timer.Schedule(VlanRequestInterval);
                     }
                     else
                     {
@@ -785,7 +771,7 @@ internal sealed class FabricController : IDisposable
             }
         }
 
-        RaiseNotifications();
+        _notifications.Raise();
     }
 
     // ---- sending (under the lock) ----
@@ -858,25 +844,4 @@ internal sealed class FabricController : IDisposable
         return id;
     }
 
-    private void RaiseNotifications()
-    {
-        Action[] pending;
-        lock (_lock)
-        {
-            if (_notifications.Count == 0)
-            {
-                return;
-            }
-
-            pending = [.. _notifications];
-            _notifications.Clear();
-        }
-
-        foreach (var notify in pending)
-        {
-            notify();
-        }
-    }
-
-    private sealed record TimerState(FabricController Owner, long Generation);
 }

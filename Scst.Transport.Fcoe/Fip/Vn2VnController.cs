@@ -105,7 +105,7 @@ internal sealed class Vn2VnController : IDisposable
     private readonly ushort _maxFcoeSize;
     private readonly Lock _lock = new();
     private readonly Dictionary<uint, Vn2VnPeer> _peers = [];
-    private readonly List<Action> _notifications = [];
+    private readonly Timing.DeferredNotifications _notifications;
 
     // Frames built under the lock (timer and receive path); the link-service path has its own (receive loop only).
     private readonly byte[] _sendBuffer = new byte[FcoeFrame.MaxTaggedFrameLength];
@@ -115,8 +115,7 @@ internal sealed class Vn2VnController : IDisposable
     private Vn2VnState _state;
     private uint _portId;
     private int _tries;
-    private ITimer? _timer;
-    private long _timerGeneration;
+    private readonly Timing.StateTimer _timer;
     private DateTimeOffset _nextBeacon;
     private DateTimeOffset _lastClaim = DateTimeOffset.MinValue;
 
@@ -136,6 +135,8 @@ internal sealed class Vn2VnController : IDisposable
         _link = link;
         _options = options;
         _time = timeProvider;
+        _timer = new Timing.StateTimer(timeProvider, OnTimer);
+        _notifications = new Timing.DeferredNotifications(_lock);
         _random = random;
         _linkServices = linkServices;
         _fc4Features = [.. options.Fc4Features];
@@ -242,7 +243,7 @@ internal sealed class Vn2VnController : IDisposable
                 _link.RemoveUnicastAddress(MacAddress.FromVn2VnPortId(_portId));
             }
 
-            CancelTimer();
+            _timer.Cancel();
             _state = Vn2VnState.Stopped;
             _peers.Clear();
         }
@@ -271,7 +272,7 @@ internal sealed class Vn2VnController : IDisposable
             FipMessage.LinkServiceReply => HandleLinkServiceReply(frame),
             _ => false,
         };
-        RaiseNotifications();
+        _notifications.Raise();
         return handled;
     }
 
@@ -601,29 +602,14 @@ internal sealed class Vn2VnController : IDisposable
     private void Enter(Vn2VnState state, TimeSpan due)
     {
         _state = state;
-        Schedule(due);
-    }
-
-    private void Schedule(TimeSpan due)
-    {
-        CancelTimer();
-        long generation = ++_timerGeneration;
-        _timer = _time.CreateTimer(static s => ((TimerState)s!).Owner.OnTimer(((TimerState)s!).Generation),
-            new TimerState(this, generation), due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
-    }
-
-    private void CancelTimer()
-    {
-        _timerGeneration++;
-        _timer?.Dispose();
-        _timer = null;
+        _timer.Schedule(due);
     }
 
     private void OnTimer(long generation)
     {
         lock (_lock)
         {
-            if (generation != _timerGeneration || _state == Vn2VnState.Stopped)
+            if (!_timer.IsCurrent(generation) || _state == Vn2VnState.Stopped)
             {
                 return;
             }
@@ -660,7 +646,7 @@ internal sealed class Vn2VnController : IDisposable
             }
         }
 
-        RaiseNotifications();
+        _notifications.Raise();
     }
 
     private void GoUp()
@@ -694,7 +680,7 @@ internal sealed class Vn2VnController : IDisposable
             }
         }
 
-        Schedule(next - now);
+        _timer.Schedule(next - now);
     }
 
     private void AgePeers(DateTimeOffset now)
@@ -793,27 +779,6 @@ internal sealed class Vn2VnController : IDisposable
         _link.Send(_sendBuffer.AsSpan(0, length));
     }
 
-    private void RaiseNotifications()
-    {
-        Action[] pending;
-        lock (_lock)
-        {
-            if (_notifications.Count == 0)
-            {
-                return;
-            }
-
-            pending = [.. _notifications];
-            _notifications.Clear();
-        }
-
-        foreach (var notify in pending)
-        {
-            notify();
-        }
-    }
-
-    private sealed record TimerState(Vn2VnController Owner, long Generation);
 
     private readonly record struct Vn2VnSender(MacAddress ENodeMac, ulong NodeName, VnPortIdentity Identity, byte FcpFeatures,
         ushort MaxFcoeSize);

@@ -105,8 +105,7 @@ internal sealed class FabricServices : IDisposable
     private ushort _nextOxId;
     private ushort _outstandingOxId;
     private bool _outstanding;
-    private ITimer? _timer;
-    private long _timerGeneration;
+    private readonly Timing.StateTimer _timer;
 
     /// <summary>Registration logic for one port; nothing is sent before <see cref="Start"/>.</summary>
     /// <param name="options">What to register and which OX_IDs to use.</param>
@@ -134,6 +133,7 @@ internal sealed class FabricServices : IDisposable
         _options = options;
         _send = send;
         _time = timeProvider;
+        _timer = new Timing.StateTimer(timeProvider, OnTimer);
         _nextOxId = options.FirstExchangeId;
     }
 
@@ -207,7 +207,7 @@ internal sealed class FabricServices : IDisposable
     {
         lock (_lock)
         {
-            CancelTimer();
+            _timer.Cancel();
             _state = FabricServicesState.Stopped;
             _portId = 0;
             _outstanding = false;
@@ -300,7 +300,7 @@ internal sealed class FabricServices : IDisposable
         };
         if (_state == FabricServicesState.StateChangeRegistration)
         {
-            CancelTimer();
+            _timer.Cancel();
             _outstanding = false;
             _state = FabricServicesState.Registered;
             _pending.Add(() => RegistrationCompleted?.Invoke());
@@ -388,7 +388,7 @@ internal sealed class FabricServices : IDisposable
             }
             else
             {
-                Schedule(delay);
+                _timer.Schedule(delay);
             }
 
             return;
@@ -400,7 +400,7 @@ internal sealed class FabricServices : IDisposable
             return;
         }
 
-        CancelTimer();
+        _timer.Cancel();
         var failed = _state;
         _state = FabricServicesState.Failed;
         _pending.Add(() => RegistrationFailed?.Invoke(failed));
@@ -456,31 +456,16 @@ internal sealed class FabricServices : IDisposable
             RxId = FcFrameHeader.UnassignedExchangeId,
         };
         _pending.Add(() => _send(header, payload.AsSpan(0, length)));
-        Schedule(ErrorDetectTimeout);
+        _timer.Schedule(ErrorDetectTimeout);
     }
 
     // ---- timers (under the lock) ----
-
-    private void Schedule(TimeSpan due)
-    {
-        CancelTimer();
-        long generation = ++_timerGeneration;
-        _timer = _time.CreateTimer(static s => ((TimerState)s!).Owner.OnTimer(((TimerState)s!).Generation),
-            new TimerState(this, generation), due, Timeout.InfiniteTimeSpan);
-    }
-
-    private void CancelTimer()
-    {
-        _timerGeneration++;
-        _timer?.Dispose();
-        _timer = null;
-    }
 
     private void OnTimer(long generation)
     {
         lock (_lock)
         {
-            if (generation != _timerGeneration || _state is FabricServicesState.Stopped or FabricServicesState.Registered
+            if (!_timer.IsCurrent(generation) || _state is FabricServicesState.Stopped or FabricServicesState.Registered
                 or FabricServicesState.Failed)
             {
                 return;
@@ -520,5 +505,4 @@ internal sealed class FabricServices : IDisposable
         }
     }
 
-    private sealed record TimerState(FabricServices Owner, long Generation);
 }
