@@ -97,7 +97,7 @@ internal sealed class FabricServices : IDisposable
     private readonly TimeProvider _time;
     private readonly byte[]? _symbolicName;
     private readonly Lock _lock = new();
-    private readonly List<Action> _pending = [];
+    private readonly Timing.DeferredNotifications _pending;
 
     private FabricServicesState _state;
     private uint _portId;
@@ -134,6 +134,7 @@ internal sealed class FabricServices : IDisposable
         _send = send;
         _time = timeProvider;
         _timer = new Timing.StateTimer(timeProvider, OnTimer);
+        _pending = new Timing.DeferredNotifications(_lock);
         _nextOxId = options.FirstExchangeId;
     }
 
@@ -199,7 +200,7 @@ internal sealed class FabricServices : IDisposable
             Begin(FabricServicesState.NameServerLogin);
         }
 
-        Flush();
+        _pending.Raise();
     }
 
     /// <summary>The port went down: forgets the registration, cancels the outstanding request.</summary>
@@ -231,7 +232,7 @@ internal sealed class FabricServices : IDisposable
             handled = OnReply(header, payload);
         }
 
-        Flush();
+        _pending.Raise();
         return handled;
     }
 
@@ -481,28 +482,7 @@ internal sealed class FabricServices : IDisposable
             }
         }
 
-        Flush();
-    }
-
-    // Sends the frames and raises the events queued under the lock, in order, outside it.
-    private void Flush()
-    {
-        Action[] pending;
-        lock (_lock)
-        {
-            if (_pending.Count == 0)
-            {
-                return;
-            }
-
-            pending = [.. _pending];
-            _pending.Clear();
-        }
-
-        foreach (var action in pending)
-        {
-            action();
-        }
+        _pending.Raise();
     }
 
 }

@@ -63,6 +63,9 @@ internal sealed class DeferredNotifications
     /// <summary>Queues <paramref name="notification"/>; called under the owner's lock.</summary>
     public void Add(Action notification) => _pending.Add(notification);
 
+    /// <summary>Forgets what was queued; called under the owner's lock.</summary>
+    public void Clear() => _pending.Clear();
+
     /// <summary>Raises what was queued, in order; called without the owner's lock.</summary>
     public void Raise()
     {
