@@ -196,11 +196,17 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
                 _headerDigestsChecked[configuration.Name] = fixture.IscsiDriver.HeaderDigestsChecked;
             }
 
+            // An incomplete part keeps the end of its output, so that a hang says where it hung.
+            string incomplete = string.Concat(parts.Where(p => !p.Completed).Select(p =>
+                $"{Environment.NewLine}part -t {p.Options.Filter}: {(p.TimedOut ? "killed after " + p.Options.Timeout : "exit " + p.ExitCode)}, " +
+                $"{p.Elapsed.TotalSeconds:F0} s, no CUnit summary; its last lines:{Environment.NewLine}" +
+                string.Join(Environment.NewLine, p.StandardOutput.Split('\n').TakeLast(40))));
             _runs[configuration.Name] = parts[0] with
             {
                 Results = [.. parts.SelectMany(p => p.Results)],
                 TimedOut = parts.Any(p => p.TimedOut),
                 Summary = parts.All(p => p.Summary is not null) ? parts[0].Summary : null,
+                StandardOutput = incomplete.Length > 0 ? incomplete : parts[0].StandardOutput,
             };
         }
     }

@@ -48,7 +48,7 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
         string totals = Totals(configuration, run.Results);
         Report(totals + Environment.NewLine + Describe(run.Results.Where(r => r.Outcome != IscsiTestOutcome.ReallyPassed)));
 
-        run.Completed.Should().BeTrue($"the run must reach CUnit's summary ({totals})");
+        run.Completed.Should().BeTrue($"the run must reach CUnit's summary ({totals}){(run.Completed ? "" : run.StandardOutput)}");
         run.Results.Where(r => r.Outcome == IscsiTestOutcome.Failed && !KnownFailures.Contains(r.FullName)).Select(r => r.FullName)
             .Should().BeEmpty($"no test may fail unless known-failures.txt lists it ({totals})");
     }
