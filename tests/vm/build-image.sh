@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds the guest for the Linux-initiator tests: a Debian kernel and an initramfs that holds a small Debian rootfs
-# with open-iscsi, the FCoE initiator's modules (fcoe, libfcoe, libfc), fio and sg3-utils, booted by boot.sh under
-# qemu (TCG). Everything comes from Debian's archive.
+# with open-iscsi, the FCoE initiator's modules (fcoe, libfcoe, libfc), the kernel's FCoE target (LIO: tcm_fc,
+# target_core_mod, target_core_file), fio and sg3-utils, booted by boot.sh under qemu (TCG). Everything comes from
+# Debian's archive.
 #
 #   tests/vm/build-image.sh DIR       builds DIR/vmlinuz and DIR/initrd.img (root; about 1-3 min, 160 MB download)
 #
@@ -69,8 +70,10 @@ cp "$KR/boot/vmlinuz-$KVER" "$VMDIR/vmlinuz"
 echo "$KVER" > "$VMDIR/kernel-version"
 # The digests' crc32c is asked for through the crypto API at run time, so modules.dep does not name it. The FCoE
 # initiator (fcoe -> libfcoe, libfc, scsi_transport_fc) computes its frame CRC with the kernel's built-in crc32
-# library and asks the crypto API for nothing.
-MODULES="virtio_pci virtio_net virtio_rng 9p 9pnet_virtio sd_mod sg iscsi_tcp crc32c_generic crc32c_intel fcoe"
+# library and asks the crypto API for nothing. The kernel's own FCoE target, LIO's tcm_fc with a fileio backstore
+# (target_core_mod, target_core_file, configured through configfs), is there for compare-fcoe.sh.
+MODULES="virtio_pci virtio_net virtio_rng 9p 9pnet_virtio sd_mod sg iscsi_tcp crc32c_generic crc32c_intel fcoe
+         configfs target_core_mod target_core_file tcm_fc"
 for m in $MODULES; do modprobe -d "$KR" -S "$KVER" --show-depends "$m"; done |
   awk '$1 == "insmod" { print $2 }' | sort -u > "$VMDIR/modules.txt"
 while read -r ko; do
