@@ -450,14 +450,13 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
 
     private void OnCommand(in FcFrameHeader header, ReadOnlySpan<byte> payload, MacAddress source)
     {
+        // A port has a session exactly while it has an image pair (LOGO, PRLO and a new PLOGI end it), so one lookup
+        // decides; the remote port table is consulted only to log a port without one out.
         uint initiator = header.SourceId;
-        FcoeSession? session = null;
-        if (_ports.TryGet(initiator, out var remote) && remote.LoggedIn)
+        FcoeSession? session;
+        lock (_sessionLock)
         {
-            lock (_sessionLock)
-            {
-                _sessions.TryGetValue(initiator, out session);
-            }
+            _sessions.TryGetValue(initiator, out session);
         }
 
         if (session is null)

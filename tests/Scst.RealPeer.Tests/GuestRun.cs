@@ -199,6 +199,29 @@ internal sealed partial class GuestRun : IDisposable
     }
 
     /// <summary>Throws with every expectation that was not met, the whole guest console and the target's log.</summary>
+    /// <summary>
+    /// What every guest run must show: qemu exited with 0 and the console has a <c>STEP name OK</c> line for each of
+    /// <paramref name="steps"/>. Returns the list of what is missing, for the test to add its own checks to.
+    /// </summary>
+    public static List<string> CheckSteps(int qemuExit, string qemuOutput, string log, IEnumerable<string> steps)
+    {
+        var missing = new List<string>();
+        if (qemuExit != 0)
+        {
+            missing.Add($"qemu exits with 0 (it exited with {qemuExit}: {qemuOutput})");
+        }
+
+        foreach (string step in steps)
+        {
+            if (!Regex.IsMatch(log, $"^STEP {step} OK ", RegexOptions.Multiline))
+            {
+                missing.Add($"STEP {step} OK");
+            }
+        }
+
+        return missing;
+    }
+
     public void ThrowIfMissing(string run, IReadOnlyList<string> missing, string console, params (string Title, string Text)[] more)
     {
         if (missing.Count == 0)
@@ -225,24 +248,7 @@ internal sealed partial class GuestRun : IDisposable
 
     public void Dispose()
     {
-        foreach (Process p in _processes)
-        {
-            try
-            {
-                if (!p.HasExited)
-                {
-                    p.Kill(entireProcessTree: true);
-                    p.WaitForExit(5000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            p.Dispose();
-        }
-
-        _processes.Clear();
+        ChildProcesses.KillAll(_processes);
         Directory.Dispose();
     }
 

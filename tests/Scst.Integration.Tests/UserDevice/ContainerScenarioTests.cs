@@ -283,23 +283,7 @@ public sealed class ContainerScenarioTests : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        foreach (Process p in _processes)
-        {
-            try
-            {
-                if (!p.HasExited)
-                {
-                    p.Kill(entireProcessTree: true);
-                    p.WaitForExit(5000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            p.Dispose();
-        }
-
+        ChildProcesses.KillAll(_processes);
         _dir.Dispose();
         return ValueTask.CompletedTask;
     }
