@@ -102,6 +102,11 @@ timeout --kill-after=60s "$test_timeout" \
 test_status=${PIPESTATUS[0]}
 set -e
 
+# Each failed test with the start of its message, so that the end of the output says why a run failed.
+for trx in "$results_dir"/*.trx; do
+  if [[ -e $trx ]]; then awk -f "$root/.ci/failed-tests.awk" "$trx"; fi
+done
+
 # Per-project counts from the TRX files (the file of a project without tests names no assembly).
 for trx in "$results_dir"/*.trx; do
   [[ -e $trx ]] || continue

@@ -199,8 +199,8 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
             // An incomplete part keeps the end of its output, so that a hang says where it hung.
             string incomplete = string.Concat(parts.Where(p => !p.Completed).Select(p =>
                 $"{Environment.NewLine}part -t {p.Options.Filter}: {(p.TimedOut ? "killed after " + p.Options.Timeout : "exit " + p.ExitCode)}, " +
-                $"{p.Elapsed.TotalSeconds:F0} s, no CUnit summary; its last lines:{Environment.NewLine}" +
-                string.Join(Environment.NewLine, p.StandardOutput.Split('\n').TakeLast(40))));
+                $"{p.Elapsed.TotalSeconds:F0} s, no CUnit summary; its last 30 lines:{Environment.NewLine}" +
+                string.Join(Environment.NewLine, p.StandardOutput.Split('\n').TakeLast(30))));
             _runs[configuration.Name] = parts[0] with
             {
                 Results = [.. parts.SelectMany(p => p.Results)],
