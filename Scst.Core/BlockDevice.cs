@@ -24,6 +24,14 @@ public abstract partial class BlockDevice : ScsiDevice
     /// <summary>The number of logical blocks.</summary>
     public abstract long BlockCount { get; }
 
+    /// <inheritdoc />
+    public override IReadOnlyList<Management.ManagementAttribute> ManagementAttributes =>
+    [
+        .. base.ManagementAttributes,
+        Management.ManagementAttribute.ReadOnly("size", () => (BlockCount * BlockSize).ToString(System.Globalization.CultureInfo.InvariantCulture), Management.ManagementAttributeType.Integer),
+        Management.ManagementAttribute.ReadOnly("size_mb", () => (BlockCount * BlockSize >> 20).ToString(System.Globalization.CultureInfo.InvariantCulture), Management.ManagementAttributeType.Integer),
+    ];
+
     /// <summary>
     /// Whether the device is thin provisioned: READ CAPACITY(16) reports LBPME and LBPRZ, VPD B2h reports UNMAP support,
     /// and UNMAP deallocates blocks through <see cref="UnmapAsync"/>. Defaults to false.

@@ -28,4 +28,22 @@ public interface ITargetDriver
     void OnTargetEnabledChanged(ScsiTarget target, bool enabled)
     {
     }
+
+    /// <summary>
+    /// Optional. A target of this driver was removed from the core (<see cref="ScstEngine.RemoveTargetAsync"/>), after
+    /// its sessions ended: the driver forgets what it kept for it (credentials, settings).
+    /// </summary>
+    /// <param name="target">The target.</param>
+    void OnTargetRemoved(ScsiTarget target)
+    {
+    }
+
+    /// <summary>
+    /// Optional. The driver's management attributes: the driver's own when <paramref name="target"/> is null (SCST's
+    /// <c>targets/&lt;driver&gt;/</c> files), else those of one of its targets (iSCSI's <c>HeaderDigest</c>,
+    /// <c>IncomingUser</c>...). The core adds <c>enabled</c> and <c>rel_tgt_id</c> of targets itself. The default has none.
+    /// </summary>
+    /// <param name="target">A target of this driver, or null.</param>
+    /// <returns>The attributes.</returns>
+    IReadOnlyList<Management.ManagementAttribute> GetManagementAttributes(ScsiTarget? target) => [];
 }

@@ -28,6 +28,12 @@ public static class ScstCoreEventIds
     /// <summary>A LUN was removed because its device is being unregistered.</summary>
     public const int LunUnmapped = 1006;
 
+    /// <summary>A target was removed.</summary>
+    public const int TargetRemoved = 1007;
+
+    /// <summary>A configuration was applied: what changed.</summary>
+    public const int ConfigurationApplied = 1304;
+
     /// <summary>A security group was created.</summary>
     public const int GroupCreated = 1100;
 
@@ -72,6 +78,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = ScstCoreEventIds.LunUnmapped, Level = LogLevel.Information, Message = "Target {Target} LUN {Lun} removed: device {Device} is being unregistered")]
     public static partial void LunUnmapped(ILogger logger, string target, int lun, string device);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.TargetRemoved, Level = LogLevel.Information, Message = "Removed target {Target} of driver {Driver}")]
+    public static partial void TargetRemoved(ILogger logger, string target, string driver);
 
     [LoggerMessage(EventId = ScstCoreEventIds.GroupCreated, Level = LogLevel.Information, Message = "Target {Target}: security group {Group} created")]
     public static partial void GroupCreated(ILogger logger, string target, string group);

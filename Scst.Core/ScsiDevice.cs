@@ -43,6 +43,23 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// <summary>The handler that created the device.</summary>
     public string HandlerName { get; }
 
+    /// <summary>
+    /// The parameters the device was created with (SCST's <c>add_device</c> parameters), as given; empty for a device
+    /// registered without a handler. They are the device's creation attributes in the management tree and in a saved
+    /// configuration.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> CreationParameters { get; internal set; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The device's own management attributes beyond its creation parameters (<c>size</c>, <c>blocksize</c>, writable
+    /// attributes of its handler). A handler overrides it; the default shows the block size and, for a block device,
+    /// its size. An attribute named like a creation parameter takes its place in the tree.
+    /// </summary>
+    public virtual IReadOnlyList<Management.ManagementAttribute> ManagementAttributes =>
+    [
+        Management.ManagementAttribute.ReadOnly("blocksize", () => BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture), Management.ManagementAttributeType.Integer),
+    ];
+
     /// <summary>The SCSI peripheral device type.</summary>
     public PeripheralDeviceType DeviceType { get; }
 

@@ -24,13 +24,14 @@ public sealed class ScsiTarget
     private ScsiSession[] _sessions = [];
     private SecurityGroup[] _groups = [];
     private bool _enabled = true;
+    private ushort _relativeTargetPortId;
 
     internal ScsiTarget(ScstEngine engine, ITargetDriver driver, string name, ushort relativeTargetPortId)
     {
         Engine = engine;
         Driver = driver;
         Name = name;
-        RelativeTargetPortId = relativeTargetPortId;
+        _relativeTargetPortId = relativeTargetPortId;
         Luns.Changed += (_, e) => OnLunsChanged(Luns, string.Empty, e);
     }
 
@@ -43,8 +44,37 @@ public sealed class ScsiTarget
     /// <summary>The target name.</summary>
     public string Name { get; }
 
-    /// <summary>The relative target port identifier (SCST's rel_tgt_id), unique in the core, from 1.</summary>
-    public ushort RelativeTargetPortId { get; }
+    /// <summary>
+    /// The relative target port identifier (SCST's rel_tgt_id), unique in the core, from 1. It may change only while
+    /// the target has no session.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">0.</exception>
+    /// <exception cref="ArgumentException">Another target has it.</exception>
+    /// <exception cref="InvalidOperationException">The target has sessions.</exception>
+    public ushort RelativeTargetPortId
+    {
+        get => Volatile.Read(ref _relativeTargetPortId);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfZero(value);
+            if (value == RelativeTargetPortId)
+            {
+                return;
+            }
+
+            if (!Engine.RelativeTargetPortIdFree(value, this))
+            {
+                throw new ArgumentException($"rel_tgt_id {value} is used by another target");
+            }
+
+            if (Sessions.Count > 0)
+            {
+                throw new InvalidOperationException($"target {Name} has sessions: its rel_tgt_id cannot change now");
+            }
+
+            Volatile.Write(ref _relativeTargetPortId, value);
+        }
+    }
 
     /// <summary>The target port group the port belongs to (VPD 83h). Defaults to 0 (no ALUA groups configured).</summary>
     public ushort TargetPortGroupId { get; set; }

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Scst.Core.Alua;
 using Scst.Core.Buffers;
 using Scst.Core.Spc.ExtendedCopy;
 using Scst.Events;
@@ -22,7 +23,9 @@ public sealed class ScstEngine : IAsyncDisposable
     private readonly Dictionary<string, ITargetDriver> _drivers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ScsiDevice> _devices = new(StringComparer.Ordinal);
     private ScsiTarget[] _targets = [];
+    private DeviceGroup[] _deviceGroups = [];
     private ushort _nextRelativeTargetPortId = 1;
+    private ulong _setupId;
 
     /// <summary>Creates the core.</summary>
     /// <param name="options">Core options.</param>
@@ -70,6 +73,34 @@ public sealed class ScstEngine : IAsyncDisposable
     /// <summary>The targets.</summary>
     public IReadOnlyList<ScsiTarget> Targets => Volatile.Read(ref _targets);
 
+    /// <summary>The registered target drivers by name (see <see cref="RegisterDriver"/>).</summary>
+    public IReadOnlyDictionary<string, ITargetDriver> Drivers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new Dictionary<string, ITargetDriver>(_drivers, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>The ALUA device groups, in the order they were created.</summary>
+    public IReadOnlyList<DeviceGroup> DeviceGroups => Volatile.Read(ref _deviceGroups);
+
+    /// <summary>
+    /// SCST's <c>setup_id</c>: a number that tells apart configurations that are otherwise identical (two appliances
+    /// with the same device names), for identifiers derived from device names. Defaults to 0.
+    /// </summary>
+    public ulong SetupId
+    {
+        get => Volatile.Read(ref _setupId);
+        set => Volatile.Write(ref _setupId, value);
+    }
+
+    /// <summary>Serialises changes of device-group membership (a device is in one device group at most).</summary>
+    internal Lock DeviceGroupLock { get; } = new();
+
     internal DataBufferPool BufferPool { get; }
 
     internal CommandProcessor Processor { get; }
@@ -106,6 +137,7 @@ public sealed class ScstEngine : IAsyncDisposable
         }
 
         ScsiDevice device = h.CreateDevice(name, parameters);
+        device.CreationParameters = new Dictionary<string, string>(parameters, StringComparer.Ordinal);
         RegisterDevice(device);
         return device;
     }
@@ -264,6 +296,118 @@ public sealed class ScstEngine : IAsyncDisposable
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Removes a target (SCST's <c>del_target</c>): it is disabled, so that its driver ends its sessions as its fabric
+    /// does it, then taken out of the core once they are closed (or after <paramref name="timeout"/>, when the
+    /// sessions left are closed by the core). Its driver is told last (<see cref="ITargetDriver.OnTargetRemoved"/>).
+    /// </summary>
+    /// <param name="target">The target.</param>
+    /// <param name="timeout">How long the sessions may take to end. Defaults to 10 seconds.</param>
+    /// <returns>False when the target was not in the core.</returns>
+    public async ValueTask<bool> RemoveTargetAsync(ScsiTarget target, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (Array.IndexOf(Volatile.Read(ref _targets), target) < 0)
+        {
+            return false;
+        }
+
+        target.Enabled = false;
+        long deadline = Environment.TickCount64 + (long)(timeout ?? TimeSpan.FromSeconds(10)).TotalMilliseconds;
+        while (target.Sessions.Count > 0 && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+
+        foreach (ScsiSession session in target.Sessions)
+        {
+            session.Close();
+        }
+
+        lock (_lock)
+        {
+            int i = Array.IndexOf(_targets, target);
+            if (i < 0)
+            {
+                return false;
+            }
+
+            _targets = [.. _targets[..i], .. _targets[(i + 1)..]];
+        }
+
+        target.Driver.OnTargetRemoved(target);
+        Log.TargetRemoved(_logger, target.Name, target.Driver.Name);
+        return true;
+    }
+
+    /// <summary>Creates an ALUA device group (SCST's <c>device_groups/mgmt create</c>).</summary>
+    /// <param name="name">Its name: not empty, without white space or '/'.</param>
+    /// <returns>The device group.</returns>
+    /// <exception cref="ArgumentException">Bad or taken name.</exception>
+    public DeviceGroup CreateDeviceGroup(string name)
+    {
+        ValidateObjectName(name, "device group");
+        lock (DeviceGroupLock)
+        {
+            if (FindDeviceGroup(name) is not null)
+            {
+                throw new ArgumentException($"device group {name} already exists");
+            }
+
+            var group = new DeviceGroup(this, name);
+            Volatile.Write(ref _deviceGroups, [.. _deviceGroups, group]);
+            return group;
+        }
+    }
+
+    /// <summary>Removes a device group with its target groups.</summary>
+    /// <param name="name">Its name.</param>
+    /// <returns>Whether it existed.</returns>
+    public bool RemoveDeviceGroup(string name)
+    {
+        lock (DeviceGroupLock)
+        {
+            if (FindDeviceGroup(name) is not { } group)
+            {
+                return false;
+            }
+
+            int i = Array.IndexOf(_deviceGroups, group);
+            Volatile.Write(ref _deviceGroups, [.. _deviceGroups[..i], .. _deviceGroups[(i + 1)..]]);
+            return true;
+        }
+    }
+
+    /// <summary>Finds a device group by name.</summary>
+    /// <param name="name">Its name.</param>
+    /// <returns>The device group or null.</returns>
+    public DeviceGroup? FindDeviceGroup(string name) =>
+        Volatile.Read(ref _deviceGroups).FirstOrDefault(g => string.Equals(g.Name, name, StringComparison.Ordinal));
+
+    /// <summary>Checks a management object's name: not empty, no white space, no '/'.</summary>
+    internal static void ValidateObjectName(string name, string kind)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (name.AsSpan().IndexOfAny(" \t\r\n/") >= 0)
+        {
+            throw new ArgumentException($"{kind} name '{name}' holds white space or '/'");
+        }
+    }
+
+    /// <summary>Whether a relative target port id is free for <paramref name="target"/>.</summary>
+    internal bool RelativeTargetPortIdFree(ushort id, ScsiTarget target)
+    {
+        foreach (ScsiTarget t in Targets)
+        {
+            if (t != target && t.RelativeTargetPortId == id)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Maps a registered device as a LUN of a target's default LUN map.</summary>

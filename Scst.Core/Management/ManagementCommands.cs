@@ -10,11 +10,15 @@ namespace Scst.Core.Management;
 /// (<c>targets/iscsi/iqn.2026-11.example:t1/luns/mgmt</c>) and the line (<c>add disk1 0 read_only=1</c>).
 /// </summary>
 /// <remarks>
-/// Supported so far: a handler's <c>add_device</c> / <c>del_device</c>; a target's <c>luns/mgmt</c> and a security
-/// group's <c>ini_groups/GROUP/luns/mgmt</c> with <c>add</c>, <c>replace</c>, <c>replace_no_ua</c>, <c>del</c> and
-/// <c>clear</c>; a target's <c>ini_groups/mgmt</c> with <c>create</c> and <c>del</c>; a group's
-/// <c>ini_groups/GROUP/initiators/mgmt</c> with <c>add</c>, <c>del</c>, <c>move</c> and <c>clear</c>. Any other path or
-/// verb is answered with an error that names it; nothing is changed by a command that fails.
+/// The verbs: a handler's <c>add_device</c> / <c>del_device</c>; a driver's <c>targets/DRIVER/mgmt</c> with
+/// <c>add_target</c>, <c>del_target</c>, <c>add_attribute</c>, <c>del_attribute</c>, <c>add_target_attribute</c> and
+/// <c>del_target_attribute</c>; a target's <c>luns/mgmt</c> and a security group's <c>ini_groups/GROUP/luns/mgmt</c>
+/// with <c>add</c>, <c>replace</c>, <c>replace_no_ua</c>, <c>del</c> and <c>clear</c>; a target's
+/// <c>ini_groups/mgmt</c> with <c>create</c> and <c>del</c>; a group's <c>ini_groups/GROUP/initiators/mgmt</c> with
+/// <c>add</c>, <c>del</c>, <c>move</c> and <c>clear</c>; <c>device_groups/mgmt</c> (<c>create</c>/<c>add</c>,
+/// <c>del</c>), a device group's <c>devices/mgmt</c> (<c>add</c>, <c>del</c>) and <c>target_groups/mgmt</c>
+/// (<c>create</c>/<c>add</c>, <c>del</c>), and a target group's <c>mgmt</c> (<c>add</c>, <c>del</c> of a target). Any
+/// other path or verb is answered with an error that names it; nothing is changed by a command that fails.
 /// </remarks>
 public sealed class ManagementCommands(ScstEngine engine)
 {
@@ -43,6 +47,11 @@ public sealed class ManagementCommands(ScstEngine engine)
             return parts switch
             {
                 ["handlers", string handler, "mgmt"] => await HandlerCommandAsync(handler, words, line).ConfigureAwait(false),
+                ["targets", string driver, "mgmt"] => await DriverCommandAsync(driver, words, line).ConfigureAwait(false),
+                ["device_groups", "mgmt"] => DeviceGroupCommand(words),
+                ["device_groups", string group, "devices", "mgmt"] => DeviceGroupDevicesCommand(group, words),
+                ["device_groups", string group, "target_groups", "mgmt"] => TargetGroupCommand(group, words),
+                ["device_groups", string group, "target_groups", string targetGroup, "mgmt"] => TargetGroupTargetsCommand(group, targetGroup, words),
                 ["targets", string driver, string target, "luns", "mgmt"] => LunCommand(driver, target, group: null, words),
                 ["targets", string driver, string target, "ini_groups", "mgmt"] => GroupCommand(driver, target, words),
                 ["targets", string driver, string target, "ini_groups", string group, "luns", "mgmt"] => LunCommand(driver, target, group, words),
@@ -90,6 +99,208 @@ public sealed class ManagementCommands(ScstEngine engine)
             default:
                 return ManagementResult.Error(EINVAL, $"handlers/{handler}/mgmt: unknown command '{words[0]}' (add_device NAME [p=v; ...], del_device NAME)");
         }
+    }
+
+    // targets/<driver>/mgmt: add_target NAME [p=v; ...] | del_target NAME | add_attribute A V | del_attribute A V
+    // | add_target_attribute TARGET A V | del_target_attribute TARGET A V
+    private async ValueTask<ManagementResult> DriverCommandAsync(string driverName, string[] words, string line)
+    {
+        if (!engine.Drivers.TryGetValue(driverName, out ITargetDriver? driver))
+        {
+            return ManagementResult.Error(ENOENT, $"targets/{driverName}: no such target driver");
+        }
+
+        switch (words)
+        {
+            case ["add_target", string name, ..]:
+            {
+                if (engine.FindTarget(driverName, name) is not null)
+                {
+                    return ManagementResult.Error(EEXIST, $"target {name} of {driverName} already exists");
+                }
+
+                Dictionary<string, string> parameters = ParseParameters(RestOfLine(line, 2));
+                ScsiTarget target = engine.AddTarget(driver, name);
+
+                // As in SCST, a target made here starts disabled: it is enabled once its LUNs and groups are in place.
+                target.Enabled = false;
+                foreach (KeyValuePair<string, string> p in parameters)
+                {
+                    ManagementResult set = SetTargetAttribute(target, p.Key, p.Value, add: true);
+                    if (!set.Succeeded)
+                    {
+                        await engine.RemoveTargetAsync(target).ConfigureAwait(false);
+                        return set;
+                    }
+                }
+
+                return ManagementResult.Ok;
+            }
+
+            case ["del_target", string name]:
+                return engine.FindTarget(driverName, name) is { } removed && await engine.RemoveTargetAsync(removed).ConfigureAwait(false)
+                    ? ManagementResult.Ok
+                    : ManagementResult.Error(ENOENT, $"target {name} of {driverName} does not exist");
+            case ["add_attribute" or "del_attribute", string attribute, _, ..]:
+                return ChangeValues(ManagementTree.DriverAttributes(driver), $"driver {driverName}", attribute, RestOfLine(line, 2), words[0] == "add_attribute");
+            case ["add_target_attribute" or "del_target_attribute", string name, string attribute, _, ..]:
+                return engine.FindTarget(driverName, name) is { } named
+                    ? ChangeValues(ManagementTree.TargetAttributes(named), $"target {name}", attribute, RestOfLine(line, 3), words[0] == "add_target_attribute")
+                    : ManagementResult.Error(ENOENT, $"target {name} of {driverName} does not exist");
+            default:
+                return ManagementResult.Error(EINVAL, $"targets/{driverName}/mgmt: unknown command '{words[0]}' (add_target NAME [p=v; ...], del_target NAME, " +
+                    "add_attribute A V, del_attribute A V, add_target_attribute TARGET A V, del_target_attribute TARGET A V)");
+        }
+    }
+
+    /// <summary>Sets a target's attribute by name: a single value is written; a multi-valued one gains (or loses) a value.</summary>
+    internal static ManagementResult SetTargetAttribute(ScsiTarget target, string name, string value, bool add) =>
+        SetAttribute(ManagementTree.TargetAttributes(target), $"target {target.Name}", name, value, add);
+
+    /// <summary>Sets an attribute by name among <paramref name="attributes"/>.</summary>
+    internal static ManagementResult SetAttribute(IEnumerable<ManagementAttribute> attributes, string owner, string name, string value, bool add)
+    {
+        ManagementAttribute? attribute = attributes.FirstOrDefault(a => string.Equals(a.Name, name, StringComparison.Ordinal));
+        if (attribute is null)
+        {
+            return ManagementResult.Error(ENOENT, $"{owner} has no attribute {name}");
+        }
+
+        try
+        {
+            if (attribute.IsMultiValued)
+            {
+                Action<string>? change = add ? attribute.AddValue : attribute.RemoveValue;
+                if (change is null)
+                {
+                    return ManagementResult.Error(EINVAL, $"{owner}: attribute {name} is read-only");
+                }
+
+                change(value);
+            }
+            else if (attribute.Write is { } write)
+            {
+                write(value);
+            }
+            else
+            {
+                return ManagementResult.Error(EINVAL, $"{owner}: attribute {name} is read-only");
+            }
+
+            return ManagementResult.Ok;
+        }
+        catch (ArgumentException ex)
+        {
+            return ManagementResult.Error(EINVAL, $"{owner}: {ex.Message}");
+        }
+        catch (InvalidOperationException ex)
+        {
+            return ManagementResult.Error(EBUSY, $"{owner}: {ex.Message}");
+        }
+    }
+
+    private static ManagementResult ChangeValues(IEnumerable<ManagementAttribute> attributes, string owner, string name, string value, bool add)
+    {
+        ManagementAttribute? attribute = attributes.FirstOrDefault(a => string.Equals(a.Name, name, StringComparison.Ordinal));
+        return attribute is { IsMultiValued: false }
+            ? ManagementResult.Error(EINVAL, $"{owner}: attribute {name} holds one value; write it to its file")
+            : SetAttribute(attributes, owner, name, value, add);
+    }
+
+    // device_groups/mgmt: create|add GROUP | del GROUP
+    private ManagementResult DeviceGroupCommand(string[] words)
+    {
+        switch (words)
+        {
+            case ["create" or "add", string name]:
+                engine.CreateDeviceGroup(name);
+                return ManagementResult.Ok;
+            case ["del", string name]:
+                return engine.RemoveDeviceGroup(name) ? ManagementResult.Ok : ManagementResult.Error(ENOENT, $"device group {name} does not exist");
+            default:
+                return ManagementResult.Error(EINVAL, $"device_groups/mgmt: unknown command '{string.Join(' ', words)}' (create GROUP, del GROUP)");
+        }
+    }
+
+    // device_groups/<dg>/devices/mgmt: add DEVICE | del DEVICE
+    private ManagementResult DeviceGroupDevicesCommand(string groupName, string[] words)
+    {
+        if (engine.FindDeviceGroup(groupName) is not { } group)
+        {
+            return ManagementResult.Error(ENOENT, $"device group {groupName} does not exist");
+        }
+
+        switch (words)
+        {
+            case ["add", string device]:
+                group.AddDevice(device);
+                return ManagementResult.Ok;
+            case ["del", string device]:
+                return group.RemoveDevice(device) ? ManagementResult.Ok : ManagementResult.Error(ENOENT, $"device {device} is not in device group {groupName}");
+            default:
+                return ManagementResult.Error(EINVAL, $"devices/mgmt: unknown command '{string.Join(' ', words)}' (add DEVICE, del DEVICE)");
+        }
+    }
+
+    // device_groups/<dg>/target_groups/mgmt: create|add GROUP | del GROUP
+    private ManagementResult TargetGroupCommand(string groupName, string[] words)
+    {
+        if (engine.FindDeviceGroup(groupName) is not { } group)
+        {
+            return ManagementResult.Error(ENOENT, $"device group {groupName} does not exist");
+        }
+
+        switch (words)
+        {
+            case ["create" or "add", string name]:
+                group.CreateTargetGroup(name);
+                return ManagementResult.Ok;
+            case ["del", string name]:
+                return group.RemoveTargetGroup(name) ? ManagementResult.Ok : ManagementResult.Error(ENOENT, $"target group {name} of {groupName} does not exist");
+            default:
+                return ManagementResult.Error(EINVAL, $"target_groups/mgmt: unknown command '{string.Join(' ', words)}' (create GROUP, del GROUP)");
+        }
+    }
+
+    // device_groups/<dg>/target_groups/<tg>/mgmt: add TARGET | del TARGET
+    private ManagementResult TargetGroupTargetsCommand(string groupName, string targetGroupName, string[] words)
+    {
+        if (engine.FindDeviceGroup(groupName)?.FindTargetGroup(targetGroupName) is not { } targetGroup)
+        {
+            return ManagementResult.Error(ENOENT, $"target group {targetGroupName} of device group {groupName} does not exist");
+        }
+
+        switch (words)
+        {
+            case ["add", string target]:
+                targetGroup.AddTarget(target);
+                return ManagementResult.Ok;
+            case ["del", string target]:
+                return targetGroup.RemoveTarget(target) ? ManagementResult.Ok : ManagementResult.Error(ENOENT, $"target {target} is not in target group {targetGroupName}");
+            default:
+                return ManagementResult.Error(EINVAL, $"target group mgmt: unknown command '{string.Join(' ', words)}' (add TARGET, del TARGET)");
+        }
+    }
+
+    // The text after the first `skip` words of a line, trimmed, without surrounding double quotes.
+    private static string RestOfLine(string line, int skip)
+    {
+        int i = 0;
+        for (int w = 0; w < skip; w++)
+        {
+            while (i < line.Length && char.IsWhiteSpace(line[i]))
+            {
+                i++;
+            }
+
+            while (i < line.Length && !char.IsWhiteSpace(line[i]))
+            {
+                i++;
+            }
+        }
+
+        string rest = line[i..].Trim();
+        return rest.Length >= 2 && rest[0] == '"' && rest[^1] == '"' ? rest[1..^1] : rest;
     }
 
     // targets/<driver>/<target>/luns/mgmt and targets/<driver>/<target>/ini_groups/<group>/luns/mgmt:
@@ -289,13 +500,21 @@ public sealed class ManagementCommands(ScstEngine engine)
     }
 }
 
-/// <summary>The outcome of a management command: 0, or a negative errno and a message that says what failed and why.</summary>
+/// <summary>
+/// The outcome of a management request: 0 with the text read (empty for a write), or a negative errno and a message
+/// that says what failed and why.
+/// </summary>
 /// <param name="Status">0 on success, else a negative errno value (as SCST's <c>last_sysfs_mgmt_res</c>).</param>
-/// <param name="Message">Empty on success; otherwise what failed and why.</param>
+/// <param name="Message">On success the text the request returns (empty for a write); otherwise what failed and why.</param>
 public readonly record struct ManagementResult(int Status, string Message)
 {
-    /// <summary>Success.</summary>
+    /// <summary>Success without text.</summary>
     public static ManagementResult Ok => new(0, string.Empty);
+
+    /// <summary>Success with text.</summary>
+    /// <param name="text">The text.</param>
+    /// <returns>The result.</returns>
+    public static ManagementResult Text(string text) => new(0, text);
 
     /// <summary>Whether the command succeeded.</summary>
     public bool Succeeded => Status == 0;

@@ -19,23 +19,35 @@ public sealed class ManagementEndpointOptions
 }
 
 /// <summary>
-/// The management verbs (<see cref="ManagementCommands"/>) on a Unix stream socket that only the target's own user (and
-/// root) may use: the socket file is created with mode 0600 and every peer's credentials are checked (SO_PEERCRED).
+/// The management tree (<see cref="ManagementTree"/>) and configuration (<c>ScstConfigApplier</c>) on a Unix
+/// stream socket that only the target's own user (and root) may use: the socket file is created with mode 0600 and
+/// every peer's credentials are checked (SO_PEERCRED). <see cref="ManagementClient"/> speaks it.
 /// </summary>
 /// <remarks>
-/// A line protocol, usable with <c>socat - UNIX-CONNECT:/run/scst/mgmt.sock</c>: each request is one line, the path of
-/// a <c>mgmt</c> file relative to the tree's root, a space, and the command written to it
-/// (<c>targets/iscsi/iqn.2026-11.example:t1/luns/mgmt add disk1 0</c>); each answer is one line, <c>0</c> or a negative
-/// errno followed by a space and what failed and why (<c>-2 device disk9 does not exist</c>). Requests on one connection
-/// are performed in order; lines longer than 4 KiB end the connection.
+/// <para>Each request is one line (at most 4 KiB), performed in order; a configuration request is followed by its text,
+/// as many bytes as the line says. Each answer is one line, <c>STATUS LENGTH</c>, followed by LENGTH bytes of UTF-8
+/// text: STATUS is 0 or a negative errno; the text is what the request returns, or what failed and why.</para>
+/// <list type="table">
+/// <item><term><c>read PATH</c></term><description>an attribute's value (a last line <c>[key]</c> for a key attribute), or a mgmt file's help</description></item>
+/// <item><term><c>list [PATH]</c></term><description>a directory's entries, one per line, directories with a trailing '/'</description></item>
+/// <item><term><c>write PATH TEXT</c></term><description>a command to a mgmt file (<c>write targets/iscsi/T/luns/mgmt add disk1 0</c>) or a value to an attribute</description></item>
+/// <item><term><c>config check LENGTH</c></term><description>scst.conf text: checked against the running state, nothing applied; answers the changes it would make</description></item>
+/// <item><term><c>config apply [force] LENGTH</c></term><description>scst.conf text applied as a difference; answers the changes made (force: see ScstConfigApplyOptions.Force)</description></item>
+/// <item><term><c>config save [nonkey]</c></term><description>the running state as scst.conf text</description></item>
+/// </list>
+/// <para>A line whose first word is a path ending in <c>mgmt</c> is a write (<c>targets/iscsi/T/luns/mgmt add disk1 0</c>).
+/// The endpoint logs each request, but never the value of a secret (CHAP users and passwords).</para>
 /// </remarks>
 public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposable
 {
     private const int MaxLine = 4096;
-    private readonly ManagementCommands _commands;
+    private const int MaxConfiguration = 16 << 20;
+    private readonly ScstEngine _engine;
+    private readonly ManagementTree _tree;
     private readonly ManagementEndpointOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _serial = new(1, 1);
     private Socket? _listener;
     private Task _accepting = Task.CompletedTask;
 
@@ -45,8 +57,10 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
     /// <param name="logger">The logger.</param>
     public ManagementEndpoint(ScstEngine engine, IOptions<ManagementEndpointOptions> options, ILogger<ManagementEndpoint>? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(options);
-        _commands = new ManagementCommands(engine);
+        _engine = engine;
+        _tree = new ManagementTree(engine);
         _options = options.Value;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
@@ -85,6 +99,7 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stop.Dispose();
+        _serial.Dispose();
     }
 
     /// <summary>
@@ -128,16 +143,29 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
             var stream = new NetworkStream(client, ownsSocket: false);
             await using (stream.ConfigureAwait(false))
             {
-                var reader = new StreamReader(stream, Encoding.UTF8, false, MaxLine);
+                var reader = new FramedStream(stream);
                 try
                 {
-                    while (await ReadLineAsync(reader).ConfigureAwait(false) is { } line)
+                    while (await reader.ReadLineAsync(MaxLine, _stop.Token).ConfigureAwait(false) is { } line)
                     {
-                        ManagementResult result = await PerformAsync(line).ConfigureAwait(false);
-                        string answer = result.Succeeded
-                            ? "0\n"
-                            : $"{result.Status.ToString(CultureInfo.InvariantCulture)} {result.Message.ReplaceLineEndings(" ")}\n";
-                        await stream.WriteAsync(Encoding.UTF8.GetBytes(answer), _stop.Token).ConfigureAwait(false);
+                        ManagementResult result;
+
+                        // One request at a time across connections: a configuration is applied against a state that
+                        // no other request changes meanwhile.
+                        await _serial.WaitAsync(_stop.Token).ConfigureAwait(false);
+                        try
+                        {
+                            result = await PerformAsync(line, reader).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            _serial.Release();
+                        }
+
+                        byte[] text = Encoding.UTF8.GetBytes(result.Message);
+                        byte[] head = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{result.Status} {text.Length}\n"));
+                        await stream.WriteAsync(head, _stop.Token).ConfigureAwait(false);
+                        await stream.WriteAsync(text, _stop.Token).ConfigureAwait(false);
                     }
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidDataException or SocketException)
@@ -148,45 +176,54 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
         }
     }
 
-    private async ValueTask<string?> ReadLineAsync(StreamReader reader)
-    {
-        var line = new StringBuilder();
-        var one = new char[1];
-        while (true)
-        {
-            int n = await reader.ReadAsync(one, _stop.Token).ConfigureAwait(false);
-            if (n == 0)
-            {
-                return line.Length == 0 ? null : line.ToString();
-            }
-
-            if (one[0] == '\n')
-            {
-                return line.ToString().TrimEnd('\r');
-            }
-
-            if (line.Length >= MaxLine)
-            {
-                throw new InvalidDataException($"a request line is longer than {MaxLine} characters");
-            }
-
-            line.Append(one[0]);
-        }
-    }
-
-    private async ValueTask<ManagementResult> PerformAsync(string line)
+    private async ValueTask<ManagementResult> PerformAsync(string line, FramedStream reader)
     {
         line = line.Trim();
-        int space = line.IndexOf(' ', StringComparison.Ordinal);
-        if (space <= 0)
+        string[] words = line.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
+        ManagementResult result;
+        string logged;
+        switch (words)
         {
-            return ManagementResult.Error(22, $"'{line}': expected a mgmt path, a space and a command");
+            case ["read", string path]:
+                result = _tree.Read(path);
+                logged = line;
+                break;
+            case ["list"]:
+                result = _tree.List(string.Empty);
+                logged = line;
+                break;
+            case ["list", string path]:
+                result = _tree.List(path);
+                logged = line;
+                break;
+            case ["write", string path, string text]:
+                result = await _tree.WriteAsync(path, text).ConfigureAwait(false);
+                logged = _tree.IsSecretWrite(path, text) ? $"write {path} (value not logged)" : line;
+                break;
+            case ["config", ..]:
+                result = await ConfigureAsync(line.Split(' ', StringSplitOptions.RemoveEmptyEntries), reader).ConfigureAwait(false);
+                logged = line;
+                break;
+            case [string path, string text] when path.EndsWith("mgmt", StringComparison.Ordinal):
+                result = await _tree.WriteAsync(path, text).ConfigureAwait(false);
+                logged = _tree.IsSecretWrite(path, text) ? $"{path} (value not logged)" : line;
+                break;
+            case [string path, string first, string rest] when path.EndsWith("mgmt", StringComparison.Ordinal):
+                result = await _tree.WriteAsync(path, first + " " + rest).ConfigureAwait(false);
+                logged = _tree.IsSecretWrite(path, first + " " + rest) ? $"{path} {first} (value not logged)" : line;
+                break;
+            default:
+                result = ManagementResult.Error(22, $"'{line}': expected read PATH, list [PATH], write PATH TEXT, config check|apply [force] LENGTH, config save [nonkey]");
+                logged = words.Length > 0 ? words[0] : string.Empty;
+                break;
         }
 
-        ManagementResult result = await _commands.ExecuteAsync(line[..space], line[(space + 1)..]).ConfigureAwait(false);
-        Log.Command(_logger, line, result.Status, result.Message);
+        Log.Command(_logger, logged, result.Status, result.Succeeded ? string.Empty : result.Message);
         return result;
     }
+
+    private static ValueTask<ManagementResult> ConfigureAsync(string[] words, FramedStream reader) =>
+        ValueTask.FromResult(ManagementResult.Error(38, $"'{string.Join(' ', words)}': configurations are not served by this endpoint yet ({reader.GetType().Name})"));
 
     private static partial class Log
     {

@@ -15,6 +15,8 @@ namespace Scst.Integration.Tests.Management;
 public sealed class ManagementTests
 {
     private const string Luns = "targets/scst_local/tgt/luns/mgmt";
+    private const string TargetDirectory = "targets/scst_local/tgt";
+    private const string LunsDirectory = TargetDirectory + "/luns";
 
     private static Task<ScstStack> StartAsync() => ScstStack.StartNullIoAsync();
 
@@ -102,15 +104,30 @@ public sealed class ManagementTests
         await endpoint.StartAsync(TestContext.Current.CancellationToken);
 
         File.GetUnixFileMode(path).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await client.ConnectAsync(new UnixDomainSocketEndPoint(path), TestContext.Current.CancellationToken);
-        await using var stream = new NetworkStream(client);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        await stream.WriteAsync(Encoding.UTF8.GetBytes($"{Luns} add null0 1\n{Luns} add nosuch 2\nnonsense\n"), TestContext.Current.CancellationToken);
+        CancellationToken ct = TestContext.Current.CancellationToken;
 
-        (await reader.ReadLineAsync(TestContext.Current.CancellationToken)).Should().Be("0");
-        (await reader.ReadLineAsync(TestContext.Current.CancellationToken)).Should().Be("-2 device nosuch does not exist");
-        (await reader.ReadLineAsync(TestContext.Current.CancellationToken)).Should().StartWith("-22 ");
+        // The wire format: "STATUS LENGTH\n" and LENGTH bytes of text; a mgmt path as first word is a write.
+        using (var raw = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            await raw.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
+            await using var stream = new NetworkStream(raw);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes($"{Luns} add null0 1\n{Luns} add nosuch 2\n"), ct);
+            string expected = "0 0\n-2 28\ndevice nosuch does not exist";
+            byte[] answer = new byte[Encoding.UTF8.GetByteCount(expected)];
+            await stream.ReadExactlyAsync(answer, ct);
+            Encoding.UTF8.GetString(answer).Should().Be(expected);
+        }
+
+        await using ManagementClient client = await ManagementClient.ConnectAsync(path, ct);
+        (await client.WriteAsync("nonsense/mgmt", "add x 1", ct)).Status.Should().Be(-2);
+        (await client.ReadAsync($"{LunsDirectory}/1/device", ct)).Should().Be(ManagementResult.Text("null0\n"));
+        (await client.ListAsync(LunsDirectory, ct)).Message.Should().Be("mgmt\n0/\n1/\n");
+        (await client.WriteAsync($"{TargetDirectory}/enabled", "0", ct)).Should().Be(ManagementResult.Ok);
+        stack.Target().Enabled.Should().BeFalse();
+        (await client.ReadAsync($"{TargetDirectory}/enabled", ct)).Message.Should().Be("0\n", "0 is enabled's default: no [key]");
+        (await client.WriteAsync($"{TargetDirectory}/enabled", "1", ct)).Should().Be(ManagementResult.Ok);
+        (await client.ReadAsync($"{TargetDirectory}/enabled", ct)).Message.Should().Be("1\n[key]\n");
+        (await client.WriteAsync($"{TargetDirectory}/enabled", "maybe", ct)).Status.Should().Be(-22);
         stack.Target().Luns.Find(1)!.Device.Name.Should().Be("null0");
     }
 

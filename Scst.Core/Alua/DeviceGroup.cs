@@ -1,0 +1,304 @@
+// Licensed under the Apache License, Version 2.0.
+
+namespace Scst.Core.Alua;
+
+/// <summary>An ALUA asymmetric access state (SPC-4 6.37), with SCST's names for its <c>state</c> attribute.</summary>
+public enum AluaState : byte
+{
+    /// <summary>Active/optimized (<c>active</c>).</summary>
+    ActiveOptimized = 0x0,
+
+    /// <summary>Active/non-optimized (<c>nonoptimized</c>).</summary>
+    ActiveNonOptimized = 0x1,
+
+    /// <summary>Standby (<c>standby</c>).</summary>
+    Standby = 0x2,
+
+    /// <summary>Unavailable (<c>unavailable</c>).</summary>
+    Unavailable = 0x3,
+
+    /// <summary>Logical block dependent (<c>lba_dependent</c>).</summary>
+    LogicalBlockDependent = 0x4,
+
+    /// <summary>Offline (<c>offline</c>).</summary>
+    Offline = 0xE,
+
+    /// <summary>Transitioning (<c>transitioning</c>).</summary>
+    Transitioning = 0xF,
+}
+
+/// <summary>
+/// A device group (SCST's <c>device_groups/&lt;dg&gt;</c>): devices whose target port groups are managed together, and
+/// the target groups that reach them. Created through <see cref="ScstEngine.CreateDeviceGroup"/>.
+/// </summary>
+public sealed class DeviceGroup
+{
+    private readonly Lock _lock = new();
+    private string[] _devices = [];
+    private TargetGroup[] _targetGroups = [];
+
+    internal DeviceGroup(ScstEngine engine, string name)
+    {
+        Engine = engine;
+        Name = name;
+    }
+
+    /// <summary>The core.</summary>
+    public ScstEngine Engine { get; }
+
+    /// <summary>The group's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The member devices, by name, in the order they were added.</summary>
+    public IReadOnlyList<string> Devices => Volatile.Read(ref _devices);
+
+    /// <summary>The target groups, in the order they were created.</summary>
+    public IReadOnlyList<TargetGroup> TargetGroups => Volatile.Read(ref _targetGroups);
+
+    /// <summary>Adds a registered device. A device belongs to one device group at most.</summary>
+    /// <param name="device">The device's name.</param>
+    /// <exception cref="ArgumentException">No such device, or it already belongs to a device group.</exception>
+    public void AddDevice(string device)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(device);
+        if (Engine.FindDevice(device) is null)
+        {
+            throw new ArgumentException($"device {device} does not exist");
+        }
+
+        lock (Engine.DeviceGroupLock)
+        {
+            foreach (DeviceGroup other in Engine.DeviceGroups)
+            {
+                if (other.Devices.Contains(device, StringComparer.Ordinal))
+                {
+                    throw new ArgumentException($"device {device} already belongs to device group {other.Name}");
+                }
+            }
+
+            lock (_lock)
+            {
+                Volatile.Write(ref _devices, [.. _devices, device]);
+            }
+        }
+    }
+
+    /// <summary>Removes a device from the group.</summary>
+    /// <param name="device">The device's name.</param>
+    /// <returns>Whether it was a member.</returns>
+    public bool RemoveDevice(string device)
+    {
+        lock (_lock)
+        {
+            int i = Array.IndexOf(_devices, device);
+            if (i < 0)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _devices, [.. _devices[..i], .. _devices[(i + 1)..]]);
+            return true;
+        }
+    }
+
+    /// <summary>Creates a target group.</summary>
+    /// <param name="name">Its name: not empty, without white space or '/'.</param>
+    /// <returns>The target group.</returns>
+    /// <exception cref="ArgumentException">Bad or taken name.</exception>
+    public TargetGroup CreateTargetGroup(string name)
+    {
+        ScstEngine.ValidateObjectName(name, "target group");
+        lock (_lock)
+        {
+            if (FindTargetGroup(name) is not null)
+            {
+                throw new ArgumentException($"target group {name} of device group {Name} already exists");
+            }
+
+            var group = new TargetGroup(this, name);
+            Volatile.Write(ref _targetGroups, [.. _targetGroups, group]);
+            return group;
+        }
+    }
+
+    /// <summary>Removes a target group.</summary>
+    /// <param name="name">Its name.</param>
+    /// <returns>Whether it existed.</returns>
+    public bool RemoveTargetGroup(string name)
+    {
+        lock (_lock)
+        {
+            if (FindTargetGroup(name) is not { } group)
+            {
+                return false;
+            }
+
+            int i = Array.IndexOf(_targetGroups, group);
+            Volatile.Write(ref _targetGroups, [.. _targetGroups[..i], .. _targetGroups[(i + 1)..]]);
+            return true;
+        }
+    }
+
+    /// <summary>Finds a target group by name.</summary>
+    /// <param name="name">Its name.</param>
+    /// <returns>The target group or null.</returns>
+    public TargetGroup? FindTargetGroup(string name) =>
+        Volatile.Read(ref _targetGroups).FirstOrDefault(g => string.Equals(g.Name, name, StringComparison.Ordinal));
+}
+
+/// <summary>
+/// A target port group of a device group (SCST's <c>target_groups/&lt;tg&gt;</c>): its id, ALUA state and preference,
+/// and the target ports in it, local targets by name or targets of another node with their relative port ids.
+/// </summary>
+public sealed class TargetGroup
+{
+    private readonly Lock _lock = new();
+    private TargetGroupMember[] _targets = [];
+    private int _groupId;
+    private int _state = (int)AluaState.ActiveOptimized;
+    private bool _preferred;
+
+    internal TargetGroup(DeviceGroup deviceGroup, string name)
+    {
+        DeviceGroup = deviceGroup;
+        Name = name;
+    }
+
+    /// <summary>The device group it belongs to.</summary>
+    public DeviceGroup DeviceGroup { get; }
+
+    /// <summary>The target group's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The target port group id (1 to 65535), 0 until set.</summary>
+    public int GroupId
+    {
+        get => Volatile.Read(ref _groupId);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, ushort.MaxValue);
+            Volatile.Write(ref _groupId, value);
+        }
+    }
+
+    /// <summary>The asymmetric access state. Defaults to active/optimized.</summary>
+    public AluaState State
+    {
+        get => (AluaState)Volatile.Read(ref _state);
+        set => Volatile.Write(ref _state, (int)value);
+    }
+
+    /// <summary>Whether the group is the preferred path (the PREF bit of REPORT TARGET PORT GROUPS).</summary>
+    public bool Preferred
+    {
+        get => Volatile.Read(ref _preferred);
+        set => Volatile.Write(ref _preferred, value);
+    }
+
+    /// <summary>The member target ports, in the order they were added.</summary>
+    public IReadOnlyList<TargetGroupMember> Targets => Volatile.Read(ref _targets);
+
+    /// <summary>Adds a target port by name: a local target, or a target of another node.</summary>
+    /// <param name="target">The target's name.</param>
+    /// <returns>The member.</returns>
+    /// <exception cref="ArgumentException">Already a member.</exception>
+    public TargetGroupMember AddTarget(string target)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        lock (_lock)
+        {
+            if (FindTarget(target) is not null)
+            {
+                throw new ArgumentException($"target {target} is already in target group {Name}");
+            }
+
+            var member = new TargetGroupMember(target);
+            Volatile.Write(ref _targets, [.. _targets, member]);
+            return member;
+        }
+    }
+
+    /// <summary>Removes a target port.</summary>
+    /// <param name="target">The target's name.</param>
+    /// <returns>Whether it was a member.</returns>
+    public bool RemoveTarget(string target)
+    {
+        lock (_lock)
+        {
+            if (FindTarget(target) is not { } member)
+            {
+                return false;
+            }
+
+            int i = Array.IndexOf(_targets, member);
+            Volatile.Write(ref _targets, [.. _targets[..i], .. _targets[(i + 1)..]]);
+            return true;
+        }
+    }
+
+    /// <summary>Finds a member by target name.</summary>
+    /// <param name="target">The target's name.</param>
+    /// <returns>The member or null.</returns>
+    public TargetGroupMember? FindTarget(string target) =>
+        Volatile.Read(ref _targets).FirstOrDefault(m => string.Equals(m.Name, target, StringComparison.Ordinal));
+
+    /// <summary>SCST's name of a state (<c>active</c>, <c>nonoptimized</c>, <c>standby</c>...).</summary>
+    /// <param name="state">The state.</param>
+    /// <returns>The name.</returns>
+    public static string StateName(AluaState state) => state switch
+    {
+        AluaState.ActiveOptimized => "active",
+        AluaState.ActiveNonOptimized => "nonoptimized",
+        AluaState.Standby => "standby",
+        AluaState.Unavailable => "unavailable",
+        AluaState.LogicalBlockDependent => "lba_dependent",
+        AluaState.Offline => "offline",
+        AluaState.Transitioning => "transitioning",
+        _ => ((byte)state).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>The state SCST names <paramref name="name"/>.</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="state">The state.</param>
+    /// <returns>Whether the name is known.</returns>
+    public static bool TryParseState(string name, out AluaState state)
+    {
+        foreach (AluaState s in Enum.GetValues<AluaState>())
+        {
+            if (string.Equals(StateName(s), name, StringComparison.Ordinal))
+            {
+                state = s;
+                return true;
+            }
+        }
+
+        state = default;
+        return false;
+    }
+
+    /// <summary>The names of every state, in SCST's spelling.</summary>
+    public static IReadOnlyList<string> StateNames { get; } = [.. Enum.GetValues<AluaState>().Select(StateName)];
+}
+
+/// <summary>A target port in a target group: a local target by name, or one of another node with its relative port id.</summary>
+/// <param name="name">The target's name.</param>
+public sealed class TargetGroupMember(string name)
+{
+    private int _relativeTargetPortId;
+
+    /// <summary>The target's name.</summary>
+    public string Name { get; } = name;
+
+    /// <summary>The relative target port id of a target of another node (SCST's <c>rel_tgt_id</c> of the member), 0 for a local one.</summary>
+    public int RelativeTargetPortId
+    {
+        get => Volatile.Read(ref _relativeTargetPortId);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, ushort.MaxValue);
+            Volatile.Write(ref _relativeTargetPortId, value);
+        }
+    }
+}
