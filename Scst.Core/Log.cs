@@ -82,6 +82,9 @@ internal static partial class Log
     [LoggerMessage(EventId = ScstCoreEventIds.TargetRemoved, Level = LogLevel.Information, Message = "Removed target {Target} of driver {Driver}")]
     public static partial void TargetRemoved(ILogger logger, string target, string driver);
 
+    [LoggerMessage(EventId = ScstCoreEventIds.ConfigurationApplied, Level = LogLevel.Information, Message = "Configuration applied: {Changes} change(s) made, {Failures} failed")]
+    public static partial void ConfigurationApplied(ILogger logger, int changes, int failures);
+
     [LoggerMessage(EventId = ScstCoreEventIds.GroupCreated, Level = LogLevel.Information, Message = "Target {Target}: security group {Group} created")]
     public static partial void GroupCreated(ILogger logger, string target, string group);
 

@@ -75,6 +75,40 @@ public sealed class LunMap
         return true;
     }
 
+    /// <summary>
+    /// Points a mapped LUN at another device (or changes its write protection) in one step, as SCST's LUN
+    /// <c>replace</c> does: the LUN inventory does not change, so no session learns of a LUN added or removed; the
+    /// caller raises the unit attention the change calls for. <see cref="Changed"/> reports the new mapping with
+    /// <see cref="LunMapChangedEventArgs.Replaced"/> set.
+    /// </summary>
+    /// <param name="lun">The LUN number, mapped.</param>
+    /// <param name="device">The device.</param>
+    /// <param name="readOnly">Whether the LUN is read-only.</param>
+    /// <returns>The new mapping.</returns>
+    /// <exception cref="InvalidOperationException">The LUN is not mapped.</exception>
+    public LunMapping Replace(int lun, ScsiDevice device, bool readOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var mapping = new LunMapping(lun, device, readOnly);
+        LunMapping previous;
+        lock (_lock)
+        {
+            LunMapping?[] current = _byLun;
+            if ((uint)lun >= (uint)current.Length || current[lun] is null)
+            {
+                throw new InvalidOperationException($"LUN {lun} is not mapped.");
+            }
+
+            previous = current[lun]!;
+            var next = (LunMapping?[])current.Clone();
+            next[lun] = mapping;
+            Publish(next);
+        }
+
+        Changed?.Invoke(this, new LunMapChangedEventArgs(mapping, added: true) { Replaced = previous });
+        return mapping;
+    }
+
     /// <summary>Finds the mapping of a LUN number.</summary>
     /// <param name="lun">The LUN number.</param>
     /// <returns>The mapping, or null.</returns>
@@ -117,6 +151,9 @@ public sealed class LunMapChangedEventArgs : EventArgs
 
     /// <summary>True when <see cref="Mapping"/> was added, false when it was removed.</summary>
     public bool Added { get; }
+
+    /// <summary>For a replacement (<see cref="LunMap.Replace"/>), the mapping that was replaced; otherwise null.</summary>
+    public LunMapping? Replaced { get; init; }
 }
 
 /// <summary>One LUN of a <see cref="LunMap"/>.</summary>

@@ -52,12 +52,16 @@ public abstract class ScsiDevice : IAsyncDisposable
 
     /// <summary>
     /// The device's own management attributes beyond its creation parameters (<c>size</c>, <c>blocksize</c>, writable
-    /// attributes of its handler). A handler overrides it; the default shows the block size and, for a block device,
-    /// its size. An attribute named like a creation parameter takes its place in the tree.
+    /// attributes of its handler). A handler overrides it; the default shows the block size, write protection,
+    /// removability and rotation (and, for a block device, its size). An attribute named like a creation parameter takes
+    /// its place in the tree.
     /// </summary>
     public virtual IReadOnlyList<Management.ManagementAttribute> ManagementAttributes =>
     [
         Management.ManagementAttribute.ReadOnly("blocksize", () => BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture), Management.ManagementAttributeType.Integer),
+        Management.ManagementAttribute.ReadOnly("read_only", () => ReadOnly ? "1" : "0", Management.ManagementAttributeType.Boolean),
+        Management.ManagementAttribute.ReadOnly("removable", () => Removable ? "1" : "0", Management.ManagementAttributeType.Boolean),
+        Management.ManagementAttribute.ReadOnly("rotational", () => Rotational ? "1" : "0", Management.ManagementAttributeType.Boolean),
     ];
 
     /// <summary>The SCSI peripheral device type.</summary>

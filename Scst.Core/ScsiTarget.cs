@@ -406,6 +406,25 @@ public sealed class ScsiTarget
     // hears of the change as event 101 or 102, with the group's name (empty for the default map).
     private void OnLunsChanged(LunMap map, string groupName, LunMapChangedEventArgs change)
     {
+        if (change.Replaced is { } previous)
+        {
+            // A replacement: the inventory is the same; the old device loses the nexus and the new one gains it.
+            var old = new LunEvent(Driver.Name, Name, groupName, (uint)previous.Lun, previous.Device.Name, previous.ReadOnly);
+            var now = new LunEvent(Driver.Name, Name, groupName, (uint)change.Mapping.Lun, change.Mapping.Device.Name, change.Mapping.ReadOnly);
+            Engine.Events.Publish(ScstEvents.LunRemoved(old));
+            Engine.Events.Publish(ScstEvents.LunAdded(now));
+            foreach (ScsiSession session in Sessions)
+            {
+                if (session.Luns == map && !session.IsClosed)
+                {
+                    Engine.NotifyNexus(session, previous, attached: false);
+                    Engine.NotifyNexus(session, change.Mapping, attached: true);
+                }
+            }
+
+            return;
+        }
+
         var lun = new LunEvent(Driver.Name, Name, groupName, (uint)change.Mapping.Lun, change.Mapping.Device.Name, change.Mapping.ReadOnly);
         Engine.Events.Publish(change.Added ? ScstEvents.LunAdded(lun) : ScstEvents.LunRemoved(lun));
         foreach (ScsiSession session in Sessions)

@@ -478,6 +478,23 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
 
     /// <inheritdoc />
     /// <remarks>
+    /// The driver's discovery <c>IncomingUser</c> and <c>OutgoingUser</c>; a target's credentials, portal access,
+    /// alias, redirect, limits, timers and session keys (see <see cref="IscsiTargetSettings"/>).
+    /// </remarks>
+    public IReadOnlyList<Core.Management.ManagementAttribute> GetManagementAttributes(ScsiTarget? target) =>
+        target is null ? IscsiManagementAttributes.ForDriver(Options) : IscsiManagementAttributes.ForTarget(Options, target);
+
+    /// <inheritdoc />
+    public void OnTargetRemoved(ScsiTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        Options.Targets.Remove(target.Name);
+        Options.TargetAccess.Remove(target.Name);
+        Options.Chap.RemoveTarget(target.Name);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
     /// A disabled target's Normal sessions are asked to log out (Asynchronous Message, AsyncEvent 1) and dropped when
     /// <see cref="IscsiTargetOptions.LogoutRequestTimeout"/> has passed; with a zero timeout they are dropped at once.
     /// </remarks>

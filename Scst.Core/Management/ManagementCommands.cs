@@ -360,10 +360,13 @@ public sealed class ManagementCommands(ScstEngine engine)
 
                 if (existing is not null)
                 {
-                    map.Remove(lun);
+                    map.Replace(lun, found, readOnly);
+                }
+                else
+                {
+                    map.Add(lun, found, readOnly);
                 }
 
-                map.Add(lun, found, readOnly);
                 if (existing is not null && words[0] == "replace")
                 {
                     // SCST's replace: the initiators that saw the LUN learn that what answers there changed.

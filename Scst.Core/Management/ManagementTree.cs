@@ -232,11 +232,10 @@ public sealed class ManagementTree
         yield return ManagementAttribute.ReadOnly("handler", () => device.HandlerName);
         foreach (KeyValuePair<string, string> p in device.CreationParameters.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            if (own.Remove(p.Key, out ManagementAttribute? replaced))
+            // A writable attribute of the device shows its live value; a read-only one (size, blocksize) the value given.
+            if (own.Remove(p.Key, out ManagementAttribute? replaced) && (replaced.IsCreationParameter || replaced.IsWritable))
             {
-                yield return replaced.IsCreationParameter || replaced.IsWritable
-                    ? replaced
-                    : new ManagementAttribute { Name = replaced.Name, Type = replaced.Type, Read = replaced.Read, IsCreationParameter = true, DefaultValue = replaced.DefaultValue };
+                yield return replaced;
             }
             else
             {

@@ -1,0 +1,143 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Globalization;
+using Scst.Core;
+using Scst.Core.Management;
+using Scst.Transport.Iscsi.Security;
+
+namespace Scst.Transport.Iscsi;
+
+/// <summary>
+/// The iSCSI driver's management attributes, as SCST's iSCSI driver names them: the driver's discovery
+/// <c>IncomingUser</c> / <c>OutgoingUser</c>, and per target <c>IncomingUser</c>, <c>OutgoingUser</c>,
+/// <c>allowed_portal</c>, <c>per_portal_acl</c>, <c>alias</c>, <c>redirect</c>, the limits and timers and the session
+/// keys the target offers. Each reads and writes <see cref="IscsiTargetOptions"/>; a change applies to the next login.
+/// </summary>
+internal static class IscsiManagementAttributes
+{
+    public static IReadOnlyList<ManagementAttribute> ForDriver(IscsiTargetOptions options) =>
+    [
+        IncomingUsers(options.Chap.Discovery),
+        OutgoingUser(options.Chap.Discovery),
+        ManagementAttribute.ReadOnly("iSNSServer", () => options.IsnsServer ?? string.Empty),
+    ];
+
+    public static IReadOnlyList<ManagementAttribute> ForTarget(IscsiTargetOptions options, ScsiTarget target)
+    {
+        string name = target.Name;
+        IscsiTargetSettings? Own() => options.Targets.TryGetValue(name, out IscsiTargetSettings? s) ? s : null;
+        IscsiTargetAccess Access() => options.TargetAccess.TryGetValue(name, out IscsiTargetAccess? a) ? a : options.TargetAccess[name] = new IscsiTargetAccess();
+
+        // A setting of the target: shown as its effective value; the driver-wide value is its default.
+        ManagementAttribute Setting(string attribute, ManagementAttributeType type, Func<IscsiTargetSettings, string?> get, string driverValue, Action<IscsiTargetSettings, string?> set) => new()
+        {
+            Name = attribute,
+            Type = type,
+            DefaultValue = driverValue,
+            Read = () => Own() is { } s && get(s) is { } v ? v : driverValue,
+            Write = text =>
+            {
+                IscsiTargetSettings settings = Own() ?? (IscsiTargetSettings)(options.Targets[name] = new IscsiTargetSettings());
+                string? before = get(settings);
+                set(settings, text);
+                string? problem = settings.Problems(name).FirstOrDefault();
+                if (problem is not null)
+                {
+                    set(settings, before);
+                    throw new ArgumentException(problem);
+                }
+            },
+        };
+
+        ManagementAttribute Number(string attribute, Func<IscsiTargetSettings, int?> get, int driverValue, Action<IscsiTargetSettings, int?> set) =>
+            Setting(attribute, ManagementAttributeType.Integer, s => get(s)?.ToString(CultureInfo.InvariantCulture), Format(driverValue),
+                (s, text) => set(s, text is null ? null : ParseInt(attribute, text)));
+
+        ManagementAttribute YesNo(string attribute, Func<IscsiTargetSettings, bool?> get, bool driverValue, Action<IscsiTargetSettings, bool?> set) =>
+            Setting(attribute, ManagementAttributeType.Choice, s => get(s) is { } b ? (b ? "Yes" : "No") : null, driverValue ? "Yes" : "No",
+                (s, text) => set(s, text is null ? null : text.Trim() switch
+                {
+                    "Yes" or "yes" or "1" => true,
+                    "No" or "no" or "0" => false,
+                    _ => throw new ArgumentException($"{attribute} must be Yes or No (was '{text.Trim()}')"),
+                }));
+
+        ChapCredentials Chap() => options.Chap.ForTarget(name);
+        return
+        [
+            IncomingUsers(options.Chap.Targets.TryGetValue(name, out ChapCredentials? c) ? c : null, Chap),
+            OutgoingUser(options.Chap.Targets.TryGetValue(name, out ChapCredentials? o) ? o : null, Chap),
+            new ManagementAttribute
+            {
+                Name = "allowed_portal",
+                ReadValues = () => options.TargetAccess.TryGetValue(name, out IscsiTargetAccess? a) ? a.AllowedPortals : [],
+                AddValue = pattern => Access().AllowedPortals = [.. Access().AllowedPortals.Where(p => p != pattern.Trim()), pattern.Trim()],
+                RemoveValue = pattern => Access().AllowedPortals = [.. Access().AllowedPortals.Where(p => p != pattern.Trim())],
+            },
+            ManagementAttribute.Boolean("per_portal_acl", () => options.TargetAccess.TryGetValue(name, out IscsiTargetAccess? a) && a.PerPortalAcl, v => Access().PerPortalAcl = v, defaultValue: false),
+            Setting("alias", ManagementAttributeType.Text, s => s.Alias, string.Empty, (s, v) => s.Alias = string.IsNullOrEmpty(v) ? null : v),
+            Setting("redirect", ManagementAttributeType.Text, s => s.Redirect, string.Empty, (s, v) => s.Redirect = string.IsNullOrEmpty(v) ? null : v),
+            Number("QueuedCommands", s => s.QueuedCommands, options.CommandWindow, (s, v) => s.QueuedCommands = v),
+            Number("MaxSessions", s => s.MaxSessions == 0 ? null : s.MaxSessions, 0, (s, v) => s.MaxSessions = v ?? 0),
+            Number("NopInInterval", s => s.NopInInterval, options.NopInInterval, (s, v) => s.NopInInterval = v),
+            Number("NopInTimeout", s => s.NopInTimeout, options.NopInTimeout, (s, v) => s.NopInTimeout = v),
+            Number("RspTimeout", s => s.RspTimeout, options.RspTimeout, (s, v) => s.RspTimeout = v),
+            YesNo("InitialR2T", s => s.InitialR2T, options.InitialR2T, (s, v) => s.InitialR2T = v),
+            YesNo("ImmediateData", s => s.ImmediateData, options.ImmediateData, (s, v) => s.ImmediateData = v),
+            Number("MaxRecvDataSegmentLength", s => s.MaxRecvDataSegmentLength, options.MaxRecvDataSegmentLength, (s, v) => s.MaxRecvDataSegmentLength = v),
+            Number("MaxXmitDataSegmentLength", s => s.MaxXmitDataSegmentLength, 16_777_215, (s, v) => s.MaxXmitDataSegmentLength = v),
+            Number("MaxBurstLength", s => s.MaxBurstLength, options.MaxBurstLength, (s, v) => s.MaxBurstLength = v),
+            Number("FirstBurstLength", s => s.FirstBurstLength, options.FirstBurstLength, (s, v) => s.FirstBurstLength = v),
+            Setting("HeaderDigest", ManagementAttributeType.Text, s => s.HeaderDigest, options.HeaderDigest, (s, v) => s.HeaderDigest = v?.Trim()),
+            Setting("DataDigest", ManagementAttributeType.Text, s => s.DataDigest, options.DataDigest, (s, v) => s.DataDigest = v?.Trim()),
+            Number("MaxConnections", s => s.MaxConnections, options.MaxConnections, (s, v) => s.MaxConnections = v),
+            Number("ErrorRecoveryLevel", s => s.ErrorRecoveryLevel, options.ErrorRecoveryLevel, (s, v) => s.ErrorRecoveryLevel = v),
+        ];
+    }
+
+    // IncomingUser: "name secret" per value; removing takes the name (a secret after it is ignored).
+    private static ManagementAttribute IncomingUsers(ChapCredentials? credentials, Func<ChapCredentials>? create = null) => new()
+    {
+        Name = "IncomingUser",
+        IsSecret = true,
+        ReadValues = () => credentials is null ? [] : [.. credentials.IncomingUsers.Select(u => $"{u.Name} {u.Secret}")],
+        AddValue = value =>
+        {
+            (string user, string secret) = SplitUser("IncomingUser", value);
+            (credentials ?? create!()).SetIncomingUser(user, secret);
+        },
+        RemoveValue = value =>
+        {
+            string user = value.Trim().Split(' ', 2)[0];
+            if (credentials is null || !credentials.RemoveIncomingUser(user))
+            {
+                throw new ArgumentException($"IncomingUser {user} does not exist");
+            }
+        },
+    };
+
+    // OutgoingUser: at most one "name secret"; adding another replaces it.
+    private static ManagementAttribute OutgoingUser(ChapCredentials? credentials, Func<ChapCredentials>? create = null) => new()
+    {
+        Name = "OutgoingUser",
+        IsSecret = true,
+        ReadValues = () => credentials?.OutgoingUser is { } u ? [$"{u.Name} {u.Secret}"] : [],
+        AddValue = value =>
+        {
+            (string user, string secret) = SplitUser("OutgoingUser", value);
+            (credentials ?? create!()).SetOutgoingUser(user, secret);
+        },
+        RemoveValue = _ => credentials?.ClearOutgoingUser(),
+    };
+
+    private static (string User, string Secret) SplitUser(string attribute, string value)
+    {
+        string[] parts = value.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return parts.Length == 2 ? (parts[0], parts[1]) : throw new ArgumentException($"{attribute} takes 'name secret'");
+    }
+
+    private static string Format(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static int ParseInt(string attribute, string text) =>
+        int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : throw new ArgumentException($"{attribute}: '{text.Trim()}' is not a number");
+}
