@@ -41,7 +41,8 @@ namespace Scst.Core.Configuration;
 /// </code>
 /// <list type="bullet">
 /// <item>An attribute's value is a string, or an array of strings for a multi-valued attribute (one attribute line per
-/// element). <c>null</c>, <c>{}</c> and <c>[]</c> give no line; <c>""</c> gives an empty value.</item>
+/// element). <c>null</c> and <c>{}</c> give no line; <c>""</c> gives an empty value (and so does <c>[]</c> from the
+/// JSON provider, which gives an empty array as <c>""</c>).</item>
 /// <item>A device is an object of its attributes (or <c>""</c> when it has none). A LUN is the device's name, or an
 /// object with <c>Device</c> and the LUN's attributes; its key is the LUN number (0 to 16383), so an array of device
 /// names maps LUN 0, 1, 2...</item>
@@ -52,6 +53,14 @@ namespace Scst.Core.Configuration;
 /// configuration keys are; names and attribute names are kept as the provider gives them. Any other key where a
 /// structural one is expected is an error.</item>
 /// </list>
+/// <para>Names with colons: configuration keys use <c>:</c> as their separator, so the JSON key
+/// <c>"iqn.2006-10.net.vlnb:tgt"</c> arrives as the key <c>iqn.2006-10.net.vlnb</c> holding <c>tgt</c>. Where a
+/// target, security group, device or target-group member is expected, a key that holds only keys foreign to such an
+/// entry (for a target: none of <c>Attributes</c>, <c>Luns</c>, <c>Groups</c>; for a device or member: no value, only
+/// objects) is taken as the start of a name, and its keys continue it. So <c>iqn.2006-10.net.vlnb:tgt1</c> and
+/// <c>iqn.2006-10.net.vlnb:tgt2</c> are two targets. A device or member whose name holds a colon must have at least
+/// one attribute to be told from an attribute; a member without attributes goes in the array form, whose values may
+/// hold anything. Handler, target driver, device group and target group names cannot hold a colon.</para>
 /// <para>Order: configuration providers do not keep a file's order. Sections, entries and attributes come in the order
 /// <see cref="IConfiguration.GetChildren"/> gives (keys sorted, numbers by value), array elements in array order. The
 /// order of security groups is the one that may matter (the first group whose pattern matches claims an initiator):
@@ -119,15 +128,15 @@ public static class ScstConfigurationBinder
             }
             else if (Is(child, "Devices"))
             {
-                foreach (IConfigurationSection entry in Entries(child))
+                foreach ((string name, IConfigurationSection entry) in Named(child, IsValues))
                 {
                     // Device names are one namespace across all handlers, as in SCST.
-                    if (!devices.TryAdd(entry.Key, entry.Path))
+                    if (!devices.TryAdd(name, entry.Path))
                     {
-                        throw Error(entry, $"device {entry.Key} is already defined at {devices[entry.Key]}");
+                        throw Error(entry, $"device {name} is already defined at {devices[name]}");
                     }
 
-                    var device = new DeviceConfiguration(entry.Key);
+                    var device = new DeviceConfiguration(name);
                     AddAttributes(device.Attributes, entry);
                     handler.Devices.Add(device);
                 }
@@ -152,9 +161,9 @@ public static class ScstConfigurationBinder
             }
             else if (Is(child, "Targets"))
             {
-                foreach (IConfigurationSection target in Entries(child))
+                foreach ((string name, IConfigurationSection target) in Named(child, IsTargetKey))
                 {
-                    driver.Targets.Add(BindTarget(target));
+                    driver.Targets.Add(BindTarget(name, target));
                 }
             }
             else
@@ -166,9 +175,12 @@ public static class ScstConfigurationBinder
         return driver;
     }
 
-    private static TargetConfiguration BindTarget(IConfigurationSection section)
+    private static bool IsTargetKey(IConfigurationSection key) => Is(key, "Attributes") || Is(key, "Luns") || Is(key, "Groups");
+
+    private static TargetConfiguration BindTarget(string name, IConfigurationSection section)
     {
-        var target = new TargetConfiguration(section.Key);
+        NoValue(section, "a target is an object with Attributes, Luns and Groups");
+        var target = new TargetConfiguration(name);
         foreach (IConfigurationSection child in section.GetChildren())
         {
             if (Is(child, "Attributes"))
@@ -181,9 +193,9 @@ public static class ScstConfigurationBinder
             }
             else if (Is(child, "Groups"))
             {
-                foreach (IConfigurationSection group in Entries(child))
+                foreach ((string groupName, IConfigurationSection group) in Named(child, IsGroupKey))
                 {
-                    target.Groups.Add(BindGroup(group));
+                    target.Groups.Add(BindGroup(groupName, group));
                 }
             }
             else
@@ -195,9 +207,12 @@ public static class ScstConfigurationBinder
         return target;
     }
 
-    private static GroupConfiguration BindGroup(IConfigurationSection section)
+    private static bool IsGroupKey(IConfigurationSection key) => Is(key, "Attributes") || Is(key, "Luns") || Is(key, "Initiators");
+
+    private static GroupConfiguration BindGroup(string name, IConfigurationSection section)
     {
-        var group = new GroupConfiguration(section.Key);
+        NoValue(section, "a group is an object with Attributes, Luns and Initiators");
+        var group = new GroupConfiguration(name);
         foreach (IConfigurationSection child in section.GetChildren())
         {
             if (Is(child, "Attributes"))
@@ -292,9 +307,9 @@ public static class ScstConfigurationBinder
             return;
         }
 
-        foreach (IConfigurationSection entry in section.GetChildren())
+        foreach ((string name, IConfigurationSection entry) in Named(section, IsValues))
         {
-            var member = new TargetGroupMemberConfiguration(entry.Key);
+            var member = new TargetGroupMemberConfiguration(name);
             AddAttributes(member.Attributes, entry);
             members.Add(member);
         }
@@ -428,6 +443,52 @@ public static class ScstConfigurationBinder
 
         values = [.. elements.Values];
         return true;
+    }
+
+    // The named entries of a collection. IConfiguration splits keys at ':', so a name that holds one
+    // (iqn.2006-10.net.vlnb:tgt) arrives as nested keys. A key that has children, none of which is one of an entry's
+    // own keys (isOwn) or a value (no entry is a bare value), and no value of its own is such a prefix: its children
+    // continue the name.
+    private static IEnumerable<(string Name, IConfigurationSection Entry)> Named(
+        IConfigurationSection collection, Func<IConfigurationSection, bool> isOwn)
+    {
+        foreach (IConfigurationSection child in Entries(collection))
+        {
+            foreach ((string, IConfigurationSection) entry in Expand(child.Key, child, isOwn))
+            {
+                yield return entry;
+            }
+        }
+    }
+
+    private static IEnumerable<(string Name, IConfigurationSection Entry)> Expand(
+        string name, IConfigurationSection node, Func<IConfigurationSection, bool> isOwn)
+    {
+        List<IConfigurationSection> children = [.. node.GetChildren()];
+        if (node.Value is not null || children.Count == 0 || children.Any(c => isOwn(c) || c.Value is { Length: > 0 }))
+        {
+            yield return (name, node);
+            yield break;
+        }
+
+        foreach (IConfigurationSection child in children)
+        {
+            foreach ((string, IConfigurationSection) entry in Expand($"{name}:{child.Key}", child, isOwn))
+            {
+                yield return entry;
+            }
+        }
+    }
+
+    // Whether a key holds an attribute's values (a value or an array of them) rather than an object.
+    private static bool IsValues(IConfigurationSection key) => TryGetValues(key, out _);
+
+    private static void NoValue(IConfigurationSection section, string what)
+    {
+        if (section.Value is { Length: > 0 })
+        {
+            throw Error(section, $"{what}, not a value");
+        }
     }
 
     // The children of a key that holds named entries; "" or null (an empty object) holds none.
