@@ -406,6 +406,15 @@ public static class ScstConfigurationBinder
             throw Error(section, "a name is empty");
         }
 
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string name in names)
+        {
+            if (!seen.Add(name))
+            {
+                throw Error(section, $"{name} is listed twice");
+            }
+        }
+
         return names;
     }
 

@@ -375,6 +375,19 @@ public sealed class ScstConfigurationBinderTests
         ex.Message.Should().Be("TargetDrivers:iscsi:Targets:t:Luns:00: LUN 0 is already defined at TargetDrivers:iscsi:Targets:t:Luns:0");
     }
 
+    [Theory]
+    [InlineData("TargetDrivers:iscsi:Targets:t:Groups:g:Initiators")]
+    [InlineData("DeviceGroups:dg:Devices")]
+    [InlineData("DeviceGroups:dg:TargetGroups:tg:Targets")]
+    public void Bind_NameListedTwice_IsAnError(string list)
+    {
+        IConfiguration configuration = InMemory(($"{list}:0", "a"), ($"{list}:1", "b"), ($"{list}:2", "a"));
+
+        var ex = Assert.Throws<ScstConfigException>(() => ScstConfigurationBinder.Bind(configuration));
+
+        ex.Message.Should().Be($"{list}: a is listed twice");
+    }
+
     private static IConfigurationRoot InMemory(params (string Key, string? Value)[] pairs) =>
         new ConfigurationBuilder()
             .AddInMemoryCollection(pairs.Select(p => new KeyValuePair<string, string?>(p.Key, p.Value)))
