@@ -5,9 +5,9 @@ namespace Scst.Core.Configuration;
 /// <summary>
 /// A configuration in the shape of SCST's <c>scst.conf</c>: core attributes, handlers with their devices, target drivers
 /// with their targets (LUNs, security groups, initiators) and device groups with their target groups. Read from
-/// scst.conf text (<c>ScstConfigReader</c>), bound from Microsoft.Extensions.Configuration
-/// (<c>ScstConfigurationBinder</c>), taken from the running core (<c>ScstConfigApplier.Capture</c>), and
-/// written back as scst.conf text (<c>ScstConfigWriter</c>).
+/// scst.conf text (<see cref="ScstConfigReader"/>), bound from Microsoft.Extensions.Configuration
+/// (<see cref="ScstConfigurationBinder"/>), taken from the running core (<see cref="ScstConfigApplier.Capture"/>), and
+/// written back as scst.conf text (<see cref="ScstConfigWriter"/>).
 /// </summary>
 /// <remarks>
 /// Every element remembers the line it came from (0 when it did not come from a file), so that a problem found when the

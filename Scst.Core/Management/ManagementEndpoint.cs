@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Scst.Core.Configuration;
 using Scst.Events.Remote;
 
 namespace Scst.Core.Management;
@@ -19,7 +20,7 @@ public sealed class ManagementEndpointOptions
 }
 
 /// <summary>
-/// The management tree (<see cref="ManagementTree"/>) and configuration (<c>ScstConfigApplier</c>) on a Unix
+/// The management tree (<see cref="ManagementTree"/>) and configuration (<see cref="ScstConfigApplier"/>) on a Unix
 /// stream socket that only the target's own user (and root) may use: the socket file is created with mode 0600 and
 /// every peer's credentials are checked (SO_PEERCRED). <see cref="ManagementClient"/> speaks it.
 /// </summary>
@@ -32,7 +33,7 @@ public sealed class ManagementEndpointOptions
 /// <item><term><c>list [PATH]</c></term><description>a directory's entries, one per line, directories with a trailing '/'</description></item>
 /// <item><term><c>write PATH TEXT</c></term><description>a command to a mgmt file (<c>write targets/iscsi/T/luns/mgmt add disk1 0</c>) or a value to an attribute</description></item>
 /// <item><term><c>config check LENGTH</c></term><description>scst.conf text: checked against the running state, nothing applied; answers the changes it would make</description></item>
-/// <item><term><c>config apply [force] LENGTH</c></term><description>scst.conf text applied as a difference; answers the changes made (force: see ScstConfigApplyOptions.Force)</description></item>
+/// <item><term><c>config apply [force] LENGTH</c></term><description>scst.conf text applied as a difference; answers the changes made (see <see cref="ScstConfigApplyOptions.Force"/>)</description></item>
 /// <item><term><c>config save [nonkey]</c></term><description>the running state as scst.conf text</description></item>
 /// </list>
 /// <para>A line whose first word is a path ending in <c>mgmt</c> is a write (<c>targets/iscsi/T/luns/mgmt add disk1 0</c>).
@@ -222,8 +223,48 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
         return result;
     }
 
-    private static ValueTask<ManagementResult> ConfigureAsync(string[] words, FramedStream reader) =>
-        ValueTask.FromResult(ManagementResult.Error(38, $"'{string.Join(' ', words)}': configurations are not served by this endpoint yet ({reader.GetType().Name})"));
+    private async ValueTask<ManagementResult> ConfigureAsync(string[] words, FramedStream reader)
+    {
+        switch (words)
+        {
+            case ["config", "save"]:
+                return ManagementResult.Text(ScstConfigWriter.Write(ScstConfigApplier.Capture(_engine)));
+            case ["config", "save", "nonkey"]:
+                return ManagementResult.Text(ScstConfigWriter.Write(ScstConfigApplier.Capture(_engine, includeNonKey: true)));
+            case ["config", "check" or "apply", .., string lengthText] when int.TryParse(lengthText, NumberStyles.None, CultureInfo.InvariantCulture, out int length):
+            {
+                if (length > MaxConfiguration)
+                {
+                    throw new InvalidDataException($"a configuration of {length} bytes is larger than {MaxConfiguration}");
+                }
+
+                string text = Encoding.UTF8.GetString(await reader.ReadBytesAsync(length, _stop.Token).ConfigureAwait(false));
+                bool apply = words[1] == "apply";
+                bool force = words.Length == 4 && words[2] == "force";
+                if (words.Length != 3 && !(apply && force))
+                {
+                    return ManagementResult.Error(22, $"'{string.Join(' ', words)}': expected config check LENGTH or config apply [force] LENGTH");
+                }
+
+                ScstConfiguration configuration;
+                try
+                {
+                    configuration = ScstConfigReader.Parse(text, "configuration");
+                }
+                catch (ScstConfigException ex)
+                {
+                    return ManagementResult.Error(22, ex.Message);
+                }
+
+                var applier = new ScstConfigApplier(_engine, _logger);
+                ScstConfigApplyResult outcome = await applier.ApplyAsync(configuration, new ScstConfigApplyOptions { Force = force, DryRun = !apply }).ConfigureAwait(false);
+                return outcome.Succeeded ? ManagementResult.Text(outcome.Describe()) : ManagementResult.Error(outcome.ErrorNumber, outcome.Describe());
+            }
+
+            default:
+                return ManagementResult.Error(22, $"'{string.Join(' ', words)}': expected config check LENGTH, config apply [force] LENGTH or config save [nonkey]");
+        }
+    }
 
     private static partial class Log
     {

@@ -206,6 +206,60 @@ public sealed class ConfigApplierTests
         result.Describe().Should().Contain("would change: add device null1");
     }
 
+    [Fact]
+    public async Task SavedText_ReadBackAndApplied_ChangesNothing_AndIsWrittenTheSameAgain()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        (await new ScstConfigApplier(stack.Engine).ApplyAsync(Configuration(t =>
+        {
+            var group = new GroupConfiguration("special", 20);
+            group.Luns.Add(new LunConfiguration(0, "null1", 21));
+            group.Initiators.Add(new ConfigAttribute("INITIATOR", "iqn.2005-03.org.open-iscsi:*", 23));
+            t.Groups.Add(group);
+        }))).Errors.Should().BeEmpty();
+        string saved = ScstConfigWriter.Write(ScstConfigApplier.Capture(stack.Engine));
+
+        ScstConfigApplyResult result = await new ScstConfigApplier(stack.Engine).ApplyAsync(ScstConfigReader.Parse(saved, "saved"));
+
+        result.Errors.Should().BeEmpty();
+        result.Changes.Should().BeEmpty();
+        ScstConfigWriter.Write(ScstConfigApplier.Capture(stack.Engine)).Should().Be(saved);
+        saved.Should().Contain("GROUP special").And.Contain("INITIATOR iqn.2005-03.org.open-iscsi:*").And.Contain("DEVICE null1");
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Endpoint_ChecksAppliesAndSavesConfigurations()
+    {
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, "mgmt.sock");
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        await using var endpoint = new Scst.Core.Management.ManagementEndpoint(stack.Engine,
+            Microsoft.Extensions.Options.Options.Create(new Scst.Core.Management.ManagementEndpointOptions { SocketPath = path }));
+        await endpoint.StartAsync(ct);
+        await using var client = await Scst.Core.Management.ManagementClient.ConnectAsync(path, ct);
+        string text = ScstConfigWriter.Write(Configuration());
+
+        var checkedOnly = await client.CheckConfigurationAsync(text, ct);
+        checkedOnly.Succeeded.Should().BeTrue(checkedOnly.Message);
+        checkedOnly.Message.Should().Contain("would change: add device null1");
+        stack.Engine.FindDevice("null1").Should().BeNull();
+
+        var broken = await client.ApplyConfigurationAsync(text.Replace("LUN 0 null0", "LUN 0 null0 {", StringComparison.Ordinal), cancellationToken: ct);
+        broken.Status.Should().Be(-22);
+        broken.Message.Should().MatchRegex("^configuration:[0-9]+:[0-9]+: ", "a reader error names the line and column");
+        stack.Engine.FindDevice("null1").Should().BeNull("nothing is applied from a file with an error");
+
+        var applied = await client.ApplyConfigurationAsync(text, cancellationToken: ct);
+        applied.Succeeded.Should().BeTrue(applied.Message);
+        stack.Engine.FindDevice("null1").Should().NotBeNull();
+
+        var saved = await client.SaveConfigurationAsync(cancellationToken: ct);
+        saved.Succeeded.Should().BeTrue();
+        (await client.ApplyConfigurationAsync(saved.Message, cancellationToken: ct)).Message.Should().Be("no change\n");
+    }
+
     // Devices, targets with their LUNs, groups and initiators: what the tests compare before and after.
     private static string Describe(ScstEngine engine) => string.Join('\n',
         engine.Devices.Select(d => $"device {d.Name} {d.HandlerName}").Order(StringComparer.Ordinal).Concat(
