@@ -6,26 +6,14 @@ namespace Scst.Samples.Admin;
 /// A failure that ends the command: its message goes to stderr as <c>scst-admin: MESSAGE</c> and the process exits
 /// with <see cref="ExitCode"/>.
 /// </summary>
-internal sealed class AdminException : Exception
+internal sealed class AdminException(int exitCode, string message) : Exception(message)
 {
-    public AdminException()
-    {
-    }
-
+    /// <summary>The target refused a request: exit 1.</summary>
     public AdminException(string message)
         : this(ExitCodes.Refused, message)
     {
     }
 
-    public AdminException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        ExitCode = ExitCodes.Refused;
-    }
-
-    public AdminException(int exitCode, string message)
-        : base(message) => ExitCode = exitCode;
-
     /// <summary>One of <see cref="ExitCodes"/>.</summary>
-    public int ExitCode { get; } = ExitCodes.Refused;
+    public int ExitCode { get; } = exitCode;
 }

@@ -1,6 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Scst.Samples.Admin;
 using Scst.Samples.Admin.Commands;
 
@@ -26,7 +27,7 @@ var root = new RootCommand("Administers a running Scst for .NET target through i
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
-    foreach (System.CommandLine.Parsing.ParseError error in parse.Errors)
+    foreach (ParseError error in parse.Errors)
     {
         Console.Error.WriteLine($"scst-admin: {error.Message}");
     }
