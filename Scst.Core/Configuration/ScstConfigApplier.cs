@@ -428,9 +428,10 @@ public sealed class ScstConfigApplier
         var differences = new List<string>();
         foreach ((string name, ConfigAttribute a) in wantedCreation)
         {
-            bool same = running.CreationParameters.TryGetValue(name, out string? value)
-                ? string.Equals(value, a.Value, StringComparison.Ordinal)
-                : attributes.FirstOrDefault(x => x.Name == name) is { } shown && string.Equals(shown.Value, a.Value, StringComparison.Ordinal);
+            // The value given when the device was made, or the value it shows now (64M given, 67108864 shown).
+            running.CreationParameters.TryGetValue(name, out string? value);
+            bool same = string.Equals(value, a.Value, StringComparison.Ordinal) ||
+                attributes.FirstOrDefault(x => x.Name == name) is { } shown && string.Equals(shown.Value, a.Value, StringComparison.Ordinal);
             if (!same)
             {
                 differences.Add($"{name} {value ?? "(unset)"} -> {a.Value}");

@@ -232,10 +232,12 @@ public sealed class ManagementTree
         yield return ManagementAttribute.ReadOnly("handler", () => device.HandlerName);
         foreach (KeyValuePair<string, string> p in device.CreationParameters.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            // A writable attribute of the device shows its live value; a read-only one (size, blocksize) the value given.
-            if (own.Remove(p.Key, out ManagementAttribute? replaced) && (replaced.IsCreationParameter || replaced.IsWritable))
+            // An attribute of the device shows its live value (size in bytes where size_mb or 64M was given).
+            if (own.Remove(p.Key, out ManagementAttribute? replaced))
             {
-                yield return replaced;
+                yield return replaced.IsCreationParameter || replaced.IsWritable
+                    ? replaced
+                    : new ManagementAttribute { Name = replaced.Name, Type = replaced.Type, Read = replaced.Read, IsCreationParameter = true, DefaultValue = replaced.DefaultValue };
             }
             else
             {
