@@ -51,6 +51,7 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
     private readonly SemaphoreSlim _serial = new(1, 1);
     private Socket? _listener;
     private Task _accepting = Task.CompletedTask;
+    private int _disposed;
 
     /// <summary>Creates the endpoint.</summary>
     /// <param name="engine">The core.</param>
@@ -83,6 +84,11 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         _listener?.Dispose();
         await _accepting.ConfigureAwait(false);
@@ -99,6 +105,11 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _stop.Dispose();
         _serial.Dispose();
     }

@@ -246,7 +246,7 @@ public sealed class AdminCliTests
     private static string Row(params string[] cells) =>
         "(?m)^" + string.Join(@"\s+", cells.Select(Regex.Escape)) + @"\s*$";
 
-    private sealed record Run(int ExitCode, string Out, string Err)
+    internal sealed record Run(int ExitCode, string Out, string Err)
     {
         public void ShouldSucceed(string? line = null)
         {
@@ -269,7 +269,6 @@ public sealed class AdminCliTests
     // The core with a scst_local target (null0 as LUN 0) and a management endpoint on a socket in a temp directory.
     private sealed class Cli : IAsyncDisposable
     {
-        private static readonly Lazy<string> s_program = new(FindProgram);
         private readonly TempDirectory _directory;
         private readonly ManagementEndpoint _endpoint;
 
@@ -298,41 +297,7 @@ public sealed class AdminCliTests
         /// <summary>Runs scst-admin with SCST_MGMT_SOCKET naming this endpoint.</summary>
         public Task<Run> RunAsync(params string[] args) => RunWithSocketAsync(_endpoint.SocketPath, args);
 
-        public static async Task<Run> RunWithSocketAsync(string? socket, params string[] args)
-        {
-            var info = new ProcessStartInfo("dotnet")
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-            };
-            info.ArgumentList.Add(s_program.Value);
-            foreach (string a in args)
-            {
-                info.ArgumentList.Add(a);
-            }
-
-            info.Environment["SCST_MGMT_SOCKET"] = socket;
-            info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            var processes = new List<Process>();
-            try
-            {
-                Process process = Process.Start(info)!;
-                processes.Add(process);
-                process.StandardInput.Close();
-                Task<string> output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-                Task<string> error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(30));
-                await process.WaitForExitAsync(timeout.Token);
-                return new Run(process.ExitCode, await output, await error);
-            }
-            finally
-            {
-                ChildProcesses.KillAll(processes);
-            }
-        }
+        public static Task<Run> RunWithSocketAsync(string? socket, params string[] args) => ScstAdmin.RunAsync(socket, args);
 
         public async ValueTask DisposeAsync()
         {
@@ -341,20 +306,5 @@ public sealed class AdminCliTests
             _directory.Dispose();
         }
 
-        // The sample's build output, in this test assembly's configuration (the test project builds it first).
-        private static string FindProgram()
-        {
-            string configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!); // .../bin/Release/net10.0/
-            for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            {
-                string candidate = Path.Combine(d.FullName, "samples", "Scst.Samples.Admin", "bin", configuration, "net10.0", "scst-admin.dll");
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new TestAssertionException($"scst-admin is not built: build samples/Scst.Samples.Admin ({configuration}) first.");
-        }
     }
 }
