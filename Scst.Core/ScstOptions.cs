@@ -61,6 +61,19 @@ public sealed class ScstOptions
 
     /// <summary>Targets created when the core starts.</summary>
     public IList<TargetDefinition> Targets { get; } = [];
+
+    /// <summary>
+    /// An SCST configuration applied when the core starts, after <see cref="Devices"/> and <see cref="Targets"/>: from
+    /// appsettings.json through <c>AddConfiguration</c>, or built in code. A configuration that does not apply stops
+    /// the start with an error that names what is wrong. Defaults to null.
+    /// </summary>
+    public Configuration.ScstConfiguration? Configuration { get; set; }
+
+    /// <summary>
+    /// The path of an scst.conf file applied when the core starts, after <see cref="Configuration"/>. A file that
+    /// cannot be read or applied stops the start with an error that names its line. Defaults to null.
+    /// </summary>
+    public string? ConfigurationFile { get; set; }
 }
 
 /// <summary>A device to create at start-up: SCST's <c>add_device</c>.</summary>

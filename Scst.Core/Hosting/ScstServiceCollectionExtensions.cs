@@ -71,6 +71,34 @@ public static class ScstServiceCollectionExtensions
     }
 
     /// <summary>
+    /// Applies an SCST configuration from Microsoft.Extensions.Configuration when the core starts (see
+    /// <see cref="Scst.Core.Configuration.ScstConfigurationBinder"/> for its shape), after the devices and targets added in
+    /// code.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="section">The section holding it, e.g. <c>configuration.GetSection("Scst")</c>.</param>
+    /// <returns>The builder.</returns>
+    public static IScstBuilder AddConfiguration(this IScstBuilder builder, Microsoft.Extensions.Configuration.IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(section);
+        builder.Services.Configure<ScstOptions>(o => o.Configuration = Scst.Core.Configuration.ScstConfigurationBinder.Bind(section));
+        return builder;
+    }
+
+    /// <summary>Applies an scst.conf file when the core starts, after the devices, targets and configuration added before.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="path">The file's path.</param>
+    /// <returns>The builder.</returns>
+    public static IScstBuilder AddConfigurationFile(this IScstBuilder builder, string path)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        builder.Services.Configure<ScstOptions>(o => o.ConfigurationFile = path);
+        return builder;
+    }
+
+    /// <summary>
     /// Adds the management endpoint: SCST's management verbs on a Unix socket that only the target's user and root may
     /// use (see <see cref="Scst.Core.Management.ManagementEndpoint"/>).
     /// </summary>

@@ -23,7 +23,10 @@ using Scst.Transport.Iscsi.Security;
 //   --lb-per-pb-exp N    2^N logical blocks per physical block, reported in READ CAPACITY(16) and VPD B0h (default 0)
 //   --sanitize-rate-mb N MiB/s a background SANITIZE writes at most; 0 for no limit (default 64)
 //   --events-socket PATH publish events out of process on this Unix socket (owner-only; default: not published)
-//   --mgmt-socket PATH   accept SCST's management verbs on this Unix socket (owner-only; default: no endpoint)
+//   --mgmt-socket PATH   accept SCST's management verbs on this Unix socket (owner-only; default: no endpoint);
+//                        scst-admin (samples/Scst.Samples.Admin) speaks to it
+//   --config PATH        apply this scst.conf at start, after the disk above (with --no-lun 1, the file alone
+//                        describes the devices and targets); an "Scst" section of appsettings.json applies the same way
 //   --isns-server HOST[:PORT]  register the target and its portals with this iSNS server (default port 3205)
 //   --user-socket PATH   serve devices of other processes (Scst.UserDevice) on this Unix socket
 //   --user-auto-lun 0|1  map each registered user device as the next free LUN of the target (default 1; with 0,
@@ -264,6 +267,16 @@ if (config["events-socket"] is { } eventsSocket)
 if (config["mgmt-socket"] is { } mgmtSocket)
 {
     scst.AddManagementEndpoint(o => o.SocketPath = Path.GetFullPath(mgmtSocket));
+}
+
+if (config.GetSection("Scst") is { } scstSection && scstSection.Exists())
+{
+    scst.AddConfiguration(scstSection);
+}
+
+if (config["config"] is { Length: > 0 } scstConf)
+{
+    scst.AddConfigurationFile(Path.GetFullPath(scstConf));
 }
 
 using IHost host = builder.Build();

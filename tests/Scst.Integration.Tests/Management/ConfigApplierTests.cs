@@ -1,5 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Scst.Core;
 using Scst.Core.Alua;
 using Scst.Core.Configuration;
@@ -258,6 +260,37 @@ public sealed class ConfigApplierTests
         var saved = await client.SaveConfigurationAsync(cancellationToken: ct);
         saved.Succeeded.Should().BeTrue();
         (await client.ApplyConfigurationAsync(saved.Message, cancellationToken: ct)).Message.Should().Be("no change\n");
+    }
+
+    [Fact]
+    public async Task AtStart_AnAppsettingsSectionAndAnScstConfFileApply_AndABrokenFileStopsTheStartNamingItsLine()
+    {
+        using var dir = new TempDirectory();
+        IConfiguration json = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Scst:Handlers:vdisk_nullio:Devices:fromjson:size"] = "8M",
+                ["Scst:TargetDrivers:scst_local:Targets:jsontgt:Attributes:enabled"] = "1",
+                ["Scst:TargetDrivers:scst_local:Targets:jsontgt:Luns:0"] = "fromjson",
+            }).Build();
+        string file = dir.File("scst.conf");
+        await File.WriteAllTextAsync(file, "HANDLER vdisk_nullio {\n\tDEVICE fromfile {\n\t\tsize 4M\n\t}\n}\n" +
+            "TARGET_DRIVER scst_local {\n\tTARGET filetgt {\n\t\tenabled 1\n\t\tLUN 2 fromfile\n\t}\n}\n", TestContext.Current.CancellationToken);
+
+        await using (ScstStack stack = ScstStack.Create(b => b.AddConfiguration(json.GetSection("Scst")).AddConfigurationFile(file)))
+        {
+            await stack.StartAsync();
+            stack.Target("jsontgt").Luns.Find(0)!.Device.Name.Should().Be("fromjson");
+            stack.Target("jsontgt").Enabled.Should().BeTrue();
+            stack.Target("filetgt").Luns.Find(2)!.Device.Name.Should().Be("fromfile");
+        }
+
+        await File.WriteAllTextAsync(file, "HANDLER vdisk_nullio {\n\tDEVICE broken {\n\t\tsize 4M\n}\n", TestContext.Current.CancellationToken);
+        await using (ScstStack broken = ScstStack.Create(b => b.AddConfigurationFile(file)))
+        {
+            Func<Task> start = broken.StartAsync;
+            (await start.Should().ThrowAsync<ScstConfigException>()).Which.Line.Should().Be(1, "the HANDLER section of line 1 is never closed");
+        }
     }
 
     // Devices, targets with their LUNs, groups and initiators: what the tests compare before and after.
