@@ -46,20 +46,23 @@ public sealed class ConfigApplierTests
         return config;
     }
 
+    // GROUP special { LUN 0 null1 { read_only 1 }; INITIATOR iqn.2005-03.org.open-iscsi:* } on lines 20 to 23.
+    private static void AddSpecialGroup(TargetConfiguration target)
+    {
+        var group = new GroupConfiguration("special", 20);
+        var lun = new LunConfiguration(0, "null1", 21);
+        lun.Attributes.Add("read_only", "1", 22);
+        group.Luns.Add(lun);
+        group.Initiators.Add(new ConfigAttribute("INITIATOR", "iqn.2005-03.org.open-iscsi:*", 23));
+        target.Groups.Add(group);
+    }
+
     [Fact]
     public async Task CaptureThenApply_ChangesNothing_AndRaisesNoUnitAttention()
     {
         await using ScstStack stack = await ScstStack.StartNullIoAsync();
         LocalSession session = stack.OpenSession();
-        ScstConfigApplyResult first = await new ScstConfigApplier(stack.Engine).ApplyAsync(Configuration(t =>
-        {
-            var group = new GroupConfiguration("special", 20);
-            var lun = new LunConfiguration(0, "null1", 21);
-            lun.Attributes.Add("read_only", "1", 22);
-            group.Luns.Add(lun);
-            group.Initiators.Add(new ConfigAttribute("INITIATOR", "iqn.2005-03.org.open-iscsi:*", 23));
-            t.Groups.Add(group);
-        }));
+        ScstConfigApplyResult first = await new ScstConfigApplier(stack.Engine).ApplyAsync(Configuration(AddSpecialGroup));
         first.Errors.Should().BeEmpty();
 
         ScstConfiguration captured = ScstConfigApplier.Capture(stack.Engine);
@@ -75,15 +78,7 @@ public sealed class ConfigApplierTests
     public async Task Apply_CreatesDevicesTargetsGroupsAndDeviceGroups_ThenASecondApplyChangesNothing()
     {
         await using ScstStack stack = await ScstStack.StartNullIoAsync();
-        ScstConfiguration config = Configuration(t =>
-        {
-            var group = new GroupConfiguration("special", 20);
-            var lun = new LunConfiguration(0, "null1", 21);
-            lun.Attributes.Add("read_only", "1", 22);
-            group.Luns.Add(lun);
-            group.Initiators.Add(new ConfigAttribute("INITIATOR", "iqn.2005-03.org.open-iscsi:*", 23));
-            t.Groups.Add(group);
-        });
+        ScstConfiguration config = Configuration(AddSpecialGroup);
         var second = new TargetConfiguration("tgt2", 30);
         second.Attributes.Add("enabled", "1", 31);
         second.Luns.Add(new LunConfiguration(3, "null1", 32));
@@ -212,13 +207,7 @@ public sealed class ConfigApplierTests
     public async Task SavedText_ReadBackAndApplied_ChangesNothing_AndIsWrittenTheSameAgain()
     {
         await using ScstStack stack = await ScstStack.StartNullIoAsync();
-        (await new ScstConfigApplier(stack.Engine).ApplyAsync(Configuration(t =>
-        {
-            var group = new GroupConfiguration("special", 20);
-            group.Luns.Add(new LunConfiguration(0, "null1", 21));
-            group.Initiators.Add(new ConfigAttribute("INITIATOR", "iqn.2005-03.org.open-iscsi:*", 23));
-            t.Groups.Add(group);
-        }))).Errors.Should().BeEmpty();
+        (await new ScstConfigApplier(stack.Engine).ApplyAsync(Configuration(AddSpecialGroup))).Errors.Should().BeEmpty();
         string saved = ScstConfigWriter.Write(ScstConfigApplier.Capture(stack.Engine));
 
         ScstConfigApplyResult result = await new ScstConfigApplier(stack.Engine).ApplyAsync(ScstConfigReader.Parse(saved, "saved"));
