@@ -104,7 +104,13 @@ internal static class IscsiManagementAttributes
         AddValue = value =>
         {
             (string user, string secret) = SplitUser("IncomingUser", value);
-            (credentials ?? create!()).SetIncomingUser(user, secret);
+            ChapCredentials target = credentials ?? create!();
+            if (target.OutgoingUser?.Secret == secret)
+            {
+                throw new ArgumentException($"IncomingUser {user}: the secret is the OutgoingUser's; CHAP never uses one secret both ways");
+            }
+
+            target.SetIncomingUser(user, secret);
         },
         RemoveValue = value =>
         {
@@ -125,7 +131,13 @@ internal static class IscsiManagementAttributes
         AddValue = value =>
         {
             (string user, string secret) = SplitUser("OutgoingUser", value);
-            (credentials ?? create!()).SetOutgoingUser(user, secret);
+            ChapCredentials target = credentials ?? create!();
+            if (target.IncomingUsers.Any(u => u.Secret == secret))
+            {
+                throw new ArgumentException($"OutgoingUser {user}: the secret is an IncomingUser's; CHAP never uses one secret both ways");
+            }
+
+            target.SetOutgoingUser(user, secret);
         },
         RemoveValue = _ => credentials?.ClearOutgoingUser(),
     };
@@ -133,7 +145,15 @@ internal static class IscsiManagementAttributes
     private static (string User, string Secret) SplitUser(string attribute, string value)
     {
         string[] parts = value.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return parts.Length == 2 ? (parts[0], parts[1]) : throw new ArgumentException($"{attribute} takes 'name secret'");
+        if (parts.Length != 2)
+        {
+            throw new ArgumentException($"{attribute} takes 'name secret'");
+        }
+
+        // The message names the user, never the secret.
+        return ChapSecret.IsLongEnough(parts[1])
+            ? (parts[0], parts[1])
+            : throw new ArgumentException($"{attribute} {parts[0]}: the secret is shorter than {ChapSecret.MinimumLengthBytes} bytes");
     }
 
     private static string Format(int value) => value.ToString(CultureInfo.InvariantCulture);

@@ -618,6 +618,12 @@ public sealed class ScstConfigApplier
             return;
         }
 
+        if (attributes.Find("rel_tgt_id") is { } relative && relative.Value.Trim() != running.RelativeTargetPortId.ToString(CultureInfo.InvariantCulture) &&
+            running.Sessions.Count > 0)
+        {
+            plan.Error(relative.Line, $"{owner} has sessions: its rel_tgt_id ({running.RelativeTargetPortId}) cannot change to {relative.Value} now");
+        }
+
         PlanAttributes(attributes, ManagementTree.TargetAttributes(running), owner, plan, resetOmitted: name => name is not ("enabled" or "rel_tgt_id"));
 
         // Initiators first leave the groups that no longer list them (SCST's order: initiators out, LUNs, initiators in).

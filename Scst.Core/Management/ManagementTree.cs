@@ -138,7 +138,11 @@ public sealed class ManagementTree
         }
     }
 
-    /// <summary>Whether a write to <paramref name="path"/> may carry a secret, so that the text must not be logged.</summary>
+    /// <summary>
+    /// Whether a write to <paramref name="path"/> may carry a secret, so that its text must not be logged: a write to a
+    /// secret attribute, a driver's <c>add_attribute</c> / <c>add_target_attribute</c> (and their <c>del_</c> forms) of
+    /// one, and any <c>add_target</c> with parameters.
+    /// </summary>
     /// <param name="path">The file's path.</param>
     /// <param name="text">The text written.</param>
     /// <returns>True when the text must be kept out of logs.</returns>
@@ -151,15 +155,21 @@ public sealed class ManagementTree
             return true;
         }
 
-        // A driver's mgmt file: add_attribute NAME VALUE, add_target_attribute TARGET NAME VALUE.
-        string[] words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        string? attribute = words switch
+        if (path.Trim('/').Split('/') is not ["targets", string driverName, "mgmt"] || !_engine.Drivers.TryGetValue(driverName, out ITargetDriver? driver))
         {
-            ["add_attribute" or "del_attribute", string name, ..] => name,
-            ["add_target_attribute" or "del_target_attribute", _, string name, ..] => name,
-            _ => null,
+            return false;
+        }
+
+        static bool Secret(IEnumerable<ManagementAttribute> attributes, string name) =>
+            attributes.Any(a => a.IsSecret && string.Equals(a.Name, name, StringComparison.Ordinal));
+        return text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) switch
+        {
+            ["add_target", _, _, ..] => true,
+            ["add_attribute" or "del_attribute", string name, ..] => Secret(DriverAttributes(driver), name),
+            ["add_target_attribute" or "del_target_attribute", string target, string name, ..] =>
+                _engine.FindTarget(driverName, target) is not { } t || Secret(TargetAttributes(t), name),
+            _ => false,
         };
-        return attribute is not null && attribute.Contains("User", StringComparison.OrdinalIgnoreCase);
     }
 
     private static string ReadAttribute(AttributeNode node)

@@ -190,6 +190,30 @@ public sealed class ScstConfExampleTests : IAsyncLifetime
         (await ScstAdmin.RunAsync(Socket, "config", "write", "-")).Out.Should().Be(before, "nothing was applied");
     }
 
+    [Fact]
+    public async Task ChapUsers_AreMultiValuedSecretAttributes_CheckedAsTheDriverChecksThem()
+    {
+        var tree = new Scst.Core.Management.ManagementTree(Engine);
+        (await tree.WriteAsync("targets/iscsi/mgmt", $"add_target {Target}")).Succeeded.Should().BeTrue();
+
+        (await tree.WriteAsync("targets/iscsi/mgmt", $"add_target_attribute {Target} IncomingUser joe 12charsecret")).Succeeded.Should().BeTrue();
+        (await tree.WriteAsync("targets/iscsi/mgmt", $"add_target_attribute {Target} IncomingUser ann ann-secret-0001")).Succeeded.Should().BeTrue();
+        Scst.Core.Management.ManagementResult tooShort = await tree.WriteAsync("targets/iscsi/mgmt", $"add_target_attribute {Target} IncomingUser bob short");
+        Scst.Core.Management.ManagementResult sameBothWays = await tree.WriteAsync("targets/iscsi/mgmt", $"add_target_attribute {Target} OutgoingUser tgt 12charsecret");
+
+        tooShort.Status.Should().Be(-22);
+        tooShort.Message.Should().Contain("bob").And.Contain("shorter than 12 bytes").And.NotContain("short\n");
+        sameBothWays.Status.Should().Be(-22);
+        sameBothWays.Message.Should().NotContain("12charsecret");
+        tree.List($"targets/iscsi/{Target}").Message.Should().Contain("IncomingUser\nIncomingUser1\n");
+        tree.Read($"targets/iscsi/{Target}/IncomingUser1").Message.Should().Be("ann ann-secret-0001\n[key]\n");
+        tree.IsSecretWrite("targets/iscsi/mgmt", $"add_target_attribute {Target} IncomingUser x y").Should().BeTrue();
+        tree.IsSecretWrite("targets/iscsi/mgmt", $"add_target_attribute {Target} allowed_portal 10.0.0.*").Should().BeFalse();
+        tree.IsSecretWrite("targets/iscsi/mgmt", "add_target t2 IncomingUser=x").Should().BeTrue("parameters of add_target are never logged");
+        (await tree.WriteAsync("targets/iscsi/mgmt", $"del_target_attribute {Target} IncomingUser joe")).Succeeded.Should().BeTrue();
+        tree.Read($"targets/iscsi/{Target}/IncomingUser").Message.Should().Be("ann ann-secret-0001\n[key]\n");
+    }
+
     // The LUN numbers of "Lun:N Type:..." lines of iscsi-ls -s.
     private static List<string> Luns(string output) =>
         [.. output.Split('\n').Where(l => l.StartsWith("Lun:", StringComparison.Ordinal)).Select(l => l[4..].Split(' ', 2)[0].Trim())];
