@@ -267,6 +267,8 @@ public sealed class ScsiCommand
                 _responseLength = 0; // TASK ABORTED, BUSY, RESERVATION CONFLICT... carry no data
             }
         }
+
+        Session.Statistics.Record(Direction, Direction == DataDirection.Write ? Math.Min(DataLength, ExpectedTransferLength) : Math.Min(_responseLength, ExpectedTransferLength));
     }
 
     internal void AwaitExecution(ValueTask<CommandOutcome> pending)

@@ -59,6 +59,9 @@ public sealed class ScsiSession
     /// <summary>The target port.</summary>
     public ScsiTarget Target { get; }
 
+    /// <summary>What the session's commands did (counted as they complete).</summary>
+    public SessionStatistics Statistics { get; } = new();
+
     /// <summary>The initiator port name.</summary>
     public string InitiatorName { get; }
 

@@ -20,7 +20,7 @@ namespace Scst.Core.Management;
 ///    &lt;target&gt;/ {enabled, rel_tgt_id, driver's target attributes,
 ///       luns/ {mgmt, &lt;lun&gt;/ {device, read_only}},
 ///       ini_groups/ {mgmt, &lt;group&gt;/ {luns/..., initiators/ {mgmt, &lt;pattern&gt;}}},
-///       sessions/ &lt;initiator&gt;[_n]/ {initiator_name, active_commands, luns}}}
+///       sessions/ &lt;initiator&gt;[_n]/ {initiator_name, active_commands, commands, read/write/none_cmd_count, read/write_io_count_kb, luns}}}
 /// device_groups/ {mgmt, &lt;dg&gt;/ {devices/ {mgmt, &lt;device&gt;},
 ///    target_groups/ {mgmt, &lt;tg&gt;/ {mgmt, group_id, preferred, state, &lt;target&gt;/ {rel_tgt_id}}}}}
 /// </code>
@@ -362,10 +362,19 @@ public sealed class ManagementTree
             [
                 new AttributeNode("initiator_name", ManagementAttribute.ReadOnly("initiator_name", () => s.InitiatorName)),
                 new AttributeNode("active_commands", ManagementAttribute.ReadOnly("active_commands", () => s.CommandsInUse.ToString(CultureInfo.InvariantCulture), ManagementAttributeType.Integer)),
+                Counter("commands", () => s.Statistics.Commands),
+                Counter("read_cmd_count", () => s.Statistics.ReadCommands),
+                Counter("write_cmd_count", () => s.Statistics.WriteCommands),
+                Counter("none_cmd_count", () => s.Statistics.OtherCommands),
+                Counter("read_io_count_kb", () => s.Statistics.ReadBytes >> 10),
+                Counter("write_io_count_kb", () => s.Statistics.WriteBytes >> 10),
                 new AttributeNode("luns", ManagementAttribute.ReadOnly("luns", () => string.Join(' ', s.Luns.Luns.Select(l => l.Lun).Order()))),
             ]);
         }
     }
+
+    private static AttributeNode Counter(string name, Func<long> read) =>
+        new(name, ManagementAttribute.ReadOnly(name, () => read().ToString(CultureInfo.InvariantCulture), ManagementAttributeType.Integer));
 
     private IEnumerable<Node> DeviceGroups() =>
     [

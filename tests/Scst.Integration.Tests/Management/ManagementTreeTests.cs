@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using Scst.Core;
 using Scst.Core.Alua;
 using Scst.Core.Management;
 using Scst.Testing;
@@ -49,6 +50,18 @@ public sealed class ManagementTreeTests
         tree.List($"{Target}/sessions").Message.Should().Be(ScstStack.InitiatorName + "/\n");
         tree.Read($"{Target}/sessions/{ScstStack.InitiatorName}/active_commands").Message.Should().Be("0\n");
         tree.Read($"{Target}/sessions/{ScstStack.InitiatorName}/luns").Message.Should().Be("0\n");
+        LocalSession session = stack.LocalDriver.OpenSession(ScstStack.TargetName, "iqn.2026-11.test:counted");
+        await session.ExecuteAsync(0, [0x00, 0, 0, 0, 0, 0], DataDirection.None, Memory<byte>.Empty); // TEST UNIT READY
+        await session.ExecuteAsync(0, [0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0], DataDirection.Read, new byte[4096]); // READ(10) of 8 blocks
+        await session.ExecuteAsync(0, [0x2A, 0, 0, 0, 0, 0, 0, 0, 16, 0], DataDirection.Write, new byte[8192]); // WRITE(10) of 16
+        string counted = $"{Target}/sessions/iqn.2026-11.test:counted";
+        tree.Read($"{counted}/commands").Message.Should().Be("3\n");
+        tree.Read($"{counted}/read_cmd_count").Message.Should().Be("1\n");
+        tree.Read($"{counted}/write_cmd_count").Message.Should().Be("1\n");
+        tree.Read($"{counted}/none_cmd_count").Message.Should().Be("1\n");
+        tree.Read($"{counted}/read_io_count_kb").Message.Should().Be("4\n");
+        tree.Read($"{counted}/write_io_count_kb").Message.Should().Be("8\n");
+        session.Dispose();
 
         (await tree.WriteAsync("devices/null0/size", "1G")).Status.Should().Be(-13, "a creation parameter cannot change");
         (await tree.WriteAsync($"{Target}/enabled", "perhaps")).Status.Should().Be(-22);
