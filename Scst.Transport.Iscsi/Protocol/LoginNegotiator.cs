@@ -37,6 +37,7 @@ internal sealed class LoginNegotiator
 
     private TargetNegotiationOptions _options;
     private readonly HashSet<string> _seenKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _identity = new(StringComparer.Ordinal);
     private bool _targetLimitDeclared;
 
     /// <summary>Creates a negotiator over the target's configured values.</summary>
@@ -68,12 +69,36 @@ internal sealed class LoginNegotiator
     {
         ArgumentNullException.ThrowIfNull(offered);
         ArgumentNullException.ThrowIfNull(answers);
-        foreach (var pair in offered)
+        // A key may be declared once (RFC 7143 section 6.2). libiscsi declares the login's identity keys again, with
+        // the same values, in its first operational request after a security stage: those repeats are dropped; any
+        // other repeat, or one with another value, fails the login.
+        List<TextKeyValue>? kept = null;
+        for (int i = 0; i < offered.Count; i++)
         {
-            if (!_seenKeys.Add(pair.Key))
+            TextKeyValue pair = offered[i];
+            if (_seenKeys.Add(pair.Key))
+            {
+                if (pair.Key is "InitiatorName" or "SessionType" or "TargetName" or "InitiatorAlias")
+                {
+                    _identity[pair.Key] = pair.Value;
+                }
+            }
+            else if (_identity.TryGetValue(pair.Key, out string? first) && first == pair.Value)
+            {
+                kept ??= [.. offered.Take(i)];
+                continue;
+            }
+            else
             {
                 return LoginStatus.InitiatorError;
             }
+
+            kept?.Add(pair);
+        }
+
+        if (kept is not null)
+        {
+            offered = kept;
         }
 
         // SessionType decides which keys are irrelevant, wherever it sits in the request.

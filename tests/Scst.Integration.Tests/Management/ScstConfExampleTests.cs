@@ -51,8 +51,8 @@ public sealed class ScstConfExampleTests : IAsyncLifetime
         _directory.Dispose();
     }
 
-    // SCST's example, with image files in the test's directory (created with their size) and the discovery session
-    // authenticated too, as an initiator with credentials in its URL authenticates both sessions.
+    // SCST's example, with image files in the test's directory (created with their size). libiscsi offers its CHAP
+    // user to the discovery session too, which needs none here, and logs in to the target with it.
     private string Example(string extraTarget = "") => $$"""
         setup_id 0x1234
         HANDLER vdisk_fileio {
@@ -68,7 +68,6 @@ public sealed class ScstConfExampleTests : IAsyncLifetime
         }
         TARGET_DRIVER iscsi {
             enabled 1
-            IncomingUser "joe 12charsecret"
             TARGET {{Target}} {
                 IncomingUser "joe 12charsecret"
                 HeaderDigest CRC32C,None
@@ -174,9 +173,9 @@ public sealed class ScstConfExampleTests : IAsyncLifetime
         (await ScstAdmin.RunAsync(Socket, "config", "apply", file)).ExitCode.Should().Be(0);
         string before = (await ScstAdmin.RunAsync(Socket, "config", "write", "-")).Out;
 
-        // A syntax error on line 19, then a LUN naming a device no HANDLER declares.
+        // A syntax error on line 18, then a LUN naming a device no HANDLER declares.
         string[] lines = Example().Split('\n');
-        lines[18] = "        LUN 0 disk1 {";
+        lines[17] = "        LUN 0 disk1 {";
         await File.WriteAllTextAsync(file, string.Join('\n', lines), TestContext.Current.CancellationToken);
         AdminCliTests.Run syntax = await ScstAdmin.RunAsync(Socket, "config", "apply", file);
         syntax.ExitCode.Should().Be(1);
@@ -185,7 +184,7 @@ public sealed class ScstConfExampleTests : IAsyncLifetime
         await File.WriteAllTextAsync(file, Example().Replace("LUN 1 disk2", "LUN 1 disk9", StringComparison.Ordinal), TestContext.Current.CancellationToken);
         AdminCliTests.Run semantic = await ScstAdmin.RunAsync(Socket, "config", "apply", file);
         semantic.ExitCode.Should().Be(1);
-        semantic.Err.Should().Contain("line 25: LUN 1 names device disk9");
+        semantic.Err.Should().Contain("line 24: LUN 1 names device disk9");
 
         (await ScstAdmin.RunAsync(Socket, "config", "write", "-")).Out.Should().Be(before, "nothing was applied");
     }

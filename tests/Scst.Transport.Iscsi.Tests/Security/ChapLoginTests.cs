@@ -431,6 +431,27 @@ public class ChapLoginTests
     }
 
     [Fact]
+    public void CredentialsOfferedWhereNoneAreNeeded_TheLoginGoesOnWithoutThem_AsLibiscsiSendsIt()
+    {
+        // libiscsi with a user in its URL offers CHAP,None; a discovery session with no users answers None. Its
+        // operational request then declares InitiatorName and SessionType again, with the same values.
+        var login = Create();
+        var security = login.Process(Request(LoginStage.SecurityNegotiation, LoginStage.OperationalNegotiation),
+            Text($"InitiatorName={Initiator}", "SessionType=Discovery", "AuthMethod=CHAP,None"));
+        var operational = login.Process(Request(LoginStage.OperationalNegotiation, LoginStage.FullFeaturePhase),
+            Text($"InitiatorName={Initiator}", "SessionType=Discovery", "HeaderDigest=None", "MaxRecvDataSegmentLength=262144"));
+        var changed = Create();
+        changed.Process(Request(LoginStage.SecurityNegotiation, LoginStage.OperationalNegotiation),
+            Text($"InitiatorName={Initiator}", "SessionType=Discovery", "AuthMethod=CHAP,None"));
+        var other = changed.Process(Request(LoginStage.OperationalNegotiation, LoginStage.FullFeaturePhase),
+            Text("InitiatorName=iqn.2026-01.org.example:someone-else", "SessionType=Discovery"));
+
+        security.Header.Status.Should().Be(LoginStatus.Success);
+        operational.Header.Status.Should().Be(LoginStatus.Success, "the same value declared again changes nothing");
+        other.Header.Status.Should().Be(LoginStatus.InitiatorError, "a different InitiatorName is a redeclaration");
+    }
+
+    [Fact]
     public void DiscoverySession_AuthenticatesWithTheDiscoveryUser()
     {
         _chap.Discovery.SetIncomingUser("finder", "finder-secret-0123");
