@@ -273,6 +273,12 @@ public sealed class ScstEngine : IAsyncDisposable
             }
 
             _drivers.TryAdd(driver.Name, driver);
+            // The next id that no target holds (an id set through rel_tgt_id may be ahead of the counter).
+            while (_nextRelativeTargetPortId == 0 || _targets.Any(t => t.RelativeTargetPortId == _nextRelativeTargetPortId))
+            {
+                _nextRelativeTargetPortId++;
+            }
+
             target = new ScsiTarget(this, driver, name, _nextRelativeTargetPortId++);
             _targets = [.. _targets, target];
         }
