@@ -80,9 +80,9 @@ public sealed class ManagementTreeTests
         (await tree.WriteAsync($"targets/{LocalTargetDriver.DriverName}/mgmt", "add_target t2 rel_tgt_id=42")).Should().Be(ManagementResult.Ok);
         tree.Read($"targets/{LocalTargetDriver.DriverName}/t2/enabled").Message.Should().Be("0\n", "a target made through mgmt starts disabled, as in SCST");
         tree.Read($"targets/{LocalTargetDriver.DriverName}/t2/rel_tgt_id").Message.Should().Be("42\n[key]\n");
-        (await tree.WriteAsync($"{Target}/rel_tgt_id", "2")).Should().Be(ManagementResult.Ok);
+        (await tree.WriteAsync($"{Target}/rel_tgt_id", "3")).Should().Be(ManagementResult.Ok, "3 is the id the next new target would get");
         (await tree.WriteAsync($"targets/{LocalTargetDriver.DriverName}/mgmt", "add_target t4")).Should().Be(ManagementResult.Ok);
-        stack.Engine.FindTarget(LocalTargetDriver.DriverName, "t4")!.RelativeTargetPortId.Should().Be(3, "new ids go on from the last one given, past those held (2 by tgt, 42 by t2)");
+        stack.Engine.FindTarget(LocalTargetDriver.DriverName, "t4")!.RelativeTargetPortId.Should().Be(4, "a new id skips those held (3 by tgt)");
         (await tree.WriteAsync($"targets/{LocalTargetDriver.DriverName}/t4/rel_tgt_id", "42")).Status.Should().Be(-22, "t2 holds 42");
         (await tree.WriteAsync($"targets/{LocalTargetDriver.DriverName}/mgmt", "add_target t3 nosuch=1")).Status.Should().Be(-2);
         stack.Engine.FindTarget(LocalTargetDriver.DriverName, "t3").Should().BeNull("a target whose parameters fail is not left behind");
