@@ -566,30 +566,30 @@ public sealed class ScstConfigApplier
 
         if (running is null)
         {
-            plan.Add($"add target {tc.Name} to {driver.Name}", tc.Line, () =>
+            // The names are checked on a target that is never registered; the values when the target is made.
+            var known = ManagementTree.TargetAttributes(new ScsiTarget(_engine, driver, tc.Name, ushort.MaxValue)).Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (ConfigAttribute a in attributes.Where(a => !known.Contains(a.Name)))
+            {
+                plan.IgnoreOrError(a, owner);
+            }
+
+            plan.Add($"add target {tc.Name} to {driver.Name}", tc.Line, async () =>
             {
                 ScsiTarget made = _engine.AddTarget(driver, tc.Name);
                 made.Enabled = false;
-                foreach (ConfigAttribute a in attributes)
+                foreach (ConfigAttribute a in attributes.Where(a => known.Contains(a.Name)))
                 {
-                    if (s_ignoredObjectAttributes.Contains(a.Name))
-                    {
-                        continue;
-                    }
-
                     ManagementResult set = ManagementCommands.SetTargetAttribute(made, a.Name, a.Value, add: true);
                     if (!set.Succeeded)
                     {
-                        return ValueTask.FromResult(ManagementResult.Error(-set.Status, $"{set.Message} (line {a.Line})"));
+                        // The target goes again: what failed leaves nothing half made.
+                        await _engine.RemoveTargetAsync(made).ConfigureAwait(false);
+                        return ManagementResult.Error(-set.Status, $"{set.Message} (line {a.Line})");
                     }
                 }
 
-                return ValueTask.FromResult(ManagementResult.Ok);
+                return ManagementResult.Ok;
             });
-            foreach (ConfigAttribute a in attributes.Where(a => s_ignoredObjectAttributes.Contains(a.Name)))
-            {
-                plan.Note($"line {a.Line}: {owner}: {a.Name} has no effect here; ignored");
-            }
 
             foreach (LunConfiguration lun in tc.Luns)
             {

@@ -150,6 +150,9 @@ public sealed class ConfigApplierTests
             t.Luns.Add(new LunConfiguration(5, "nosuch", 16));
             t.Attributes.Add("no_such_attribute", "1", 17);
         });
+        var fresh = new TargetConfiguration("fresh", 70);
+        fresh.Attributes.Add("bogus", "1", 71);
+        config.TargetDrivers[0].Targets.Add(fresh);
         config.Handlers.Add(new HandlerConfiguration("vdisk_nosuch", 50));
         config.TargetDrivers.Add(new TargetDriverConfiguration("nosuch_driver", 60));
         string before = Describe(stack.Engine);
@@ -162,6 +165,8 @@ public sealed class ConfigApplierTests
         result.Errors.Should().Contain(e => e.StartsWith("line 16: LUN 5 names device nosuch", StringComparison.Ordinal));
         result.Errors.Should().Contain(e => e.StartsWith("line 17: target tgt has no attribute 'no_such_attribute'", StringComparison.Ordinal));
         result.Errors.Should().Contain(e => e.StartsWith("line 50: HANDLER vdisk_nosuch: no such handler", StringComparison.Ordinal));
+        result.Errors.Should().Contain(e => e.StartsWith("line 71: target fresh has no attribute 'bogus'", StringComparison.Ordinal), "a new target's attributes are checked too");
+        stack.Engine.FindTarget(Driver, "fresh").Should().BeNull();
         result.Errors.Should().Contain(e => e.StartsWith("line 60: TARGET_DRIVER nosuch_driver: no such target driver", StringComparison.Ordinal));
         Describe(stack.Engine).Should().Be(before, "nothing is applied from a configuration with an error");
         stack.Engine.FindDevice("null1").Should().BeNull();
