@@ -263,6 +263,8 @@ public sealed class ScstConfigApplier
 
             if (!result.Succeeded)
             {
+                int notMade = steps.Count - done.Count - 1;
+
                 // Devices this apply created and nothing maps yet are removed again.
                 foreach (string device in created)
                 {
@@ -280,7 +282,7 @@ public sealed class ScstConfigApplier
 
                 string error = $"{step.Description}: {result.Message}" + (step.Line > 0 ? $" (line {step.Line})" : string.Empty);
                 Log.ConfigurationApplied(_logger, done.Count, 1);
-                return new ScstConfigApplyResult(done, plan.Notes, [error, $"{steps.Count - done.Count - 1} later change(s) not made"], -result.Status, applied: done.Count > 0);
+                return new ScstConfigApplyResult(done, plan.Notes, [error, $"{notMade} later change(s) not made"], -result.Status, applied: done.Count > 0);
             }
 
             if (step.CreatesDevice is { } name)
