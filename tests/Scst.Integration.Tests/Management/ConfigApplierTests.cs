@@ -173,6 +173,26 @@ public sealed class ConfigApplierTests
     }
 
     [Fact]
+    public async Task AStepThatFailsWhileApplying_StopsTheApply_AndTheDevicesItMadeGoAgain()
+    {
+        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        ScstConfiguration config = Configuration(t => t.Luns.Add(new LunConfiguration(1, "missing", 15)));
+        var fileio = new HandlerConfiguration("vdisk_fileio", 80);
+        var missing = new DeviceConfiguration("missing", 81);
+        missing.Attributes.Add("filename", "/nonexistent-dir/missing.img", 82);
+        fileio.Devices.Add(missing);
+        config.Handlers.Add(fileio);
+
+        ScstConfigApplyResult result = await new ScstConfigApplier(stack.Engine).ApplyAsync(config);
+
+        result.Succeeded.Should().BeFalse();
+        result.Errors[0].Should().StartWith("add device missing: ").And.EndWith("(line 81)");
+        result.Errors[1].Should().MatchRegex("^[0-9]+ later change\\(s\\) not made$");
+        stack.Engine.FindDevice("null1").Should().BeNull("the device made before the failure was removed again");
+        stack.Target().Luns.Find(1).Should().BeNull();
+    }
+
+    [Fact]
     public async Task Force_RemovesWhatIsNotListed_AndRecreatesADeviceInUse()
     {
         await using ScstStack stack = await ScstStack.StartNullIoAsync();
