@@ -2,6 +2,7 @@
 
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using Scst.Core.Alua;
 using Scst.Core.Buffers;
 using Scst.Core.Cdb;
 using Scst.Core.Spc;
@@ -341,6 +342,15 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             session.TryTakeUnitAttention(lun, out SenseCode attention))
         {
             return CommandOutcome.CheckCondition(attention);
+        }
+
+        // ALUA (SPC-4 section 5.15.2.4): through a target port group in standby, unavailable, offline or transitioning
+        // state only the commands of its list run. A device in no device group costs one volatile read.
+        if (device?.DeviceGroup is { } deviceGroup && command.Cdb.Length > 0 &&
+            deviceGroup.TargetGroupOf(session.Target.Name) is { } targetGroup &&
+            AccessStateGate.Refuses(targetGroup.State, command.Cdb, out SenseCode notAccessible))
+        {
+            return CommandOutcome.CheckCondition(notAccessible);
         }
 
         CommandOutcome refusal = result switch

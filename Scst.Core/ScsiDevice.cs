@@ -21,6 +21,7 @@ public abstract class ScsiDevice : IAsyncDisposable
     private ModePages? _modePages;
     private TaskSet? _sharedTaskSet;
     private int _commandsInTaskSets;
+    private Alua.DeviceGroup? _deviceGroup;
 
     /// <summary>Creates a device.</summary>
     /// <param name="name">The device name, unique in the core; no '/' and no '.'.</param>
@@ -252,6 +253,16 @@ public abstract class ScsiDevice : IAsyncDisposable
 
     /// <summary>The device's SPC-2 and persistent reservations, shared by every I_T nexus.</summary>
     internal ReservationState Reservations { get; }
+
+    /// <summary>
+    /// The ALUA device group the device belongs to, or null: the one field the command path reads for a device in no
+    /// device group. Kept by <see cref="Alua.DeviceGroup"/> and the core as membership changes.
+    /// </summary>
+    public Alua.DeviceGroup? DeviceGroup
+    {
+        get => Volatile.Read(ref _deviceGroup);
+        internal set => Volatile.Write(ref _deviceGroup, value);
+    }
 
     /// <summary>
     /// Enables saved mode pages and APTPL persistent reservation state in <paramref name="stateDirectory"/> and loads

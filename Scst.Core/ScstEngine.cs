@@ -160,6 +160,15 @@ public sealed class ScstEngine : IAsyncDisposable
             }
         }
 
+        // A device group may name the device from an earlier registration under the same name.
+        foreach (DeviceGroup group in DeviceGroups)
+        {
+            if (group.Devices.Contains(device.Name, StringComparer.Ordinal))
+            {
+                device.DeviceGroup = group;
+            }
+        }
+
         device.LoadSavedState(Options.StateDirectory, _logger);
         Log.DeviceRegistered(_logger, device.Name, device.HandlerName, (device as BlockDevice)?.BlockCount ?? 0, device.BlockSize);
         Events.Publish(ScstEvents.VirtualDeviceRegistered(device.Name));
@@ -382,6 +391,14 @@ public sealed class ScstEngine : IAsyncDisposable
 
             int i = Array.IndexOf(_deviceGroups, group);
             Volatile.Write(ref _deviceGroups, [.. _deviceGroups[..i], .. _deviceGroups[(i + 1)..]]);
+            foreach (string member in group.Devices)
+            {
+                if (FindDevice(member) is { } device && device.DeviceGroup == group)
+                {
+                    device.DeviceGroup = null;
+                }
+            }
+
             return true;
         }
     }
@@ -391,6 +408,21 @@ public sealed class ScstEngine : IAsyncDisposable
     /// <returns>The device group or null.</returns>
     public DeviceGroup? FindDeviceGroup(string name) =>
         Volatile.Read(ref _deviceGroups).FirstOrDefault(g => string.Equals(g.Name, name, StringComparison.Ordinal));
+
+    /// <summary>
+    /// The ALUA target group that applies to <paramref name="device"/> seen through <paramref name="target"/>: the
+    /// target group of the device's device group whose members name the target. Null when the device is in no device
+    /// group or the target in none of its target groups. No lock, no allocation: the command path calls it.
+    /// </summary>
+    /// <param name="device">The device.</param>
+    /// <param name="target">The target.</param>
+    /// <returns>The target group or null.</returns>
+    public static TargetGroup? FindTargetGroup(ScsiDevice device, ScsiTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(target);
+        return device.DeviceGroup?.TargetGroupOf(target.Name);
+    }
 
     /// <summary>Checks a management object's name: not empty, no white space, no '/'.</summary>
     internal static void ValidateObjectName(string name, string kind)

@@ -70,6 +70,18 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// </summary>
     public static SenseCode SanitizeInProgress => new(SenseKey.NotReady, 0x04, 0x1B);
 
+    /// <summary>NOT READY, LOGICAL UNIT NOT ACCESSIBLE, ASYMMETRIC ACCESS STATE TRANSITION (04/0A).</summary>
+    public static SenseCode AsymmetricAccessStateTransition => new(SenseKey.NotReady, 0x04, 0x0A);
+
+    /// <summary>NOT READY, LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN STANDBY STATE (04/0B).</summary>
+    public static SenseCode TargetPortInStandbyState => new(SenseKey.NotReady, 0x04, 0x0B);
+
+    /// <summary>NOT READY, LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE (04/0C).</summary>
+    public static SenseCode TargetPortInUnavailableState => new(SenseKey.NotReady, 0x04, 0x0C);
+
+    /// <summary>NOT READY, LOGICAL UNIT NOT READY, OFFLINE (04/12): the target port group is in the offline state.</summary>
+    public static SenseCode LogicalUnitOffline => new(SenseKey.NotReady, 0x04, 0x12);
+
     /// <summary>MEDIUM ERROR, SANITIZE COMMAND FAILED (31/03): the last sanitize operation failed (sanitize failure mode).</summary>
     public static SenseCode SanitizeCommandFailed => new(SenseKey.MediumError, 0x31, 0x03);
 
@@ -90,6 +102,9 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
 
     /// <summary>UNIT ATTENTION, MODE PARAMETERS CHANGED (2A/01): another I_T nexus changed shared mode pages.</summary>
     public static SenseCode ModeParametersChanged => new(SenseKey.UnitAttention, 0x2A, 0x01);
+
+    /// <summary>UNIT ATTENTION, ASYMMETRIC ACCESS STATE CHANGED (2A/06): a target port group of the LU changed its ALUA state.</summary>
+    public static SenseCode AsymmetricAccessStateChanged => new(SenseKey.UnitAttention, 0x2A, 0x06);
 
     /// <summary>UNIT ATTENTION, CAPACITY DATA HAS CHANGED (2A/09).</summary>
     public static SenseCode CapacityDataChanged => new(SenseKey.UnitAttention, 0x2A, 0x09);

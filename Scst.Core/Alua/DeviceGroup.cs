@@ -36,6 +36,7 @@ public sealed class DeviceGroup
     private readonly Lock _lock = new();
     private string[] _devices = [];
     private TargetGroup[] _targetGroups = [];
+    private Port[] _ports = [];
 
     internal DeviceGroup(ScstEngine engine, string name)
     {
@@ -80,6 +81,11 @@ public sealed class DeviceGroup
             {
                 Volatile.Write(ref _devices, [.. _devices, device]);
             }
+
+            if (Engine.FindDevice(device) is { } registered && Engine.DeviceGroups.Contains(this))
+            {
+                registered.DeviceGroup = this;
+            }
         }
     }
 
@@ -97,8 +103,14 @@ public sealed class DeviceGroup
             }
 
             Volatile.Write(ref _devices, [.. _devices[..i], .. _devices[(i + 1)..]]);
-            return true;
         }
+
+        if (Engine.FindDevice(device) is { } registered && registered.DeviceGroup == this)
+        {
+            registered.DeviceGroup = null;
+        }
+
+        return true;
     }
 
     /// <summary>Creates a target group.</summary>
@@ -117,6 +129,7 @@ public sealed class DeviceGroup
 
             var group = new TargetGroup(this, name);
             Volatile.Write(ref _targetGroups, [.. _targetGroups, group]);
+            RebuildPorts();
             return group;
         }
     }
@@ -135,6 +148,7 @@ public sealed class DeviceGroup
 
             int i = Array.IndexOf(_targetGroups, group);
             Volatile.Write(ref _targetGroups, [.. _targetGroups[..i], .. _targetGroups[(i + 1)..]]);
+            RebuildPorts();
             return true;
         }
     }
@@ -144,6 +158,67 @@ public sealed class DeviceGroup
     /// <returns>The target group or null.</returns>
     public TargetGroup? FindTargetGroup(string name) =>
         Volatile.Read(ref _targetGroups).FirstOrDefault(g => string.Equals(g.Name, name, StringComparison.Ordinal));
+
+    /// <summary>
+    /// The target group whose members name <paramref name="target"/>, or null. Cheap enough for the command path: it
+    /// reads a snapshot of (target, group) pairs, rebuilt when a target group or a member comes or goes, without a
+    /// lock or an allocation.
+    /// </summary>
+    /// <param name="target">The target's name.</param>
+    /// <returns>The target group or null.</returns>
+    public TargetGroup? TargetGroupOf(string target)
+    {
+        foreach (Port port in Volatile.Read(ref _ports))
+        {
+            if (string.Equals(port.Target, target, StringComparison.Ordinal))
+            {
+                return port.Group;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Rebuilds the snapshot that <see cref="TargetGroupOf"/> reads; called when the target groups or their members change.</summary>
+    internal void RebuildPorts()
+    {
+        lock (_lock)
+        {
+            var ports = new List<Port>();
+            foreach (TargetGroup group in _targetGroups)
+            {
+                foreach (TargetGroupMember member in group.Targets)
+                {
+                    ports.Add(new Port(member.Name, group));
+                }
+            }
+
+            Volatile.Write(ref _ports, [.. ports]);
+        }
+    }
+
+    /// <summary>
+    /// Tells every session that reaches a device of the group that a target group's access state changed (ASYMMETRIC
+    /// ACCESS STATE CHANGED). A group not in the core (a scratch copy) has no one to tell.
+    /// </summary>
+    internal void OnStateChanged()
+    {
+        if (!Engine.DeviceGroups.Contains(this))
+        {
+            return;
+        }
+
+        foreach (string name in Devices)
+        {
+            if (Engine.FindDevice(name) is { } device)
+            {
+                Engine.EstablishUnitAttention(device, SenseCode.AsymmetricAccessStateChanged);
+            }
+        }
+    }
+
+    // A member target of a target group, as the lookup reads it.
+    private readonly record struct Port(string Target, TargetGroup Group);
 }
 
 /// <summary>
@@ -157,6 +232,7 @@ public sealed class TargetGroup
     private int _groupId;
     private int _state = (int)AluaState.ActiveOptimized;
     private bool _preferred;
+    private bool _stateChanged;
 
     internal TargetGroup(DeviceGroup deviceGroup, string name)
     {
@@ -182,12 +258,30 @@ public sealed class TargetGroup
         }
     }
 
-    /// <summary>The asymmetric access state. Defaults to active/optimized.</summary>
+    /// <summary>
+    /// The asymmetric access state. Defaults to active/optimized. Setting another state establishes ASYMMETRIC ACCESS
+    /// STATE CHANGED for every session that reaches a device of the device group.
+    /// </summary>
     public AluaState State
     {
         get => (AluaState)Volatile.Read(ref _state);
-        set => Volatile.Write(ref _state, (int)value);
+        set
+        {
+            if (Interlocked.Exchange(ref _state, (int)value) == (int)value)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _stateChanged, true);
+            DeviceGroup.OnStateChanged();
+        }
     }
+
+    /// <summary>
+    /// Whether <see cref="State"/> has changed since the group was created: REPORT TARGET PORT GROUPS then reports status
+    /// code 02h (altered by implicit asymmetric logical unit access behaviour).
+    /// </summary>
+    public bool StateChanged => Volatile.Read(ref _stateChanged);
 
     /// <summary>Whether the group is the preferred path (the PREF bit of REPORT TARGET PORT GROUPS).</summary>
     public bool Preferred
@@ -206,6 +300,7 @@ public sealed class TargetGroup
     public TargetGroupMember AddTarget(string target)
     {
         ArgumentException.ThrowIfNullOrEmpty(target);
+        TargetGroupMember member;
         lock (_lock)
         {
             if (FindTarget(target) is not null)
@@ -213,10 +308,12 @@ public sealed class TargetGroup
                 throw new ArgumentException($"target {target} is already in target group {Name}");
             }
 
-            var member = new TargetGroupMember(target);
+            member = new TargetGroupMember(target);
             Volatile.Write(ref _targets, [.. _targets, member]);
-            return member;
         }
+
+        DeviceGroup.RebuildPorts();
+        return member;
     }
 
     /// <summary>Removes a target port.</summary>
@@ -233,8 +330,10 @@ public sealed class TargetGroup
 
             int i = Array.IndexOf(_targets, member);
             Volatile.Write(ref _targets, [.. _targets[..i], .. _targets[(i + 1)..]]);
-            return true;
         }
+
+        DeviceGroup.RebuildPorts();
+        return true;
     }
 
     /// <summary>Finds a member by target name.</summary>

@@ -151,7 +151,9 @@ public static class CdbTable
         ArgumentNullException.ThrowIfNull(device);
         if ((descriptor.Flags & CdbFlags.CoreOwned) != 0)
         {
-            return Spc.SpcCommands.Implements(descriptor);
+            // REPORT TARGET PORT GROUPS goes with asymmetric access (INQUIRY's TPGS): a device in a device group.
+            return Spc.SpcCommands.Implements(descriptor) &&
+                (descriptor is not { Opcode: 0xA3, ServiceAction: 0x0A } || device.DeviceGroup is not null);
         }
 
         if ((descriptor.Flags & CdbFlags.BlockCommand) != 0)

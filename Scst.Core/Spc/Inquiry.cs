@@ -74,6 +74,10 @@ internal static class Inquiry
         d[3] = 0x20 | 0x10 | 0x02;  // NORMACA, HISUP, RESPONSE DATA FORMAT 2
         d[4] = StandardLength - 5;
         d[5] |= 0x08;               // 3PC: the core's copy manager takes EXTENDED COPY on every logical unit
+        if (device.DeviceGroup is not null)
+        {
+            d[5] |= 0x10;           // TPGS 01b: implicit asymmetric logical unit access
+        }
         d[7] = 0x02;                // CMDQUE
         DeviceIdentity id = device.Identity;
         SpcCommands.WriteAscii(d.Slice(8, 8), id.VendorId);
@@ -163,7 +167,9 @@ internal static class Inquiry
         BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], target.RelativeTargetPortId);
         n += 4;
         n += Header(d[n..], CodeSetBinary, 0x80 | AssociationTargetPort | TypeTargetPortGroup, 4, protocol);
-        BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], target.TargetPortGroupId);
+        // The target port group: the ALUA target group that names the target, else the target's own setting.
+        ushort group = ScstEngine.FindTargetGroup(command.Device!, target) is { } targetGroup ? (ushort)targetGroup.GroupId : target.TargetPortGroupId;
+        BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], group);
         n += 4;
         return n;
     }

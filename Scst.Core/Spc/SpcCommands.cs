@@ -8,8 +8,8 @@ namespace Scst.Core.Spc;
 
 /// <summary>
 /// The SPC-4 commands the core answers for every device: TEST UNIT READY, INQUIRY with its VPD pages, REPORT LUNS,
-/// REQUEST SENSE, MODE SENSE, MODE SELECT, REPORT SUPPORTED OPERATION CODES and REPORT SUPPORTED TASK MANAGEMENT
-/// FUNCTIONS, and the copy manager's EXTENDED COPY and RECEIVE COPY RESULTS. All but EXTENDED COPY run synchronously;
+/// REQUEST SENSE, MODE SENSE, MODE SELECT, REPORT SUPPORTED OPERATION CODES, REPORT SUPPORTED TASK MANAGEMENT
+/// FUNCTIONS and REPORT TARGET PORT GROUPS, and the copy manager's EXTENDED COPY and RECEIVE COPY RESULTS. All but EXTENDED COPY run synchronously;
 /// responses are built on the stack and copied once into the command's buffer, cut to the allocation length.
 /// </summary>
 internal static class SpcCommands
@@ -20,7 +20,7 @@ internal static class SpcCommands
     public static bool Implements(CdbDescriptor descriptor) => (descriptor.Opcode, descriptor.ServiceAction) switch
     {
         (0x00 or 0x03 or 0x12 or 0x15 or 0x1A or 0x55 or 0x5A or 0xA0, -1) => true,
-        (0xA3, 0x0C or 0x0D) => true,
+        (0xA3, 0x0A or 0x0C or 0x0D) => true,
         (0x83, 0x00) or (0x84, 0x00 or 0x03 or 0x04) => true,
         (0x16 or 0x17 or 0x56 or 0x57, -1) => true,
         (0x5E, >= 0x00 and <= 0x03) or (0x5F, >= 0x00 and <= 0x07) => true,
@@ -64,6 +64,7 @@ internal static class SpcCommands
             0xA0 => ReportLuns(command),
             0x1A or 0x5A => ModeSense.Execute(command),
             0x15 or 0x55 => ModeSense.Select(command, engine),
+            0xA3 when (command.Cdb[1] & 0x1F) == 0x0A => ReportTargetPortGroups.Execute(command, engine),
             0xA3 when (command.Cdb[1] & 0x1F) == 0x0C => ReportSupported.OperationCodes(command),
             0xA3 => ReportSupported.TaskManagementFunctions(command),
             0x84 => engine.CopyManager.ReceiveCopyResults(command),
