@@ -61,6 +61,7 @@ internal sealed partial class IscsiConnection
         else if (session.Parameters is not { } leading || leading.SessionType != p.SessionType || leading.TargetName != p.TargetName)
         {
             // A connection joins the session it named by TSIH, to the same target (RFC 7143 section 6.3.3).
+            session.CancelReservation(id.Cid);
             return false;
         }
 

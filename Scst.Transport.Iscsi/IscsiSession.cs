@@ -25,6 +25,7 @@ internal sealed class IscsiSession : ISessionTransport
     private readonly IscsiTargetDriver _driver;
     private readonly Lock _lock = new();
     private readonly Dictionary<ushort, IscsiConnection> _connections = [];
+    private readonly HashSet<ushort> _reserved = [];
     private readonly Dictionary<uint, DeferredPdu> _deferred = [];
     private readonly Stack<IscsiTask> _freeTasks = new();
     private readonly HashSet<uint> _abortedBeforeArrival = [];
@@ -131,15 +132,42 @@ internal sealed class IscsiSession : ISessionTransport
     public void OpenScsi(ScsiTarget target, string accessName, byte[] transportId) => Scsi = target.OpenSession(accessName, transportId, this);
 
     /// <summary>
-    /// Whether a connection with <paramref name="cid"/> may join: the session is not over and has room, or the CID is
-    /// one of its connections (connection reinstatement, RFC 7143 section 6.3.4).
+    /// Whether a connection with <paramref name="cid"/> may join, keeping its place until it joins
+    /// (<see cref="Join"/>) or gives it back (<see cref="CancelReservation"/>): the session is not over and has room, or
+    /// the CID is one of its connections (connection reinstatement, RFC 7143 section 6.3.4).
     /// </summary>
-    public bool CanJoin(ushort cid)
+    public bool TryReserve(ushort cid)
     {
         lock (_lock)
         {
-            return !_ended && Parameters is not null
-                && (_connections.ContainsKey(cid) || _connections.Count < Parameters.MaxConnections);
+            if (_ended || Parameters is null)
+            {
+                return false;
+            }
+
+            if (_connections.ContainsKey(cid) || _reserved.Contains(cid))
+            {
+                return true;
+            }
+
+            // A login that will join holds its place from the moment it is bound, before its final response leaves,
+            // so that a login right after it counts it.
+            if (_connections.Count + _reserved.Count >= Parameters.MaxConnections)
+            {
+                return false;
+            }
+
+            _reserved.Add(cid);
+            return true;
+        }
+    }
+
+    /// <summary>Gives back the place of a login that was bound but did not join.</summary>
+    public void CancelReservation(ushort cid)
+    {
+        lock (_lock)
+        {
+            _reserved.Remove(cid);
         }
     }
 
@@ -159,6 +187,7 @@ internal sealed class IscsiSession : ISessionTransport
 
             _connections.TryGetValue(cid, out old);
             _connections[cid] = connection;
+            _reserved.Remove(cid);
             _retainTimer?.Dispose();
             _retainTimer = null;
         }

@@ -392,7 +392,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         {
             lock (_lock)
             {
-                return _sessions.TryGetValue(key, out IscsiSession? existing) && existing.Tsih == request.Tsih && existing.CanJoin(request.Cid)
+                return _sessions.TryGetValue(key, out IscsiSession? existing) && existing.Tsih == request.Tsih && existing.TryReserve(request.Cid)
                     ? existing
                     : null;
             }
