@@ -225,7 +225,8 @@ public sealed partial class ManagementEndpoint : IHostedService, IAsyncDisposabl
                 logged = _tree.IsSecretWrite(path, first + " " + rest) ? $"{path} {first} (value not logged)" : line;
                 break;
             default:
-                result = ManagementResult.Error(22, $"'{line}': expected read PATH, list [PATH], write PATH TEXT, config check|apply [force] LENGTH, config save [nonkey]");
+                // The line is not repeated: a mistyped request may hold a secret.
+                result = ManagementResult.Error(22, $"'{(words.Length > 0 ? words[0] : string.Empty)}': expected read PATH, list [PATH], write PATH TEXT, config check|apply [force] LENGTH, config save [nonkey]");
                 logged = words.Length > 0 ? words[0] : string.Empty;
                 break;
         }
