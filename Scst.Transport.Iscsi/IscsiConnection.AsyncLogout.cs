@@ -11,17 +11,23 @@ namespace Scst.Transport.Iscsi;
 internal sealed partial class IscsiConnection
 {
     private int _logoutRequested;
+    private volatile bool _fullFeature;
 
     /// <summary>
-    /// Sends the logout request on a full-feature-phase connection of a Normal session; false when the connection has
-    /// none (login, Discovery), was asked already, or is gone.
+    /// Sends the logout request on a full-feature-phase connection of a Normal session; true also when it was asked
+    /// already; false when the connection has no SCSI session (login, Discovery) or is gone.
     /// </summary>
     /// <param name="seconds">Parameter3: the seconds the initiator has to log out.</param>
     public bool RequestLogout(ushort seconds)
     {
-        if (Scsi is null || Interlocked.Exchange(ref _logoutRequested, 1) != 0)
+        if (Scsi is null)
         {
             return false;
+        }
+
+        if (Interlocked.Exchange(ref _logoutRequested, 1) != 0)
+        {
+            return true; // asked already: that request stands
         }
 
         try

@@ -128,8 +128,22 @@ internal sealed partial class IscsiConnection
         }
 
         Log.LoginCompleted(_logger, id.InitiatorName, id.TargetName ?? "(discovery)", id.SessionType == SessionType.Normal ? "Normal" : "Discovery", id.Tsih, _remote);
+
+        // A portal removed while this login completed skipped this connection (it was not in the full feature phase):
+        // it asks itself. The fence orders the flag's publication before the read of the portal list, as RemovePortal
+        // orders the list's change before its pass over the connections.
+        _fullFeature = true;
+        Interlocked.MemoryBarrier();
+        if (Portal is { } portal && !_driver.Listens(portal))
+        {
+            _driver.AskToLogOutOrDrop([this]);
+        }
+
         return true;
     }
+
+    /// <summary>Whether the login completed and the connection carries its session (see <see cref="EnterFullFeaturePhase"/>).</summary>
+    internal bool InFullFeaturePhase => _fullFeature;
 
     private void HandleNopOut(in IscsiPdu pdu)
     {

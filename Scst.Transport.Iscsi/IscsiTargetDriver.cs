@@ -270,9 +270,20 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             connections = [.. _connections.Where(c => c.Portal == portal)];
         }
 
+        // A connection still logging in is asked once it has entered the full feature phase: it checks its portal
+        // then (IscsiConnection.EnterFullFeaturePhase), as it checks its target's Enabled.
         Log.PortalRemoved(_logger, endPoint, connections.Length);
-        AskToLogOutOrDrop(connections);
+        AskToLogOutOrDrop([.. connections.Where(c => c.InFullFeaturePhase)]);
         return true;
+    }
+
+    /// <summary>Whether <paramref name="portal"/> is still one the driver listens on.</summary>
+    internal bool Listens(IscsiPortal portal)
+    {
+        lock (_lock)
+        {
+            return _portals.Contains(portal);
+        }
     }
 
     private IscsiPortal Listen(string text, CancellationToken stopping)
@@ -515,7 +526,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         AskToLogOutOrDrop(connections);
     }
 
-    private void AskToLogOutOrDrop(IscsiConnection[] connections)
+    internal void AskToLogOutOrDrop(IscsiConnection[] connections)
     {
         int seconds = (int)Math.Min(Options.LogoutRequestTimeout.TotalSeconds, ushort.MaxValue);
         foreach (IscsiConnection c in connections)

@@ -225,17 +225,30 @@ internal sealed class Mapper(string mgmtPath, List<Rule> rules)
         return lun;
     }
 
-    // One connection per command keeps the watcher simple and survives target restarts.
+    // One connection per command keeps the watcher simple and survives target restarts. The answer is a line
+    // "STATUS LENGTH" and LENGTH bytes of text (what failed and why, when STATUS is not 0).
     private async Task<(int Status, string Message)> SendAsync(string request, CancellationToken cancellationToken)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(mgmtPath), cancellationToken);
         await using var stream = new NetworkStream(socket);
         await stream.WriteAsync(Encoding.UTF8.GetBytes(request + "\n"), cancellationToken);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        string answer = await reader.ReadLineAsync(cancellationToken) ?? "-5 the target closed the management connection";
-        int space = answer.IndexOf(' ', StringComparison.Ordinal);
-        string code = space < 0 ? answer : answer[..space];
-        return (int.Parse(code, CultureInfo.InvariantCulture), space < 0 ? string.Empty : answer[(space + 1)..]);
+        var head = new List<byte>();
+        byte[] one = new byte[1];
+        while (await stream.ReadAsync(one, cancellationToken) == 1 && one[0] != (byte)'\n')
+        {
+            head.Add(one[0]);
+        }
+
+        string[] parts = Encoding.ASCII.GetString([.. head]).Split(' ');
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int status) ||
+            !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int length))
+        {
+            return (-5, "the target closed the management connection or did not answer STATUS LENGTH");
+        }
+
+        byte[] text = new byte[length];
+        await stream.ReadExactlyAsync(text, cancellationToken);
+        return (status, Encoding.UTF8.GetString(text));
     }
 }

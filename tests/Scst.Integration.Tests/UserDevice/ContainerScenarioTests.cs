@@ -69,6 +69,10 @@ public sealed class ContainerScenarioTests : IAsyncDisposable
         StartApp("app-2");
         await WaitForAsync(() => Count(registered, "app-1") == 1 && Count(registered, "app-2") == 1, "event 6 for both apps");
 
+        // The watcher maps each app once it hears event 6; a login before that would see no LUN and be refused.
+        await WaitForAsync(() => Log("watcher").Contains("mapped app-1 as LUN 0", StringComparison.Ordinal) &&
+            Log("watcher").Contains("mapped app-2 as LUN 1", StringComparison.Ordinal), "the watcher to map both apps");
+
         await using IscsiTestInitiator a = await LoginAsync("iqn.2026-11.org.scst-dotnet:platform-a");
         await using IscsiTestInitiator b = await LoginAsync("iqn.2026-11.org.scst-dotnet:platform-b");
         await WaitForAsync(async () => (await ReportLunsAsync(a)).SequenceEqual([0, 1]), "the watcher to map LUNs 0 and 1");
