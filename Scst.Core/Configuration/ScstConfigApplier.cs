@@ -393,12 +393,7 @@ public sealed class ScstConfigApplier
         ScsiDevice? running = _engine.FindDevice(d.Name);
         if (running is null)
         {
-            var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (ConfigAttribute a in d.Attributes)
-            {
-                parameters[a.Name] = a.Value;
-            }
-
+            Dictionary<string, string> parameters = ParametersOf(d);
             plan.Add($"add device {d.Name}", d.Line, () =>
             {
                 _engine.AddDevice(handler, d.Name, parameters);
@@ -465,12 +460,7 @@ public sealed class ScstConfigApplier
             return;
         }
 
-        var parameters2 = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (ConfigAttribute a in d.Attributes)
-        {
-            parameters2[a.Name] = a.Value;
-        }
-
+        Dictionary<string, string> recreated = ParametersOf(d);
         plan.Add($"re-create device {d.Name} ({string.Join(", ", differences)})", d.Line, async () =>
         {
             // Its LUNs go, the device is made anew, and they come back (each a REPORTED LUNS DATA HAS CHANGED).
@@ -491,7 +481,7 @@ public sealed class ScstConfigApplier
             }
 
             await _engine.RemoveDeviceAsync(d.Name).ConfigureAwait(false);
-            ScsiDevice made = _engine.AddDevice(handler, d.Name, parameters2);
+            ScsiDevice made = _engine.AddDevice(handler, d.Name, recreated);
             foreach ((LunMap map, int lun, bool readOnly) in mappings)
             {
                 map.Add(lun, made, readOnly);
@@ -964,6 +954,18 @@ public sealed class ScstConfigApplier
                 });
             }
         }
+    }
+
+    // A device's attributes as add_device parameters (the last value of a name wins).
+    private static Dictionary<string, string> ParametersOf(DeviceConfiguration device)
+    {
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (ConfigAttribute a in device.Attributes)
+        {
+            parameters[a.Name] = a.Value;
+        }
+
+        return parameters;
     }
 
     private static void CaptureAttributes(ConfigAttributeList into, IEnumerable<ManagementAttribute> attributes, bool includeNonKey)

@@ -1,11 +1,10 @@
 // Licensed under the Apache License, Version 2.0.
 
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Scst.Core;
+using Scst.Integration.Tests.Tools;
 using Scst.Testing;
 using Scst.Transport.Iscsi;
 
@@ -104,13 +103,13 @@ public sealed class ScstConfExampleTests : IAsyncLifetime
         applied.ExitCode.Should().Be(0, applied.Out + applied.Err);
         applied.Out.Should().Contain($"changed: add target {Target} to iscsi").And.Contain("changed: enable target " + Target);
         string url = $"iscsi://{Credentials}{_portal}";
-        (int groupExit, string groupSees) = await RunToolAsync("iscsi-ls", "-s", "-i", GroupInitiator, url);
+        (int groupExit, string groupSees) = await LibiscsiTool.RunAsync("iscsi-ls", "-s", "-i", GroupInitiator, url);
         groupExit.Should().Be(0, groupSees);
         Luns(groupSees).Should().Equal(["0", "1"], "the group's pattern claims this initiator: its LUNs 0 (read-only) and 1");
-        (int otherExit, string otherSees) = await RunToolAsync("iscsi-ls", "-s", "-i", OtherInitiator, url);
+        (int otherExit, string otherSees) = await LibiscsiTool.RunAsync("iscsi-ls", "-s", "-i", OtherInitiator, url);
         otherExit.Should().Be(0, otherSees);
         Luns(otherSees).Should().Equal(["0"], "an initiator no group claims sees the target's own LUN 0");
-        (int badExit, string bad) = await RunToolAsync("iscsi-ls", "-s", "-i", OtherInitiator, $"iscsi://joe%wrong-secret-1@{_portal}");
+        (int badExit, string bad) = await LibiscsiTool.RunAsync("iscsi-ls", "-s", "-i", OtherInitiator, $"iscsi://joe%wrong-secret-1@{_portal}");
         badExit.Should().NotBe(0, "a wrong CHAP secret does not log in: " + bad);
         Luns(bad).Should().BeEmpty();
 
@@ -145,7 +144,7 @@ public sealed class ScstConfExampleTests : IAsyncLifetime
         (await ScstAdmin.RunAsync(Socket, "config", "apply", file)).ExitCode.Should().Be(0);
 
         // libiscsi reads target A's LUN 0 for 8 seconds, stopping at the first error, while target B's LUNs change.
-        Task<(int, string)> io = RunToolAsync("iscsi-perf", "-t", "8", "-i", OtherInitiator, $"iscsi://{Credentials}{_portal}/{Target}/0");
+        Task<(int, string)> io = LibiscsiTool.RunAsync("iscsi-perf", "-t", "8", "-i", OtherInitiator, $"iscsi://{Credentials}{_portal}/{Target}/0");
         await Task.Delay(1000, TestContext.Current.CancellationToken);
         string[] variants = [TargetB("disk1", "LUN 1 disk2"), TargetB("disk2", string.Empty), TargetB("disk1", string.Empty)];
         int changes = 0;
@@ -216,43 +215,4 @@ public sealed class ScstConfExampleTests : IAsyncLifetime
     // The LUN numbers of "Lun:N Type:..." lines of iscsi-ls -s.
     private static List<string> Luns(string output) =>
         [.. output.Split('\n').Where(l => l.StartsWith("Lun:", StringComparison.Ordinal)).Select(l => l[4..].Split(' ', 2)[0].Trim())];
-
-    private static async Task<(int ExitCode, string Output)> RunToolAsync(string tool, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in arguments)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(info)!;
-        }
-        catch (Win32Exception ex)
-        {
-            throw new InvalidOperationException($"Cannot start '{tool}': install libiscsi-bin. A test without its tool fails.", ex);
-        }
-
-        using (process)
-        {
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-            Task<string> stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{tool} did not finish within 60 s");
-            }
-
-            string output = await stdout + await stderr;
-            TestContext.Current.TestOutputHelper?.WriteLine($"$ {tool} {string.Join(' ', arguments)} -> exit {process.ExitCode}\n{output}");
-            return (process.ExitCode, output);
-        }
-    }
 }
