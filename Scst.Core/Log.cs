@@ -43,6 +43,12 @@ public static class ScstCoreEventIds
     /// <summary>A change of the security groups' initiators moved an open session to another group's LUNs.</summary>
     public const int SessionRegrouped = 1102;
 
+    /// <summary>A SET TARGET PORT GROUPS was carried out by the agent.</summary>
+    public const int StpgCompleted = 1200;
+
+    /// <summary>A SET TARGET PORT GROUPS failed: the agent reported an error, did not answer, or left a group in another state.</summary>
+    public const int StpgFailed = 1201;
+
     /// <summary>The management endpoint listens.</summary>
     public const int ManagementListening = 1300;
 
@@ -93,4 +99,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = ScstCoreEventIds.SessionRegrouped, Level = LogLevel.Information, Message = "Session of {Initiator} on target {Target} moved from group '{From}' to group '{To}' ('' is the default LUNs)")]
     public static partial void SessionRegrouped(ILogger logger, string initiator, string target, string from, string to);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.StpgCompleted, Level = LogLevel.Information, Message = "SET TARGET PORT GROUPS for device {Device} (device group {DeviceGroup}): {Groups} target group(s) changed state in {Milliseconds} ms")]
+    public static partial void StpgCompleted(ILogger logger, string device, string deviceGroup, int groups, long milliseconds);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.StpgFailed, Level = LogLevel.Warning, Message = "SET TARGET PORT GROUPS for device {Device} (device group {DeviceGroup}) failed after {Milliseconds} ms: agent status {Status}, groups not in their requested state: '{Missed}'")]
+    public static partial void StpgFailed(ILogger logger, string device, string deviceGroup, int status, string missed, long milliseconds);
 }

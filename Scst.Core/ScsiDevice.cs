@@ -22,6 +22,7 @@ public abstract class ScsiDevice : IAsyncDisposable
     private TaskSet? _sharedTaskSet;
     private int _commandsInTaskSets;
     private Alua.DeviceGroup? _deviceGroup;
+    private bool _explicitAlua;
 
     /// <summary>Creates a device.</summary>
     /// <param name="name">The device name, unique in the core; no '/' and no '.'.</param>
@@ -63,6 +64,7 @@ public abstract class ScsiDevice : IAsyncDisposable
         Management.ManagementAttribute.ReadOnly("read_only", () => ReadOnly ? "1" : "0", Management.ManagementAttributeType.Boolean),
         Management.ManagementAttribute.ReadOnly("removable", () => Removable ? "1" : "0", Management.ManagementAttributeType.Boolean),
         Management.ManagementAttribute.ReadOnly("rotational", () => Rotational ? "1" : "0", Management.ManagementAttributeType.Boolean),
+        Management.ManagementAttribute.Boolean("expl_alua", () => ExplicitAlua, value => ExplicitAlua = value, defaultValue: false),
     ];
 
     /// <summary>The SCSI peripheral device type.</summary>
@@ -262,6 +264,24 @@ public abstract class ScsiDevice : IAsyncDisposable
     {
         get => Volatile.Read(ref _deviceGroup);
         internal set => Volatile.Write(ref _deviceGroup, value);
+    }
+
+    /// <summary>
+    /// Whether the device accepts explicit ALUA (SCST's <c>expl_alua</c>): in a device group, INQUIRY reports TPGS 11b
+    /// and SET TARGET PORT GROUPS is carried out; otherwise TPGS is 01b (implicit only) and SET TARGET PORT GROUPS is an
+    /// unsupported command. A change establishes INQUIRY DATA HAS CHANGED for the sessions that reach the device through
+    /// its device group. Defaults to false.
+    /// </summary>
+    public bool ExplicitAlua
+    {
+        get => Volatile.Read(ref _explicitAlua);
+        set
+        {
+            if (Interlocked.Exchange(ref _explicitAlua, value) != value && DeviceGroup is { } group)
+            {
+                group.Engine.EstablishUnitAttention(this, SenseCode.InquiryDataChanged);
+            }
+        }
     }
 
     /// <summary>

@@ -74,6 +74,13 @@ public sealed class ScstOptions
     /// cannot be read or applied stops the start with an error that names its line. Defaults to null.
     /// </summary>
     public string? ConfigurationFile { get; set; }
+
+    /// <summary>
+    /// How long SET TARGET PORT GROUPS waits for the agent that carries it out (the completion of the
+    /// <see cref="Events.ScstEventCode.StpgUserInvoke"/> event) before the command fails with SET TARGET PORT GROUPS
+    /// COMMAND FAILED. Defaults to 60 seconds, as SCST.
+    /// </summary>
+    public TimeSpan StpgTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>A device to create at start-up: SCST's <c>add_device</c>.</summary>

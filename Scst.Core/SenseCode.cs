@@ -49,6 +49,9 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>HARDWARE ERROR, INTERNAL TARGET FAILURE (44/00).</summary>
     public static SenseCode InternalTargetFailure => new(SenseKey.HardwareError, 0x44, 0x00);
 
+    /// <summary>HARDWARE ERROR, SET TARGET PORT GROUPS COMMAND FAILED: the requested access states were not all reached.</summary>
+    public static SenseCode SetTargetPortGroupsFailed => new(SenseKey.HardwareError, 0x67, 0x0A);
+
     /// <summary>ABORTED COMMAND, no additional information (00/00).</summary>
     public static SenseCode CommandAborted => new(SenseKey.AbortedCommand, 0x00, 0x00);
 

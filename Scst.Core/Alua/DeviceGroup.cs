@@ -37,6 +37,7 @@ public sealed class DeviceGroup
     private string[] _devices = [];
     private TargetGroup[] _targetGroups = [];
     private Port[] _ports = [];
+    private ScsiSession? _stpgIssuer;
 
     internal DeviceGroup(ScstEngine engine, string name)
     {
@@ -198,21 +199,40 @@ public sealed class DeviceGroup
     }
 
     /// <summary>
-    /// Tells every session that reaches a device of the group that a target group's access state changed (ASYMMETRIC
-    /// ACCESS STATE CHANGED). A group not in the core (a scratch copy) has no one to tell.
+    /// SET TARGET PORT GROUPS commands for the group's devices run one at a time: the state changes an agent makes while
+    /// one waits belong to it.
     /// </summary>
-    internal void OnStateChanged()
+    internal SemaphoreSlim StpgGate { get; } = new(1, 1);
+
+    /// <summary>
+    /// The session whose SET TARGET PORT GROUPS is being carried out, or null: the state changes made meanwhile report
+    /// status code 01h in REPORT TARGET PORT GROUPS, and that session gets no unit attention for them.
+    /// </summary>
+    internal ScsiSession? StpgIssuer
     {
-        if (!Engine.DeviceGroups.Contains(this))
+        get => Volatile.Read(ref _stpgIssuer);
+        set => Volatile.Write(ref _stpgIssuer, value);
+    }
+
+    /// <summary>
+    /// Tells every session that reaches a device of the group that a target group's access state changed (ASYMMETRIC
+    /// ACCESS STATE CHANGED), except the one whose SET TARGET PORT GROUPS made the change (SPC-4 5.15.2.3). Entering
+    /// the transitioning state tells no one: the unit attention comes with the state the transition ends in. A group
+    /// not in the core (a scratch copy) has no one to tell.
+    /// </summary>
+    internal void OnStateChanged(AluaState state)
+    {
+        if (state == AluaState.Transitioning || !Engine.DeviceGroups.Contains(this))
         {
             return;
         }
 
+        ScsiSession? issuer = StpgIssuer;
         foreach (string name in Devices)
         {
             if (Engine.FindDevice(name) is { } device)
             {
-                Engine.EstablishUnitAttention(device, SenseCode.AsymmetricAccessStateChanged);
+                Engine.EstablishUnitAttention(device, SenseCode.AsymmetricAccessStateChanged, except: issuer);
             }
         }
     }
@@ -227,12 +247,17 @@ public sealed class DeviceGroup
 /// </summary>
 public sealed class TargetGroup
 {
+    // STATUS CODE of REPORT TARGET PORT GROUPS: the last state change came from SET TARGET PORT GROUPS, or from the
+    // device server itself (implicit asymmetric access, here a management write).
+    private const int StatusAlteredBySetTargetPortGroups = 0x01;
+    private const int StatusAlteredImplicitly = 0x02;
+
     private readonly Lock _lock = new();
     private TargetGroupMember[] _targets = [];
     private int _groupId;
     private int _state = (int)AluaState.ActiveOptimized;
     private bool _preferred;
-    private bool _stateChanged;
+    private int _statusCode;
 
     internal TargetGroup(DeviceGroup deviceGroup, string name)
     {
@@ -260,7 +285,8 @@ public sealed class TargetGroup
 
     /// <summary>
     /// The asymmetric access state. Defaults to active/optimized. Setting another state establishes ASYMMETRIC ACCESS
-    /// STATE CHANGED for every session that reaches a device of the device group.
+    /// STATE CHANGED for every session that reaches a device of the device group (but the one whose SET TARGET PORT
+    /// GROUPS asked for it, and none on entering the transitioning state).
     /// </summary>
     public AluaState State
     {
@@ -272,16 +298,19 @@ public sealed class TargetGroup
                 return;
             }
 
-            Volatile.Write(ref _stateChanged, true);
-            DeviceGroup.OnStateChanged();
+            Volatile.Write(ref _statusCode, DeviceGroup.StpgIssuer is null ? StatusAlteredImplicitly : StatusAlteredBySetTargetPortGroups);
+            DeviceGroup.OnStateChanged(value);
         }
     }
 
     /// <summary>
     /// Whether <see cref="State"/> has changed since the group was created: REPORT TARGET PORT GROUPS then reports status
-    /// code 02h (altered by implicit asymmetric logical unit access behaviour).
+    /// code 01h (altered by SET TARGET PORT GROUPS) or 02h (altered by implicit asymmetric logical unit access behaviour).
     /// </summary>
-    public bool StateChanged => Volatile.Read(ref _stateChanged);
+    public bool StateChanged => Volatile.Read(ref _statusCode) != 0;
+
+    /// <summary>The STATUS CODE of REPORT TARGET PORT GROUPS (SPC-4 table 203): 0, 01h or 02h.</summary>
+    internal byte StatusCode => (byte)Volatile.Read(ref _statusCode);
 
     /// <summary>Whether the group is the preferred path (the PREF bit of REPORT TARGET PORT GROUPS).</summary>
     public bool Preferred

@@ -151,9 +151,14 @@ public static class CdbTable
         ArgumentNullException.ThrowIfNull(device);
         if ((descriptor.Flags & CdbFlags.CoreOwned) != 0)
         {
-            // REPORT TARGET PORT GROUPS goes with asymmetric access (INQUIRY's TPGS): a device in a device group.
-            return Spc.SpcCommands.Implements(descriptor) &&
-                (descriptor is not { Opcode: 0xA3, ServiceAction: 0x0A } || device.DeviceGroup is not null);
+            // REPORT TARGET PORT GROUPS goes with asymmetric access (INQUIRY's TPGS): a device in a device group; SET
+            // TARGET PORT GROUPS with explicit asymmetric access.
+            return Spc.SpcCommands.Implements(descriptor) && descriptor switch
+            {
+                { Opcode: 0xA3, ServiceAction: 0x0A } => device.DeviceGroup is not null,
+                { Opcode: 0xA4, ServiceAction: 0x0A } => device.DeviceGroup is not null && device.ExplicitAlua,
+                _ => true,
+            };
         }
 
         if ((descriptor.Flags & CdbFlags.BlockCommand) != 0)

@@ -86,6 +86,11 @@ internal sealed class ScstOptionsValidator : IValidateOptions<ScstOptions>
             }
         }
 
+        if (options.StpgTimeout <= TimeSpan.Zero && options.StpgTimeout != Timeout.InfiniteTimeSpan)
+        {
+            failures.Add($"StpgTimeout must be positive or infinite; got {options.StpgTimeout}.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -76,8 +76,10 @@ internal static class Inquiry
         d[5] |= 0x08;               // 3PC: the core's copy manager takes EXTENDED COPY on every logical unit
         if (device.DeviceGroup is not null)
         {
-            d[5] |= 0x10;           // TPGS 01b: implicit asymmetric logical unit access
+            // TPGS 01b: implicit asymmetric logical unit access; 11b: explicit too (SET TARGET PORT GROUPS)
+            d[5] |= device.ExplicitAlua ? (byte)0x30 : (byte)0x10;
         }
+
         d[7] = 0x02;                // CMDQUE
         DeviceIdentity id = device.Identity;
         SpcCommands.WriteAscii(d.Slice(8, 8), id.VendorId);

@@ -20,9 +20,6 @@ internal static class ReportTargetPortGroups
     // T_SUP, O_SUP, U_SUP, S_SUP, AN_SUP, AO_SUP: every state but logical block dependent.
     private const byte SupportedStates = 0x80 | 0x40 | 0x08 | 0x04 | 0x02 | 0x01;
 
-    // STATUS CODE 02h: the state was altered by implicit asymmetric logical unit access behaviour.
-    private const byte StatusAlteredImplicitly = 0x02;
-
     public static CommandOutcome Execute(ScsiCommand command, ScstEngine engine)
     {
         // The command is supported only for a device in a device group (CdbTable.IsSupported).
@@ -82,7 +79,7 @@ internal static class ReportTargetPortGroups
             d[n] = (byte)((group.Preferred ? 0x80 : 0) | ((byte)group.State & 0x0F));
             d[n + 1] = SupportedStates;
             BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], (ushort)group.GroupId);
-            d[n + 5] = group.StateChanged ? StatusAlteredImplicitly : (byte)0;
+            d[n + 5] = group.StatusCode;
             d[n + 7] = (byte)Math.Min(count, 255);
             n += DescriptorLength;
             for (int i = 0; i < count; i++)

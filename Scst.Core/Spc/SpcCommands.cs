@@ -21,6 +21,7 @@ internal static class SpcCommands
     {
         (0x00 or 0x03 or 0x12 or 0x15 or 0x1A or 0x55 or 0x5A or 0xA0, -1) => true,
         (0xA3, 0x0A or 0x0C or 0x0D) => true,
+        (0xA4, 0x0A) => true,
         (0x83, 0x00) or (0x84, 0x00 or 0x03 or 0x04) => true,
         (0x16 or 0x17 or 0x56 or 0x57, -1) => true,
         (0x5E, >= 0x00 and <= 0x03) or (0x5F, >= 0x00 and <= 0x07) => true,
@@ -28,18 +29,23 @@ internal static class SpcCommands
     };
 
     /// <summary>
-    /// Executes a core-owned command. EXTENDED COPY moves data through the devices and completes asynchronously; every
-    /// other command completes before this returns.
+    /// Executes a core-owned command. EXTENDED COPY moves data through the devices and SET TARGET PORT GROUPS waits for
+    /// the agent that changes the states; both complete asynchronously. Every other command completes before this returns.
     /// </summary>
     public static ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command, ScstEngine engine)
     {
-        if (command.Cdb[0] != 0x83 || command.Descriptor is not { } descriptor || !Implements(descriptor))
+        if (command.Cdb[0] is not (0x83 or 0xA4) || command.Descriptor is not { } descriptor || !Implements(descriptor))
         {
             return new(Execute(command, engine));
         }
 
         CommandOutcome reserved = CheckReservedBits(command.Cdb, descriptor);
-        return reserved.IsGood ? engine.CopyManager.ExtendedCopyAsync(command) : new(reserved);
+        if (!reserved.IsGood)
+        {
+            return new(reserved);
+        }
+
+        return command.Cdb[0] == 0x83 ? engine.CopyManager.ExtendedCopyAsync(command) : Alua.SetTargetPortGroups.ExecuteAsync(command, engine);
     }
 
     public static CommandOutcome Execute(ScsiCommand command, ScstEngine engine)
