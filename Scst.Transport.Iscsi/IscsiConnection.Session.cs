@@ -127,7 +127,8 @@ internal sealed partial class IscsiConnection
             StartDataOutTimer();
         }
 
-        Log.LoginCompleted(_logger, id.InitiatorName, id.TargetName ?? "(discovery)", id.SessionType == SessionType.Normal ? "Normal" : "Discovery", id.Tsih, _remote);
+        Log.LoginCompleted(_logger, id.InitiatorName, id.TargetName ?? "(discovery)", id.SessionType == SessionType.Normal ? "Normal" : "Discovery", id.Tsih, _remote,
+            _local, PortalGroupTag);
 
         // A portal removed while this login completed skipped this connection (it was not in the full feature phase):
         // it asks itself. The fence orders the flag's publication before the read of the portal list, as RemovePortal

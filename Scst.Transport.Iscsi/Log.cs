@@ -71,8 +71,8 @@ internal static partial class Log
     [LoggerMessage(EventId = IscsiEventIds.Listening, Level = LogLevel.Information, Message = "iSCSI target listening on {EndPoint}")]
     public static partial void Listening(ILogger logger, EndPoint endPoint);
 
-    [LoggerMessage(EventId = IscsiEventIds.LoginCompleted, Level = LogLevel.Information, Message = "Login of {Initiator} to {Target} ({SessionType}), TSIH {Tsih}, from {Remote}")]
-    public static partial void LoginCompleted(ILogger logger, string initiator, string target, string sessionType, ushort tsih, EndPoint? remote);
+    [LoggerMessage(EventId = IscsiEventIds.LoginCompleted, Level = LogLevel.Information, Message = "Login of {Initiator} to {Target} ({SessionType}), TSIH {Tsih}, from {Remote} through portal {Portal} (group {PortalGroupTag})")]
+    public static partial void LoginCompleted(ILogger logger, string initiator, string target, string sessionType, ushort tsih, EndPoint? remote, EndPoint? portal, ushort portalGroupTag);
 
     [LoggerMessage(EventId = IscsiEventIds.LoginFailed, Level = LogLevel.Warning, Message = "Login from {Remote} failed with status 0x{Status:X4}")]
     public static partial void LoginFailed(ILogger logger, EndPoint? remote, ushort status);
