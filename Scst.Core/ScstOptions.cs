@@ -50,8 +50,10 @@ public sealed class ScstOptions
 
     /// <summary>
     /// A directory where the core keeps state that must survive a restart: saved mode pages (MODE SELECT with SP=1),
-    /// one file per device under <c>mode_pages/</c>. Created when first needed; the process needs write access to it.
-    /// When null, saving is not supported (MODE SELECT with SP=1 and MODE SENSE of saved values are refused).
+    /// one file per device under <c>mode_pages/</c>, and the persistent reservation state of each device whose last
+    /// registration set APTPL, in <c>DEVICE.pr</c> (written atomically, read back when the device is registered).
+    /// Created when first needed; the process needs write access to it. When null, saving is not supported (MODE
+    /// SELECT with SP=1 and MODE SENSE of saved values are refused, and so is APTPL).
     /// Defaults to null.
     /// </summary>
     public string? StateDirectory { get; set; }

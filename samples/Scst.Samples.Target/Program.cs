@@ -13,6 +13,9 @@ using Scst.Transport.Iscsi.Security;
 //   --file PATH          backing file; created sparse when missing (default: data/disk1.img beside the program)
 //   --size SIZE          size of a new file, with K/M/G/T suffix (default 1G)
 //   --block-size N       512 or 4096 (default 512)
+//   --state-dir PATH     where state that outlives the process is kept: persistent reservations with APTPL and saved
+//                        mode pages, one file per device (default: data/state beside the program, as SCST keeps
+//                        /var/lib/scst); a restart with the same directory brings the reservations back
 //   --portal HOST:PORT[,TAG]  listening address (default 127.0.0.1:3260), optionally with its portal group tag
 //                        (default 1); repeat as --portal:0, --portal:1 for more
 //   --target IQN         target name (default iqn.2026-11.org.scst-dotnet:disk1)
@@ -59,7 +62,7 @@ using Scst.Transport.Iscsi.Security;
 //   --fcoe-wwpn WWPN     the FCoE port's WWPN (default 20:00 followed by the interface's MAC address)
 //   --fcoe-mode MODE     vn2vn (default: VN_Ports on one segment, no switch) or fabric (FIP with an FCF)
 //   --fcoe-capture PATH  write every FCoE and FIP frame the port sends and receives to this pcap file
-string[] known = ["file", "size", "block-size", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
+string[] known = ["file", "size", "block-size", "state-dir", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
     "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
     "chap-user", "chap-secret", "chap-target-user", "chap-target-secret",
     "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout", "allow-initiator", "allowed-portal",
@@ -102,6 +105,13 @@ foreach ((string userKey, string secretKey, bool outgoing) in new[] { ("chap-use
 string handler = config["handler"] ?? "vdisk_fileio";
 string file = config["file"] ?? Path.Combine(AppContext.BaseDirectory, "data", "disk1.img");
 string size = config["size"] ?? "1G";
+if (config["state-dir"] is { Length: 0 })
+{
+    Console.Error.WriteLine("--state-dir needs a directory.");
+    return 2;
+}
+
+string stateDirectory = Path.GetFullPath(config["state-dir"] ?? Path.Combine(AppContext.BaseDirectory, "data", "state"));
 string blockSize = config["block-size"] ?? "512";
 string target = config["target"] ?? "iqn.2026-11.org.scst-dotnet:disk1";
 List<string> portals = Repeated("portal");
@@ -142,7 +152,7 @@ if (handler == "vdisk_fileio")
 bool noLun = config["no-lun"] is "1" or "true";
 string? userSocket = config["user-socket"];
 bool userAutoLun = config["user-auto-lun"] is not ("0" or "false");
-IScstBuilder scst = builder.Services.AddScst()
+IScstBuilder scst = builder.Services.AddScst(o => o.StateDirectory = stateDirectory)
     .AddVdiskHandlers()
     .AddIscsiTarget(o =>
     {
@@ -326,6 +336,7 @@ else if (userSocket is not null)
     logger.LogInformation("User devices: socket {Socket}; registered devices wait to be mapped.", userSocket);
 }
 
+logger.LogInformation("State directory {StateDirectory}: persistent reservations with APTPL and saved mode pages.", stateDirectory);
 if (allowedInitiators.Count > 0 || allowedPortals.Count > 0)
 {
     logger.LogInformation(
