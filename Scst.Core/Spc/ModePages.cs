@@ -351,7 +351,8 @@ public sealed class ModePages
         string temp = path + ".tmp";
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            bool created = Reservations.ReservationStore.CreateDirectory(directory);
             using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
             {
                 byte[] bytes = Encoding.ASCII.GetBytes(text.ToString());
@@ -359,7 +360,14 @@ public sealed class ModePages
                 file.Flush(flushToDisk: true);
             }
 
+            // The rename, and a directory made for the file, are durable once their directories are flushed.
             File.Move(temp, path, overwrite: true);
+            Reservations.ReservationStore.SyncDirectory(directory);
+            if (created)
+            {
+                Reservations.ReservationStore.SyncDirectory(Path.GetDirectoryName(directory)!);
+            }
+
             return true;
         }
         catch (IOException)

@@ -39,7 +39,7 @@ internal static partial class ReservationStore
         string body = Format(state);
         byte[] text = Encoding.ASCII.GetBytes(body + ChecksumTag + Checksum(body) + "\n");
         string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
+        bool created = CreateDirectory(directory);
         string temp = path + ".tmp";
         using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
@@ -49,6 +49,25 @@ internal static partial class ReservationStore
 
         File.Move(temp, path, overwrite: true);
         SyncDirectory(directory);
+        if (created)
+        {
+            SyncDirectory(Path.GetDirectoryName(directory)!);
+        }
+    }
+
+    /// <summary>
+    /// Creates <paramref name="directory"/> when it is missing. Returns true when it did: the parent directory must then
+    /// be flushed too, or a power loss could lose the new directory with the file in it.
+    /// </summary>
+    internal static bool CreateDirectory(string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            return false;
+        }
+
+        Directory.CreateDirectory(directory);
+        return true;
     }
 
     /// <summary>Removes the file, if any, and makes the removal durable.</summary>
@@ -223,7 +242,8 @@ internal static partial class ReservationStore
 
     // A rename is durable only once the directory that holds the name is flushed; .NET cannot open a directory, so
     // this goes to libc.
-    private static void SyncDirectory(string directory)
+    /// <summary>Flushes a directory's entries to disk (a rename or a new file in it becomes durable).</summary>
+    internal static void SyncDirectory(string directory)
     {
         if (!OperatingSystem.IsLinux())
         {
