@@ -47,10 +47,12 @@ internal sealed class HelperStateChanger : IAluaStateChanger
 
     public async Task<int> ChangeAsync(StpgUserInvokeEvent stpg, CancellationToken stopping)
     {
+        // Starting a process blocks for a while (fork and exec): each helper is started from its own task.
         var runs = new Task<int>[stpg.Descriptors.Count];
         for (int i = 0; i < runs.Length; i++)
         {
-            runs[i] = RunAsync(stpg.DeviceName, stpg.Descriptors[i], stopping);
+            StpgDescriptor group = stpg.Descriptors[i];
+            runs[i] = Task.Run(() => RunAsync(stpg.DeviceName, group, stopping), CancellationToken.None);
         }
 
         int[] results = await Task.WhenAll(runs).ConfigureAwait(false);

@@ -132,6 +132,51 @@ public sealed class StpgdSampleTests
     }
 
     [Fact]
+    public async Task Helpers_OfOneEvent_RunAtTheSameTime()
+    {
+        await using AluaTarget target = await AluaTarget.StartAsync();
+
+        // Each helper marks that it runs, then waits (at most 5 s) for the other group's mark: one at a time, the
+        // first would give up and exit 1.
+        string helper = target.WriteScript("meet.sh", $$"""
+            touch "{{target.Directory}}/$SCST_TARGET_GROUP.running"
+            other=tg1; [ "$SCST_TARGET_GROUP" = tg1 ] && other=tg2
+            i=0
+            while [ ! -e "{{target.Directory}}/$other.running" ]; do
+              i=$((i + 1)); [ $i -gt 50 ] && exit 1
+              sleep 0.1
+            done
+            exit 0
+            """);
+        await using Agent agent = await target.StartAgentAsync(["-p", helper, "-t", "10"]);
+
+        int status = await target.PublishStpgAsync(("tg1", "standby"), ("tg2", "active"));
+
+        status.Should().Be(0, agent.Log);
+    }
+
+    [Fact]
+    public async Task Stop_WithAHelperRunning_KillsIt_AndAnswersTheEventWithEIntr()
+    {
+        await using AluaTarget target = await AluaTarget.StartAsync();
+        string helper = target.WriteScript("hang.sh", $"""
+            echo $$ > {target.File("helper.pid")}
+            exec sleep 60
+            """);
+        await using Agent agent = await target.StartAgentAsync(["-p", helper]);
+        Task<int> stpg = target.PublishStpgAsync(("tg2", "active"));
+        await agent.WaitForLogAsync("[9030]");
+
+        agent.Signal("TERM");
+
+        (await stpg).Should().Be(-4, agent.Log);
+        (await agent.WaitForExitAsync()).Should().Be(0, agent.Log);
+        int pid = int.Parse(File.ReadAllText(target.File("helper.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        (await Processes.EndedAsync(pid, TimeSpan.FromSeconds(5))).Should().BeTrue("the helper was killed");
+        agent.Log.Should().Contain("[9099]", "it logs that it stopped");
+    }
+
+    [Fact]
     public async Task TwoEvents_ASlowHelperDoesNotHoldUpTheOther()
     {
         await using AluaTarget target = await AluaTarget.StartAsync();
@@ -397,6 +442,14 @@ public sealed class StpgdSampleTests
             }
         }
 
+        /// <summary>Sends a signal (TERM, INT...) to the agent.</summary>
+        public void Signal(string name)
+        {
+            using Process kill = Process.Start("/bin/kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+            kill.ExitCode.Should().Be(0, $"kill -{name} {_process.Id}");
+        }
+
         public async Task<int> WaitForExitAsync()
         {
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -408,6 +461,7 @@ public sealed class StpgdSampleTests
         public ValueTask DisposeAsync()
         {
             ChildProcesses.KillAll(_processes);
+            TestContext.Current.TestOutputHelper?.WriteLine("scst-stpgd's log:\n" + Log);
             return ValueTask.CompletedTask;
         }
 
