@@ -121,7 +121,8 @@ internal sealed class StpgAgent
             return ex switch
             {
                 OperationCanceledException => (null, null),
-                SocketException when !File.Exists(_eventsSocket) => (null, "no such socket; is the target running with an event endpoint?"),
+                // ENOENT from connect(2), as .NET names it.
+                SocketException { SocketErrorCode: SocketError.AddressNotAvailable } => (null, "no such socket; is the target running with an event endpoint?"),
                 _ => (null, ex.Message),
             };
         }
@@ -228,9 +229,10 @@ internal sealed class StpgAgent
                 Log.StatusNotDelivered(_logger, e.Id, status, "the target no longer waits for it (timed out, or completed otherwise)");
             }
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
-            Log.StatusNotDelivered(_logger, e.Id, status, ex.Message);
+            // The connection the event came on is closed (and, once lost, disposed): the target answered it already.
+            Log.StatusNotDelivered(_logger, e.Id, status, "the connection to the event endpoint is closed");
         }
         catch (OperationCanceledException)
         {

@@ -213,6 +213,27 @@ public sealed class StpgdSampleTests
     }
 
     [Fact]
+    public async Task EventEndpointRestart_DuringAnEvent_TheTargetSeesTheSubscriberGone_AndTheAgentGoesOn()
+    {
+        await using AluaTarget target = await AluaTarget.StartAsync();
+        string helper = target.WriteScript("slow.sh", """
+            if [ "$SCST_TARGET_GROUP" = tg2 ]; then sleep 2; fi
+            exit 0
+            """);
+        await using Agent agent = await target.StartAgentAsync(["-p", helper]);
+        Task<int> cut = target.PublishStpgAsync(("tg2", "active"));
+        await agent.WaitForLogAsync("[9030]");
+
+        await target.RestartEventEndpointAsync();
+
+        (await cut).Should().Be(ScstEventStatus.SubscriberGone, agent.Log);
+        await agent.WaitForLogAsync("[9001]", count: 2);
+        (await target.PublishStpgAsync(("tg1", "standby"))).Should().Be(0, agent.Log);
+        await agent.WaitForLogAsync("[9014]");
+        agent.Log.Should().Contain("The status 0 of STPG event 1 did not reach the target: the connection to the event endpoint is closed");
+    }
+
+    [Fact]
     public async Task MalformedStpgPayload_CompletesWithEInval()
     {
         await using AluaTarget target = await AluaTarget.StartAsync();
