@@ -17,8 +17,9 @@ namespace Scst.Samples.Stpgd;
 /// plus SCST_MGMT_SOCKET when the agent was given one. It inherits the agent's other variables, except PATH, which is
 /// /bin:/usr/bin:/sbin:/usr/sbin. Its standard input is empty; each line it writes to stdout or stderr is logged.</para>
 /// <para>The status is 0 when every helper exited with 0, else the first non-zero result in the event's order: the
-/// helper's exit code, <see cref="Errno.TimedOut"/> for a helper that was killed at the timeout, the negated errno
-/// of a failed start (-ENOENT, -EACCES, -ENOEXEC...).</para>
+/// helper's exit code, <see cref="Errno.TimedOut"/> for a helper that was killed at the timeout,
+/// <see cref="Errno.Interrupted"/> for one killed because the agent stops, the negated errno of a failed start
+/// (-ENOENT, -EACCES, -ENOEXEC...).</para>
 /// </remarks>
 internal sealed class HelperStateChanger : IAluaStateChanger
 {
