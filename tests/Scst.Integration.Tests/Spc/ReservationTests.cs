@@ -999,6 +999,25 @@ public sealed class ReservationUnitAttentionTests
     }
 
     [Fact]
+    public async Task PreemptedNexus_ConflictingCommand_EndsWithReservationConflictAndTheUnitAttentionWaits()
+    {
+        await using var stack = new SpcStack();
+        LocalSession a = stack.OpenSession(Pr.InitiatorA);
+        LocalSession b = stack.OpenSession(Pr.InitiatorB);
+        (await Pr.RegisterAsync(a, 0xA)).ShouldBeGood();
+        (await Pr.RegisterAsync(b, 0xB)).ShouldBeGood();
+        (await Pr.ReserveAsync(a, 0xA, Pr.ExclusiveAccess)).ShouldBeGood();
+
+        (await Pr.OutAsync(b, Pr.Preempt, Pr.ExclusiveAccess, 0xB, 0xA)).ShouldBeGood();
+
+        (await Pr.WriteBlockAsync(a)).ShouldConflict("RESERVATION CONFLICT takes precedence over the pending unit attention");
+        (await Pr.ReadBlockAsync(a)).ShouldConflict("a read conflicts under Exclusive Access too");
+        (await Pr.NoDataAsync(a, CdbBuilder.TestUnitReady())).ShouldBeCheckCondition(SenseCode.RegistrationsPreempted);
+        (await Pr.NoDataAsync(a, CdbBuilder.TestUnitReady())).ShouldBeGood();
+        (await Pr.WriteBlockAsync(a)).ShouldConflict();
+    }
+
+    [Fact]
     public async Task PreemptOfTheHolder_WithAnotherType_TellsTheRemainingRegistrantsTheReservationWasReleased()
     {
         await using var stack = new SpcStack();
