@@ -9,7 +9,8 @@ namespace Scst.Core.Spc;
 /// <summary>
 /// The SPC-4 commands the core answers for every device: TEST UNIT READY, INQUIRY with its VPD pages, REPORT LUNS,
 /// REQUEST SENSE, MODE SENSE, MODE SELECT, REPORT SUPPORTED OPERATION CODES, REPORT SUPPORTED TASK MANAGEMENT
-/// FUNCTIONS and REPORT TARGET PORT GROUPS, and the copy manager's EXTENDED COPY and RECEIVE COPY RESULTS. All but EXTENDED COPY run synchronously;
+/// FUNCTIONS and REPORT TARGET PORT GROUPS, and the copy manager's EXTENDED COPY and RECEIVE COPY RESULTS. All but EXTENDED COPY
+/// (and PERSISTENT RESERVE OUT PREEMPT AND ABORT, which waits for the commands it aborted) run synchronously;
 /// responses are built on the stack and copied once into the command's buffer, cut to the allocation length.
 /// </summary>
 internal static class SpcCommands
@@ -28,11 +29,18 @@ internal static class SpcCommands
     };
 
     /// <summary>
-    /// Executes a core-owned command. EXTENDED COPY moves data through the devices and completes asynchronously; every
-    /// other command completes before this returns.
+    /// Executes a core-owned command. EXTENDED COPY moves data through the devices and completes asynchronously, and so
+    /// does PERSISTENT RESERVE OUT PREEMPT AND ABORT while the commands it aborted are still there; every other command
+    /// completes before this returns.
     /// </summary>
     public static ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command, ScstEngine engine)
     {
+        if (command.Cdb[0] == 0x5F && command.Descriptor is { } prOut && Implements(prOut))
+        {
+            CommandOutcome reservedBits = CheckReservedBits(command.Cdb, prOut);
+            return reservedBits.IsGood ? Reservations.PersistentReserveOut.ExecuteAsync(command) : new(reservedBits);
+        }
+
         if (command.Cdb[0] != 0x83 || command.Descriptor is not { } descriptor || !Implements(descriptor))
         {
             return new(Execute(command, engine));
@@ -70,7 +78,6 @@ internal static class SpcCommands
             0x84 => engine.CopyManager.ReceiveCopyResults(command),
             0x16 or 0x17 or 0x56 or 0x57 => Reservations.Spc2Reservations.Execute(command),
             0x5E => Reservations.PersistentReserveIn.Execute(command),
-            0x5F => Reservations.PersistentReserveOut.Execute(command),
             _ => CommandOutcome.CheckCondition(SenseCode.InvalidOpcode),
         };
     }
