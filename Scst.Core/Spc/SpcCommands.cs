@@ -9,7 +9,9 @@ namespace Scst.Core.Spc;
 /// <summary>
 /// The SPC-4 commands the core answers for every device: TEST UNIT READY, INQUIRY with its VPD pages, REPORT LUNS,
 /// REQUEST SENSE, MODE SENSE, MODE SELECT, REPORT SUPPORTED OPERATION CODES, REPORT SUPPORTED TASK MANAGEMENT
-/// FUNCTIONS and REPORT TARGET PORT GROUPS, and the copy manager's EXTENDED COPY and RECEIVE COPY RESULTS. All but EXTENDED COPY run synchronously;
+/// FUNCTIONS, REPORT and SET TARGET PORT GROUPS, reservations, and the copy manager's EXTENDED COPY and RECEIVE COPY
+/// RESULTS. All but EXTENDED COPY, SET TARGET PORT GROUPS (which waits for its agent) and PERSISTENT RESERVE OUT PREEMPT
+/// AND ABORT (which waits for the commands it aborted) run synchronously;
 /// responses are built on the stack and copied once into the command's buffer, cut to the allocation length.
 /// </summary>
 internal static class SpcCommands
@@ -29,12 +31,13 @@ internal static class SpcCommands
     };
 
     /// <summary>
-    /// Executes a core-owned command. EXTENDED COPY moves data through the devices and SET TARGET PORT GROUPS waits for
-    /// the agent that changes the states; both complete asynchronously. Every other command completes before this returns.
+    /// Executes a core-owned command. EXTENDED COPY moves data through the devices, SET TARGET PORT GROUPS waits for
+    /// the agent that changes the states, and PERSISTENT RESERVE OUT PREEMPT AND ABORT waits while the commands it
+    /// aborted are still there: they complete asynchronously. Every other command completes before this returns.
     /// </summary>
     public static ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command, ScstEngine engine)
     {
-        if (command.Cdb[0] is not (0x83 or 0xA4) || command.Descriptor is not { } descriptor || !Implements(descriptor))
+        if (command.Cdb[0] is not (0x83 or 0xA4 or 0x5F) || command.Descriptor is not { } descriptor || !Implements(descriptor))
         {
             return new(Execute(command, engine));
         }
@@ -45,7 +48,12 @@ internal static class SpcCommands
             return new(reserved);
         }
 
-        return command.Cdb[0] == 0x83 ? engine.CopyManager.ExtendedCopyAsync(command) : Alua.SetTargetPortGroups.ExecuteAsync(command, engine);
+        return command.Cdb[0] switch
+        {
+            0x83 => engine.CopyManager.ExtendedCopyAsync(command),
+            0xA4 => Alua.SetTargetPortGroups.ExecuteAsync(command, engine),
+            _ => Reservations.PersistentReserveOut.ExecuteAsync(command),
+        };
     }
 
     public static CommandOutcome Execute(ScsiCommand command, ScstEngine engine)
@@ -76,7 +84,6 @@ internal static class SpcCommands
             0x84 => engine.CopyManager.ReceiveCopyResults(command),
             0x16 or 0x17 or 0x56 or 0x57 => Reservations.Spc2Reservations.Execute(command),
             0x5E => Reservations.PersistentReserveIn.Execute(command),
-            0x5F => Reservations.PersistentReserveOut.Execute(command),
             _ => CommandOutcome.CheckCondition(SenseCode.InvalidOpcode),
         };
     }

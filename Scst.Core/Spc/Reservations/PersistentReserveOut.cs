@@ -57,7 +57,26 @@ internal static class PersistentReserveOut
 
     private static CommandOutcome ListLengthError => CommandOutcome.CheckCondition(SenseCode.ParameterListLengthError);
 
-    public static CommandOutcome Execute(ScsiCommand command)
+    /// <summary>
+    /// Runs the command. PREEMPT AND ABORT completes once the commands it aborted are gone, as a task management
+    /// function that aborts commands does (and as SCST does): no command of a preempted initiator answers, or reaches
+    /// the medium, after the preempting initiator has its GOOD.
+    /// </summary>
+    public static ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command)
+    {
+        bool aborts = command.Cdb.Length > 1 && (command.Cdb[1] & 0x1F) == PreemptAndAbort;
+        List<Task>? aborted = aborts ? [] : null;
+        CommandOutcome outcome = Execute(command, aborted);
+        return aborted is not { Count: > 0 } ? new(outcome) : WhenGoneAsync(outcome, aborted);
+    }
+
+    private static async ValueTask<CommandOutcome> WhenGoneAsync(CommandOutcome outcome, List<Task> aborted)
+    {
+        await Task.WhenAll(aborted).ConfigureAwait(false);
+        return outcome;
+    }
+
+    private static CommandOutcome Execute(ScsiCommand command, List<Task>? aborted)
     {
         ReservationState reservations = command.Device!.Reservations;
 
@@ -87,10 +106,11 @@ internal static class PersistentReserveOut
         ReadOnlySpan<byte> list = command.Data.Span;
         return serviceAction == RegisterAndMove
             ? ExecuteRegisterAndMove(command, reservations, list, (PersistentReservationType)type)
-            : ExecuteBasic(command, reservations, list, serviceAction, (PersistentReservationType)type);
+            : ExecuteBasic(command, reservations, list, serviceAction, (PersistentReservationType)type, aborted);
     }
 
-    private static CommandOutcome ExecuteBasic(ScsiCommand command, ReservationState reservations, ReadOnlySpan<byte> list, int serviceAction, PersistentReservationType type)
+    private static CommandOutcome ExecuteBasic(
+        ScsiCommand command, ReservationState reservations, ReadOnlySpan<byte> list, int serviceAction, PersistentReservationType type, List<Task>? aborted)
     {
         if (list.Length < BasicListLength)
         {
@@ -159,7 +179,7 @@ internal static class PersistentReserveOut
                 Clear => DoClear(draft),
                 _ => DoPreempt(draft, mine, serviceActionKey, type, abort: serviceAction == PreemptAndAbort),
             };
-        });
+        }, aborted);
     }
 
     // SPEC_I_PT: bytes 24-27 give the length of the TransportIDs that follow; each must be well formed.

@@ -52,9 +52,11 @@ internal sealed class ReservationState
     /// <summary>
     /// Applies a change made by a command of <paramref name="issuer"/>: <paramref name="change"/> edits a draft of the
     /// current state and returns the command's outcome. Nothing changes unless the outcome is GOOD; with APTPL the new
-    /// state is on disk before it is published (a failed write fails the command and changes nothing).
+    /// state is on disk before it is published (a failed write fails the command and changes nothing). The commands a
+    /// change aborts (PREEMPT AND ABORT) are marked before this returns; <paramref name="aborted"/>, when given,
+    /// receives one task per aborted command that completes when the command is gone.
     /// </summary>
-    public CommandOutcome Change(ScsiSession issuer, Func<ReservationDraft, CommandOutcome> change)
+    public CommandOutcome Change(ScsiSession issuer, Func<ReservationDraft, CommandOutcome> change, List<Task>? aborted = null)
     {
         ReservationDraft draft;
         lock (_lock)
@@ -76,7 +78,7 @@ internal sealed class ReservationState
             Volatile.Write(ref _current, next);
         }
 
-        Deliver(issuer, draft.Notices);
+        Deliver(issuer, draft.Notices, aborted);
         return CommandOutcome.Good;
     }
 
@@ -173,7 +175,7 @@ internal sealed class ReservationState
 
     // Unit attentions and PREEMPT AND ABORT reach every session of the named I_T nexuses that maps this device, except
     // the issuing session, on every LUN through which it sees the device.
-    private void Deliver(ScsiSession issuer, IReadOnlyList<ReservationDraft.Notice> notices)
+    private void Deliver(ScsiSession issuer, IReadOnlyList<ReservationDraft.Notice> notices, List<Task>? aborted)
     {
         if (notices.Count == 0)
         {
@@ -205,7 +207,8 @@ internal sealed class ReservationState
 
                         if (notice.Abort)
                         {
-                            session.AbortLunTasksForAnotherNexus(mapping);
+                            List<Task> gone = session.AbortLunTasksForAnotherNexus(mapping);
+                            aborted?.AddRange(gone);
                         }
                         else
                         {

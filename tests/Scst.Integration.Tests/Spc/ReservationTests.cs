@@ -999,6 +999,25 @@ public sealed class ReservationUnitAttentionTests
     }
 
     [Fact]
+    public async Task PreemptedNexus_ConflictingCommand_EndsWithReservationConflictAndTheUnitAttentionWaits()
+    {
+        await using var stack = new SpcStack();
+        LocalSession a = stack.OpenSession(Pr.InitiatorA);
+        LocalSession b = stack.OpenSession(Pr.InitiatorB);
+        (await Pr.RegisterAsync(a, 0xA)).ShouldBeGood();
+        (await Pr.RegisterAsync(b, 0xB)).ShouldBeGood();
+        (await Pr.ReserveAsync(a, 0xA, Pr.ExclusiveAccess)).ShouldBeGood();
+
+        (await Pr.OutAsync(b, Pr.Preempt, Pr.ExclusiveAccess, 0xB, 0xA)).ShouldBeGood();
+
+        (await Pr.WriteBlockAsync(a)).ShouldConflict("RESERVATION CONFLICT takes precedence over the pending unit attention");
+        (await Pr.ReadBlockAsync(a)).ShouldConflict("a read conflicts under Exclusive Access too");
+        (await Pr.NoDataAsync(a, CdbBuilder.TestUnitReady())).ShouldBeCheckCondition(SenseCode.RegistrationsPreempted);
+        (await Pr.NoDataAsync(a, CdbBuilder.TestUnitReady())).ShouldBeGood();
+        (await Pr.WriteBlockAsync(a)).ShouldConflict();
+    }
+
+    [Fact]
     public async Task PreemptOfTheHolder_WithAnotherType_TellsTheRemainingRegistrantsTheReservationWasReleased()
     {
         await using var stack = new SpcStack();
@@ -1082,7 +1101,7 @@ public sealed class ReservationUnitAttentionTests
     }
 
     [Fact]
-    public async Task PreemptAndAbort_AbortsThePreemptedNexusCommandsToTheLogicalUnit()
+    public async Task PreemptAndAbort_AbortsThePreemptedNexusCommandsAndCompletesWhenTheyAreGone()
     {
         var device = new PendingBlockDevice("pend0");
         await using ScstStack stack = ScstStack.Create(b => b.AddTarget("scst_local", ScstStack.TargetName));
@@ -1094,15 +1113,17 @@ public sealed class ReservationUnitAttentionTests
         (await Pr.RegisterAsync(a, 0xA)).ShouldBeGood();
         (await Pr.RegisterAsync(b, 0xB)).ShouldBeGood();
         (await Pr.ReserveAsync(a, 0xA, Pr.ExclusiveAccess)).ShouldBeGood();
-        ValueTask<LocalResult> pending = a.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]);
+        Task<LocalResult> pending = a.ExecuteAsync(0, CdbBuilder.Read10(0, 1), DataDirection.Read, new byte[512]).AsTask();
         device.PendingReads.Should().Be(1);
 
-        LocalResult preempt = await Pr.OutAsync(b, Pr.PreemptAndAbort, Pr.ExclusiveAccess, 0xB, 0xA);
+        Task<LocalResult> preempting = Pr.OutAsync(b, Pr.PreemptAndAbort, Pr.ExclusiveAccess, 0xB, 0xA);
+        preempting.IsCompleted.Should().BeFalse("PREEMPT AND ABORT completes once the commands it aborted are gone, and a's read is in the device");
         device.CompleteNextRead();
-        LocalResult aborted = await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        LocalResult preempt = await preempting.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 
         preempt.ShouldBeGood();
-        aborted.Aborted.Should().BeTrue("a's read was aborted by b's PREEMPT AND ABORT");
+        pending.IsCompleted.Should().BeTrue("a's aborted read ended before b's PREEMPT AND ABORT completed");
+        (await pending).Aborted.Should().BeTrue("a's read was aborted by b's PREEMPT AND ABORT");
         (await Pr.ReservationAsync(b)).Should().Be((true, 0xBUL, 0, Pr.ExclusiveAccess));
         (await Pr.NoDataAsync(a, CdbBuilder.TestUnitReady())).ShouldBeCheckCondition(SenseCode.RegistrationsPreempted);
         stack.AssertNoLeaks();
