@@ -414,8 +414,8 @@ internal sealed class FcfEmulator : IDisposable
         var fpma = Grant(enode, parameters, byFdisc: false, out uint portId);
         Flogis.Add((_time.GetUtcNow(), enode, true));
         bool npiv = Options.Npiv && (parameters.CommonFeatures & CommonFeatures.MultipleNPortIdSupport) != 0;
-        var accept = FabricAccept(Options.SwitchName + 1); // the F_Port's name
-        int length = (accept with { CommonFeatures = (ushort)(accept.CommonFeatures | (npiv ? CommonFeatures.MultipleNPortIdAssignment : 0)) })
+        var fabricAccept = FabricAccept(Options.SwitchName + 1); // the F_Port's name
+        int length = (fabricAccept with { CommonFeatures = (ushort)(fabricAccept.CommonFeatures | (npiv ? CommonFeatures.MultipleNPortIdAssignment : 0)) })
             .WriteTo(replyPayload, ElsCode.LsAcc);
         var reply = header.ToReply(RCtl.ElsReply, FCtl.LastReply, NextExchangeId()) with { DestinationId = portId };
         SendLinkServiceReply(enode, FipDescriptorType.Flogi, reply, replyPayload.AsSpan(0, length), fpma);
@@ -514,13 +514,13 @@ internal sealed class FcfEmulator : IDisposable
 
         var received = new KeepAliveReceived(_time.GetUtcNow(), frame.Source, enode, vnPort);
         KeepAlives.Add(received);
-        if (vnPort is { } identity)
+        if (vnPort is { } named)
         {
             // A VN_Port keep-alive comes from its FPMA and names a login of its ENode exactly.
-            if (_logins.TryGetValue(identity.PortId, out var login) && login.ENodeMac == enode && login.PortMac == frame.Source
-                && login.PortMac == identity.Mac && login.PortName == identity.PortName)
+            if (_logins.TryGetValue(named.PortId, out var login) && login.ENodeMac == enode && login.PortMac == frame.Source
+                && login.PortMac == named.Mac && login.PortName == named.PortName)
             {
-                _vnPortHeard[identity.PortId] = received.At;
+                _vnPortHeard[named.PortId] = received.At;
             }
             else
             {
