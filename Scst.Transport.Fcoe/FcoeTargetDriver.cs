@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Scst.Core;
 using Scst.Transport.Fcoe.Diagnostics;
+using Scst.Transport.Fcoe.Fip;
 using Scst.Transport.Fcoe.Link;
 using Scst.Transport.Fcoe.Port;
 
@@ -17,7 +18,8 @@ namespace Scst.Transport.Fcoe;
 /// each on an AF_PACKET socket of its Ethernet interface, each serving the SCSI target named by its WWPN (created when
 /// the port starts unless the configuration already added it; a port whose target is disabled refuses image pairs).
 /// Sessions are named by the initiator's WWPN in colon form, so LUN maps and security groups work as on every fabric.
-/// Needs CAP_NET_RAW.
+/// The fabric-mode ports of one interface share one link and one ENode: the first logs in to the fabric with FLOGI, the
+/// others with FDISC (NPIV), each with its own N_Port_ID and MAC address. Needs CAP_NET_RAW.
 /// </summary>
 public sealed class FcoeTargetDriver : ITargetDriver, IHostedService, IAsyncDisposable
 {
@@ -26,6 +28,7 @@ public sealed class FcoeTargetDriver : ITargetDriver, IHostedService, IAsyncDisp
 
     private readonly Lock _lock = new();
     private readonly List<FcoePort> _ports = [];
+    private readonly List<FabricInterface> _interfaces = [];
     private readonly ILogger _logger;
 
     /// <summary>Creates the driver; ports open in <see cref="StartAsync"/>.</summary>
@@ -80,6 +83,18 @@ public sealed class FcoeTargetDriver : ITargetDriver, IHostedService, IAsyncDisp
         }
     }
 
+    /// <summary>The interfaces whose fabric-mode ports share a link and an ENode.</summary>
+    internal IReadOnlyList<FabricInterface> FabricInterfaces
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _interfaces];
+            }
+        }
+    }
+
     /// <summary>
     /// Parses a WWN written as 16 hex digits, with or without colons or a <c>0x</c> prefix
     /// (<c>20:00:52:54:00:12:34:56</c>, <c>0x2000525400123456</c>).
@@ -110,15 +125,41 @@ public sealed class FcoeTargetDriver : ITargetDriver, IHostedService, IAsyncDisp
     public Task StartAsync(CancellationToken cancellationToken)
     {
         Func<string, IFcoeLink> open = OpenLink ?? (name => PacketSocketLink.Open(name, _logger));
+        var shared = new Dictionary<string, FabricInterface>(StringComparer.Ordinal);
         foreach (var options in Options.Ports)
         {
-            IFcoeLink link = open(options.Interface);
+            FabricInterface? fabric = null;
+            IFcoeLink link;
+            if (options.Mode == FcoeMode.Fabric && shared.TryGetValue(options.Interface, out fabric))
+            {
+                link = fabric.Link;
+            }
+            else
+            {
+                link = open(options.Interface);
+                IEnumerable<string?> captures = options.Mode == FcoeMode.Fabric
+                    ? Options.Ports.Where(p => p.Mode == FcoeMode.Fabric && p.Interface == options.Interface).Select(p => p.CapturePath)
+                    : [options.CapturePath];
+                foreach (string path in captures.OfType<string>().Where(p => p.Length > 0).Distinct(StringComparer.Ordinal))
+                {
+                    link = new CapturingLink(link, new PcapWriter(File.Create(path), TimeProvider));
+                }
+            }
+
             ulong mac = link.Address.ToUInt64();
             ulong portName = options.PortName is null ? (0x2000UL << 48) | mac : ParseWwn(options.PortName);
             ulong nodeName = options.NodeName is null ? (0x1000UL << 48) | mac : ParseWwn(options.NodeName);
-            if (options.CapturePath is { Length: > 0 } path)
+            if (options.Mode == FcoeMode.Fabric && fabric is null)
             {
-                link = new CapturingLink(link, new PcapWriter(File.Create(path), TimeProvider));
+                // The interface's ENode carries the WWNN of its first port in its solicitations.
+                fabric = new FabricInterface(link, new FabricOptions { NodeName = nodeName }, TimeProvider, _logger);
+                shared.Add(options.Interface, fabric);
+                lock (_lock)
+                {
+                    _interfaces.Add(fabric);
+                }
+
+                fabric.Start(ReceiveLoops);
             }
 
             string name = RemotePort.FormatWwn(portName);
@@ -130,7 +171,7 @@ public sealed class FcoeTargetDriver : ITargetDriver, IHostedService, IAsyncDisp
             }
 
             var settings = new FcoePortSettings(portName, nodeName, (uint?)options.PreferredPortId, Options.MaxExchanges, options.Mode);
-            var port = new FcoePort(link, settings, () => FindTarget(name), TimeProvider, _logger);
+            var port = new FcoePort(link, settings, () => FindTarget(name), TimeProvider, _logger, shared: fabric);
             lock (_lock)
             {
                 _ports.Add(port);
@@ -146,15 +187,23 @@ public sealed class FcoeTargetDriver : ITargetDriver, IHostedService, IAsyncDisp
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         FcoePort[] ports;
+        FabricInterface[] interfaces;
         lock (_lock)
         {
             ports = [.. _ports];
             _ports.Clear();
+            interfaces = [.. _interfaces];
+            _interfaces.Clear();
         }
 
         foreach (var port in ports)
         {
             await port.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var fabric in interfaces)
+        {
+            await fabric.DisposeAsync().ConfigureAwait(false);
         }
     }
 

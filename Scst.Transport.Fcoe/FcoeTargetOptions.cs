@@ -11,7 +11,10 @@ public enum FcoeMode
     /// </summary>
     Vn2Vn,
 
-    /// <summary>Fabric (FC-BB-5): FIP discovers an FCF, which grants the N_Port_ID and the MAC address on FLOGI.</summary>
+    /// <summary>
+    /// Fabric (FC-BB-5): FIP discovers an FCF, which grants the N_Port_ID and the MAC address on FLOGI. The fabric-mode
+    /// ports of one interface share one ENode: the first logs in with FLOGI, the others with FDISC (NPIV).
+    /// </summary>
     Fabric,
 }
 
@@ -53,7 +56,8 @@ public sealed class FcoePortOptions
 
     /// <summary>
     /// A file that receives every frame the port sends and receives, in pcap format (tshark and Wireshark dissect FIP,
-    /// FCoE, FC, FCP and SCSI in it). Off (null) by default: it costs a write per frame.
+    /// FCoE, FC, FCP and SCSI in it). The fabric-mode ports of one interface share its link, so the file holds the
+    /// frames of them all. Off (null) by default: it costs a write per frame.
     /// </summary>
     public string? CapturePath { get; set; }
 }

@@ -16,11 +16,17 @@ internal sealed class FcoeTargetOptionsValidator : IValidateOptions<FcoeTargetOp
         }
 
         var names = new HashSet<ulong>();
+        var derivedNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var port in options.Ports)
         {
             if (string.IsNullOrWhiteSpace(port.Interface))
             {
                 failures.Add("An FCoE port needs an Interface.");
+            }
+            else if (port.PortName is null && !derivedNames.Add(port.Interface))
+            {
+                // Both would take the WWPN derived from the interface's MAC address.
+                failures.Add($"Two FCoE ports on {port.Interface} have no PortName: every port but one on an interface needs one.");
             }
 
             foreach (string? wwn in (string?[])[port.PortName, port.NodeName])

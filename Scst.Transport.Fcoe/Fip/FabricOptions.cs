@@ -4,18 +4,19 @@ using Scst.Transport.Fcoe.Protocol;
 
 namespace Scst.Transport.Fcoe.Fip;
 
-/// <summary>What the ENode of fabric mode (FC-BB-5) is, and which FCFs it may log in through.</summary>
+/// <summary>
+/// What the ENode of fabric mode (FC-BB-5) is, and which FCFs it may log in through. The VN_Ports behind it, with
+/// their own names, are added with <see cref="FabricController.AddPort"/>.
+/// </summary>
 internal sealed class FabricOptions
 {
-    /// <summary>The N_Port's WWPN, sent in the FLOGI.</summary>
-    public required ulong PortName { get; init; }
-
-    /// <summary>The WWNN: the name identifier of solicitations and the node name of the FLOGI.</summary>
+    /// <summary>The ENode's WWNN: the name identifier of its solicitations.</summary>
     public required ulong NodeName { get; init; }
 
     /// <summary>
-    /// The Max FCoE size announced in solicitations (the Ethernet payload of the largest FCoE frame); the FLOGI's
-    /// receive data field size follows from it. Null: the link MTU, at most <see cref="FcoeFrame.MaxFcoeSize"/> (2158).
+    /// The Max FCoE size announced in solicitations (the Ethernet payload of the largest FCoE frame); the receive data
+    /// field size of the VN_Ports' FLOGI and FDISC follows from it. Null: the link MTU, at most
+    /// <see cref="FcoeFrame.MaxFcoeSize"/> (2158).
     /// </summary>
     public ushort? MaxFcoeSize { get; init; }
 

@@ -18,8 +18,9 @@ internal sealed record FcoePortSettings(ulong PortName, ulong NodeName, uint? Pr
 
 /// <summary>
 /// One local FCoE N_Port on one link, serving one SCSI target: FIP brings it up (<see cref="Vn2VnController"/> in VN2VN
-/// mode; <see cref="FabricController"/> in fabric mode, where <see cref="FabricServices"/> then registers the port with
-/// the name server), the <see cref="LinkServiceResponder"/> answers the link services, and this class is
+/// mode; in fabric mode a <see cref="FabricVnPort"/> of its interface's ENode, shared with the other fabric-mode ports
+/// on that interface through a <see cref="FabricInterface"/>, after which <see cref="FabricServices"/> registers the
+/// port with the name server), the <see cref="LinkServiceResponder"/> answers the link services, and this class is
 /// the FCP-4 target and the exchange manager: FCP_CMND to the core, XFER_RDY and FCP_DATA for writes, Data-In and
 /// FCP_RSP for responses, task management, ABTS and RRQ on its <see cref="ExchangeTable"/>, and the FLOGI and PLOGI
 /// a VN_Port with the higher WWPN sends to its peers.
@@ -53,7 +54,8 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Vn2VnController? _vn2vn;
-    private readonly FabricController? _fabric;
+    private readonly FabricVnPort? _fabric;
+    private readonly FabricInterface? _shared;
     private readonly FabricServices? _services;
     private readonly RemotePortTable _ports = new();
     private readonly ExchangeTable _exchanges;
@@ -74,10 +76,16 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
     private long _framesReceived;
     private long _framesDropped;
 
-    /// <summary>A port on <paramref name="link"/> serving the target <paramref name="target"/> resolves to (null: none configured).</summary>
-    public FcoePort(IFcoeLink link, FcoePortSettings settings, Func<ScsiTarget?> target, TimeProvider time, ILogger logger, Random? random = null)
+    /// <summary>
+    /// A port on <paramref name="link"/> serving the target <paramref name="target"/> resolves to (null: none configured).
+    /// In fabric mode, <paramref name="shared"/> is the interface whose link, receive loop and ENode the port shares
+    /// (and <paramref name="link"/> is its link); without it the port has an ENode of its own on its own link.
+    /// </summary>
+    public FcoePort(IFcoeLink link, FcoePortSettings settings, Func<ScsiTarget?> target, TimeProvider time, ILogger logger, Random? random = null,
+        FabricInterface? shared = null)
     {
         _link = link;
+        _shared = shared;
         _settings = settings;
         Name = RemotePort.FormatWwn(settings.PortName);
         _target = target;
@@ -86,8 +94,9 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         _exchanges = new ExchangeTable(settings.MaxExchanges);
         if (settings.Mode == FcoeMode.Fabric)
         {
-            _fabric = new FabricController(link, new FabricOptions { PortName = settings.PortName, NodeName = settings.NodeName }, time);
-            var parameters = new LinkServiceResponder(new LocalPortIdentity(settings.PortName, settings.NodeName, 1, _fabric.ReceiveDataFieldSize),
+            var enode = shared?.Controller ?? new FabricController(link, new FabricOptions { NodeName = settings.NodeName }, time);
+            _fabric = enode.AddPort(settings.PortName, settings.NodeName);
+            var parameters = new LinkServiceResponder(new LocalPortIdentity(settings.PortName, settings.NodeName, 1, enode.ReceiveDataFieldSize),
                 false, new RemotePortTable(), this).LocalServiceParameters;
             _services = new FabricServices(new FabricServicesOptions { ServiceParameters = parameters, FirstExchangeId = FirstFabricServicesId },
                 SendToFabric, time);
@@ -128,14 +137,20 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
     /// <summary>The VN2VN controller (its state, its peers); null in fabric mode.</summary>
     public Vn2VnController? Fip => _vn2vn;
 
-    /// <summary>The fabric mode controller and the fabric services; null in VN2VN mode.</summary>
-    public (FabricController Controller, FabricServices Services)? Fabric => _fabric is null ? null : (_fabric, _services!);
+    /// <summary>
+    /// The port's VN_Port of its ENode (the ENode is <see cref="FabricVnPort.Controller"/>) and the fabric services;
+    /// null in VN2VN mode.
+    /// </summary>
+    public (FabricVnPort VnPort, FabricServices Services)? Fabric => _fabric is null ? null : (_fabric, _services!);
 
     /// <summary>The remote ports known to the link services.</summary>
     public RemotePortTable RemotePorts => _ports;
 
     /// <summary>The exchange table.</summary>
     public ExchangeTable Exchanges => _exchanges;
+
+    /// <summary>The MAC address frames to the port are sent to once FIP brought it up (its FPMA or VN2VN MAC).</summary>
+    public MacAddress LocalMac => _localMac;
 
     /// <summary>Our N_Port_ID once FIP brought the port up; null before.</summary>
     public uint? PortId => Volatile.Read(ref _localId) is var id && id != NoPortId ? id : null;
@@ -155,10 +170,14 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         }
     }
 
-    /// <summary>Starts FIP and, unless told not to (a test that hands frames in itself), the receive loop.</summary>
+    /// <summary>
+    /// Starts FIP and, unless told not to (a test that hands frames in itself) or the port shares its interface's
+    /// receive loop, the receive loop.
+    /// </summary>
     public void Start(bool receiveLoop = true)
     {
-        if (receiveLoop)
+        _shared?.Attach(this);
+        if (receiveLoop && _shared is null)
         {
             _receiveLoop = Task.Run(ReceiveLoopAsync);
         }
@@ -177,7 +196,10 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         Log.Started(_logger, Name, _link.Name, _settings.Mode);
     }
 
-    /// <summary>Logs every initiator out, ends the sessions, stops FIP and the receive loop, closes the link.</summary>
+    /// <summary>
+    /// Logs every initiator out, ends the sessions, stops FIP (in fabric mode the VN_Port's own LOGO; the other ports of
+    /// the interface stay logged in) and the receive loop, and closes the link unless the interface's other ports share it.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_stopping.IsCancellationRequested)
@@ -197,9 +219,21 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         _services?.Stop();
         _vn2vn?.Stop();
         _fabric?.Stop();
+        if (_shared is null)
+        {
+            _fabric?.Controller.Dispose();
+        }
+        else
+        {
+            _shared.Detach(this);
+        }
+
         _sweep?.Dispose();
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _link.DisposeAsync().ConfigureAwait(false);
+        if (_shared is null)
+        {
+            await _link.DisposeAsync().ConfigureAwait(false);
+        }
         if (_receiveLoop is not null)
         {
             try
@@ -245,7 +279,7 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
             }
             else
             {
-                _fabric!.HandleFip(frame);
+                _fabric!.Controller.HandleFip(frame);
             }
 
             return;

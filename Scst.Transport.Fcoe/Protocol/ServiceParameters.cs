@@ -10,11 +10,17 @@ internal static class CommonFeatures
     /// <summary>Bit 15: continuously increasing relative offset (PLOGI); NPIV supported / clean address (FLOGI and its ACC).</summary>
     public const ushort ContinuouslyIncreasingOffset = 0x8000;
 
+    /// <summary>Bit 15 of an FLOGI or FDISC: the N_Port supports multiple N_Port_IDs (NPIV) and may ask for more with FDISC.</summary>
+    public const ushort MultipleNPortIdSupport = 0x8000;
+
     /// <summary>Bit 14: random relative offset (PLOGI).</summary>
     public const ushort RandomOffset = 0x4000;
 
     /// <summary>Bit 13: the vendor version level field is valid (PLOGI); multiple N_Port_ID support (FLOGI ACC).</summary>
     public const ushort ValidVendorVersion = 0x2000;
+
+    /// <summary>Bit 13 of an FLOGI LS_ACC: the F_Port assigns further N_Port_IDs to FDISC (NPIV).</summary>
+    public const ushort MultipleNPortIdAssignment = 0x2000;
 
     /// <summary>Bit 12: N_Port (0) / F_Port (1). Must be clear in an N_Port's FLOGI and its ACC in VN2VN mode.</summary>
     public const ushort FPort = 0x1000;

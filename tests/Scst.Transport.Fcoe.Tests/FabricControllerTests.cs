@@ -39,7 +39,7 @@ public sealed class FabricControllerTests : IDisposable
     {
         var node = Node();
 
-        node.Controller.Start();
+        node.Port.Start();
 
         node.Link.MulticastGroups.Should().Equal(MacAddress.AllENodeMacs);
         node.Controller.State.Should().Be(FabricState.Soliciting);
@@ -70,7 +70,7 @@ public sealed class FabricControllerTests : IDisposable
         var node = Node();
         var t0 = _time.GetUtcNow();
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromMilliseconds(1999));
         node.Controller.State.Should().Be(FabricState.Soliciting);
         fcf.Flogis.Should().BeEmpty();
@@ -98,7 +98,7 @@ public sealed class FabricControllerTests : IDisposable
         parameters.NodeName.Should().Be(OurNodeName);
         parameters.MaxPayload.Should().Be(2112);
         parameters.Class3ReceiveDataFieldSize.Should().Be(2112);
-        (parameters.CommonFeatures & CommonFeatures.FPort).Should().Be(0);
+        parameters.CommonFeatures.Should().Be(CommonFeatures.MultipleNPortIdSupport, "an N_Port (F_Port bit clear) that asks for NPIV");
         parameters.Class3ServiceOptions.Should().Be(ClassServiceOptions.Valid | ClassServiceOptions.SequentialDelivery);
         reader.TryReadNext(out d).Should().BeTrue();
         d.TryReadMacAddress(out var askedMac).Should().BeTrue();
@@ -110,12 +110,14 @@ public sealed class FabricControllerTests : IDisposable
         fpma.ToString().Should().Be("0e:fc:00:0a:01:01");
         node.Events.Should().Equal($"up 0a0101 {fpma} via {s_fcfA}");
         node.Controller.State.Should().Be(FabricState.Up);
-        node.Controller.PortId.Should().Be(portId);
-        node.Controller.PortMac.Should().Be(fpma);
+        node.Port.PortId.Should().Be(portId);
+        node.Port.PortMac.Should().Be(fpma);
         node.Controller.FcfMac.Should().Be(s_fcfA);
         node.Link.UnicastAddresses.Should().Equal(fpma);
-        node.Controller.FabricParameters!.Value.CommonFeatures.Should().Be(CommonFeatures.FPort);
-        node.Controller.FabricParameters!.Value.ErrorDetectTimeout.Should().Be(2000);
+        node.Port.FabricParameters!.Value.CommonFeatures.Should().Be(CommonFeatures.FPort | CommonFeatures.MultipleNPortIdAssignment);
+        node.Controller.MultipleIdsGranted.Should().BeTrue();
+        node.Port.LoggedInByFdisc.Should().BeFalse();
+        node.Port.FabricParameters!.Value.ErrorDetectTimeout.Should().Be(2000);
         fcf.Logins.Should().ContainKey(portId).WhoseValue.Should().Be(new FabricLogin(portId, OurPortName, OurNodeName, s_enode, fpma, 2158));
     }
 
@@ -127,7 +129,7 @@ public sealed class FabricControllerTests : IDisposable
         var best = Fcf(MacAddress.Parse("00:0d:ec:cc:00:0c"), priority: 1, available: false);
         var node = Node();
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromSeconds(3));
 
         node.Controller.FcfMac.Should().Be(s_fcfB);
@@ -148,7 +150,7 @@ public sealed class FabricControllerTests : IDisposable
         var lowerName = Fcf(MacAddress.Parse("00:0d:ec:cc:00:0c"), fabricName: 0x1000_0000_0000_0002);
         var node = Node();
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromSeconds(3));
 
         node.Controller.FcfMac.Should().Be(lowerName.Mac);
@@ -161,20 +163,20 @@ public sealed class FabricControllerTests : IDisposable
     {
         Fcf(s_fcfA, priority: 1);
         Fcf(s_fcfB, priority: 100, fcMap: 0x0EFC10);
-        var node = Node(new FabricOptions { PortName = OurPortName, NodeName = OurNodeName, FcMap = 0x0EFC10 });
+        var node = Node(new FabricOptions { NodeName = OurNodeName, FcMap = 0x0EFC10 });
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromSeconds(3));
 
         node.Controller.FcfMac.Should().Be(s_fcfB);
-        node.Controller.PortMac.Should().Be(MacAddress.FromFpma(0x0EFC10, 0x0A0101));
+        node.Port.PortMac.Should().Be(MacAddress.FromFpma(0x0EFC10, 0x0A0101));
     }
 
     [Fact]
     public void AnFcfHeardOnlyInAMulticastAdvertisement_GetsAUnicastSolicitation_AndIsEligibleOnceItAnswers()
     {
         var node = Node();
-        node.Controller.Start(); // nobody hears this solicitation
+        node.Port.Start(); // nobody hears this solicitation
         _net.Run(TimeSpan.FromMilliseconds(500));
         var fcf = Fcf(s_fcfA); // its first multicast advertisement goes out now
 
@@ -195,7 +197,7 @@ public sealed class FabricControllerTests : IDisposable
         var node = Node();
         var t0 = _time.GetUtcNow();
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromMilliseconds(6500));
 
         Ours(node).Select(f => (f.At - t0, Message(f))).Should().Equal(
@@ -212,7 +214,7 @@ public sealed class FabricControllerTests : IDisposable
         var fcf = Fcf(s_fcfA);
         var node = BringUp(fcf);
         var up = _time.GetUtcNow();
-        var fpma = node.Controller.PortMac;
+        var fpma = node.Port.PortMac;
 
         _net.Run(TimeSpan.FromSeconds(100));
 
@@ -265,7 +267,7 @@ public sealed class FabricControllerTests : IDisposable
     {
         var fcf = Fcf(s_fcfA);
         var node = BringUp(fcf);
-        var fpma = node.Controller.PortMac;
+        var fpma = node.Port.PortMac;
         _net.Run(TimeSpan.FromSeconds(5));
         fcf.Silent = true;
         var lastAdvertisement = _net.Trace.Last(f => f.Source == s_fcfA && Message(f) == FipMessage.DiscoveryAdvertisement).At;
@@ -276,7 +278,7 @@ public sealed class FabricControllerTests : IDisposable
         node.Events[1].Should().Be("down 0a0101");
         node.Link.UnicastAddresses.Should().BeEmpty();
         node.Controller.State.Should().Be(FabricState.Soliciting);
-        node.Controller.PortId.Should().Be(0u);
+        node.Port.PortId.Should().Be(0u);
         node.Controller.Fcfs.Should().BeEmpty("the lost FCF is forgotten");
         var solicitation = Ours(node).Last();
         Message(solicitation).Should().Be(FipMessage.DiscoverySolicitation);
@@ -286,7 +288,7 @@ public sealed class FabricControllerTests : IDisposable
         fcf.Silent = false;
         _net.RunUntil(() => node.Events.Count == 3, TimeSpan.FromSeconds(10)).Should().BeTrue();
         node.Events[2].Should().Be($"up 0a0102 {MacAddress.FromFpma(MacAddress.DefaultFcMap, 0x0A0102)} via {s_fcfA}");
-        fpma.Should().NotBe(node.Controller.PortMac);
+        fpma.Should().NotBe(node.Port.PortMac);
     }
 
     [Fact]
@@ -294,7 +296,7 @@ public sealed class FabricControllerTests : IDisposable
     {
         var fcf = Fcf(s_fcfA);
         var node = BringUp(fcf);
-        var fpma = node.Controller.PortMac;
+        var fpma = node.Port.PortMac;
 
         fcf.ClearVirtualLinks(s_enode, new VnPortIdentity(fpma, 0x0A0101, OurPortName));
         _net.Pump();
@@ -304,7 +306,7 @@ public sealed class FabricControllerTests : IDisposable
         node.Controller.State.Should().Be(FabricState.Soliciting);
         _net.Run(TimeSpan.FromSeconds(2));
         node.Controller.State.Should().Be(FabricState.Up);
-        node.Controller.PortId.Should().Be(0x0A0102u);
+        node.Port.PortId.Should().Be(0x0A0102u);
     }
 
     [Fact]
@@ -325,7 +327,7 @@ public sealed class FabricControllerTests : IDisposable
     {
         var fcf = Fcf(s_fcfA);
         var node = BringUp(fcf);
-        var fpma = node.Controller.PortMac;
+        var fpma = node.Port.PortMac;
         var buffer = new byte[200];
 
         var other = new VnPortIdentity(MacAddress.FromFpma(MacAddress.DefaultFcMap, 0x0A0177), 0x0A0177, OurPortName + 1);
@@ -359,7 +361,7 @@ public sealed class FabricControllerTests : IDisposable
         var node = Node();
         var t0 = _time.GetUtcNow();
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromSeconds(3));
 
         preferred.Flogis.Should().HaveCount(2).And.OnlyContain(f => !f.Accepted && f.At == t0 + TimeSpan.FromSeconds(2));
@@ -376,7 +378,7 @@ public sealed class FabricControllerTests : IDisposable
         var node = Node();
         var t0 = _time.GetUtcNow();
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromMilliseconds(3999));
         node.Controller.State.Should().Be(FabricState.LoggingIn);
         _net.Run(TimeSpan.FromMilliseconds(1));
@@ -395,7 +397,7 @@ public sealed class FabricControllerTests : IDisposable
         var node = Node();
         var t0 = _time.GetUtcNow();
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromSeconds(5));
 
         Ours(node).Select(f => (f.At - t0, Message(f))).Should().Equal(
@@ -411,9 +413,9 @@ public sealed class FabricControllerTests : IDisposable
     {
         var fcf = Fcf(s_fcfA);
         var node = BringUp(fcf);
-        var fpma = node.Controller.PortMac;
+        var fpma = node.Port.PortMac;
 
-        node.Controller.Stop();
+        node.Port.Stop();
         _net.Pump();
 
         node.Controller.State.Should().Be(FabricState.Stopped);
@@ -449,9 +451,9 @@ public sealed class FabricControllerTests : IDisposable
     public void VlanDiscovery_AsksUntagged_ThenDiscoversAndLogsInOnTheNotifiedVlan()
     {
         var fcf = Fcf(s_fcfA, vlanId: 1002);
-        var node = Node(new FabricOptions { PortName = OurPortName, NodeName = OurNodeName, VlanDiscovery = true, VlanTag = 0x6000 });
+        var node = Node(new FabricOptions { NodeName = OurNodeName, VlanDiscovery = true, VlanTag = 0x6000 });
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromSeconds(3));
 
         var sent = Ours(node);
@@ -472,10 +474,10 @@ public sealed class FabricControllerTests : IDisposable
     public void VlanDiscovery_WithoutAnAnswer_AsksThreeTimes_ThenGoesOnWithTheConfiguredVlan()
     {
         Fcf(s_fcfA); // untagged, sends no VLAN notification
-        var node = Node(new FabricOptions { PortName = OurPortName, NodeName = OurNodeName, VlanDiscovery = true });
+        var node = Node(new FabricOptions { NodeName = OurNodeName, VlanDiscovery = true });
         var t0 = _time.GetUtcNow();
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromSeconds(6));
 
         Ours(node).Take(4).Select(f => (f.At - t0, Message(f))).Should().Equal(
@@ -491,7 +493,7 @@ public sealed class FabricControllerTests : IDisposable
         Fcf(s_fcfA, vlanId: 1002);
         var node = Node(); // untagged: never hears the FCF
 
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromSeconds(5));
 
         node.Controller.State.Should().Be(FabricState.Soliciting);
@@ -511,7 +513,7 @@ public sealed class FabricControllerTests : IDisposable
             _net.Trace.Last(f => f.Source == s_fcfA && Message(f) == FipMessage.DiscoveryAdvertisement).Data,
             _net.Trace.First(f => f.Source == s_fcfA && Message(f) == FipMessage.LinkServiceReply).Data,
             buffer.AsSpan(0, FipFrame.WriteClearVirtualLinks(buffer, s_enode, s_fcfA, null, fcf.Options.SwitchName,
-                [new VnPortIdentity(node.Controller.PortMac, 0x0A0101, OurPortName)])).ToArray(),
+                [new VnPortIdentity(node.Port.PortMac, 0x0A0101, OurPortName)])).ToArray(),
             buffer.AsSpan(0, FipFrame.WriteVlanNotification(buffer, s_enode, s_fcfA, [1002])).ToArray(),
         };
         var random = new Random(0x8914);
@@ -563,11 +565,11 @@ public sealed class FabricControllerTests : IDisposable
     public void Start_Twice_Throws_AndATooSmallMaxFcoeSizeIsRefused()
     {
         var node = Node();
-        node.Controller.Start();
+        node.Port.Start();
 
-        var again = () => node.Controller.Start();
+        var again = () => node.Port.Start();
         again.Should().Throw<InvalidOperationException>();
-        var tiny = () => new FabricController(node.Link, new FabricOptions { PortName = 1, NodeName = 2, MaxFcoeSize = 200 }, _time);
+        var tiny = () => new FabricController(node.Link, new FabricOptions { NodeName = 2, MaxFcoeSize = 200 }, _time);
         tiny.Should().Throw<ArgumentOutOfRangeException>();
     }
 
@@ -599,7 +601,7 @@ public sealed class FabricControllerTests : IDisposable
 
     private FabricNode Node(FabricOptions? options = null)
     {
-        var node = new FabricNode(_net, s_enode, options ?? new FabricOptions { PortName = OurPortName, NodeName = OurNodeName },
+        var node = new FabricNode(_net, s_enode, OurPortName, options ?? new FabricOptions { NodeName = OurNodeName },
             registerWithFabric: false);
         _owned.Add(node);
         return node;
@@ -608,7 +610,7 @@ public sealed class FabricControllerTests : IDisposable
     private FabricNode BringUp(FcfEmulator fcf)
     {
         var node = Node();
-        node.Controller.Start();
+        node.Port.Start();
         _net.Run(TimeSpan.FromSeconds(2));
         node.Controller.State.Should().Be(FabricState.Up);
         node.Controller.FcfMac.Should().Be(fcf.Mac);

@@ -7,8 +7,8 @@ using Scst.Transport.Fcoe.Protocol;
 namespace Scst.Transport.Fcoe.Tests;
 
 /// <summary>
-/// An ENode on an <see cref="InMemoryEthernet"/> segment wired the way a driver would wire it, in the smallest form:
-/// FIP to the <see cref="FabricController"/>; once up, <see cref="FabricServices"/> started with the granted N_Port_ID
+/// An ENode with one VN_Port on an <see cref="InMemoryEthernet"/> segment wired the way a driver would wire it, in the
+/// smallest form: FIP to the <see cref="FabricController"/>; once its <see cref="FabricVnPort"/> is up, <see cref="FabricServices"/> started with the granted N_Port_ID
 /// and a <see cref="LinkServiceResponder"/> made for it; FCoE frames to our FPMA go to the services (replies in their
 /// OX_ID range, RSCN) or to the responder (everything else); what they answer goes to the FCF-MAC as FCoE frames.
 /// </summary>
@@ -17,19 +17,20 @@ internal sealed class FabricNode : IDisposable
     private readonly byte[] _frame = new byte[FcoeFrame.MaxTaggedFrameLength];
     private readonly byte[] _reply = new byte[FcoeFrame.MaxPayloadLength];
 
-    public FabricNode(InMemoryEthernet segment, MacAddress enodeMac, FabricOptions options, string? symbolicName = null,
+    public FabricNode(InMemoryEthernet segment, MacAddress enodeMac, ulong portName, FabricOptions options, string? symbolicName = null,
         bool registerWithFabric = true, byte features = Fc4FeatureBits.Target)
     {
         Segment = segment;
         Link = segment.Attach(enodeMac, name: $"enode-{enodeMac}");
         Controller = new FabricController(Link, options, segment.Time);
-        PortName = options.PortName;
+        Port = Controller.AddPort(portName, options.NodeName);
+        PortName = portName;
         NodeName = options.NodeName;
-        var identity = new LocalPortIdentity(options.PortName, options.NodeName, 0x000001, Controller.ReceiveDataFieldSize);
+        var identity = new LocalPortIdentity(portName, options.NodeName, 0x000001, Controller.ReceiveDataFieldSize);
         var parameters = new LinkServiceResponder(identity, true, new RemotePortTable(), new RecordingLinkServiceEvents()).LocalServiceParameters;
         Services = new FabricServices(new FabricServicesOptions { ServiceParameters = parameters, SymbolicPortName = symbolicName, FcpFeatures = features },
             SendFc, segment.Time);
-        Controller.PortUp += (id, mac, fcf) =>
+        Port.PortUp += (id, mac, fcf) =>
         {
             Events.Add($"up {id:x6} {mac} via {fcf}");
             Responder = new LinkServiceResponder(identity with { PortId = id }, true, new RemotePortTable(), LinkEvents);
@@ -38,7 +39,7 @@ internal sealed class FabricNode : IDisposable
                 Services.Start(id);
             }
         };
-        Controller.PortDown += id =>
+        Port.PortDown += id =>
         {
             Events.Add($"down {id:x6}");
             Services.Stop();
@@ -53,6 +54,9 @@ internal sealed class FabricNode : IDisposable
     public InMemoryFcoeLink Link { get; }
 
     public FabricController Controller { get; }
+
+    /// <summary>The ENode's one VN_Port; starting it starts the ENode.</summary>
+    public FabricVnPort Port { get; }
 
     public FabricServices Services { get; }
 
@@ -80,7 +84,7 @@ internal sealed class FabricNode : IDisposable
     /// <summary>Sends an FC frame to the fabric from our FPMA (what the services' sender does).</summary>
     public void SendFc(in FcFrameHeader header, ReadOnlySpan<byte> payload)
     {
-        int length = FcoeFrame.Write(_frame, Controller.FcfMac, Controller.PortMac, Controller.VlanTag, Sof.SofI3, header, payload, Eof.EofT);
+        int length = FcoeFrame.Write(_frame, Controller.FcfMac, Port.PortMac, Controller.VlanTag, Sof.SofI3, header, payload, Eof.EofT);
         Link.Send(_frame.AsSpan(0, length));
     }
 
@@ -97,7 +101,7 @@ internal sealed class FabricNode : IDisposable
             return;
         }
 
-        if (FcoeFrame.TryRead(data, out var frame) != FcoeReadResult.Success || frame.Destination != Controller.PortMac)
+        if (FcoeFrame.TryRead(data, out var frame) != FcoeReadResult.Success || frame.Destination != Port.PortMac)
         {
             return;
         }

@@ -389,7 +389,7 @@ public sealed class FabricServicesTests : IDisposable
         var registered = 0;
         node.Services.RegistrationCompleted += () => registered++;
 
-        node.Controller.Start();
+        node.Port.Start();
         net.Run(TimeSpan.FromSeconds(2));
 
         node.Services.Registered.Should().BeTrue();
@@ -419,7 +419,7 @@ public sealed class FabricServicesTests : IDisposable
         fcf.RejectCtRequests = 2; // RFT_ID refused twice (up at 2 s: RFT_ID at 2.0, 2.5 and 3.0 s)
         fcf.LoseNextCtCommand = CtCommand.RffId; // the first RFF_ID (3.0 s) is lost: sent again at 5.0 s
 
-        node.Controller.Start();
+        node.Port.Start();
         net.Run(TimeSpan.FromMilliseconds(4999));
 
         node.Services.State.Should().Be(FabricServicesState.RegisteringFeatures);
@@ -436,7 +436,7 @@ public sealed class FabricServicesTests : IDisposable
     {
         var (net, fcf) = Fabric();
         var node = Node(net, MacAddress.Parse("02:00:00:00:0b:02"), OurPortName, OurNodeName);
-        node.Controller.Start();
+        node.Port.Start();
         net.Run(TimeSpan.FromSeconds(2));
 
         fcf.SendRscn(new RscnPage(RscnAddressFormat.Port, 0x0A0177)).Should().Be(1);
@@ -451,7 +451,7 @@ public sealed class FabricServicesTests : IDisposable
     {
         var (net, fcf) = Fabric();
         var node = Node(net, MacAddress.Parse("02:00:00:00:0b:02"), OurPortName, OurNodeName);
-        node.Controller.Start();
+        node.Port.Start();
         net.Run(TimeSpan.FromMilliseconds(2000));
         node.Services.Registered.Should().BeTrue();
 
@@ -473,13 +473,13 @@ public sealed class FabricServicesTests : IDisposable
         var target = Node(net, MacAddress.Parse("02:00:00:00:0b:02"), OurPortName, OurNodeName);
         var initiator = Node(net, MacAddress.Parse("52:54:00:12:34:56"), 0x2000_5254_0012_3456, 0x1000_5254_0012_3456,
             features: Fc4FeatureBits.Initiator);
-        target.Controller.Start();
+        target.Port.Start();
         net.Run(TimeSpan.FromMilliseconds(100));
-        initiator.Controller.Start();
+        initiator.Port.Start();
         net.Run(TimeSpan.FromSeconds(2));
         target.Services.Registered.Should().BeTrue();
         initiator.Services.Registered.Should().BeTrue();
-        uint initiatorId = initiator.Controller.PortId;
+        uint initiatorId = initiator.Port.PortId;
         initiatorId.Should().Be(0x0A0102);
 
         // GPN_FT for FCP from the initiator's port, in an exchange of its own.
@@ -539,7 +539,7 @@ public sealed class FabricServicesTests : IDisposable
         initiator.Unclaimed[1].Payload[0].Should().Be(ElsCode.LsAcc);
         target.LinkEvents.Established.Should().ContainSingle().Which.PortName.Should().Be(0x2000_5254_0012_3456);
         fcf.Forwarded.Should().Be(4, "PLOGI, its accept, PRLI, its accept");
-        var forwarded = net.Trace.Where(f => f.Source == s_fcfMac && f.Destination == target.Controller.PortMac
+        var forwarded = net.Trace.Where(f => f.Source == s_fcfMac && f.Destination == target.Port.PortMac
             && FcoeFrame.TryRead(f.Data, out var v) == FcoeReadResult.Success && v.Header.SourceId == initiatorId).ToList();
         forwarded.Should().HaveCount(2, "the FCF sends what it forwards from its own MAC to the target's FPMA");
     }
@@ -663,7 +663,7 @@ public sealed class FabricServicesTests : IDisposable
     private FabricNode Node(InMemoryEthernet net, MacAddress enode, ulong portName, ulong nodeName, string? symbolicName = null,
         byte features = Fc4FeatureBits.Target)
     {
-        var node = new FabricNode(net, enode, new FabricOptions { PortName = portName, NodeName = nodeName }, symbolicName, features: features);
+        var node = new FabricNode(net, enode, portName, new FabricOptions { NodeName = nodeName }, symbolicName, features: features);
         _owned.Add(node);
         return node;
     }

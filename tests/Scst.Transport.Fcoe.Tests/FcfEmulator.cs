@@ -31,10 +31,23 @@ internal sealed class FcfEmulatorOptions
 
     /// <summary>The domain of the N_Port_IDs it assigns: DD.AA.PP with AA = 0x01 and PP counting from 1.</summary>
     public byte DomainId { get; init; } = 0x0A;
+
+    /// <summary>
+    /// Whether it assigns further N_Port_IDs to FDISC (NPIV): the FLOGI accept says so (common features bit 13) when
+    /// the FLOGI asked for it. Without it an FDISC gets an LS_RJT.
+    /// </summary>
+    public bool Npiv { get; init; } = true;
+
+    /// <summary>
+    /// How long a VN_Port may go without a VN_Port keep-alive before the FCF clears its virtual link (a Clear Virtual
+    /// Links naming it; FC-BB-5 allows 2.5 x FKA_VN_PERIOD = 225 s); null: not checked.
+    /// </summary>
+    public TimeSpan? VnPortKeepAliveTimeout { get; init; }
 }
 
-/// <summary>A VN_Port logged in through the emulator.</summary>
-internal sealed record FabricLogin(uint PortId, ulong PortName, ulong NodeName, MacAddress ENodeMac, MacAddress PortMac, ushort MaxFcoeSize);
+/// <summary>A VN_Port logged in through the emulator, with FLOGI or (<paramref name="ByFdisc"/>) FDISC.</summary>
+internal sealed record FabricLogin(uint PortId, ulong PortName, ulong NodeName, MacAddress ENodeMac, MacAddress PortMac, ushort MaxFcoeSize,
+    bool ByFdisc = false);
 
 /// <summary>What the emulator's name server knows of a port.</summary>
 internal sealed class NameServerEntry
@@ -72,8 +85,10 @@ internal sealed record KeepAliveReceived(DateTimeOffset At, MacAddress Source, M
 /// <summary>
 /// A test FCF (FC-BB-5) on an <see cref="InMemoryEthernet"/> segment, in our own words: it answers VLAN requests,
 /// advertises to ALL-ENode-MACs every FKA_ADV_PERIOD and answers solicitations with a unicast advertisement padded to
-/// the ENode's max FCoE size, grants an N_Port_ID and its FPMA to a FIP FLOGI, accepts FIP LOGO, records keep-alives,
-/// clears virtual links on demand, serves a name server at 0xFFFFFC (PLOGI, RFT_ID, RFF_ID, RSPN_ID, GPN_FT, GID_FT)
+/// the ENode's max FCoE size, grants an N_Port_ID and its FPMA to a FIP FLOGI and (NPIV) to each FIP FDISC of an ENode
+/// already logged in, following FC-LS-3 (an FLOGI logs out every N_Port_ID of its ENode, a LOGO only its own), accepts
+/// FIP LOGO, records keep-alives and checks each VN_Port's (its MAC, N_Port_ID and WWPN; optionally clearing a VN_Port
+/// that falls silent), clears virtual links on demand (the ENode, or the VN_Ports named), serves a name server at 0xFFFFFC (PLOGI, RFT_ID, RFF_ID, RSPN_ID, GPN_FT, GID_FT)
 /// and a fabric controller at 0xFFFFFD (SCR, RSCN on demand), and forwards FCoE frames between logged-in VN_Ports by
 /// D_ID (rewriting the MACs, as an FCF does). Not an independent peer: it shows our ENode works with our reading of
 /// FC-BB-5 and FC-GS, not with a real switch.
@@ -88,7 +103,9 @@ internal sealed class FcfEmulator : IDisposable
     private readonly Dictionary<uint, FabricLogin> _logins = [];
     private readonly Dictionary<uint, NameServerEntry> _nameServer = [];
     private readonly Dictionary<ushort, uint> _rscnExchanges = [];
+    private readonly Dictionary<uint, DateTimeOffset> _vnPortHeard = [];
     private ITimer? _advertisementTimer;
+    private ITimer? _keepAliveCheck;
     private byte _nextPort = 1;
     private ushort _nextExchangeId = 0x0100;
     private ushort _nextRscnOxId = (ushort)RscnOxIdBase;
@@ -117,6 +134,12 @@ internal sealed class FcfEmulator : IDisposable
     /// <summary>The next this many FLOGIs get no answer.</summary>
     public int IgnoreFlogis { get; set; }
 
+    /// <summary>The next this many FDISCs get an LS_RJT.</summary>
+    public int RejectFdiscs { get; set; }
+
+    /// <summary>The next this many FDISCs get no answer.</summary>
+    public int IgnoreFdiscs { get; set; }
+
     /// <summary>The next this many name server CT requests get a CT reject (logical busy).</summary>
     public int RejectCtRequests { get; set; }
 
@@ -134,6 +157,15 @@ internal sealed class FcfEmulator : IDisposable
 
     /// <summary>The FLOGIs answered: when, and the LS_ACC (true) or LS_RJT (false).</summary>
     public List<(DateTimeOffset At, MacAddress ENode, bool Accepted)> Flogis { get; } = [];
+
+    /// <summary>The FDISCs answered: when, from which ENode, for which WWPN, and the LS_ACC (true) or LS_RJT (false).</summary>
+    public List<(DateTimeOffset At, MacAddress ENode, ulong PortName, bool Accepted)> Fdiscs { get; } = [];
+
+    /// <summary>VN_Port keep-alives that named no login of the ENode, or came from another MAC than the VN_Port's FPMA.</summary>
+    public List<KeepAliveReceived> MismatchedKeepAlives { get; } = [];
+
+    /// <summary>The VN_Ports the FCF cleared because their keep-alives stopped: when, and the N_Port_ID.</summary>
+    public List<(DateTimeOffset At, uint PortId)> KeepAliveClears { get; } = [];
 
     /// <summary>FC frames received from VN_Ports (D_ID, S_ID, R_CTL, TYPE, first payload byte).</summary>
     public List<(uint DestinationId, uint SourceId, byte RCtl, byte Type, ushort CtCommand, byte ElsCode)> FcFrames { get; } = [];
@@ -157,9 +189,21 @@ internal sealed class FcfEmulator : IDisposable
         Available = Options.Available;
         _link.JoinMulticast(MacAddress.AllFcfMacs);
         Advertise();
+        if (Options.VnPortKeepAliveTimeout is not null)
+        {
+            _keepAliveCheck = _time.CreateTimer(_ => CheckVnPortKeepAlives(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        }
     }
 
-    public void Dispose() => _advertisementTimer?.Dispose();
+    public void Dispose()
+    {
+        _advertisementTimer?.Dispose();
+        _keepAliveCheck?.Dispose();
+    }
+
+    /// <summary>The logins of <paramref name="enodeMac"/>, by N_Port_ID.</summary>
+    public IReadOnlyList<FabricLogin> LoginsOf(MacAddress enodeMac) =>
+        [.. _logins.Values.Where(l => l.ENodeMac == enodeMac).OrderBy(l => l.PortId)];
 
     /// <summary>Sends Clear Virtual Links to <paramref name="enodeMac"/> naming <paramref name="ports"/> (none: the whole ENode), and drops those logins.</summary>
     public void ClearVirtualLinks(MacAddress enodeMac, params VnPortIdentity[] ports)
@@ -305,7 +349,7 @@ internal sealed class FcfEmulator : IDisposable
         bool haveEls = false;
         while (reader.TryReadNext(out var d))
         {
-            if (!haveEls && d.Type is FipDescriptorType.Flogi or FipDescriptorType.Logo)
+            if (!haveEls && d.Type is FipDescriptorType.Flogi or FipDescriptorType.Fdisc or FipDescriptorType.Logo)
             {
                 haveEls = d.TryReadEncapsulatedEls(out header, out els);
                 type = d.Type;
@@ -334,6 +378,11 @@ internal sealed class FcfEmulator : IDisposable
             return true;
         }
 
+        if (type == FipDescriptorType.Fdisc)
+        {
+            return AnswerFdisc(enode, header, els);
+        }
+
         if (!ServiceParameters.TryRead(els, out var parameters) || els[0] != ElsCode.Flogi)
         {
             return false;
@@ -355,23 +404,90 @@ internal sealed class FcfEmulator : IDisposable
             return true;
         }
 
-        // A second FLOGI of the same port name is an implicit logout of the first.
+        // FC-LS-3: an FLOGI logs out every N_Port_ID of its ENode (FLOGI or FDISC), and a second FLOGI of the same
+        // port name through another ENode is an implicit logout of the first.
+        foreach (var old in _logins.Values.Where(l => l.ENodeMac == enode || l.PortName == parameters.PortName).ToArray())
+        {
+            Forget(old.PortId);
+        }
+
+        var fpma = Grant(enode, parameters, byFdisc: false, out uint portId);
+        Flogis.Add((_time.GetUtcNow(), enode, true));
+        bool npiv = Options.Npiv && (parameters.CommonFeatures & CommonFeatures.MultipleNPortIdSupport) != 0;
+        var fabricAccept = FabricAccept(Options.SwitchName + 1); // the F_Port's name
+        int length = (fabricAccept with { CommonFeatures = (ushort)(fabricAccept.CommonFeatures | (npiv ? CommonFeatures.MultipleNPortIdAssignment : 0)) })
+            .WriteTo(replyPayload, ElsCode.LsAcc);
+        var reply = header.ToReply(RCtl.ElsReply, FCtl.LastReply, NextExchangeId()) with { DestinationId = portId };
+        SendLinkServiceReply(enode, FipDescriptorType.Flogi, reply, replyPayload.AsSpan(0, length), fpma);
+        return true;
+    }
+
+    // FDISC (FC-LS-3 4.2.11, NPIV): another N_Port_ID for an ENode that holds one already.
+    private bool AnswerFdisc(MacAddress enode, in FcFrameHeader header, ReadOnlySpan<byte> els)
+    {
+        if (!ServiceParameters.TryRead(els, out var parameters) || els[0] != ElsCode.Fdisc || header.SourceId != 0)
+        {
+            return false;
+        }
+
+        if (IgnoreFdiscs > 0)
+        {
+            IgnoreFdiscs--;
+            return true;
+        }
+
+        var replyPayload = new byte[ServiceParameters.Length];
+        var replyHeader = header.ToReply(RCtl.ElsReply, FCtl.LastReply, NextExchangeId());
+        (byte Reason, byte Explanation)? reject = null;
+        if (RejectFdiscs > 0)
+        {
+            RejectFdiscs--;
+            reject = (LsRjtReason.UnableToPerform, LsRjtExplanation.InsufficientResources);
+        }
+        else if (!Options.Npiv)
+        {
+            reject = (LsRjtReason.CommandNotSupported, LsRjtExplanation.None);
+        }
+        else if (!_logins.Values.Any(l => l.ENodeMac == enode))
+        {
+            reject = (LsRjtReason.LogicalError, LsRjtExplanation.None); // no FLOGI holds the link
+        }
+        else if (_logins.Values.Any(l => l.PortName == parameters.PortName && l.ENodeMac != enode))
+        {
+            reject = (LsRjtReason.LogicalError, LsRjtExplanation.InvalidPortName);
+        }
+
+        if (reject is { } r)
+        {
+            Fdiscs.Add((_time.GetUtcNow(), enode, parameters.PortName, false));
+            int rejectLength = new LsRjt(r.Reason, r.Explanation).WriteTo(replyPayload);
+            SendLinkServiceReply(enode, FipDescriptorType.Fdisc, replyHeader, replyPayload.AsSpan(0, rejectLength), default);
+            return true;
+        }
+
+        // The same WWPN asking again (its earlier login lost) replaces its login.
         foreach (var old in _logins.Values.Where(l => l.PortName == parameters.PortName).ToArray())
         {
             Forget(old.PortId);
         }
 
-        uint portId = NextPortId;
+        var fpma = Grant(enode, parameters, byFdisc: true, out uint portId);
+        Fdiscs.Add((_time.GetUtcNow(), enode, parameters.PortName, true));
+        int length = FabricAccept(Options.SwitchName + 1).WriteTo(replyPayload, ElsCode.LsAcc);
+        SendLinkServiceReply(enode, FipDescriptorType.Fdisc, replyHeader with { DestinationId = portId }, replyPayload.AsSpan(0, length), fpma);
+        return true;
+    }
+
+    private MacAddress Grant(MacAddress enode, in ServiceParameters parameters, bool byFdisc, out uint portId)
+    {
+        portId = NextPortId;
         _nextPort++;
         var fpma = MacAddress.FromFpma(Options.FcMap, portId);
         var maxFcoeSize = (ushort)(parameters.MaxPayload + FcoeFrame.HeaderLength + FcFrameHeader.Length + FcoeFrame.TrailerLength);
-        _logins[portId] = new FabricLogin(portId, parameters.PortName, parameters.NodeName, enode, fpma, maxFcoeSize);
+        _logins[portId] = new FabricLogin(portId, parameters.PortName, parameters.NodeName, enode, fpma, maxFcoeSize, byFdisc);
         _nameServer[portId] = new NameServerEntry { PortId = portId, PortName = parameters.PortName, NodeName = parameters.NodeName };
-        Flogis.Add((_time.GetUtcNow(), enode, true));
-        int length = FabricAccept(Options.SwitchName + 1).WriteTo(replyPayload, ElsCode.LsAcc); // the F_Port's name
-        var reply = header.ToReply(RCtl.ElsReply, FCtl.LastReply, NextExchangeId()) with { DestinationId = portId };
-        SendLinkServiceReply(enode, FipDescriptorType.Flogi, reply, replyPayload.AsSpan(0, length), fpma);
-        return true;
+        _vnPortHeard[portId] = _time.GetUtcNow();
+        return fpma;
     }
 
     private bool RecordKeepAlive(FipFrameView frame)
@@ -396,8 +512,41 @@ internal sealed class FcfEmulator : IDisposable
             }
         }
 
-        KeepAlives.Add(new KeepAliveReceived(_time.GetUtcNow(), frame.Source, enode, vnPort));
+        var received = new KeepAliveReceived(_time.GetUtcNow(), frame.Source, enode, vnPort);
+        KeepAlives.Add(received);
+        if (vnPort is { } named)
+        {
+            // A VN_Port keep-alive comes from its FPMA and names a login of its ENode exactly.
+            if (_logins.TryGetValue(named.PortId, out var login) && login.ENodeMac == enode && login.PortMac == frame.Source
+                && login.PortMac == named.Mac && login.PortName == named.PortName)
+            {
+                _vnPortHeard[named.PortId] = received.At;
+            }
+            else
+            {
+                MismatchedKeepAlives.Add(received);
+            }
+        }
+
         return true;
+    }
+
+    private void CheckVnPortKeepAlives()
+    {
+        if (Silent || Options.VnPortKeepAliveTimeout is not TimeSpan timeout)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        foreach (var login in _logins.Values.ToArray())
+        {
+            if (_vnPortHeard.TryGetValue(login.PortId, out var heard) && now - heard >= timeout)
+            {
+                KeepAliveClears.Add((now, login.PortId));
+                ClearVirtualLinks(login.ENodeMac, new VnPortIdentity(login.PortMac, login.PortId, login.PortName));
+            }
+        }
     }
 
     private bool HandleFcoe(byte[] data)
@@ -689,6 +838,7 @@ internal sealed class FcfEmulator : IDisposable
     {
         _logins.Remove(portId);
         _nameServer.Remove(portId);
+        _vnPortHeard.Remove(portId);
     }
 
     private static bool ReadMac(FipFrameView frame, out MacAddress mac)

@@ -41,10 +41,10 @@ public sealed class FcoeFabricTargetTests : IAsyncLifetime
         _driver = new FcoeTargetDriver(_stack.Engine, Options.Create(options)) { OpenLink = _ => link, TimeProvider = _time, ReceiveLoops = false };
         _stack.Engine.RegisterDriver(_driver);
         await _driver.StartAsync(CancellationToken.None);
-        _net.SetReceiver(link, frame => _driver.Ports.Single().HandleFrame(frame));
+        _net.SetReceiver(link, frame => _driver.FabricInterfaces.Single().HandleFrame(frame));
         _stack.Engine.MapLun(_stack.Engine.FindTarget(FcoeTargetDriver.DriverName, FcoeTargetDriver.FormatWwn(TargetName))!, 0, "disk0");
-        _initiator = new FabricNode(_net, MacAddress.Parse("52:54:00:12:34:56"),
-            new FabricOptions { PortName = InitiatorName, NodeName = InitiatorName ^ 0x3000_0000_0000_0000 }, features: Fc4FeatureBits.Initiator);
+        _initiator = new FabricNode(_net, MacAddress.Parse("52:54:00:12:34:56"), InitiatorName,
+            new FabricOptions { NodeName = InitiatorName ^ 0x3000_0000_0000_0000 }, features: Fc4FeatureBits.Initiator);
     }
 
     public async ValueTask DisposeAsync()
@@ -60,14 +60,14 @@ public sealed class FcoeFabricTargetTests : IAsyncLifetime
     public async Task Target_RegistersAsAnFcpTarget_AndAnInitiatorOnTheFabricWritesAndReadsThroughTheFcf()
     {
         var port = _driver.Ports.Single();
-        _initiator.Controller.Start();
+        _initiator.Port.Start();
         _net.RunUntil(() => port.Fabric!.Value.Services.Registered && _initiator.Services.Registered, TimeSpan.FromSeconds(10)).Should().BeTrue();
 
         uint targetId = port.PortId!.Value;
         _fcf.Registry[targetId].PortName.Should().Be(TargetName);
         _fcf.Registry[targetId].FcpFeatures.Should().Be(Fc4FeatureBits.Target);
         _fcf.Registry[targetId].HasType(FcType.Fcp).Should().BeTrue();
-        uint initiatorId = _initiator.Controller.PortId;
+        uint initiatorId = _initiator.Port.PortId;
 
         // PLOGI and PRLI through the FCF: the target's replies come back from the FCF's MAC as every fabric frame does.
         var plogi = new byte[ServiceParameters.Length];
