@@ -283,6 +283,77 @@ public sealed class StpgdSampleTests
         exit {{exitCode}}
         """;
 
+    [Fact]
+    public async Task StpgFromAnInitiator_IsCarriedOutByTheAgent_AndTheInitiatorsSeeTheNewStates()
+    {
+        await using AluaTarget target = await AluaTarget.StartAsync();
+        await using Agent agent = await target.StartAgentAsync(["--mgmt-socket", target.ManagementSocket]);
+        LocalSession issuer = target.OpenSession(ScstStack.TargetName);
+        LocalSession other = target.OpenSession("tgt2");
+
+        // tg1 (the issuer's port) to standby, tg2 to active/optimized.
+        LocalResult result = await SetTargetPortGroupsAsync(issuer, (AluaState.Standby, 1), (AluaState.ActiveOptimized, 2));
+
+        result.Status.Should().Be(ScsiStatus.Good, agent.Log);
+        target.Group("tg1").State.Should().Be(AluaState.Standby);
+        target.Group("tg2").State.Should().Be(AluaState.ActiveOptimized);
+        SenseAssert.IsCheckCondition(await TestUnitReadyAsync(issuer), SenseCode.TargetPortInStandbyState);
+        SenseAssert.IsCheckCondition(await TestUnitReadyAsync(other), SenseCode.AsymmetricAccessStateChanged);
+        SenseAssert.IsGood(await TestUnitReadyAsync(other));
+
+        byte[] groups = await ReportTargetPortGroupsAsync(other);
+        (groups[4] & 0x0F).Should().Be((int)AluaState.Standby, "tg1");
+        groups[4 + 5].Should().Be(0x01, "altered by SET TARGET PORT GROUPS");
+        (groups[16] & 0x0F).Should().Be((int)AluaState.ActiveOptimized, "tg2");
+        groups[16 + 5].Should().Be(0x01);
+    }
+
+    [Fact]
+    public async Task StpgFromAnInitiator_WhoseHelperFails_EndsWithSetTargetPortGroupsFailed_AndNothingChanges()
+    {
+        await using AluaTarget target = await AluaTarget.StartAsync();
+        string helper = target.WriteScript("fail.sh", "exit 3");
+        await using Agent agent = await target.StartAgentAsync(["-p", helper]);
+        LocalSession issuer = target.OpenSession(ScstStack.TargetName);
+
+        LocalResult result = await SetTargetPortGroupsAsync(issuer, (AluaState.ActiveOptimized, 2));
+
+        SenseAssert.IsCheckCondition(result, SenseCode.SetTargetPortGroupsFailed);
+        target.Group("tg2").State.Should().Be(AluaState.Standby);
+        await agent.WaitForLogAsync("[9012]");
+    }
+
+    private static ValueTask<LocalResult> SetTargetPortGroupsAsync(LocalSession session, params (AluaState State, int GroupId)[] requests)
+    {
+        var list = new byte[4 + (4 * requests.Length)];
+        for (int i = 0; i < requests.Length; i++)
+        {
+            list[4 + (4 * i)] = (byte)requests[i].State;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(list.AsSpan(6 + (4 * i)), (ushort)requests[i].GroupId);
+        }
+
+        var cdb = new byte[12];
+        cdb[0] = 0xA4;
+        cdb[1] = 0x0A;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), (uint)list.Length);
+        return session.ExecuteAsync(0, cdb, DataDirection.Write, list);
+    }
+
+    private static ValueTask<LocalResult> TestUnitReadyAsync(LocalSession session) =>
+        session.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty);
+
+    private static async Task<byte[]> ReportTargetPortGroupsAsync(LocalSession session)
+    {
+        var cdb = new byte[12];
+        cdb[0] = 0xA3;
+        cdb[1] = 0x0A;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), 1024);
+        var data = new byte[1024];
+        LocalResult result = await session.ExecuteAsync(0, cdb, DataDirection.Read, data);
+        SenseAssert.IsGood(result);
+        return data[..result.TransferredLength];
+    }
+
     /// <summary>
     /// The core with null0 in device group dg: target group tg1 (id 1, state active) holds the local target tgt,
     /// tg2 (id 2, standby) holds tgt2; an event endpoint and a management endpoint on sockets in a temp directory.
@@ -325,6 +396,7 @@ public sealed class StpgdSampleTests
             tg2.GroupId = 2;
             tg2.AddTarget("tgt2");
             tg2.State = AluaState.Standby;
+            stack.Engine.FindDevice("null0")!.ExplicitAlua = true;
 
             ScstEventEndpoint events = NewEventEndpoint(stack.Events, directory.File("events.sock"));
             await events.StartAsync(TestContext.Current.CancellationToken);
@@ -334,6 +406,9 @@ public sealed class StpgdSampleTests
         }
 
         public TargetGroup Group(string name) => _stack.Engine.FindDeviceGroup("dg")!.FindTargetGroup(name)!;
+
+        /// <summary>An I_T nexus to null0 through <paramref name="target"/> over the Local transport.</summary>
+        public LocalSession OpenSession(string target) => _stack.OpenSession(target);
 
         public string File(string name) => _directory.File(name);
 
