@@ -336,9 +336,11 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         }
 
         // Unit attention (SAM-5 section 5.14): the oldest pending condition ends any command but INQUIRY, REPORT LUNS
-        // and REQUEST SENSE. Nothing is pending almost always, and that costs one volatile read.
+        // and REQUEST SENSE (and, on a CD/DVD unit, MMC's GET CONFIGURATION and GET EVENT STATUS NOTIFICATION). Nothing is
+        // pending almost always, and that costs one volatile read.
         if (session.HasPendingUnitAttention && device is not null &&
-            (result != CdbDecodeResult.Ok || (decoded.Descriptor.Flags & CdbFlags.SkipsUnitAttention) == 0) &&
+            (result != CdbDecodeResult.Ok || (decoded.Descriptor.Flags & CdbFlags.SkipsUnitAttention) == 0 ||
+             !decoded.Descriptor.AppliesTo(device.DeviceType)) &&
             session.TryTakeUnitAttention(lun, out SenseCode attention))
         {
             return CommandOutcome.CheckCondition(attention);

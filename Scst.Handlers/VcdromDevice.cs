@@ -48,7 +48,7 @@ public sealed partial class VcdromDevice : BlockDevice
     private byte _lastMediaEvent;
 
     internal VcdromDevice(string name, IsoImage? image, bool singleTaskSet)
-        : base(name, VcdromHandler.HandlerName, PeripheralDeviceType.CdDvd)
+        : base(name, VcdromHandler.HandlerName, PeripheralDeviceType.CdDvd, DeviceIdentity.FromName(name) with { ProductId = "Virtual CD-ROM" })
     {
         _image = image;
         _singleTaskSet = singleTaskSet;

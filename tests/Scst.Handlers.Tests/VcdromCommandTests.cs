@@ -108,6 +108,7 @@ public sealed class VcdromCommandTests : IAsyncLifetime
 
         (inquiry[0] & 0x1F).Should().Be(0x05, "peripheral device type 05h, CD/DVD");
         (inquiry[1] & 0x80).Should().Be(0x80, "RMB: the medium is removable");
+        System.Text.Encoding.ASCII.GetString(inquiry, 16, 16).Should().Be("Virtual CD-ROM  ");
         ushort[] versions = [.. Enumerable.Range(0, 8).Select(i => BinaryPrimitives.ReadUInt16BigEndian(inquiry.AsSpan(58 + (2 * i))))];
         versions.Should().NotContain(0x04C0, "a CD-ROM does not claim SBC-3");
         versions.Should().Contain(0x0460, "SPC-4 is claimed");
@@ -555,5 +556,24 @@ public sealed class VcdromCommandTests : IAsyncLifetime
         SenseAssert.IsCheckCondition(await RunAsync(CdbBuilder.TestUnitReady()), SenseCode.BusDeviceResetOccurred);
         SenseAssert.IsGood(await RunAsync(StartStop(loadEject: true, start: false)));
         Device.TrayOpen.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task PowerOnUnitAttention_WaitsBehindGetConfigurationAndEventStatus_OnTheCdRomOnly()
+    {
+        string image = IsoImageFile.Write(_dir.File("ua.iso"), 20);
+        await using ScstStack cd = await ScstStack.StartAsync("vcdrom", "cd1", new Dictionary<string, string> { ["filename"] = image },
+            o => o.UnitAttentionOnNewNexus = true);
+        await using ScstStack disk = await ScstStack.StartNullIoAsync(options: o => o.UnitAttentionOnNewNexus = true);
+        LocalSession onCd = cd.OpenSession();
+        LocalSession onDisk = disk.OpenSession();
+
+        SenseAssert.IsGood(await RunAsync(onCd, GetConfiguration(0), DataDirection.Read, new byte[1024]));
+        SenseAssert.IsGood(await RunAsync(onCd, EventStatus(), DataDirection.Read, new byte[8]));
+        SenseAssert.IsCheckCondition(await RunAsync(onCd, CdbBuilder.TestUnitReady()), SenseCode.PowerOnReset);
+
+        // A disk has no such commands: the unit attention comes first, then the unknown opcode.
+        SenseAssert.IsCheckCondition(await RunAsync(onDisk, GetConfiguration(0), DataDirection.Read, new byte[1024]), SenseCode.PowerOnReset);
+        SenseAssert.IsCheckCondition(await RunAsync(onDisk, GetConfiguration(0), DataDirection.Read, new byte[1024]), SenseCode.InvalidOpcode);
     }
 }
