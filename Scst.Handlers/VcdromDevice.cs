@@ -86,7 +86,7 @@ public sealed partial class VcdromDevice : BlockDevice
     [
         .. base.ManagementAttributes,
         new ManagementAttribute { Name = "filename", Read = () => Filename, Write = ChangeMedium },
-        ManagementAttribute.ReadOnly("tst", () => _singleTaskSet ? "0" : "1", ManagementAttributeType.Integer),
+        new ManagementAttribute { Name = "tst", Read = () => _singleTaskSet ? "0" : "1", Type = ManagementAttributeType.Integer, DefaultValue = "1" },
     ];
 
     /// <summary>

@@ -576,4 +576,20 @@ public sealed class VcdromCommandTests : IAsyncLifetime
         SenseAssert.IsCheckCondition(await RunAsync(onDisk, GetConfiguration(0), DataDirection.Read, new byte[1024]), SenseCode.PowerOnReset);
         SenseAssert.IsCheckCondition(await RunAsync(onDisk, GetConfiguration(0), DataDirection.Read, new byte[1024]), SenseCode.InvalidOpcode);
     }
+
+    [Fact]
+    public async Task ManagementTree_ShowsTheDrive_WithItsImageAndTaskSetType()
+    {
+        var tree = new ManagementTree(_stack.Engine);
+
+        tree.Read("handlers/vcdrom/type").Message.Should().Be("5\n");
+        tree.Read("devices/cd0/type").Message.Should().Be("5\n");
+        tree.Read("devices/cd0/filename").Message.Should().Be(_image + "\n[key]\n");
+        tree.Read("devices/cd0/tst").Message.Should().Be("1\n", "the default is not a key");
+
+        await using ScstStack other = await ScstStack.StartAsync("vcdrom", "cd9", new Dictionary<string, string> { ["tst"] = "0" });
+        var otherTree = new ManagementTree(other.Engine);
+        otherTree.Read("devices/cd9/tst").Message.Should().Be("0\n[key]\n");
+        otherTree.Read("devices/cd9/filename").Message.Should().Be("\n", "an empty drive");
+    }
 }
