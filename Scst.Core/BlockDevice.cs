@@ -8,7 +8,8 @@ namespace Scst.Core;
 /// <summary>
 /// A direct-access block device (SBC-3). The core decodes and range-checks READ, WRITE, READ CAPACITY and SYNCHRONIZE
 /// CACHE here; a handler only moves bytes through <see cref="ReadAsync"/>, <see cref="WriteAsync"/> and
-/// <see cref="FlushAsync"/>.
+/// <see cref="FlushAsync"/>. A CD/DVD device (MMC) is a block device of another peripheral type: the commands MMC shares
+/// with SBC run here, and the device executes its own (READ TOC/PMA/ATIP...) before handing the rest to this class.
 /// </summary>
 public abstract partial class BlockDevice : ScsiDevice
 {
@@ -18,6 +19,19 @@ public abstract partial class BlockDevice : ScsiDevice
     /// <param name="identity">Identifiers; derived from the name when null.</param>
     protected BlockDevice(string name, string handlerName, DeviceIdentity? identity = null)
         : base(name, handlerName, PeripheralDeviceType.DirectAccess, identity)
+    {
+    }
+
+    /// <summary>
+    /// Creates a block device of another peripheral device type than direct access: a CD/DVD device. The commands it
+    /// accepts are the rows of the CDB table for that type (<see cref="Cdb.CdbDescriptor.DeviceTypes"/>).
+    /// </summary>
+    /// <param name="name">The device name.</param>
+    /// <param name="handlerName">The handler's name.</param>
+    /// <param name="deviceType">The peripheral device type.</param>
+    /// <param name="identity">Identifiers; derived from the name when null.</param>
+    protected BlockDevice(string name, string handlerName, PeripheralDeviceType deviceType, DeviceIdentity? identity = null)
+        : base(name, handlerName, deviceType, identity)
     {
     }
 

@@ -336,12 +336,14 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         }
 
         // Unit attention (SAM-5 section 5.14): the oldest pending condition ends any command but INQUIRY, REPORT LUNS
-        // and REQUEST SENSE. Nothing is pending almost always, and that costs one volatile read. RESERVATION CONFLICT is
-        // the higher priority status (SAM; SCST checks reservations before unit attentions): a command that conflicts
-        // with another nexus's reservation ends with it, and the condition stays for the nexus's next command that does
-        // not, so that a preempted initiator's writes are refused as conflicts, the first one included.
+        // and REQUEST SENSE (and, on a CD/DVD unit, MMC's GET CONFIGURATION and GET EVENT STATUS NOTIFICATION). Nothing is
+        // pending almost always, and that costs one volatile read. RESERVATION CONFLICT is the higher priority status
+        // (SAM; SCST checks reservations before unit attentions): a command that conflicts with another nexus's
+        // reservation ends with it, and the condition stays for the nexus's next command that does not, so that a
+        // preempted initiator's writes are refused as conflicts, the first one included.
         if (session.HasPendingUnitAttention && device is not null &&
-            (result != CdbDecodeResult.Ok || (decoded.Descriptor.Flags & CdbFlags.SkipsUnitAttention) == 0) &&
+            (result != CdbDecodeResult.Ok || (decoded.Descriptor.Flags & CdbFlags.SkipsUnitAttention) == 0 ||
+             !decoded.Descriptor.AppliesTo(device.DeviceType)) &&
             !(result == CdbDecodeResult.Ok && device.Reservations.Conflicts(command)) &&
             session.TryTakeUnitAttention(lun, out SenseCode attention))
         {

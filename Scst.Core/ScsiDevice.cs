@@ -23,6 +23,7 @@ public abstract class ScsiDevice : IAsyncDisposable
     private int _commandsInTaskSets;
     private Alua.DeviceGroup? _deviceGroup;
     private bool _explicitAlua;
+    private ScstEngine? _engine;
 
     /// <summary>Creates a device.</summary>
     /// <param name="name">The device name, unique in the core; no '/' and no '.'.</param>
@@ -283,6 +284,22 @@ public abstract class ScsiDevice : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>The core the device is registered with; null before registration and after removal.</summary>
+    internal ScstEngine? Engine
+    {
+        get => Volatile.Read(ref _engine);
+        set => Volatile.Write(ref _engine, value);
+    }
+
+    /// <summary>
+    /// Establishes a unit attention condition for every I_T nexus that reaches the device through a LUN: for a change
+    /// that the device itself makes and every initiator must learn of (a new medium: MEDIUM MAY HAVE CHANGED). Does
+    /// nothing while the device is not registered with a core. Must not be called with a lock held that the command
+    /// path takes.
+    /// </summary>
+    /// <param name="sense">The unit attention's sense code.</param>
+    protected void EstablishUnitAttention(SenseCode sense) => Engine?.EstablishUnitAttention(this, sense);
 
     /// <summary>
     /// Enables saved mode pages and APTPL persistent reservation state in <paramref name="stateDirectory"/> and loads

@@ -169,6 +169,7 @@ public sealed class ScstEngine : IAsyncDisposable
             }
         }
 
+        device.Engine = this;
         device.LoadSavedState(Options.StateDirectory, _logger);
         Log.DeviceRegistered(_logger, device.Name, device.HandlerName, (device as BlockDevice)?.BlockCount ?? 0, device.BlockSize);
         Events.Publish(ScstEvents.VirtualDeviceRegistered(device.Name));
@@ -219,6 +220,7 @@ public sealed class ScstEngine : IAsyncDisposable
             _devices.Remove(name);
         }
 
+        device.Engine = null;
         await device.DisposeAsync().ConfigureAwait(false);
         Log.DeviceRemoved(_logger, name);
         Events.Publish(ScstEvents.VirtualDeviceUnregistered(name, device.HandlerName));
@@ -731,6 +733,7 @@ public sealed class ScstEngine : IAsyncDisposable
 
         foreach (ScsiDevice d in devices)
         {
+            d.Engine = null;
             await d.DisposeAsync().ConfigureAwait(false);
         }
 

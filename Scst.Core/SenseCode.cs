@@ -88,6 +88,12 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>MEDIUM ERROR, SANITIZE COMMAND FAILED (31/03): the last sanitize operation failed (sanitize failure mode).</summary>
     public static SenseCode SanitizeCommandFailed => new(SenseKey.MediumError, 0x31, 0x03);
 
+    /// <summary>
+    /// UNIT ATTENTION, NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED (28/00): a medium was loaded into a removable
+    /// unit.
+    /// </summary>
+    public static SenseCode MediumMayHaveChanged => new(SenseKey.UnitAttention, 0x28, 0x00);
+
     /// <summary>UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29/00).</summary>
     public static SenseCode PowerOnReset => new(SenseKey.UnitAttention, 0x29, 0x00);
 

@@ -9,7 +9,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the vdisk device handlers.</summary>
 public static class VdiskServiceCollectionExtensions
 {
-    /// <summary>Adds vdisk_fileio and vdisk_nullio. Idempotent.</summary>
+    /// <summary>Adds vdisk_fileio, vdisk_nullio and vcdrom. Idempotent.</summary>
     /// <param name="builder">The core's builder.</param>
     /// <returns>The builder.</returns>
     public static IScstBuilder AddVdiskHandlers(this IScstBuilder builder)
@@ -17,6 +17,7 @@ public static class VdiskServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeviceHandler, VdiskFileIoHandler>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeviceHandler, VdiskNullIoHandler>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeviceHandler, VcdromHandler>());
         return builder;
     }
 }

@@ -75,7 +75,7 @@ public sealed class CdbDescriptor
 
     internal CdbDescriptor(
         byte opcode, int serviceAction, string name, int cdbLength, DataDirection direction, int lbaOffset, int lbaLength,
-        int lengthOffset, int lengthLength, TransferLengthUnit unit, CdbFlags flags, int fixedLength)
+        int lengthOffset, int lengthLength, TransferLengthUnit unit, CdbFlags flags, int fixedLength, uint deviceTypes = AllDeviceTypes)
     {
         Opcode = opcode;
         ServiceAction = serviceAction;
@@ -89,8 +89,12 @@ public sealed class CdbDescriptor
         Unit = unit;
         Flags = flags;
         FixedLength = fixedLength;
+        DeviceTypes = deviceTypes;
         _usageData = CdbUsage.Build(this);
     }
+
+    /// <summary>Every peripheral device type (<see cref="DeviceTypes"/> of a command every command set shares).</summary>
+    internal const uint AllDeviceTypes = uint.MaxValue;
 
     /// <summary>The operation code (CDB byte 0).</summary>
     public byte Opcode { get; }
@@ -127,6 +131,19 @@ public sealed class CdbDescriptor
 
     /// <summary>The fixed transfer size for <see cref="TransferLengthUnit.Fixed"/> commands.</summary>
     public int FixedLength { get; }
+
+    /// <summary>
+    /// The peripheral device types whose command sets the command belongs to, one bit per type (bit 0 for direct
+    /// access, bit 5 for CD/DVD...): every type for the SPC commands, direct access for the SBC ones, and the types that
+    /// share a row (READ(10) is SBC's and MMC's). A logical unit of another type refuses the command as an unsupported
+    /// operation code.
+    /// </summary>
+    public uint DeviceTypes { get; }
+
+    /// <summary>Whether the command belongs to the command set of <paramref name="type"/> (see <see cref="DeviceTypes"/>).</summary>
+    /// <param name="type">A peripheral device type.</param>
+    /// <returns>True when a logical unit of that type may support the command.</returns>
+    public bool AppliesTo(PeripheralDeviceType type) => (int)type < 32 && (DeviceTypes & (1u << (int)type)) != 0;
 
     /// <summary>
     /// The CDB USAGE DATA of REPORT SUPPORTED OPERATION CODES (SPC-4 section 6.35.3): <see cref="CdbLength"/> bytes,

@@ -5,7 +5,8 @@ using System.Buffers.Binary;
 namespace Scst.Core.Cdb;
 
 /// <summary>
-/// The table of operation codes the suite understands (SPC-4 and SBC-3) and the decoder built on it.
+/// The table of operation codes the suite understands (SPC-4, SBC-3 and the MMC-6 commands of a CD-ROM) and the
+/// decoder built on it.
 /// </summary>
 /// <remarks>
 /// Opcodes with service actions (9Eh, A3h, A4h, 7Fh...) have one descriptor per service action. The decoder never
@@ -37,6 +38,9 @@ public static class CdbTable
         const CdbFlags Wm = CdbFlags.WritesMedium | CdbFlags.BlockCommand;
         const CdbFlags Bc = CdbFlags.BlockCommand;
         const CdbFlags NoUa = CdbFlags.CoreOwned | CdbFlags.SkipsUnitAttention | CdbFlags.AllowedWithoutLun;
+        const uint Disk = 1u << (int)PeripheralDeviceType.DirectAccess;
+        const uint Cd = 1u << (int)PeripheralDeviceType.CdDvd;
+        const uint DiskAndCd = Disk | Cd;
 
         // SPC-4
         Add(0x00, "TEST UNIT READY", 6, N, 0, 0, 0, 0, No, Core);
@@ -77,42 +81,52 @@ public static class CdbTable
         AddServiceAction(0xA3, 0x0D, "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS", 12, R, 6, 4, Core);
         AddServiceAction(0xA4, 0x0A, "SET TARGET PORT GROUPS", 12, W, 6, 4, Core);
 
-        // SBC-3
-        Add(0x04, "FORMAT UNIT", 6, W, 0, 0, 0, 0, No, Wm);
-        Add(0x08, "READ(6)", 6, R, 1, 3, 4, 1, Blk, Bc | CdbFlags.ZeroMeans256);
-        Add(0x0A, "WRITE(6)", 6, W, 1, 3, 4, 1, Blk, Wm | CdbFlags.ZeroMeans256);
-        Add(0x1B, "START STOP UNIT", 6, N, 0, 0, 0, 0, No, Bc | CdbFlags.WorksWithoutMedium);
-        Add(0x1E, "PREVENT ALLOW MEDIUM REMOVAL", 6, N, 0, 0, 0, 0, No, Bc | CdbFlags.WorksWithoutMedium);
-        Add(0x25, "READ CAPACITY(10)", 10, R, 2, 4, 0, 0, TransferLengthUnit.Fixed, Bc, fixedLength: 8);
-        Add(0x28, "READ(10)", 10, R, 2, 4, 7, 2, Blk, Bc | CdbFlags.HasFua);
-        Add(0x2A, "WRITE(10)", 10, W, 2, 4, 7, 2, Blk, Wm | CdbFlags.HasFua);
-        Add(0x2E, "WRITE AND VERIFY(10)", 10, W, 2, 4, 7, 2, Blk, Wm);
-        Add(0x2F, "VERIFY(10)", 10, W, 2, 4, 7, 2, TransferLengthUnit.ByteCheck, Bc);
-        Add(0x34, "PRE-FETCH(10)", 10, N, 2, 4, 7, 2, TransferLengthUnit.NoDataBlocks, Bc);
-        Add(0x35, "SYNCHRONIZE CACHE(10)", 10, N, 2, 4, 7, 2, TransferLengthUnit.NoDataBlocks, Bc);
-        Add(0x37, "READ DEFECT DATA(10)", 10, R, 0, 0, 7, 2, Byt, Bc);
-        Add(0x41, "WRITE SAME(10)", 10, W, 2, 4, 7, 2, TransferLengthUnit.SingleBlock, Wm);
-        Add(0x42, "UNMAP", 10, W, 0, 0, 7, 2, Byt, Wm);
-        Add(0x88, "READ(16)", 16, R, 2, 8, 10, 4, Blk, Bc | CdbFlags.HasFua);
-        Add(0x89, "COMPARE AND WRITE", 16, W, 2, 8, 13, 1, TransferLengthUnit.DoubleBlocks, Wm | CdbFlags.HasFua);
-        Add(0x8A, "WRITE(16)", 16, W, 2, 8, 10, 4, Blk, Wm | CdbFlags.HasFua);
-        Add(0x8B, "ORWRITE(16)", 16, W, 2, 8, 10, 4, Blk, Wm);
-        Add(0x8E, "WRITE AND VERIFY(16)", 16, W, 2, 8, 10, 4, Blk, Wm);
-        Add(0x8F, "VERIFY(16)", 16, W, 2, 8, 10, 4, TransferLengthUnit.ByteCheck, Bc);
-        Add(0x90, "PRE-FETCH(16)", 16, N, 2, 8, 10, 4, TransferLengthUnit.NoDataBlocks, Bc);
-        Add(0x91, "SYNCHRONIZE CACHE(16)", 16, N, 2, 8, 10, 4, TransferLengthUnit.NoDataBlocks, Bc);
-        Add(0x93, "WRITE SAME(16)", 16, W, 2, 8, 10, 4, TransferLengthUnit.SingleBlock, Wm);
-        Add(0x9C, "WRITE ATOMIC(16)", 16, W, 2, 8, 12, 2, Blk, Wm | CdbFlags.HasFua);
-        AddServiceAction(0x48, 0x01, "SANITIZE OVERWRITE", 10, W, 7, 2, Wm);
-        AddServiceAction(0x48, 0x02, "SANITIZE BLOCK ERASE", 10, W, 7, 2, Wm);
-        AddServiceAction(0x48, 0x1F, "SANITIZE EXIT FAILURE MODE", 10, W, 7, 2, Wm);
-        AddServiceAction(0x9E, 0x10, "READ CAPACITY(16)", 16, R, 10, 4, Bc, lbaOffset: 2, lbaLength: 8);
-        AddServiceAction(0x9E, 0x12, "GET LBA STATUS", 16, R, 10, 4, Bc, lbaOffset: 2, lbaLength: 8);
-        Add(0xA8, "READ(12)", 12, R, 2, 4, 6, 4, Blk, Bc | CdbFlags.HasFua);
-        Add(0xAA, "WRITE(12)", 12, W, 2, 4, 6, 4, Blk, Wm | CdbFlags.HasFua);
-        Add(0xAE, "WRITE AND VERIFY(12)", 12, W, 2, 4, 6, 4, Blk, Wm);
-        Add(0xAF, "VERIFY(12)", 12, W, 2, 4, 6, 4, TransferLengthUnit.ByteCheck, Bc);
-        Add(0xB7, "READ DEFECT DATA(12)", 12, R, 0, 0, 6, 4, Byt, Bc);
+        // SBC-3. Disk rows; those MMC shares (READ(10), READ CAPACITY, START STOP UNIT...) are CD/DVD rows too, so that
+        // a CD-ROM logical unit answers them and refuses the writes with DATA PROTECT rather than an unknown opcode.
+        Add(0x04, "FORMAT UNIT", 6, W, 0, 0, 0, 0, No, Wm, types: DiskAndCd);
+        Add(0x08, "READ(6)", 6, R, 1, 3, 4, 1, Blk, Bc | CdbFlags.ZeroMeans256, types: Disk);
+        Add(0x0A, "WRITE(6)", 6, W, 1, 3, 4, 1, Blk, Wm | CdbFlags.ZeroMeans256, types: Disk);
+        Add(0x1B, "START STOP UNIT", 6, N, 0, 0, 0, 0, No, Bc | CdbFlags.WorksWithoutMedium, types: DiskAndCd);
+        Add(0x1E, "PREVENT ALLOW MEDIUM REMOVAL", 6, N, 0, 0, 0, 0, No, Bc | CdbFlags.WorksWithoutMedium, types: DiskAndCd);
+        Add(0x25, "READ CAPACITY(10)", 10, R, 2, 4, 0, 0, TransferLengthUnit.Fixed, Bc, fixedLength: 8, types: DiskAndCd);
+        Add(0x28, "READ(10)", 10, R, 2, 4, 7, 2, Blk, Bc | CdbFlags.HasFua, types: DiskAndCd);
+        Add(0x2A, "WRITE(10)", 10, W, 2, 4, 7, 2, Blk, Wm | CdbFlags.HasFua, types: DiskAndCd);
+        Add(0x2E, "WRITE AND VERIFY(10)", 10, W, 2, 4, 7, 2, Blk, Wm, types: DiskAndCd);
+        Add(0x2F, "VERIFY(10)", 10, W, 2, 4, 7, 2, TransferLengthUnit.ByteCheck, Bc, types: DiskAndCd);
+        Add(0x34, "PRE-FETCH(10)", 10, N, 2, 4, 7, 2, TransferLengthUnit.NoDataBlocks, Bc, types: Disk);
+        Add(0x35, "SYNCHRONIZE CACHE(10)", 10, N, 2, 4, 7, 2, TransferLengthUnit.NoDataBlocks, Bc, types: DiskAndCd);
+        Add(0x37, "READ DEFECT DATA(10)", 10, R, 0, 0, 7, 2, Byt, Bc, types: Disk);
+        Add(0x41, "WRITE SAME(10)", 10, W, 2, 4, 7, 2, TransferLengthUnit.SingleBlock, Wm, types: Disk);
+        Add(0x42, "UNMAP", 10, W, 0, 0, 7, 2, Byt, Wm, types: Disk);
+        Add(0x88, "READ(16)", 16, R, 2, 8, 10, 4, Blk, Bc | CdbFlags.HasFua, types: Disk);
+        Add(0x89, "COMPARE AND WRITE", 16, W, 2, 8, 13, 1, TransferLengthUnit.DoubleBlocks, Wm | CdbFlags.HasFua, types: Disk);
+        Add(0x8A, "WRITE(16)", 16, W, 2, 8, 10, 4, Blk, Wm | CdbFlags.HasFua, types: Disk);
+        Add(0x8B, "ORWRITE(16)", 16, W, 2, 8, 10, 4, Blk, Wm, types: Disk);
+        Add(0x8E, "WRITE AND VERIFY(16)", 16, W, 2, 8, 10, 4, Blk, Wm, types: Disk);
+        Add(0x8F, "VERIFY(16)", 16, W, 2, 8, 10, 4, TransferLengthUnit.ByteCheck, Bc, types: Disk);
+        Add(0x90, "PRE-FETCH(16)", 16, N, 2, 8, 10, 4, TransferLengthUnit.NoDataBlocks, Bc, types: Disk);
+        Add(0x91, "SYNCHRONIZE CACHE(16)", 16, N, 2, 8, 10, 4, TransferLengthUnit.NoDataBlocks, Bc, types: Disk);
+        Add(0x93, "WRITE SAME(16)", 16, W, 2, 8, 10, 4, TransferLengthUnit.SingleBlock, Wm, types: Disk);
+        Add(0x9C, "WRITE ATOMIC(16)", 16, W, 2, 8, 12, 2, Blk, Wm | CdbFlags.HasFua, types: Disk);
+        AddServiceAction(0x48, 0x01, "SANITIZE OVERWRITE", 10, W, 7, 2, Wm, types: Disk);
+        AddServiceAction(0x48, 0x02, "SANITIZE BLOCK ERASE", 10, W, 7, 2, Wm, types: Disk);
+        AddServiceAction(0x48, 0x1F, "SANITIZE EXIT FAILURE MODE", 10, W, 7, 2, Wm, types: Disk);
+        AddServiceAction(0x9E, 0x10, "READ CAPACITY(16)", 16, R, 10, 4, Bc, lbaOffset: 2, lbaLength: 8, types: Disk);
+        AddServiceAction(0x9E, 0x12, "GET LBA STATUS", 16, R, 10, 4, Bc, lbaOffset: 2, lbaLength: 8, types: Disk);
+        Add(0xA8, "READ(12)", 12, R, 2, 4, 6, 4, Blk, Bc | CdbFlags.HasFua, types: DiskAndCd);
+        Add(0xAA, "WRITE(12)", 12, W, 2, 4, 6, 4, Blk, Wm | CdbFlags.HasFua, types: DiskAndCd);
+        Add(0xAE, "WRITE AND VERIFY(12)", 12, W, 2, 4, 6, 4, Blk, Wm, types: Disk);
+        Add(0xAF, "VERIFY(12)", 12, W, 2, 4, 6, 4, TransferLengthUnit.ByteCheck, Bc, types: Disk);
+        Add(0xB7, "READ DEFECT DATA(12)", 12, R, 0, 0, 6, 4, Byt, Bc, types: Disk);
+
+        // MMC-6, executed by a CD/DVD block device. GET CONFIGURATION, GET EVENT STATUS NOTIFICATION and MECHANISM
+        // STATUS answer without a medium (they report it missing); the first two are answered with a unit attention
+        // pending and leave it pending (MMC-6 section 4.1.6.1), so that polling for media events does not consume it.
+        Add(0x43, "READ TOC/PMA/ATIP", 10, R, 0, 0, 7, 2, Byt, Bc, types: Cd);
+        Add(0x46, "GET CONFIGURATION", 10, R, 0, 0, 7, 2, Byt, Bc | CdbFlags.WorksWithoutMedium | CdbFlags.SkipsUnitAttention, types: Cd);
+        Add(0x4A, "GET EVENT STATUS NOTIFICATION", 10, R, 0, 0, 7, 2, Byt, Bc | CdbFlags.WorksWithoutMedium | CdbFlags.SkipsUnitAttention, types: Cd);
+        Add(0x51, "READ DISC INFORMATION", 10, R, 0, 0, 7, 2, Byt, Bc, types: Cd);
+        Add(0xBD, "MECHANISM STATUS", 12, R, 0, 0, 8, 2, Byt, Bc | CdbFlags.WorksWithoutMedium, types: Cd);
     }
 
     /// <summary>Every descriptor, in table order.</summary>
@@ -120,27 +134,28 @@ public static class CdbTable
 
     private static void Add(
         byte opcode, string name, int length, DataDirection direction, int lbaOffset, int lbaLength, int lengthOffset,
-        int lengthLength, TransferLengthUnit unit, CdbFlags flags, int fixedLength = 0)
+        int lengthLength, TransferLengthUnit unit, CdbFlags flags, int fixedLength = 0, uint types = CdbDescriptor.AllDeviceTypes)
     {
-        var d = new CdbDescriptor(opcode, -1, name, length, direction, lbaOffset, lbaLength, lengthOffset, lengthLength, unit, flags, fixedLength);
+        var d = new CdbDescriptor(opcode, -1, name, length, direction, lbaOffset, lbaLength, lengthOffset, lengthLength, unit, flags, fixedLength, types);
         s_byOpcode[opcode] = d;
         s_all.Add(d);
     }
 
     private static void AddServiceAction(
         byte opcode, int serviceAction, string name, int length, DataDirection direction, int lengthOffset, int lengthLength,
-        CdbFlags flags, int lbaOffset = 0, int lbaLength = 0)
+        CdbFlags flags, int lbaOffset = 0, int lbaLength = 0, uint types = CdbDescriptor.AllDeviceTypes)
     {
-        var d = new CdbDescriptor(opcode, serviceAction, name, length, direction, lbaOffset, lbaLength, lengthOffset, lengthLength, TransferLengthUnit.Bytes, flags, 0);
+        var d = new CdbDescriptor(opcode, serviceAction, name, length, direction, lbaOffset, lbaLength, lengthOffset, lengthLength, TransferLengthUnit.Bytes, flags, 0, types);
         (s_byServiceAction[opcode] ??= new CdbDescriptor?[32])[serviceAction] = d;
         s_all.Add(d);
     }
 
     /// <summary>
     /// Whether a logical unit supports a command: the one rule that CDB checking (INVALID COMMAND OPERATION CODE) and
-    /// REPORT SUPPORTED OPERATION CODES share. Core-owned commands are supported when the core implements them; block
-    /// commands on block devices (UNMAP only when thin provisioned); the few remaining SPC commands when the device
-    /// handles them.
+    /// REPORT SUPPORTED OPERATION CODES share. A command outside the command set of the unit's peripheral device type
+    /// (<see cref="CdbDescriptor.DeviceTypes"/>) is not; core-owned commands are supported when the core implements
+    /// them; block commands on block devices (UNMAP only when thin provisioned); the few remaining SPC commands when the
+    /// device handles them.
     /// </summary>
     /// <param name="descriptor">The command.</param>
     /// <param name="device">The logical unit.</param>
@@ -149,6 +164,11 @@ public static class CdbTable
     {
         ArgumentNullException.ThrowIfNull(descriptor);
         ArgumentNullException.ThrowIfNull(device);
+        if (!descriptor.AppliesTo(device.DeviceType))
+        {
+            return false;
+        }
+
         if ((descriptor.Flags & CdbFlags.CoreOwned) != 0)
         {
             // REPORT TARGET PORT GROUPS goes with asymmetric access (INQUIRY's TPGS): a device in a device group; SET

@@ -9,7 +9,7 @@ namespace Scst.Core.Cdb;
 /// which is evaluated (a CDB with NACA=1 is refused).
 /// </summary>
 /// <remarks>
-/// Written from the CDB layouts of SPC-4 and SBC-3. The core also checks the SPC commands it owns against these
+/// Written from the CDB layouts of SPC-4, SBC-3 and MMC-6. The core also checks the SPC commands it owns against these
 /// masks: a bit set in the CDB where the mask is clear is a reserved bit, answered INVALID FIELD IN CDB.
 /// </remarks>
 internal static class CdbUsage
@@ -92,6 +92,13 @@ internal static class CdbUsage
         (0xAE, -1) => "F6 FF FF FF FF FF FF FF FF 00 04",                 // WRITE AND VERIFY(12)
         (0xAF, -1) => "F6 FF FF FF FF FF FF FF FF 00 04",                 // VERIFY(12)
         (0xB7, -1) => "1F 00 00 00 00 FF FF FF FF 00 04",                 // READ DEFECT DATA(12)
+
+        // MMC-6
+        (0x43, -1) => "02 0F 00 00 00 FF FF FF 04",                       // READ TOC/PMA/ATIP: MSF, FORMAT, TRACK/SESSION NUMBER
+        (0x46, -1) => "03 FF FF 00 00 00 FF FF 04",                       // GET CONFIGURATION: RT, STARTING FEATURE NUMBER
+        (0x4A, -1) => "01 00 00 FF 00 00 FF FF 04",                       // GET EVENT STATUS NOTIFICATION: POLLED, CLASS REQUEST
+        (0x51, -1) => "07 00 00 00 00 00 FF FF 04",                       // READ DISC INFORMATION: DATA TYPE
+        (0xBD, -1) => "00 00 00 00 00 00 00 FF FF 00 04",                 // MECHANISM STATUS
         _ => null,
     };
 

@@ -96,7 +96,13 @@ public abstract partial class BlockDevice
         }
     }
 
-    private bool IsMediumRemovalPrevented()
+    /// <summary>
+    /// Whether removal of the medium is prevented: an I_T nexus that still exists sent PREVENT ALLOW MEDIUM REMOVAL
+    /// with PREVENT=1 and has not allowed removal since (a logical unit reset allows it). START STOP UNIT then refuses to
+    /// eject, and a device that changes its medium by other means (an administrator's request) should refuse too.
+    /// </summary>
+    /// <returns>True while removal is prevented.</returns>
+    protected bool IsMediumRemovalPrevented()
     {
         lock (_preventingSessions)
         {
@@ -104,6 +110,39 @@ public abstract partial class BlockDevice
             _preventingSessions.RemoveAll(static s => s.IsClosed);
             return _preventingSessions.Count != 0;
         }
+    }
+
+    /// <summary>
+    /// Optional. Loads the medium of a removable device: START STOP UNIT with LOEJ=1 and START=1, after the check that
+    /// removal is not prevented. Called on the command's thread; must not block. The default puts back the medium that
+    /// <see cref="EjectMediumAsync"/> took out.
+    /// </summary>
+    /// <param name="session">The I_T nexus that sent the command.</param>
+    /// <returns>GOOD, or the outcome that refuses the load.</returns>
+    protected virtual CommandOutcome LoadMedium(ScsiSession session)
+    {
+        _ejected = false;
+        return CommandOutcome.Good;
+    }
+
+    /// <summary>
+    /// Optional. Ejects the medium of a removable device: START STOP UNIT with LOEJ=1 and START=0, after the check that
+    /// removal is not prevented. The default flushes the cache first (unless <paramref name="flush"/> is false) and then
+    /// reports the medium absent until <see cref="LoadMedium"/>.
+    /// </summary>
+    /// <param name="session">The I_T nexus that sent the command.</param>
+    /// <param name="flush">Whether cached writes must reach the backing store (NO_FLUSH was 0).</param>
+    /// <returns>GOOD, or the outcome of the flush.</returns>
+    protected virtual ValueTask<CommandOutcome> EjectMediumAsync(ScsiSession session, bool flush)
+    {
+        if (_ejected)
+        {
+            return new(CommandOutcome.Good);
+        }
+
+        // The data reaches the backing store before the medium goes away.
+        _ejected = true;
+        return flush ? FlushAsync() : new(CommandOutcome.Good);
     }
 
     // START STOP UNIT: byte 1 reserved (7-1), IMMED (0); byte 2 reserved; byte 3 reserved (7-4), POWER CONDITION
@@ -154,24 +193,11 @@ public abstract partial class BlockDevice
                 return new(CommandOutcome.CheckCondition(SenseCode.MediumRemovalPrevented));
             }
 
-            if (start)
-            {
-                _ejected = false;
-                return new(CommandOutcome.Good);
-            }
-
-            if (_ejected)
-            {
-                return new(CommandOutcome.Good);
-            }
-
-            // The data reaches the backing store before the medium goes away.
-            _ejected = true;
-            return noFlush ? new(CommandOutcome.Good) : FlushAsync();
+            return start ? new(LoadMedium(command.Session)) : EjectMediumAsync(command.Session, flush: !noFlush);
         }
 
         // Stopping flushes the cache (SCST does the same); the unit stays ready, as SCST's does.
-        return start || noFlush || _ejected ? new(CommandOutcome.Good) : FlushAsync();
+        return start || noFlush || !MediumPresent ? new(CommandOutcome.Good) : FlushAsync();
     }
 
     // PREVENT ALLOW MEDIUM REMOVAL: bytes 1-3 reserved; byte 4 reserved (7-2), PREVENT (1-0): 00b allow, 01b prevent,

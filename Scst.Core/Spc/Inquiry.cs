@@ -11,8 +11,10 @@ internal static class Inquiry
 {
     private const int StandardLength = 96;
 
-    // Version descriptors (SPC-4 table 149): SAM-5, SPC-4, SBC-3, iSCSI (RFC 7143 / no version claimed).
+    // Version descriptors (SPC-4 table 149): SAM-5, SPC-4, SBC-3, iSCSI (RFC 7143 / no version claimed). A CD/DVD unit
+    // claims no command set standard, as SCST's vcdrom does: it implements a part of MMC only.
     private static readonly ushort[] s_versionDescriptors = [0x00A0, 0x0460, 0x04C0, 0x0960];
+    private static readonly ushort[] s_cdVersionDescriptors = [0x00A0, 0x0460, 0x0960];
 
     public static CommandOutcome Execute(ScsiCommand command)
     {
@@ -85,9 +87,10 @@ internal static class Inquiry
         SpcCommands.WriteAscii(d.Slice(8, 8), id.VendorId);
         SpcCommands.WriteAscii(d.Slice(16, 16), id.ProductId);
         SpcCommands.WriteAscii(d.Slice(32, 4), id.ProductRevision);
-        for (int i = 0; i < s_versionDescriptors.Length; i++)
+        ushort[] versions = device.DeviceType == PeripheralDeviceType.CdDvd ? s_cdVersionDescriptors : s_versionDescriptors;
+        for (int i = 0; i < versions.Length; i++)
         {
-            BinaryPrimitives.WriteUInt16BigEndian(d[(58 + (2 * i))..], s_versionDescriptors[i]);
+            BinaryPrimitives.WriteUInt16BigEndian(d[(58 + (2 * i))..], versions[i]);
         }
 
         return StandardLength;
@@ -96,7 +99,8 @@ internal static class Inquiry
     private static int VitalProductData(Span<byte> d, byte page, ScsiCommand command)
     {
         ScsiDevice device = command.Device!;
-        bool block = device is BlockDevice;
+        // The block device pages (B0h, B1h, B2h) are SBC's: a CD/DVD block device has none.
+        bool block = device is BlockDevice && device.DeviceType == PeripheralDeviceType.DirectAccess;
         d[0] = (byte)device.DeviceType;
         d[1] = page;
         int pageLength;

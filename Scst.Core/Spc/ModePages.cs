@@ -19,7 +19,8 @@ internal enum ModePageControl : byte
 /// <summary>
 /// The mode pages of one device (SPC-4 section 7.5, SBC-3 section 6.5) with their current, changeable, default and
 /// saved values: read-write error recovery (01h), disconnect-reconnect (02h), format device (03h), rigid disk geometry
-/// (04h), caching (08h), control (0Ah) and informational exceptions control (1Ch).
+/// (04h), caching (08h), control (0Ah) and informational exceptions control (1Ch) for a disk; 01h, 0Ah and 1Ch for a
+/// CD/DVD device; 02h, 0Ah and 1Ch for any other.
 /// </summary>
 /// <remarks>
 /// The pages are shared by every I_T nexus that sees the device, as SCST shares them. Initiators change them with
@@ -58,10 +59,16 @@ public sealed class ModePages
     internal ModePages(ScsiDevice device)
     {
         _device = device;
-        bool block = device is BlockDevice;
-        _pages = block
-            ? [NewReadWriteErrorRecovery(), NewDisconnectReconnect(), NewFormatDevice(device), NewRigidDiskGeometry(device), NewCaching(device), NewControl(device), NewInformationalExceptions()]
-            : [NewDisconnectReconnect(), NewControl(device), NewInformationalExceptions()];
+        // A disk has SBC's pages; a CD/DVD block device has the pages SCST gives a CD-ROM (read-write error recovery,
+        // control, informational exceptions); any other device the SPC pages.
+        _pages = device switch
+        {
+            BlockDevice when device.DeviceType == PeripheralDeviceType.CdDvd =>
+                [NewReadWriteErrorRecovery(), NewControl(device), NewInformationalExceptions()],
+            BlockDevice =>
+                [NewReadWriteErrorRecovery(), NewDisconnectReconnect(), NewFormatDevice(device), NewRigidDiskGeometry(device), NewCaching(device), NewControl(device), NewInformationalExceptions()],
+            _ => [NewDisconnectReconnect(), NewControl(device), NewInformationalExceptions()],
+        };
         PublishCurrent();
     }
 

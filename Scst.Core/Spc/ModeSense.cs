@@ -65,9 +65,10 @@ internal static class ModeSense
         int blockDescriptorLength = n - header;
         n += pages.Write(d[n..], page, pc);
 
-        // Device-specific parameter (SBC-3 section 6.4.1): WP (a read-only LUN or SWP) and DPOFUA.
+        // Device-specific parameter (SBC-3 section 6.4.1): WP (a read-only LUN or SWP) and, for a disk, DPOFUA.
         bool writeProtected = command.Mapping?.IsWriteProtected == true || pages.SoftwareWriteProtect;
-        byte deviceSpecific = (byte)((writeProtected ? 0x80 : 0) | (device is BlockDevice ? 0x10 : 0));
+        bool disk = device is BlockDevice && device.DeviceType == PeripheralDeviceType.DirectAccess;
+        byte deviceSpecific = (byte)((writeProtected ? 0x80 : 0) | (disk ? 0x10 : 0));
         if (ten)
         {
             BinaryPrimitives.WriteUInt16BigEndian(d, (ushort)(n - 2));

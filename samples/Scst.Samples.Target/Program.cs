@@ -10,7 +10,8 @@ using Scst.Transport.Iscsi.Security;
 
 // A ready-to-run iSCSI target: one disk image as LUN 0 of one target (also served over FCoE with --fcoe).
 //
-//   --file PATH          backing file; created sparse when missing (default: data/disk1.img beside the program)
+//   --file PATH          backing file; created sparse when missing (default: data/disk1.img beside the program); with
+//                        --handler vcdrom, the ISO image in the drive (never created; default: an empty drive)
 //   --size SIZE          size of a new file, with K/M/G/T suffix (default 1G)
 //   --block-size N       512 or 4096 (default 512)
 //   --state-dir PATH     where state that outlives the process is kept: persistent reservations with APTPL and saved
@@ -19,7 +20,7 @@ using Scst.Transport.Iscsi.Security;
 //   --portal HOST:PORT[,TAG]  listening address (default 127.0.0.1:3260), optionally with its portal group tag
 //                        (default 1); repeat as --portal:0, --portal:1 for more
 //   --target IQN         target name (default iqn.2026-11.org.scst-dotnet:disk1)
-//   --handler NAME       vdisk_fileio (default) or vdisk_nullio
+//   --handler NAME       vdisk_fileio (default), vdisk_nullio, or vcdrom (a read-only CD-ROM drive playing --file)
 //   --thin 0|1           thin provisioning: UNMAP deallocates (default 0)
 //   --removable 0|1      removable medium: START STOP UNIT ejects and loads it (default 0)
 //   --read-only 0|1      write-protected LUN: writes get DATA PROTECT (default 0)
@@ -130,10 +131,15 @@ List<string> Repeated(string name)
     return values;
 }
 
-var parameters = new Dictionary<string, string> { ["blocksize"] = blockSize, ["size"] = size, ["thin_provisioned"] = config["thin"] ?? "0",
-    ["removable"] = config["removable"] ?? "0",
-    ["read_only"] = config["read-only"] ?? "0",
-};
+bool vcdrom = handler == "vcdrom";
+var parameters = vcdrom
+    ? new Dictionary<string, string>()
+    : new Dictionary<string, string>
+    {
+        ["blocksize"] = blockSize, ["size"] = size, ["thin_provisioned"] = config["thin"] ?? "0",
+        ["removable"] = config["removable"] ?? "0",
+        ["read_only"] = config["read-only"] ?? "0",
+    };
 if (config["lb-per-pb-exp"] is { } lbPerPbExp)
 {
     parameters["lb_per_pb_exp"] = lbPerPbExp;
@@ -144,7 +150,7 @@ if (config["sanitize-rate-mb"] is { } sanitizeRate)
     parameters["sanitize_rate_mb"] = sanitizeRate;
 }
 
-if (handler == "vdisk_fileio")
+if (handler == "vdisk_fileio" || (vcdrom && config["file"] is not null))
 {
     parameters["filename"] = Path.GetFullPath(file);
 }
@@ -348,6 +354,15 @@ if (allowedInitiators.Count > 0 || allowedPortals.Count > 0)
 if (noLun)
 {
     logger.LogInformation("Serving {Target} on {Portals} with no disk image. Ctrl-C stops.", target, portals.Count == 0 ? "127.0.0.1:3260" : string.Join(", ", portals));
+    await host.WaitForShutdownAsync();
+    return 0;
+}
+
+if (vcdrom)
+{
+    logger.LogInformation(
+        "Serving vcdrom {File} (2048-byte blocks, read-only) as LUN 0 of {Target} on {Portals}. Ctrl-C stops.",
+        parameters.GetValueOrDefault("filename", "(empty drive)"), target, portals.Count == 0 ? "127.0.0.1:3260" : string.Join(", ", portals));
     await host.WaitForShutdownAsync();
     return 0;
 }

@@ -336,6 +336,32 @@ public sealed class CdbTableTests
         decoded.DataLength.Should().Be(0);
     }
 
+    [Theory]
+    [InlineData(0x28, -1, true, true)]    // READ(10): SBC and MMC
+    [InlineData(0x25, -1, true, true)]    // READ CAPACITY(10)
+    [InlineData(0x2A, -1, true, true)]    // WRITE(10): refused as write-protected on a CD-ROM, not as unknown
+    [InlineData(0x1B, -1, true, true)]    // START STOP UNIT
+    [InlineData(0x88, -1, true, false)]   // READ(16): SBC only
+    [InlineData(0x41, -1, true, false)]   // WRITE SAME(10)
+    [InlineData(0x9E, 0x10, true, false)] // READ CAPACITY(16)
+    [InlineData(0x43, -1, false, true)]   // READ TOC/PMA/ATIP: MMC only
+    [InlineData(0x46, -1, false, true)]   // GET CONFIGURATION
+    [InlineData(0x4A, -1, false, true)]   // GET EVENT STATUS NOTIFICATION
+    [InlineData(0x51, -1, false, true)]   // READ DISC INFORMATION
+    [InlineData(0xBD, -1, false, true)]   // MECHANISM STATUS
+    [InlineData(0x12, -1, true, true)]    // INQUIRY: SPC, every type
+    public void IsSupported_FollowsTheDeviceTypesOfTheRow(int opcode, int serviceAction, bool onDisk, bool onCdRom)
+    {
+        CdbDescriptor d = CdbTable.Find((byte)opcode, serviceAction)!;
+        var disk = new TypedBlockDevice("disk", PeripheralDeviceType.DirectAccess);
+        var cd = new TypedBlockDevice("cd", PeripheralDeviceType.CdDvd);
+
+        d.AppliesTo(PeripheralDeviceType.DirectAccess).Should().Be(onDisk);
+        d.AppliesTo(PeripheralDeviceType.CdDvd).Should().Be(onCdRom);
+        CdbTable.IsSupported(d, disk).Should().Be(onDisk);
+        CdbTable.IsSupported(d, cd).Should().Be(onCdRom);
+    }
+
     [Fact]
     public void TryDecode_EveryTableEntry_DecodesToItself()
     {

@@ -91,6 +91,6 @@ public sealed class VdiskNullIoHandlerTests
         services.AddScst().AddVdiskHandlers().AddVdiskHandlers();
 
         using ServiceProvider provider = services.BuildServiceProvider();
-        provider.GetServices<IDeviceHandler>().Select(h => h.Name).Should().BeEquivalentTo(["vdisk_fileio", "vdisk_nullio"]);
+        provider.GetServices<IDeviceHandler>().Select(h => h.Name).Should().BeEquivalentTo(["vdisk_fileio", "vdisk_nullio", "vcdrom"]);
     }
 }

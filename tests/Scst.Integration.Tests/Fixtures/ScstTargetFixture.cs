@@ -44,6 +44,9 @@ public class ScstTargetFixture : IAsyncLifetime
 
     public string Url => $"iscsi://{EndPoint.Address}:{EndPoint.Port}/{TargetName}/0";
 
+    /// <summary>The handler of the device behind LUN 0 (vdisk_fileio); a derived fixture may serve another.</summary>
+    protected virtual string DeviceHandler => "vdisk_fileio";
+
     /// <summary>Parameters of the vdisk_fileio device (filename, size, blocksize, thin_provisioned are set); a derived fixture may change them.</summary>
     protected virtual void ConfigureDevice(IDictionary<string, string> parameters)
     {
@@ -89,7 +92,7 @@ public class ScstTargetFixture : IAsyncLifetime
                 o.Portals.Add("127.0.0.1:0");
                 ConfigureIscsi(o);
             })
-            .AddDevice("vdisk_fileio", "disk1", parameters)
+            .AddDevice(DeviceHandler, "disk1", parameters)
             .AddTarget("iscsi", TargetName, t => t.AddLun(0, "disk1"))
             .AddTarget("scst_local", LocalTargetName, t => t.AddLun(0, "disk1"));
         _host = builder.Build();
