@@ -157,7 +157,8 @@ public sealed class ScstConfigApplier
                 var d = new DeviceConfiguration(device.Name);
                 foreach (ManagementAttribute a in ManagementTree.DeviceAttributes(device))
                 {
-                    if (a.Name is not ("type" or "handler") && (a.IsKey || (includeNonKey && !a.IsMultiValued)))
+                    // Not the write-only ones (resync_size, sync): they hold no value to save.
+                    if (a.Name is not ("type" or "handler") && (a.Read is not null || a.IsMultiValued) && (a.IsKey || (includeNonKey && !a.IsMultiValued)))
                     {
                         AddValues(d.Attributes, a);
                     }
