@@ -149,7 +149,8 @@ public abstract class VdiskDevice : BlockDevice
 
     /// <summary>
     /// Changes the capacity to <paramref name="bytes"/> (a multiple of the block size, at least one block), then tells
-    /// every I_T nexus CAPACITY DATA HAS CHANGED and publishes the core's capacity event. Throws
+    /// every I_T nexus CAPACITY DATA HAS CHANGED and publishes the core's capacity event; the same capacity changes
+    /// nothing. Throws
     /// <see cref="ArgumentException"/> for a bad size and <see cref="InvalidOperationException"/> when the device
     /// cannot change now.
     /// </summary>
@@ -160,6 +161,12 @@ public abstract class VdiskDevice : BlockDevice
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                 $"Device {Name}: size {bytes} is not a positive multiple of the block size {BlockSize}."));
+        }
+
+        if (bytes == BlockCount * BlockSize)
+        {
+            // Nothing changes, and no initiator is told otherwise (a configuration applied again sets the same size).
+            return;
         }
 
         ResizeStore(bytes);

@@ -410,7 +410,7 @@ public sealed class ScstConfigApplier
         {
             if (writable.TryGetValue(a.Name, out ManagementAttribute? w))
             {
-                if (!string.Equals(w.Value, a.Value, StringComparison.Ordinal))
+                if (!SameValue(w, a.Value))
                 {
                     plan.Add($"set device {d.Name} {a.Name} {a.Value}", a.Line, () =>
                         ManagementCommands.SetAttribute(ManagementTree.DeviceAttributes(running), $"device {d.Name}", a.Name, a.Value, add: true));
@@ -958,6 +958,34 @@ public sealed class ScstConfigApplier
     }
 
     // A device's attributes as add_device parameters (the last value of a name wins).
+    // Whether a running attribute already has the wanted value: the same text, or for a number the same value however
+    // written (a device's size shows 67108864 where the configuration says 64M).
+    private static bool SameValue(ManagementAttribute attribute, string wanted)
+    {
+        string value = attribute.Value;
+        return string.Equals(value, wanted, StringComparison.Ordinal) ||
+            (attribute.Type == ManagementAttributeType.Integer && TryParseNumber(value, out ulong have) && TryParseNumber(wanted, out ulong want) && have == want);
+    }
+
+    // A decimal number with an optional K, M, G or T (binary) suffix, or a 0x-prefixed hexadecimal one.
+    private static bool TryParseNumber(string text, out ulong number)
+    {
+        text = text.Trim();
+        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            return ulong.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out number);
+        }
+
+        int shift = text.Length == 0 ? 0 : char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => 0 };
+        if (!ulong.TryParse(shift == 0 ? text : text[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out number) || number > ulong.MaxValue >> shift)
+        {
+            return false;
+        }
+
+        number <<= shift;
+        return true;
+    }
+
     private static Dictionary<string, string> ParametersOf(DeviceConfiguration device)
     {
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
