@@ -438,7 +438,10 @@ public sealed class ScstConfigApplier
 
         foreach ((string name, string value) in running.CreationParameters)
         {
-            if (!wantedCreation.ContainsKey(name) && !writable.ContainsKey(name))
+            // Left out of the configuration: the same when the device shows it at its default (not a key attribute),
+            // as a saved configuration leaves it out.
+            if (!wantedCreation.ContainsKey(name) && !writable.ContainsKey(name) &&
+                attributes.FirstOrDefault(x => x.Name == name) is not { IsKey: false })
             {
                 differences.Add($"{name} {value} -> (unset)");
             }
