@@ -83,7 +83,10 @@ public abstract class VdiskDevice : BlockDevice
     /// <inheritdoc />
     public override long SanitizeBytesPerSecond => _sanitizeBytesPerSecond;
 
-    /// <summary>SCST's <c>opt_trans_len</c> (bytes, default 524288): VPD B0h's OPTIMAL TRANSFER LENGTH.</summary>
+    /// <summary>
+    /// SCST's <c>opt_trans_len</c> (bytes, default 524288): VPD B0h's OPTIMAL TRANSFER LENGTH. A change at run time
+    /// raises INQUIRY DATA HAS CHANGED.
+    /// </summary>
     public override int OptimalTransferLengthBytes => Volatile.Read(ref _optimalTransferLength);
 
     /// <summary>The identity attributes set by hand so far.</summary>
@@ -244,7 +247,12 @@ public abstract class VdiskDevice : BlockDevice
             throw new ArgumentException($"Device {Name}: '{VdiskSettings.OptimalTransferLengthName}' has value '{text}'; expected a multiple of the block size {BlockSize}.");
         }
 
-        Volatile.Write(ref _optimalTransferLength, bytes);
+        int before = Interlocked.Exchange(ref _optimalTransferLength, bytes);
         Volatile.Write(ref _optimalTransferLengthSet, true);
+        if (before != bytes)
+        {
+            // VPD page B0h is INQUIRY data too.
+            NotifyInquiryDataChanged();
+        }
     }
 }

@@ -598,6 +598,7 @@ public sealed class VdiskAttributeTests : IDisposable
         (_, byte[] before) = await ReadAsync(session, CdbBuilder.Inquiry(255, evpd: true, page: 0xB0), 255);
 
         (await tree.WriteAsync("devices/null0/opt_trans_len", "65536")).Should().Be(ManagementResult.Ok);
+        SenseAssert.IsCheckCondition(await RunAsync(session, CdbBuilder.TestUnitReady()), SenseCode.InquiryDataChanged);
         (_, byte[] after) = await ReadAsync(session, CdbBuilder.Inquiry(255, evpd: true, page: 0xB0), 255);
 
         BinaryPrimitives.ReadUInt32BigEndian(before.AsSpan(12)).Should().Be(524288u / 512, "SCST's default opt_trans_len, in blocks");
