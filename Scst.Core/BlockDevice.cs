@@ -52,6 +52,12 @@ public abstract partial class BlockDevice : ScsiDevice
     /// </summary>
     public virtual bool ThinProvisioned => false;
 
+    /// <summary>
+    /// The OPTIMAL TRANSFER LENGTH of VPD B0h in bytes (reported in blocks, and no more than the core's maximum
+    /// transfer length). Defaults to 1 MiB.
+    /// </summary>
+    public virtual int OptimalTransferLengthBytes => 1 << 20;
+
     /// <summary>The most blocks one UNMAP may name (VPD B0h). Defaults to 256 MiB worth of blocks.</summary>
     public virtual uint MaxUnmapBlockCount => (uint)((256L << 20) / BlockSize);
 

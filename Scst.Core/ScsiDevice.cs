@@ -23,6 +23,7 @@ public abstract class ScsiDevice : IAsyncDisposable
     private int _commandsInTaskSets;
     private Alua.DeviceGroup? _deviceGroup;
     private bool _explicitAlua;
+    private DeviceIdentity _identity;
     private ScstEngine? _engine;
 
     /// <summary>Creates a device.</summary>
@@ -36,7 +37,7 @@ public abstract class ScsiDevice : IAsyncDisposable
         Name = name;
         HandlerName = handlerName;
         DeviceType = deviceType;
-        Identity = identity ?? DeviceIdentity.FromName(name);
+        _identity = identity ?? DeviceIdentity.FromName(name);
         Reservations = new ReservationState(this);
     }
 
@@ -71,8 +72,50 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// <summary>The SCSI peripheral device type.</summary>
     public PeripheralDeviceType DeviceType { get; }
 
-    /// <summary>INQUIRY and VPD identifiers.</summary>
-    public DeviceIdentity Identity { get; }
+    /// <summary>
+    /// INQUIRY and VPD identifiers. A handler replaces the whole record to change them (the command path reads one
+    /// consistent record per command) and calls <see cref="NotifyInquiryDataChanged"/>.
+    /// </summary>
+    public DeviceIdentity Identity
+    {
+        get => Volatile.Read(ref _identity);
+        protected set => Volatile.Write(ref _identity, value ?? throw new ArgumentNullException(nameof(value)));
+    }
+
+    /// <summary>
+    /// Whether the logical unit is a placeholder (SCST's <c>dummy</c>): INQUIRY reports peripheral qualifier 001b and
+    /// device type 1Fh (no device connected at this LUN) while the LUN stays listed by REPORT LUNS. Defaults to false.
+    /// </summary>
+    public virtual bool Dummy => false;
+
+    /// <summary>The core the device is registered with; null before registration and after removal.</summary>
+    protected ScstEngine? Engine => Volatile.Read(ref _engine);
+
+    /// <summary>
+    /// Tells every I_T nexus that reaches the device that its capacity changed (CAPACITY DATA HAS CHANGED) and publishes
+    /// the core's capacity event; a handler calls it after <see cref="BlockDevice.BlockCount"/> changed. Does nothing
+    /// while the device is not registered.
+    /// </summary>
+    protected void NotifyCapacityChanged() => Engine?.NotifyCapacityChanged(this);
+
+    /// <summary>
+    /// Tells every I_T nexus that reaches the device that its INQUIRY data changed (INQUIRY DATA HAS CHANGED); a handler
+    /// calls it after it changed <see cref="Identity"/>. Does nothing while the device is not registered.
+    /// </summary>
+    protected void NotifyInquiryDataChanged() => Engine?.NotifyInquiryDataChanged(this);
+
+    /// <summary>
+    /// Optional. Called when <paramref name="engine"/> registers the device, before the device is listed and before any
+    /// LUN can map it: a handler completes what depends on the core (identifiers derived with its <c>setup_id</c>), or
+    /// refuses the registration with an <see cref="ArgumentException"/> that says why. Defaults to nothing.
+    /// </summary>
+    /// <param name="engine">The core.</param>
+    protected internal virtual void OnRegistering(ScstEngine engine)
+    {
+    }
+
+    /// <summary>Links the device to the core that registered it, or unlinks it (null).</summary>
+    internal void SetEngine(ScstEngine? engine) => Volatile.Write(ref _engine, engine);
 
     /// <summary>The logical block size in bytes; 512 unless a handler says otherwise.</summary>
     public virtual int BlockSize => 512;
@@ -283,13 +326,6 @@ public abstract class ScsiDevice : IAsyncDisposable
                 group.Engine.EstablishUnitAttention(this, SenseCode.InquiryDataChanged);
             }
         }
-    }
-
-    /// <summary>The core the device is registered with; null before registration and after removal.</summary>
-    internal ScstEngine? Engine
-    {
-        get => Volatile.Read(ref _engine);
-        set => Volatile.Write(ref _engine, value);
     }
 
     /// <summary>

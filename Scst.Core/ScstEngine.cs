@@ -138,7 +138,17 @@ public sealed class ScstEngine : IAsyncDisposable
 
         ScsiDevice device = h.CreateDevice(name, parameters);
         device.CreationParameters = new Dictionary<string, string>(parameters, StringComparer.Ordinal);
-        RegisterDevice(device);
+        try
+        {
+            RegisterDevice(device);
+        }
+        catch (ArgumentException)
+        {
+            // Refused (a name or identifier taken meanwhile): the device made for it closes its backing store.
+            device.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+
         return device;
     }
 
@@ -147,11 +157,17 @@ public sealed class ScstEngine : IAsyncDisposable
     /// (virtual device registered) with the device's name.
     /// </summary>
     /// <param name="device">The device.</param>
-    /// <exception cref="ArgumentException">The name is taken or invalid.</exception>
+    /// <exception cref="ArgumentException">The name is taken or invalid, or the device refused (see <see cref="ScsiDevice.OnRegistering"/>).</exception>
     public void RegisterDevice(ScsiDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
         ValidateDeviceName(device.Name);
+        if (FindDevice(device.Name) is not null)
+        {
+            throw new ArgumentException($"A device named '{device.Name}' already exists.", nameof(device));
+        }
+
+        device.OnRegistering(this);
         lock (_lock)
         {
             if (!_devices.TryAdd(device.Name, device))
@@ -169,7 +185,8 @@ public sealed class ScstEngine : IAsyncDisposable
             }
         }
 
-        device.Engine = this;
+        device.SetEngine(this);
+
         device.LoadSavedState(Options.StateDirectory, _logger);
         Log.DeviceRegistered(_logger, device.Name, device.HandlerName, (device as BlockDevice)?.BlockCount ?? 0, device.BlockSize);
         Events.Publish(ScstEvents.VirtualDeviceRegistered(device.Name));
@@ -220,7 +237,7 @@ public sealed class ScstEngine : IAsyncDisposable
             _devices.Remove(name);
         }
 
-        device.Engine = null;
+        device.SetEngine(null);
         await device.DisposeAsync().ConfigureAwait(false);
         Log.DeviceRemoved(_logger, name);
         Events.Publish(ScstEvents.VirtualDeviceUnregistered(name, device.HandlerName));
@@ -733,7 +750,7 @@ public sealed class ScstEngine : IAsyncDisposable
 
         foreach (ScsiDevice d in devices)
         {
-            d.Engine = null;
+            d.SetEngine(null);
             await d.DisposeAsync().ConfigureAwait(false);
         }
 

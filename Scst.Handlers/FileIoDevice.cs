@@ -1,61 +1,68 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using Scst.Core;
+using Scst.Core.Management;
+using Scst.Handlers.Interop;
 
 namespace Scst.Handlers;
 
 /// <summary>
-/// A disk backed by a file (SCST's vdisk_fileio), read and written through the page cache with positional I/O.
+/// A disk backed by a file (SCST's vdisk_fileio), read and written through the page cache with positional I/O, or
+/// around it with <c>o_direct</c>.
 /// </summary>
 /// <remarks>
-/// I/O runs synchronously on the thread that executes the command: on a page-cache hit that is a copy of a few
-/// microseconds, far cheaper than a hop to another thread. A write with FUA, or any write with write_through, is
-/// followed by fdatasync before GOOD is returned; SYNCHRONIZE CACHE runs fdatasync unless nv_cache is set.
+/// <para>I/O runs synchronously on the thread that executes the command: on a page-cache hit that is a copy of a few
+/// microseconds, far cheaper than a hop to another thread. With <c>async</c> it runs on the thread pool instead, so
+/// that slow storage (O_DIRECT) does not hold the transport's thread. A write with FUA, or any write while the write
+/// cache is off (<c>write_through</c>, or WCE cleared by MODE SELECT), is followed by fdatasync before GOOD is
+/// returned; SYNCHRONIZE CACHE runs fdatasync unless <c>nv_cache</c> is set.</para>
+/// <para>The backing file can change under a running device: <c>size</c> resizes it, <c>resync_size</c> takes the
+/// size of a file resized by someone else, <c>active</c> 0 closes it (commands that need the medium then get NOT
+/// READY, MEDIUM NOT PRESENT, as SCST answers for a closed device) and 1 opens it again, from <c>filename</c>, which
+/// may change while the device is inactive. Each of these waits for the I/O in progress on the device and holds new
+/// I/O back while it runs, so that no command reads or writes a file being closed or cut.</para>
 /// </remarks>
-public sealed class FileIoDevice : BlockDevice
+public sealed class FileIoDevice : VdiskDevice
 {
-    private readonly SafeFileHandle _file;
-    private readonly int _blockSize;
-    private readonly long _blockCount;
-    private readonly bool _readOnly;
+    /// <summary>Names of the vdisk_fileio parameters beside the common ones.</summary>
+    internal const string FileNameName = "filename";
+    internal const string NvCacheName = "nv_cache";
+    internal const string WriteThroughName = "write_through";
+    internal const string DirectIoName = "o_direct";
+    internal const string AsyncName = "async";
+    internal const string ActiveName = "active";
+
+    // Held for reading by every I/O, for writing while the file is opened, closed, resized or replaced.
+    private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.SupportsRecursion);
     private readonly bool _nvCache;
     private readonly bool _writeThrough;
-    private readonly bool _thinProvisioned;
-    private readonly bool _removable;
-    private readonly int _lbPerPbExponent;
-    private readonly long _sanitizeBytesPerSecond;
+    private readonly bool _directIo;
+    private SafeFileHandle? _file;
+    private SafeFileHandle? _direct;
+    private string _path;
+    private volatile bool _active;
+    private volatile bool _async;
 
-    internal FileIoDevice(string name, string path, SafeFileHandle file, int blockSize, long blockCount, bool readOnly, bool nvCache, bool writeThrough, bool thinProvisioned, bool removable, int lbPerPbExponent, long sanitizeBytesPerSecond)
-        : base(name, VdiskFileIoHandler.HandlerName)
+    internal FileIoDevice(string name, VdiskSettings settings, FileIoSettings file, BackingFile? backing, long blockCount)
+        : base(name, VdiskFileIoHandler.HandlerName, settings, blockCount)
     {
-        _lbPerPbExponent = lbPerPbExponent;
-        _sanitizeBytesPerSecond = sanitizeBytesPerSecond;
-        Path = path;
-        _file = file;
-        _blockSize = blockSize;
-        _blockCount = blockCount;
-        _readOnly = readOnly;
-        _nvCache = nvCache;
-        _writeThrough = writeThrough;
-        _thinProvisioned = thinProvisioned;
-        _removable = removable;
+        _path = file.Path;
+        _nvCache = file.NvCache;
+        _writeThrough = file.WriteThrough;
+        _directIo = file.DirectIo;
+        _async = file.Async;
+        _active = backing is not null;
+        _file = backing?.File;
+        _direct = backing?.Direct;
     }
 
-    /// <summary>The backing file.</summary>
-    public string Path { get; }
+    /// <summary>The backing file (SCST's <c>filename</c>); it can change while the device is inactive.</summary>
+    public string Path => Volatile.Read(ref _path);
 
-    /// <inheritdoc />
-    public override int BlockSize => _blockSize;
-
-    /// <inheritdoc />
-    public override long BlockCount => _blockCount;
-
-    /// <inheritdoc />
-    public override bool ReadOnly => _readOnly;
-
-    /// <inheritdoc />
-    public override bool Rotational => false;
+    /// <summary>Whether the backing file is open (SCST's <c>active</c>, default 1).</summary>
+    public bool Active => _active;
 
     /// <inheritdoc />
     protected override bool WriteCacheEnabledByDefault => !(_writeThrough || _nvCache);
@@ -63,56 +70,155 @@ public sealed class FileIoDevice : BlockDevice
     /// <inheritdoc />
     public override bool WriteCacheChangeable => !_nvCache;
 
-    /// <inheritdoc />
-    public override bool ThinProvisioned => _thinProvisioned;
+    /// <summary>
+    /// Executes a command; while the device is inactive, every command that needs the backing file gets NOT READY,
+    /// MEDIUM NOT PRESENT (those SCST serves without it, READ CAPACITY and the like, still run).
+    /// </summary>
+    /// <param name="command">The command.</param>
+    /// <returns>The outcome.</returns>
+    public override ValueTask<CommandOutcome> ExecuteAsync(ScsiCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (!_active && !WorksWithoutFile(command.Cdb))
+        {
+            return new(CommandOutcome.CheckCondition(SenseCode.MediumNotPresent));
+        }
 
-    /// <inheritdoc />
-    public override bool Removable => _removable;
+        return base.ExecuteAsync(command);
+    }
 
-    /// <inheritdoc />
-    public override int LogicalBlocksPerPhysicalBlockExponent => _lbPerPbExponent;
-
-    /// <inheritdoc />
-    public override long SanitizeBytesPerSecond => _sanitizeBytesPerSecond;
+    // The commands SCST executes on a device whose backing file is closed (those the core owns never reach a handler).
+    private static bool WorksWithoutFile(ReadOnlySpan<byte> cdb) => cdb[0] switch
+    {
+        0x25 or 0x1C or 0x1D or 0x3B or 0x3C or 0x4C or 0x4D => true, // READ CAPACITY(10), diagnostics, buffers, log pages
+        0x9E => (cdb[1] & 0x1F) == 0x10,                               // READ CAPACITY(16)
+        _ => false,
+    };
 
     /// <inheritdoc />
     protected override long GetProvisioningExtent(long offset, long maxLength, out bool mapped)
     {
-        if (!_thinProvisioned)
+        mapped = true;
+        if (!ThinProvisioned)
         {
-            mapped = true;
             return maxLength;
         }
 
-        long run = Interop.FileSpace.FindExtent(_file, offset, maxLength, out mapped);
-        if (run <= 0)
+        _gate.EnterReadLock();
+        try
         {
-            mapped = true;
-            return maxLength;
-        }
+            long run = _file is { } file ? FileSpace.FindExtent(file, offset, maxLength, out mapped) : 0;
+            if (run <= 0)
+            {
+                mapped = true;
+                return maxLength;
+            }
 
-        return run;
+            return run;
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
     }
 
     /// <inheritdoc />
-    protected override void Prefetch(long offset, long length) => Interop.FileSpace.WillNeed(_file, offset, length);
+    protected override void Prefetch(long offset, long length)
+    {
+        _gate.EnterReadLock();
+        try
+        {
+            if (_file is { } file)
+            {
+                FileSpace.WillNeed(file, offset, length);
+            }
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
+    }
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> UnmapAsync(long offset, long length)
     {
-        int error = Interop.FileSpace.PunchHole(_file, offset, length);
-        return new(error == 0 ? CommandOutcome.Good : CommandOutcome.CheckCondition(SenseCode.WriteError));
+        _gate.EnterReadLock();
+        try
+        {
+            if (_file is not { } file)
+            {
+                return new(CommandOutcome.CheckCondition(SenseCode.MediumNotPresent));
+            }
+
+            int error = FileSpace.PunchHole(file, offset, length);
+            return new(error == 0 ? CommandOutcome.Good : CommandOutcome.CheckCondition(SenseCode.WriteError));
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
     }
 
     /// <inheritdoc />
-    protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination)
+    protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination) =>
+        _async ? ReadOnPoolAsync(offset, destination) : new(Read(offset, destination.Span));
+
+    /// <inheritdoc />
+    protected override ValueTask<CommandOutcome> WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess) =>
+        _async ? WriteOnPoolAsync(offset, source, forceUnitAccess) : new(Write(offset, source.Span, forceUnitAccess));
+
+    /// <inheritdoc />
+    protected override ValueTask<CommandOutcome> FlushAsync() => _async ? FlushOnPoolAsync() : new(Flush());
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<CommandOutcome> ReadOnPoolAsync(long offset, Memory<byte> destination)
     {
+        await Task.Yield();
+        return Read(offset, destination.Span);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<CommandOutcome> WriteOnPoolAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess)
+    {
+        await Task.Yield();
+        return Write(offset, source.Span, forceUnitAccess);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<CommandOutcome> FlushOnPoolAsync()
+    {
+        await Task.Yield();
+        return Flush();
+    }
+
+    private CommandOutcome Read(long offset, Span<byte> span)
+    {
+        _gate.EnterReadLock();
         try
         {
-            Span<byte> span = destination.Span;
+            if (_file is not { } file)
+            {
+                return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
+            }
+
+            if (_direct is { } direct && DirectFile.IsAligned(span, offset))
+            {
+                long n = DirectFile.Read(direct, span, offset);
+                if (n >= 0)
+                {
+                    span[(int)n..].Clear(); // past the end of a file shorter than the device: zeros
+                    return CommandOutcome.Good;
+                }
+
+                if (!DirectFile.IsRefused(n))
+                {
+                    return CommandOutcome.CheckCondition(SenseCode.UnrecoveredReadError);
+                }
+            }
+
             while (!span.IsEmpty)
             {
-                int n = RandomAccess.Read(_file, span, offset);
+                int n = RandomAccess.Read(file, span, offset);
                 if (n == 0)
                 {
                     // The file is shorter than the device (it was truncated behind our back): the rest reads as zeros.
@@ -124,58 +230,340 @@ public sealed class FileIoDevice : BlockDevice
                 offset += n;
             }
 
-            return new(CommandOutcome.Good);
+            return CommandOutcome.Good;
         }
         catch (IOException)
         {
-            return new(CommandOutcome.CheckCondition(SenseCode.UnrecoveredReadError));
+            return CommandOutcome.CheckCondition(SenseCode.UnrecoveredReadError);
+        }
+        finally
+        {
+            _gate.ExitReadLock();
         }
     }
 
-    /// <inheritdoc />
-    protected override ValueTask<CommandOutcome> WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess)
+    private CommandOutcome Write(long offset, ReadOnlySpan<byte> data, bool forceUnitAccess)
     {
+        _gate.EnterReadLock();
         try
         {
-            RandomAccess.Write(_file, source.Span, offset);
-            // Without a write cache (write_through, or WCE cleared by MODE SELECT) every write is made stable.
-            if ((forceUnitAccess || !WriteCacheEnabled) && !_nvCache)
+            if (_file is not { } file)
             {
-                RandomAccess.FlushToDisk(_file);
+                return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
             }
 
-            return new(CommandOutcome.Good);
+            if (offset + data.Length > BlockCount * BlockSize)
+            {
+                // Admitted before a shrink that ran first: the file must not grow again behind it.
+                return CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange);
+            }
+
+            bool written = false;
+            if (_direct is { } direct && DirectFile.IsAligned(data, offset))
+            {
+                int error = DirectFile.Write(direct, data, offset);
+                if (error != 0 && !DirectFile.IsRefused(error))
+                {
+                    return CommandOutcome.CheckCondition(SenseCode.WriteError);
+                }
+
+                written = error == 0;
+            }
+
+            if (!written)
+            {
+                RandomAccess.Write(file, data, offset);
+            }
+
+            // Without a write cache (write_through, or WCE cleared by MODE SELECT) every write is made stable. O_DIRECT
+            // bypasses the page cache, not the drive's cache: a FUA write is flushed there too.
+            if ((forceUnitAccess || !WriteCacheEnabled) && !_nvCache)
+            {
+                RandomAccess.FlushToDisk(file);
+            }
+
+            return CommandOutcome.Good;
         }
         catch (IOException)
         {
-            return new(CommandOutcome.CheckCondition(SenseCode.WriteError));
+            return CommandOutcome.CheckCondition(SenseCode.WriteError);
+        }
+        finally
+        {
+            _gate.ExitReadLock();
         }
     }
 
-    /// <inheritdoc />
-    protected override ValueTask<CommandOutcome> FlushAsync()
+    private CommandOutcome Flush()
     {
         if (_nvCache)
         {
-            return new(CommandOutcome.Good);
+            return CommandOutcome.Good;
         }
 
+        _gate.EnterReadLock();
         try
         {
-            RandomAccess.FlushToDisk(_file);
-            return new(CommandOutcome.Good);
+            if (_file is not { } file)
+            {
+                return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
+            }
+
+            RandomAccess.FlushToDisk(file);
+            return CommandOutcome.Good;
         }
         catch (IOException)
         {
-            return new(CommandOutcome.CheckCondition(SenseCode.WriteError));
+            return CommandOutcome.CheckCondition(SenseCode.WriteError);
         }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
+    }
+
+    /// <inheritdoc />
+    private protected override IEnumerable<ManagementAttribute> HandlerAttributes()
+    {
+        yield return new ManagementAttribute
+        {
+            Name = FileNameName, Read = () => Path, Write = SetPath, KeyWhen = static () => true,
+        };
+        yield return CreationFlag(NvCacheName, _nvCache, false);
+        // The current setting: MODE SELECT changes it through the caching page's WCE, unless nv_cache fixes it.
+        yield return new ManagementAttribute
+        {
+            Name = WriteThroughName, Type = ManagementAttributeType.Boolean, IsCreationParameter = true, DefaultValue = "0",
+            Read = () => (_nvCache ? _writeThrough : !WriteCacheEnabled) ? "1" : "0",
+        };
+        yield return CreationFlag(DirectIoName, _directIo, false);
+        yield return ManagementAttribute.Boolean(AsyncName, () => _async, value => _async = value, defaultValue: false);
+        yield return ManagementAttribute.Boolean(ActiveName, () => _active, SetActive, defaultValue: true);
+        yield return new ManagementAttribute { Name = "resync_size", Write = _ => ResyncSize() };
+        yield return new ManagementAttribute { Name = "sync", Write = _ => Sync() };
+    }
+
+    /// <inheritdoc />
+    private protected override void ResizeStore(long bytes)
+    {
+        if (ReadOnly)
+        {
+            throw new InvalidOperationException($"Device {Name} is read-only: its file is not resized.");
+        }
+
+        _gate.EnterWriteLock();
+        try
+        {
+            SafeFileHandle file = _file ?? throw Inactive();
+            try
+            {
+                RandomAccess.SetLength(file, bytes);
+            }
+            catch (IOException ex)
+            {
+                throw new InvalidOperationException($"Device {Name}: resizing '{Path}' failed: {ex.Message}", ex);
+            }
+
+            SetBlockCount(bytes / BlockSize);
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Takes the size of a file resized by someone else (SCST's <c>resync_size</c>); CAPACITY DATA HAS CHANGED when it changed.</summary>
+    private void ResyncSize()
+    {
+        bool changed;
+        _gate.EnterWriteLock();
+        try
+        {
+            SafeFileHandle file = _file ?? throw Inactive();
+            long blocks = RandomAccess.GetLength(file) / BlockSize;
+            if (blocks == 0)
+            {
+                throw new InvalidOperationException($"Device {Name}: '{Path}' now holds less than one {BlockSize}-byte block.");
+            }
+
+            changed = blocks != BlockCount;
+            SetBlockCount(blocks);
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+
+        if (changed)
+        {
+            NotifyCapacityChanged();
+        }
+    }
+
+    /// <summary>Flushes the file to stable storage (SCST's <c>sync</c>).</summary>
+    private void Sync()
+    {
+        _gate.EnterReadLock();
+        try
+        {
+            RandomAccess.FlushToDisk(_file ?? throw Inactive());
+        }
+        catch (IOException ex)
+        {
+            throw new InvalidOperationException($"Device {Name}: flushing '{Path}' failed: {ex.Message}", ex);
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// Opens (true) or closes (false) the backing file, SCST's <c>active</c>: an active/passive pair keeps the passive
+    /// side closed (a DRBD secondary cannot be opened). Opening takes the file's size again, and raises CAPACITY DATA
+    /// HAS CHANGED when it differs.
+    /// </summary>
+    private void SetActive(bool active)
+    {
+        bool changed = false;
+        _gate.EnterWriteLock();
+        try
+        {
+            if (active == _active)
+            {
+                return;
+            }
+
+            if (!active)
+            {
+                CloseFiles();
+                _active = false;
+                return;
+            }
+
+            BackingFile backing;
+            try
+            {
+                backing = BackingFile.Open(Path, ReadOnly, _directIo);
+            }
+            catch (IOException ex)
+            {
+                throw new InvalidOperationException($"Device {Name}: activating failed: {ex.Message}", ex);
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                throw new InvalidOperationException($"Device {Name}: activating failed: {ex.Message}", ex);
+            }
+
+            long blocks = RandomAccess.GetLength(backing.File) / BlockSize;
+            if (blocks == 0)
+            {
+                backing.Dispose();
+                throw new InvalidOperationException($"Device {Name}: '{Path}' holds less than one {BlockSize}-byte block.");
+            }
+
+            _file = backing.File;
+            _direct = backing.Direct;
+            changed = blocks != BlockCount;
+            SetBlockCount(blocks);
+            _active = true;
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+
+        if (changed)
+        {
+            NotifyCapacityChanged();
+        }
+    }
+
+    /// <summary>Changes the backing file; only while the device is inactive, as SCST allows.</summary>
+    private void SetPath(string path)
+    {
+        if (!System.IO.Path.IsPathFullyQualified(path))
+        {
+            throw new ArgumentException($"Device {Name}: filename '{path}' is not an absolute path.");
+        }
+
+        _gate.EnterWriteLock();
+        try
+        {
+            if (_active)
+            {
+                throw new InvalidOperationException($"Device {Name} is active: set active to 0 before changing its filename.");
+            }
+
+            Volatile.Write(ref _path, path);
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+    }
+
+    private InvalidOperationException Inactive() => new($"Device {Name} is inactive: its file is closed.");
+
+    private void CloseFiles()
+    {
+        _direct?.Dispose();
+        _file?.Dispose();
+        _direct = null;
+        _file = null;
     }
 
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()
     {
-        // The base stops a running sanitize first, so that nothing writes to the file once it is closed.
+        // The base stops a running sanitize first, so that nothing writes to the file once it is closed. Commands that
+        // arrive later find no file (NOT READY, MEDIUM NOT PRESENT).
         await base.DisposeAsync().ConfigureAwait(false);
-        _file.Dispose();
+        _gate.EnterWriteLock();
+        try
+        {
+            CloseFiles();
+            _active = false;
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+    }
+}
+
+/// <summary>The vdisk_fileio parameters beside the common ones.</summary>
+internal sealed record FileIoSettings(string Path, bool NvCache, bool WriteThrough, bool DirectIo, bool Async);
+
+/// <summary>The open descriptors of a backing file: buffered, and with O_DIRECT when asked for.</summary>
+internal sealed class BackingFile(SafeFileHandle file, SafeFileHandle? direct) : IDisposable
+{
+    public SafeFileHandle File { get; } = file;
+
+    public SafeFileHandle? Direct { get; } = direct;
+
+    /// <summary>Opens <paramref name="path"/>; throws <see cref="IOException"/> (or <see cref="UnauthorizedAccessException"/>) saying why it cannot.</summary>
+    public static BackingFile Open(string path, bool readOnly, bool directIo)
+    {
+        SafeFileHandle file = System.IO.File.OpenHandle(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite);
+        if (!directIo)
+        {
+            return new BackingFile(file, null);
+        }
+
+        SafeFileHandle? direct = DirectFile.Open(path, readOnly, out int error);
+        if (direct is null)
+        {
+            file.Dispose();
+            throw new IOException($"'{path}' cannot be opened with O_DIRECT: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(error)}");
+        }
+
+        return new BackingFile(file, direct);
+    }
+
+    public void Dispose()
+    {
+        Direct?.Dispose();
+        File.Dispose();
     }
 }

@@ -1,63 +1,56 @@
 // Licensed under the Apache License, Version 2.0.
 
 using Scst.Core;
+using Scst.Core.Management;
 
 namespace Scst.Handlers;
 
 /// <summary>
-/// A disk with no backing store (SCST's vdisk_nullio): writes are accepted and dropped, reads return zeros. For
-/// benchmarks of the command path and for initiator tests that need a large, cheap LUN.
+/// A disk with no backing store (SCST's vdisk_nullio): writes are accepted and dropped. For benchmarks of the command
+/// path and for initiator tests that need a large, cheap LUN.
 /// </summary>
-public sealed class NullIoDevice : BlockDevice
+/// <remarks>
+/// A read returns zeros with <c>read_zero</c> 1. With <c>read_zero</c> 0 (SCST's default) it costs nothing: the data
+/// is whatever the command's buffer held, which may be data another command carried before; set <c>read_zero</c>
+/// when the initiators must not see that. <c>dummy</c> makes the LUN a placeholder: INQUIRY reports peripheral
+/// qualifier 001b, device type 1Fh. <c>size</c> and <c>size_mb</c> are writable: the new capacity takes effect at
+/// once, with CAPACITY DATA HAS CHANGED for every initiator.
+/// </remarks>
+public sealed class NullIoDevice : VdiskDevice
 {
-    private readonly int _blockSize;
-    private readonly long _blockCount;
-    private readonly bool _readOnly;
-    private readonly bool _thinProvisioned;
-    private readonly bool _removable;
-    private readonly int _lbPerPbExponent;
-    private readonly long _sanitizeBytesPerSecond;
+    /// <summary>SCST's default capacity of a vdisk_nullio device: 2.5 TiB.</summary>
+    public const long DefaultSize = 5L * 1024 * 1024 * 1024 * 1024 / 2;
 
-    internal NullIoDevice(string name, int blockSize, long blockCount, bool readOnly, bool thinProvisioned, bool removable, int lbPerPbExponent, long sanitizeBytesPerSecond)
-        : base(name, VdiskNullIoHandler.HandlerName)
+    internal const string DummyName = "dummy";
+    internal const string ReadZeroName = "read_zero";
+
+    private readonly bool _dummy;
+    private volatile bool _readZero;
+
+    internal NullIoDevice(string name, VdiskSettings settings, long blockCount, bool dummy, bool readZero)
+        : base(name, VdiskNullIoHandler.HandlerName, settings, blockCount)
     {
-        _lbPerPbExponent = lbPerPbExponent;
-        _sanitizeBytesPerSecond = sanitizeBytesPerSecond;
-        _blockSize = blockSize;
-        _blockCount = blockCount;
-        _readOnly = readOnly;
-        _thinProvisioned = thinProvisioned;
-        _removable = removable;
+        _dummy = dummy;
+        _readZero = readZero;
     }
 
-    /// <inheritdoc />
-    public override bool ThinProvisioned => _thinProvisioned;
+    /// <summary>SCST's <c>dummy</c>: the LUN is a placeholder (INQUIRY peripheral qualifier 001b, device type 1Fh).</summary>
+    public override bool Dummy => _dummy;
 
-    /// <inheritdoc />
-    public override bool Removable => _removable;
-
-    /// <inheritdoc />
-    public override int LogicalBlocksPerPhysicalBlockExponent => _lbPerPbExponent;
-
-    /// <inheritdoc />
-    public override long SanitizeBytesPerSecond => _sanitizeBytesPerSecond;
+    /// <summary>SCST's <c>read_zero</c>: reads return zeros; otherwise the buffer is left as it is.</summary>
+    public bool ReadZero => _readZero;
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> UnmapAsync(long offset, long length) => new(CommandOutcome.Good);
 
     /// <inheritdoc />
-    public override int BlockSize => _blockSize;
-
-    /// <inheritdoc />
-    public override long BlockCount => _blockCount;
-
-    /// <inheritdoc />
-    public override bool ReadOnly => _readOnly;
-
-    /// <inheritdoc />
     protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination)
     {
-        destination.Span.Clear();
+        if (_readZero)
+        {
+            destination.Span.Clear();
+        }
+
         return new(CommandOutcome.Good);
     }
 
@@ -67,13 +60,25 @@ public sealed class NullIoDevice : BlockDevice
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> FlushAsync() => new(CommandOutcome.Good);
+
+    /// <inheritdoc />
+    private protected override bool SizeIsKey => BlockCount * BlockSize != DefaultSize;
+
+    /// <inheritdoc />
+    private protected override IEnumerable<ManagementAttribute> HandlerAttributes()
+    {
+        yield return CreationFlag(DummyName, _dummy, false);
+        yield return ManagementAttribute.Boolean(ReadZeroName, () => _readZero, value => _readZero = value, defaultValue: false);
+    }
+
+    /// <inheritdoc />
+    private protected override void ResizeStore(long bytes) => SetBlockCount(bytes / BlockSize);
 }
 
 /// <summary>
-/// SCST's vdisk_nullio handler. Parameters: <c>size</c> or <c>size_mb</c> (default 1 TiB), <c>blocksize</c>
-/// (default 512), <c>read_only</c>, <c>thin_provisioned</c>, <c>removable</c>, <c>lb_per_pb_exp</c> and
-/// <c>sanitize_rate_mb</c> (as for vdisk_fileio). GET LBA STATUS reports every block mapped, or deallocated when thin
-/// provisioned (writes are dropped, reads return zeros).
+/// SCST's vdisk_nullio handler. Parameters: <c>size</c> or <c>size_mb</c> (default 2.5 TiB, as SCST), the common vdisk
+/// parameters (see <see cref="VdiskDevice"/>), <c>dummy</c> and <c>read_zero</c>. GET LBA STATUS reports every block
+/// mapped, or deallocated when thin provisioned (writes are dropped).
 /// </summary>
 public sealed class VdiskNullIoHandler : IDeviceHandler
 {
@@ -91,25 +96,16 @@ public sealed class VdiskNullIoHandler : IDeviceHandler
     {
         ArgumentNullException.ThrowIfNull(parameters);
         var p = new DeviceParameters(name, parameters);
-        long size = p.GetSize("size") ?? 1L << 40;
-        string? sizeMb = p.GetString("size_mb");
-        if (sizeMb is not null)
-        {
-            size = DeviceParameters.TryParseSize(sizeMb + "M", out long s) ? s : throw new ArgumentException($"Device {name}: parameter 'size_mb' has value '{sizeMb}'; expected a number.");
-        }
-
-        int blockSize = p.GetInt("blocksize", 512, 512, 1024, 2048, 4096);
-        bool readOnly = p.GetBool("read_only", false);
-        bool thin = p.GetBool("thin_provisioned", false);
-        bool removable = p.GetBool("removable", false);
-        int lbPerPbExponent = p.GetIntInRange(VdiskFileIoHandler.LbPerPbExpParameter, 0, 0, 15);
-        long sanitizeRate = (long)p.GetIntInRange(VdiskFileIoHandler.SanitizeRateParameter, VdiskFileIoHandler.DefaultSanitizeRateMb, 0, int.MaxValue) << 20;
+        long size = VdiskSettings.ReadSize(p, name) ?? NullIoDevice.DefaultSize;
+        VdiskSettings settings = VdiskSettings.Read(p, name, DeviceIdentity.DefaultVendorId);
+        bool dummy = p.GetBool(NullIoDevice.DummyName, false);
+        bool readZero = p.GetBool(NullIoDevice.ReadZeroName, false);
         p.RejectUnknown();
-        if (size < blockSize)
+        if (size < settings.BlockSize || size % settings.BlockSize != 0)
         {
-            throw new ArgumentException($"Device {name}: size {size} is smaller than one block.");
+            throw new ArgumentException($"Device {name}: size {size} is not a positive multiple of the block size {settings.BlockSize}.");
         }
 
-        return new NullIoDevice(name, blockSize, size / blockSize, readOnly, thin, removable, lbPerPbExponent, sanitizeRate);
+        return new NullIoDevice(name, settings, size / settings.BlockSize, dummy, readZero);
     }
 }

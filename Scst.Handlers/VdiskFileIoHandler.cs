@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Globalization;
 using Microsoft.Win32.SafeHandles;
 using Scst.Core;
 
@@ -9,17 +10,15 @@ namespace Scst.Handlers;
 /// SCST's vdisk_fileio handler: disks backed by files.
 /// </summary>
 /// <remarks>
-/// Parameters: <c>filename</c> (required); <c>size</c> or <c>size_mb</c> (creates a sparse file of that size when the
-/// file is missing, and is otherwise ignored); <c>blocksize</c> 512 (default), 1024, 2048 or 4096; <c>read_only</c>;
-/// <c>nv_cache</c> (SYNCHRONIZE CACHE and FUA do nothing: only for storage that survives power loss);
-/// <c>write_through</c> (every write is synced before it is acknowledged); <c>thin_provisioned</c> (UNMAP punches
-/// holes in the file, which then read as zeros); <c>removable</c> (INQUIRY RMB=1: START STOP UNIT ejects and loads the
-/// medium, PREVENT ALLOW MEDIUM REMOVAL holds it); <c>lb_per_pb_exp</c> (0 to 15, default 0: the physical block holds
-/// 2^n logical blocks, as READ CAPACITY(16) and VPD B0h report it; SCST's attribute of that name switches reporting of
-/// the backing block device's physical block on and off, and a file has none, so here the value is the exponent
-/// itself); <c>sanitize_rate_mb</c> (MiB/s a SANITIZE writes at most, default 64, 0 for no limit: the operation runs in
-/// the background while the unit answers NOT READY, SANITIZE IN PROGRESS, and the limit keeps it from starving
-/// foreground I/O on the same storage).
+/// Parameters: <c>filename</c> (required; created sparse when missing and a <c>size</c> or <c>size_mb</c> is given,
+/// which is otherwise ignored at creation); the common vdisk parameters (see <see cref="VdiskDevice"/> and the
+/// package README: <c>blocksize</c>, <c>read_only</c>, <c>removable</c>, <c>rotational</c>, <c>tst</c>,
+/// <c>thin_provisioned</c>, <c>opt_trans_len</c>, <c>lb_per_pb_exp</c>, <c>sanitize_rate_mb</c>, <c>expl_alua</c> and
+/// the identity attributes); <c>nv_cache</c> (SYNCHRONIZE CACHE and FUA do nothing, WCE is reported off: only for
+/// storage that survives power loss); <c>write_through</c> (every write is synced before it is acknowledged; WCE off);
+/// <c>o_direct</c> (the file is read and written around the page cache; requires <c>async</c>, as in SCST);
+/// <c>async</c> (I/O runs on the thread pool, not on the command's thread); <c>active</c> (0: the file stays closed
+/// until <c>active</c> is set to 1). A read-only device takes neither <c>write_through</c> nor <c>nv_cache</c>.
 /// </remarks>
 public sealed class VdiskFileIoHandler : IDeviceHandler
 {
@@ -44,23 +43,34 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
     {
         ArgumentNullException.ThrowIfNull(parameters);
         var p = new DeviceParameters(name, parameters);
-        string path = p.GetString("filename") ?? throw new ArgumentException($"Device {name}: parameter 'filename' is required.");
-        long? size = p.GetSize("size");
-        string? sizeMb = p.GetString("size_mb");
-        if (size is null && sizeMb is not null)
+        string path = p.GetString(FileIoDevice.FileNameName) ?? throw new ArgumentException($"Device {name}: parameter 'filename' is required.");
+        path = System.IO.Path.GetFullPath(path);
+        long? size = VdiskSettings.ReadSize(p, name);
+        VdiskSettings settings = VdiskSettings.Read(p, name, DeviceIdentity.DefaultVendorId);
+        var file = new FileIoSettings(
+            path,
+            NvCache: p.GetBool(FileIoDevice.NvCacheName, false),
+            WriteThrough: p.GetBool(FileIoDevice.WriteThroughName, false),
+            DirectIo: p.GetBool(FileIoDevice.DirectIoName, false),
+            Async: p.GetBool(FileIoDevice.AsyncName, false));
+        bool active = p.GetBool(FileIoDevice.ActiveName, true);
+        p.RejectUnknown();
+
+        if (settings.ReadOnly && (file.WriteThrough || file.NvCache))
         {
-            size = DeviceParameters.TryParseSize(sizeMb + "M", out long s) ? s : throw new ArgumentException($"Device {name}: parameter 'size_mb' has value '{sizeMb}'; expected a number.");
+            throw new ArgumentException($"Device {name}: write_through and nv_cache do not apply to a read-only device.");
         }
 
-        int blockSize = p.GetInt("blocksize", 512, 512, 1024, 2048, 4096);
-        bool readOnly = p.GetBool("read_only", false);
-        bool nvCache = p.GetBool("nv_cache", false);
-        bool writeThrough = p.GetBool("write_through", false);
-        bool thin = p.GetBool("thin_provisioned", false);
-        bool removable = p.GetBool("removable", false);
-        int lbPerPbExponent = p.GetIntInRange(LbPerPbExpParameter, 0, 0, 15);
-        long sanitizeRate = (long)p.GetIntInRange(SanitizeRateParameter, DefaultSanitizeRateMb, 0, int.MaxValue) << 20;
-        p.RejectUnknown();
+        if (file.DirectIo && !file.Async)
+        {
+            throw new ArgumentException($"Device {name}: o_direct requires async=1.");
+        }
+
+        int blockSize = settings.BlockSize;
+        if (size is { } s && s % blockSize != 0)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Device {name}: size {s} is not a multiple of the block size {blockSize}."));
+        }
 
         if (!File.Exists(path))
         {
@@ -69,7 +79,7 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
                 throw new ArgumentException($"Device {name}: file '{path}' does not exist and no size was given to create it.");
             }
 
-            string? dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+            string? dir = System.IO.Path.GetDirectoryName(path);
             if (dir is not null)
             {
                 Directory.CreateDirectory(dir);
@@ -79,15 +89,34 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
             RandomAccess.SetLength(created, size.Value);
         }
 
-        SafeFileHandle file = File.OpenHandle(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite);
-        long length = RandomAccess.GetLength(file);
+        BackingFile? backing = null;
+        long length;
+        if (active)
+        {
+            try
+            {
+                backing = BackingFile.Open(path, settings.ReadOnly, file.DirectIo);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ArgumentException($"Device {name}: {ex.Message}", ex);
+            }
+
+            length = RandomAccess.GetLength(backing.File);
+        }
+        else
+        {
+            // Created inactive (the passive side of a pair): the file is not opened, only its size is read.
+            length = new FileInfo(path).Length;
+        }
+
         long blocks = length / blockSize;
         if (blocks == 0)
         {
-            file.Dispose();
+            backing?.Dispose();
             throw new ArgumentException($"Device {name}: file '{path}' holds {length} bytes, less than one {blockSize}-byte block.");
         }
 
-        return new FileIoDevice(name, path, file, blockSize, blocks, readOnly, nvCache, writeThrough, thin, removable, lbPerPbExponent, sanitizeRate);
+        return new FileIoDevice(name, settings, file, backing, blocks);
     }
 }

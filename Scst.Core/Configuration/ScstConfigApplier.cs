@@ -157,7 +157,8 @@ public sealed class ScstConfigApplier
                 var d = new DeviceConfiguration(device.Name);
                 foreach (ManagementAttribute a in ManagementTree.DeviceAttributes(device))
                 {
-                    if (a.Name is not ("type" or "handler") && (a.IsKey || (includeNonKey && !a.IsMultiValued)))
+                    // Not the write-only ones (resync_size, sync): they hold no value to save.
+                    if (a.Name is not ("type" or "handler") && (a.Read is not null || a.IsMultiValued) && (a.IsKey || (includeNonKey && !a.IsMultiValued)))
                     {
                         AddValues(d.Attributes, a);
                     }
@@ -409,7 +410,7 @@ public sealed class ScstConfigApplier
         {
             if (writable.TryGetValue(a.Name, out ManagementAttribute? w))
             {
-                if (!string.Equals(w.Value, a.Value, StringComparison.Ordinal))
+                if (!SameValue(w, a.Value))
                 {
                     plan.Add($"set device {d.Name} {a.Name} {a.Value}", a.Line, () =>
                         ManagementCommands.SetAttribute(ManagementTree.DeviceAttributes(running), $"device {d.Name}", a.Name, a.Value, add: true));
@@ -437,7 +438,10 @@ public sealed class ScstConfigApplier
 
         foreach ((string name, string value) in running.CreationParameters)
         {
-            if (!wantedCreation.ContainsKey(name) && !writable.ContainsKey(name))
+            // Left out of the configuration: the same when the device shows it at its default (not a key attribute),
+            // as a saved configuration leaves it out.
+            if (!wantedCreation.ContainsKey(name) && !writable.ContainsKey(name) &&
+                attributes.FirstOrDefault(x => x.Name == name) is not { IsKey: false })
             {
                 differences.Add($"{name} {value} -> (unset)");
             }
@@ -957,6 +961,34 @@ public sealed class ScstConfigApplier
     }
 
     // A device's attributes as add_device parameters (the last value of a name wins).
+    // Whether a running attribute already has the wanted value: the same text, or for a number the same value however
+    // written (a device's size shows 67108864 where the configuration says 64M).
+    private static bool SameValue(ManagementAttribute attribute, string wanted)
+    {
+        string value = attribute.Value;
+        return string.Equals(value, wanted, StringComparison.Ordinal) ||
+            (attribute.Type == ManagementAttributeType.Integer && TryParseNumber(value, out ulong have) && TryParseNumber(wanted, out ulong want) && have == want);
+    }
+
+    // A decimal number with an optional K, M, G or T (binary) suffix, or a 0x-prefixed hexadecimal one.
+    private static bool TryParseNumber(string text, out ulong number)
+    {
+        text = text.Trim();
+        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            return ulong.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out number);
+        }
+
+        int shift = text.Length == 0 ? 0 : char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => 0 };
+        if (!ulong.TryParse(shift == 0 ? text : text[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out number) || number > ulong.MaxValue >> shift)
+        {
+            return false;
+        }
+
+        number <<= shift;
+        return true;
+    }
+
     private static Dictionary<string, string> ParametersOf(DeviceConfiguration device)
     {
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -25,7 +25,7 @@ public enum ManagementAttributeType
 /// <remarks>
 /// An attribute is a <em>key</em> attribute, marked <c>[key]</c> when read and written to a saved configuration, when
 /// it is configurable (writable, a creation parameter, or multi-valued) and its value differs from
-/// <see cref="DefaultValue"/>; with no default, whenever its value is not empty. A multi-valued attribute
+/// <see cref="DefaultValue"/> (or as <see cref="KeyWhen"/> decides); with no default, whenever its value is not empty. A multi-valued attribute
 /// (<see cref="ReadValues"/>) shows as one file per value (<c>IncomingUser</c>, <c>IncomingUser1</c>...), each a key.
 /// </remarks>
 public sealed class ManagementAttribute
@@ -60,6 +60,13 @@ public sealed class ManagementAttribute
     /// <summary>The value the attribute has when nobody set it; null when it has none.</summary>
     public string? DefaultValue { get; init; }
 
+    /// <summary>
+    /// Decides whether the attribute is a key, instead of comparing its value with <see cref="DefaultValue"/>: for
+    /// attributes SCST marks by how they got their value (an identifier set by hand is a key even when it equals the
+    /// derived one; <c>size_mb</c> never is, since <c>size</c> is saved). Null (the default) to compare.
+    /// </summary>
+    public Func<bool>? KeyWhen { get; init; }
+
     /// <summary>Whether the value is given when the object is created (SCST's read-only key attributes) and cannot change after.</summary>
     public bool IsCreationParameter { get; init; }
 
@@ -88,6 +95,11 @@ public sealed class ManagementAttribute
             if (!IsWritable && !IsCreationParameter)
             {
                 return false;
+            }
+
+            if (KeyWhen is { } keyWhen)
+            {
+                return keyWhen();
             }
 
             string value = Read?.Invoke() ?? string.Empty;

@@ -247,7 +247,7 @@ public sealed class ManagementTree
             {
                 yield return replaced.IsCreationParameter || replaced.IsWritable
                     ? replaced
-                    : new ManagementAttribute { Name = replaced.Name, Type = replaced.Type, Read = replaced.Read, IsCreationParameter = true, DefaultValue = replaced.DefaultValue };
+                    : new ManagementAttribute { Name = replaced.Name, Type = replaced.Type, Read = replaced.Read, IsCreationParameter = true, DefaultValue = replaced.DefaultValue, KeyWhen = replaced.KeyWhen };
             }
             else
             {

@@ -70,7 +70,7 @@ internal static class Inquiry
             return 36;
         }
 
-        d[0] = (byte)device.DeviceType;
+        d[0] = PeripheralByte(device);
         d[1] = device.Removable ? (byte)0x80 : (byte)0;
         d[2] = 0x06;                // VERSION: SPC-4
         d[3] = 0x20 | 0x10 | 0x02;  // NORMACA, HISUP, RESPONSE DATA FORMAT 2
@@ -93,15 +93,36 @@ internal static class Inquiry
             BinaryPrimitives.WriteUInt16BigEndian(d[(58 + (2 * i))..], versions[i]);
         }
 
-        return StandardLength;
+        // Vendor-specific bytes (SCST's inq_vend_specific): up to 20 in bytes 36-55, longer ones from byte 96 on.
+        ReadOnlySpan<byte> vendorSpecific = id.InquiryVendorSpecific.Span;
+        if (vendorSpecific.Length <= ShortVendorSpecificLength)
+        {
+            vendorSpecific.CopyTo(d[36..]);
+            return StandardLength;
+        }
+
+        int length = StandardLength + Math.Min(vendorSpecific.Length, MaxVendorSpecificLength);
+        vendorSpecific[..(length - StandardLength)].CopyTo(d[StandardLength..]);
+        d[4] = (byte)(length - 5);
+        return length;
     }
+
+    /// <summary>The most bytes of <see cref="DeviceIdentity.InquiryVendorSpecific"/> that fit bytes 36 to 55.</summary>
+    private const int ShortVendorSpecificLength = 20;
+
+    /// <summary>The most bytes of <see cref="DeviceIdentity.InquiryVendorSpecific"/> reported (SCST's 256-byte buffer less 96).</summary>
+    internal const int MaxVendorSpecificLength = 160;
+
+    // PERIPHERAL QUALIFIER (7-5) and PERIPHERAL DEVICE TYPE (4-0): 001b/1Fh for a placeholder (SCST's dummy), whose LUN
+    // is listed but has no device connected.
+    private static byte PeripheralByte(ScsiDevice device) => device.Dummy ? (byte)0x3F : (byte)device.DeviceType;
 
     private static int VitalProductData(Span<byte> d, byte page, ScsiCommand command)
     {
         ScsiDevice device = command.Device!;
         // The block device pages (B0h, B1h, B2h) are SBC's: a CD/DVD block device has none.
         bool block = device is BlockDevice && device.DeviceType == PeripheralDeviceType.DirectAccess;
-        d[0] = (byte)device.DeviceType;
+        d[0] = PeripheralByte(device);
         d[1] = page;
         int pageLength;
         switch (page)
@@ -125,7 +146,8 @@ internal static class Inquiry
                 break;
             case 0xB1 when block:
                 pageLength = 0x3C;
-                BinaryPrimitives.WriteUInt16BigEndian(d[4..], device.Rotational ? (ushort)0 : (ushort)1);
+                // MEDIUM ROTATION RATE: 15000 rpm for a rotational device (SCST's figure), 1 for a non-rotating one.
+                BinaryPrimitives.WriteUInt16BigEndian(d[4..], device.Rotational ? (ushort)15000 : (ushort)1);
                 if (((BlockDevice)device).ThinProvisioned)
                 {
                     d[7] = 0x40; // WABEREQ 01b: reads after a SANITIZE BLOCK ERASE succeed (they return zeros)
@@ -155,17 +177,43 @@ internal static class Inquiry
     //   byte 3: DESIGNATOR LENGTH
     private const byte CodeSetBinary = 1;
     private const byte CodeSetAscii = 2;
+    private const byte CodeSetUtf8 = 3;
     private const byte AssociationLogicalUnit = 0x00;
     private const byte AssociationTargetPort = 0x10;
+    private const byte AssociationTargetDevice = 0x20;
     private const byte TypeT10Vendor = 1;
+    private const byte TypeEui64 = 2;
     private const byte TypeNaa = 3;
     private const byte TypeRelativeTargetPort = 4;
     private const byte TypeTargetPortGroup = 5;
+    private const byte TypeScsiName = 8;
 
+    /// <summary>The longest vendor-specific part of the T10 vendor ID designator (SCST's vend_specific_id).</summary>
+    internal const int MaxVendorSpecificIdLength = 128;
+
+    /// <summary>The longest SCSI name string (SCST's scsi_device_name), before its NUL padding.</summary>
+    internal const int MaxScsiDeviceNameLength = 256;
+
+    // The order of SCST's vdisk: SCSI name string (target device), T10 vendor ID, relative target port, target port
+    // group, then EUI-64 and NAA (logical unit).
     private static int DeviceIdentification(Span<byte> d, ScsiCommand command)
     {
         ScsiTarget target = command.Session.Target;
-        int n = LogicalUnitDesignators(d, command.Device!);
+        DeviceIdentity id = command.Device!.Identity;
+        int n = 0;
+        if (id.ScsiDeviceName.Length > 0)
+        {
+            // Null-terminated and padded with NULs to a multiple of 4 (SPC-4 section 7.8.6.11).
+            Span<byte> name = stackalloc byte[MaxScsiDeviceNameLength];
+            int nameLength = Utf8Prefix(id.ScsiDeviceName, name);
+            int padded = nameLength + 4 - (nameLength % 4);
+            n += Header(d[n..], CodeSetUtf8, AssociationTargetDevice | TypeScsiName, padded);
+            d.Slice(n, padded).Clear();
+            name[..nameLength].CopyTo(d[n..]);
+            n += padded;
+        }
+
+        n += T10VendorDesignator(d[n..], id);
 
         // Relative target port and target port group: 2 reserved bytes, then the 16-bit identifier.
         byte protocol = target.Driver.ProtocolIdentifier;
@@ -177,11 +225,12 @@ internal static class Inquiry
         ushort group = ScstEngine.FindTargetGroup(command.Device!, target) is { } targetGroup ? (ushort)targetGroup.GroupId : target.TargetPortGroupId;
         BinaryPrimitives.WriteUInt16BigEndian(d[(n + 2)..], group);
         n += 4;
+        n += BinaryDesignators(d[n..], id);
         return n;
     }
 
     /// <summary>The largest output of <see cref="LogicalUnitDesignators"/>.</summary>
-    internal const int MaxLogicalUnitDesignatorsLength = 12 + 4 + 8 + 64;
+    internal const int MaxLogicalUnitDesignatorsLength = (4 + 8 + MaxVendorSpecificIdLength) + (4 + 16) + (4 + 16);
 
     /// <summary>
     /// Writes the designation descriptors that identify the logical unit itself (association 00b) as VPD page 83h
@@ -189,21 +238,71 @@ internal static class Inquiry
     /// </summary>
     internal static int LogicalUnitDesignators(Span<byte> d, ScsiDevice device)
     {
+        DeviceIdentity id = device.Identity;
+        int n = T10VendorDesignator(d, id);
+        return n + BinaryDesignators(d[n..], id);
+    }
+
+    // T10 vendor ID based: the 8-byte vendor id, then the vendor-specific identifier.
+    private static int T10VendorDesignator(Span<byte> d, DeviceIdentity id)
+    {
+        string specific = id.EffectiveVendorSpecificId;
+        int length = 8 + Math.Min(specific.Length, MaxVendorSpecificIdLength);
+        Header(d, CodeSetAscii, AssociationLogicalUnit | TypeT10Vendor, length);
+        SpcCommands.WriteAscii(d.Slice(4, 8), id.VendorId);
+        SpcCommands.WriteAscii(d.Slice(12, length - 8), specific);
+        return 4 + length;
+    }
+
+    // EUI-64 and NAA. With neither set, SCST reports the first eight bytes of t10_dev_id (ASCII, NUL-padded) as an
+    // EUI-64 designator, and so does this core, so that the identifier an initiator knows does not change.
+    private static int BinaryDesignators(Span<byte> d, DeviceIdentity id)
+    {
         int n = 0;
+        if (id.Eui64Id.IsEmpty && id.NaaId.IsEmpty)
+        {
+            n += Header(d, CodeSetBinary, AssociationLogicalUnit | TypeEui64, 8);
+            Span<byte> eui = d.Slice(n, 8);
+            eui.Clear();
+            Utf8Prefix(id.T10DeviceId, eui);
+            return n + 8;
+        }
 
-        // NAA IEEE Registered-less "locally assigned" designator (NAA 3h): 60 bits from the device id.
-        n += Header(d[n..], CodeSetBinary, AssociationLogicalUnit | TypeNaa, 8);
-        BinaryPrimitives.WriteUInt64BigEndian(d[n..], (0x3UL << 60) | (device.Identity.DeviceId & 0x0FFF_FFFF_FFFF_FFFF));
-        n += 8;
+        if (!id.Eui64Id.IsEmpty)
+        {
+            n += Header(d[n..], CodeSetBinary, AssociationLogicalUnit | TypeEui64, id.Eui64Id.Length);
+            id.Eui64Id.Span.CopyTo(d[n..]);
+            n += id.Eui64Id.Length;
+        }
 
-        // T10 vendor ID based: 8-byte vendor id, then the vendor-specific identifier.
-        string t10 = device.Identity.T10DeviceId;
-        int t10Length = 8 + Math.Min(t10.Length, 64);
-        n += Header(d[n..], CodeSetAscii, AssociationLogicalUnit | TypeT10Vendor, t10Length);
-        SpcCommands.WriteAscii(d.Slice(n, 8), device.Identity.VendorId);
-        SpcCommands.WriteAscii(d.Slice(n + 8, t10Length - 8), t10);
-        n += t10Length;
+        if (!id.NaaId.IsEmpty)
+        {
+            n += Header(d[n..], CodeSetBinary, AssociationLogicalUnit | TypeNaa, id.NaaId.Length);
+            id.NaaId.Span.CopyTo(d[n..]);
+            n += id.NaaId.Length;
+        }
+
         return n;
+    }
+
+    // Writes as many whole UTF-8 characters of text as fit the destination; returns the bytes written.
+    private static int Utf8Prefix(string text, Span<byte> destination)
+    {
+        int written = 0;
+        Span<byte> one = stackalloc byte[4];
+        foreach (Rune rune in text.EnumerateRunes())
+        {
+            int length = rune.EncodeToUtf8(one);
+            if (written + length > destination.Length)
+            {
+                break;
+            }
+
+            one[..length].CopyTo(destination[written..]);
+            written += length;
+        }
+
+        return written;
     }
 
     private static int Header(Span<byte> d, byte codeSet, int associationAndType, int length, byte protocol = 0)
@@ -226,7 +325,7 @@ internal static class Inquiry
         BinaryPrimitives.WriteUInt16BigEndian(d[2..], (ushort)Math.Max(perPhysicalBlock, Math.Max(1, 4096 / blockSize)));
         // MAXIMUM TRANSFER LENGTH and OPTIMAL TRANSFER LENGTH, in blocks.
         BinaryPrimitives.WriteUInt32BigEndian(d[4..], (uint)(maxTransferBytes / blockSize));
-        BinaryPrimitives.WriteUInt32BigEndian(d[8..], (uint)(Math.Min(maxTransferBytes, 1 << 20) / blockSize));
+        BinaryPrimitives.WriteUInt32BigEndian(d[8..], (uint)(Math.Min(maxTransferBytes, device.OptimalTransferLengthBytes) / blockSize));
         if (device.ThinProvisioned)
         {
             // MAXIMUM UNMAP LBA COUNT, MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT, OPTIMAL UNMAP GRANULARITY (one physical

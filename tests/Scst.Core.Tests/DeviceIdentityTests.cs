@@ -6,10 +6,13 @@ namespace Scst.Core.Tests;
 
 public sealed class DeviceIdentityTests
 {
-    // Golden values: CRC-32C (Castagnoli) of the name followed by a NUL byte, computed outside .NET.
+    // Golden values computed outside .NET as the Linux kernel's crc32c(0, name, strlen(name) + 1) that SCST's vdisk
+    // uses: reflected CRC-32C (polynomial 0x82F63B78) over the name and its NUL, register starting at 0, no final
+    // inversion (the usual CRC-32C, init and xorout 0xFFFFFFFF, gives 0xEFD7C1B8 for "disk1": not SCST's id).
     [Theory]
-    [InlineData("disk1", 0xEFD7C1B8UL)]
-    [InlineData("nullio0", 0x51B64EA6UL)]
+    [InlineData("disk1", 0xB8FDBD32UL)]
+    [InlineData("nullio0", 0xDD9EFC2CUL)]
+    [InlineData("a", 0x933EBD71UL)]
     public void FromName_KnownName_GivesStableCrc32cId(string name, ulong expectedId)
     {
         DeviceIdentity id = DeviceIdentity.FromName(name);
@@ -24,8 +27,9 @@ public sealed class DeviceIdentityTests
     {
         DeviceIdentity id = DeviceIdentity.FromName("disk1", setupId: 0x2A);
 
-        id.DeviceId.Should().Be(0x0000_002A_EFD7_C1B8UL);
-        id.SerialNumber.Should().Be("2aefd7c1b8");
+        id.DeviceId.Should().Be(0x0000_002A_B8FD_BD32UL);
+        id.SerialNumber.Should().Be("2ab8fdbd32");
+        id.T10DeviceId.Should().Be("2ab8fdbd32-disk1");
     }
 
     [Fact]
@@ -48,14 +52,37 @@ public sealed class DeviceIdentityTests
     }
 
     [Fact]
-    public void FromName_Defaults_AreScstVendorAndProduct()
+    public void FromName_Defaults_AreScstVendorProductAndRevision()
     {
         DeviceIdentity id = DeviceIdentity.FromName("disk1");
 
         id.VendorId.Should().Be("SCST_FIO");
-        id.ProductId.Should().Be("Virtual disk");
-        id.ProductRevision.Should().Be("0100");
-        id.VendorId.Length.Should().BeLessThanOrEqualTo(8);
-        id.ProductId.Length.Should().BeLessThanOrEqualTo(16);
+        id.ProductId.Should().Be("disk1", "SCST's prod_id is the device name");
+        id.ProductRevision.Should().Be("3110");
+        id.VendorSpecificId.Should().Be(id.T10DeviceId, "vend_specific_id starts as t10_dev_id");
+        id.ScsiDeviceName.Should().BeEmpty();
+        id.Eui64Id.IsEmpty.Should().BeTrue();
+        id.NaaId.IsEmpty.Should().BeTrue();
+    }
+
+    [Fact]
+    public void FromName_LongName_CutsT10DeviceIdTo25AndProductIdTo16Characters()
+    {
+        const string name = "a-rather-long-device-name-of-40-chars-xx";
+
+        DeviceIdentity id = DeviceIdentity.FromName(name);
+
+        // crc32c(0, name + NUL) computed outside .NET (see the golden values above).
+        id.SerialNumber.Should().Be("1cbdbefb");
+        id.T10DeviceId.Should().Be("1cbdbefb-a-rather-long-de", "SCST prints \"%llx-%s\" into 26 bytes, NUL included");
+        id.ProductId.Should().Be("a-rather-long-de");
+    }
+
+    [Fact]
+    public void NameChecksum_IsTheKernelsCrc32cWithSeedZeroAndNoInversion()
+    {
+        // crc32c(0, "", 1): one NUL byte through a register of 0 leaves it 0.
+        DeviceIdentity.NameChecksum(string.Empty).Should().Be(0u);
+        DeviceIdentity.NameChecksum("123456789").Should().Be(0x20E56D24u);
     }
 }

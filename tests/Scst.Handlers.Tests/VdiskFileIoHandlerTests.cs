@@ -107,7 +107,7 @@ public sealed class VdiskFileIoHandlerTests : IDisposable
 
         device.ReadOnly.Should().BeFalse();
         device.WriteCacheEnabled.Should().BeTrue();
-        device.Rotational.Should().BeFalse();
+        device.Rotational.Should().BeTrue("SCST's rotational defaults to 1");
         device.HandlerName.Should().Be("vdisk_fileio");
         device.Name.Should().Be("disk1");
     }

@@ -19,12 +19,12 @@ public sealed class VdiskNullIoHandlerTests
     }
 
     [Fact]
-    public void CreateDevice_NoParameters_IsOneTebibyteOf512ByteBlocks()
+    public void CreateDevice_NoParameters_IsScsts2Point5TebibytesOf512ByteBlocks()
     {
         NullIoDevice device = Create([]);
 
         device.BlockSize.Should().Be(512);
-        device.BlockCount.Should().Be((1L << 40) / 512);
+        device.BlockCount.Should().Be((5L << 40) / 2 / 512);
         device.ReadOnly.Should().BeFalse();
         device.HandlerName.Should().Be("vdisk_nullio");
     }

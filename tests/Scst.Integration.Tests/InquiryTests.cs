@@ -35,8 +35,8 @@ public sealed class InquiryTests
         (d[3] & 0x0F).Should().Be(0x02, "RESPONSE DATA FORMAT 2");
         d[4].Should().Be(96 - 5, "ADDITIONAL LENGTH");
         Encoding.ASCII.GetString(d, 8, 8).Should().Be("SCST_FIO");
-        Encoding.ASCII.GetString(d, 16, 16).Should().Be("Virtual disk    ");
-        Encoding.ASCII.GetString(d, 32, 4).Should().Be("0100");
+        Encoding.ASCII.GetString(d, 16, 16).Should().Be("null0           ", "SCST's prod_id defaults to the device name");
+        Encoding.ASCII.GetString(d, 32, 4).Should().Be("3110", "SCST's prod_rev_lvl");
         BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(58)).Should().Be(0x00A0, "first version descriptor: SAM-5");
         stack.AssertNoLeaks();
     }
@@ -113,7 +113,7 @@ public sealed class InquiryTests
     }
 
     [Fact]
-    public async Task Inquiry_Vpd83_HasNaaT10RelativePortAndPortGroupDesignators()
+    public async Task Inquiry_Vpd83_HasScstsT10RelativePortPortGroupAndEui64Designators()
     {
         await using ScstStack stack = await ScstStack.StartNullIoAsync();
         stack.Target().TargetPortGroupId = 7;
@@ -126,30 +126,23 @@ public sealed class InquiryTests
         d[1].Should().Be(0x83);
         int pageLength = BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(2));
         d.Length.Should().Be(4 + pageLength);
-        var designators = new Dictionary<int, (byte Byte0, byte Byte1, byte[] Value)>();
+        var designators = new List<(byte Byte0, byte Byte1, byte[] Value)>();
         for (int i = 4; i < d.Length;)
         {
             int length = d[i + 3];
             (i + 4 + length).Should().BeLessThanOrEqualTo(d.Length, "a designator must not run past the page");
-            designators.Add(d[i + 1] & 0x0F, (d[i], d[i + 1], d[(i + 4)..(i + 4 + length)]));
+            designators.Add((d[i], d[i + 1], d[(i + 4)..(i + 4 + length)]));
             i += 4 + length;
         }
 
-        designators.Keys.Should().BeEquivalentTo([3, 1, 4, 5]);
+        designators.Select(x => x.Byte1 & 0x0F).Should().Equal([1, 4, 5, 2], "SCST's order: T10 vendor ID, relative port, port group, EUI-64");
 
-        (byte naa0, byte naa1, byte[] naa) = designators[3];
-        (naa0 & 0x0F).Should().Be(1, "NAA is binary");
-        (naa1 & 0x30).Should().Be(0x00, "NAA designates the logical unit");
-        naa.Length.Should().Be(8);
-        (naa[0] >> 4).Should().Be(3, "NAA locally assigned");
-        (BinaryPrimitives.ReadUInt64BigEndian(naa) & 0x0FFF_FFFF_FFFF_FFFF).Should().Be(id.DeviceId);
-
-        (byte t10b0, byte t10b1, byte[] t10) = designators[1];
+        (byte t10b0, byte t10b1, byte[] t10) = designators[0];
         (t10b0 & 0x0F).Should().Be(2, "T10 vendor ID is ASCII");
         (t10b1 & 0x30).Should().Be(0x00);
         Encoding.ASCII.GetString(t10).Should().Be("SCST_FIO" + id.T10DeviceId);
 
-        (byte rtp0, byte rtp1, byte[] rtp) = designators[4];
+        (byte rtp0, byte rtp1, byte[] rtp) = designators[1];
         (rtp0 & 0x0F).Should().Be(1);
         (rtp0 >> 4).Should().Be(0x0F, "the protocol identifier of scst_local");
         rtp1.Should().Be(0x94, "PIV=1, association target port, type 4");
@@ -157,10 +150,15 @@ public sealed class InquiryTests
         BinaryPrimitives.ReadUInt16BigEndian(rtp.AsSpan(2)).Should().Be(stack.Target().RelativeTargetPortId);
         stack.Target().RelativeTargetPortId.Should().Be(1);
 
-        (_, byte tpg1, byte[] tpg) = designators[5];
+        (_, byte tpg1, byte[] tpg) = designators[2];
         tpg1.Should().Be(0x95, "PIV=1, association target port, type 5");
         tpg.Length.Should().Be(4);
         BinaryPrimitives.ReadUInt16BigEndian(tpg.AsSpan(2)).Should().Be(7);
+
+        (byte eui0, byte eui1, byte[] eui) = designators[3];
+        (eui0 & 0x0F).Should().Be(1, "EUI-64 is binary");
+        eui1.Should().Be(0x02, "association logical unit, type EUI-64");
+        eui.Should().Equal(Encoding.ASCII.GetBytes(id.T10DeviceId[..8]), "without eui64_id or naa_id SCST reports the first 8 bytes of t10_dev_id");
         stack.AssertNoLeaks();
     }
 
@@ -183,17 +181,26 @@ public sealed class InquiryTests
         stack.AssertNoLeaks();
     }
 
-    [Fact]
-    public async Task Inquiry_VpdB1_ReportsNonRotatingMedium()
+    [Theory]
+    [InlineData(null, 15000)]
+    [InlineData("1", 15000)]
+    [InlineData("0", 1)]
+    public async Task Inquiry_VpdB1_ReportsTheRotationRateOfRotational(string? rotational, int rate)
     {
-        await using ScstStack stack = await ScstStack.StartNullIoAsync();
+        var parameters = new Dictionary<string, string> { ["size"] = "64M" };
+        if (rotational is not null)
+        {
+            parameters["rotational"] = rotational;
+        }
+
+        await using ScstStack stack = await ScstStack.StartAsync("vdisk_nullio", "null0", parameters);
         LocalSession session = stack.OpenSession();
 
         (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: true, page: 0xB1));
 
         SenseAssert.IsGood(result);
         BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(2)).Should().Be(0x3C);
-        BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(4)).Should().Be(1);
+        BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(4)).Should().Be((ushort)rate, "SCST: 15000 rpm when rotational (its default), 1 (non-rotating) otherwise");
         stack.AssertNoLeaks();
     }
 

@@ -193,14 +193,14 @@ public sealed class UserDeviceParseTests : IDisposable
         (device.PrimitiveCalls - primitivesBefore).Should().Be(declines ? 2 : 0, "a declined segment is one READ and one WRITE primitive");
     }
 
-    // An EXTENDED COPY(LID1) parameter list with one CSCD (LUN 0, by its NAA designator from VPD 83h) and one
-    // block-to-block segment within it.
+    // An EXTENDED COPY(LID1) parameter list with one CSCD (LUN 0, by its EUI-64 designator from VPD 83h, which SCST
+    // derives from t10_dev_id) and one block-to-block segment within it.
     private static async Task<byte[]> CopyListAsync(LocalSession session, int blocks, uint sourceLba, uint destinationLba)
     {
         byte[] vpd = new byte[512];
         SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.Inquiry(512, evpd: true, page: 0x83), DataDirection.Read, vpd));
         int at = 4;
-        while ((vpd[at + 1] & 0x0F) != 3 || (vpd[at + 1] & 0x30) != 0)
+        while ((vpd[at + 1] & 0x0F) != 2 || (vpd[at + 1] & 0x30) != 0)
         {
             at += 4 + vpd[at + 3];
         }

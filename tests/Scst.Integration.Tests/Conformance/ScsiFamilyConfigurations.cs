@@ -39,6 +39,12 @@ public sealed record ScsiFamilyConfiguration(
     /// <summary>How iscsi-test-cu's sessions authenticate. Defaults to not at all.</summary>
     public ScsiFamilyAuthentication Authentication { get; init; }
 
+    /// <summary>vdisk_fileio with write_through, o_direct, async, rotational 0 and identifiers of its own (issue 10).</summary>
+    public const string FileIoAttributes = "fileio attributes";
+
+    /// <summary>vdisk_fileio with nv_cache and tst 0 (issue 10).</summary>
+    public const string FileIoNvCache = "fileio nv_cache";
+
     /// <summary>The plain configuration with a CRC32C header digest on every connection (see <see cref="All"/>).</summary>
     public const string Digests = "digests";
 
@@ -68,6 +74,21 @@ public sealed record ScsiFamilyConfiguration(
                 "SCSI.Unmap", "SCSI.GetLBAStatus.Simple", "SCSI.GetLBAStatus.BeyondEol", "SCSI.WriteAtomic16", "SCSI.Write16",
                 "SCSI.Read16", "SCSI.Verify16", "SCSI.OrWrite", "SCSI.Sanitize",
             ]),
+        // vdisk_fileio with its attributes away from their defaults (issue 10): write-through, the file opened O_DIRECT with
+        // I/O on the thread pool (o_direct requires async, as in SCST), not rotational, a smaller optimal transfer length,
+        // and identifiers of its own (T10 vendor, product, revision, serial, t10_dev_id, EUI-64 and NAA designators, SCSI
+        // name string, vendor-specific INQUIRY bytes) in place of those derived from the name.
+        new(FileIoAttributes, new Dictionary<string, string>
+        {
+            ["thin_provisioned"] = "1", ["write_through"] = "1", ["o_direct"] = "1", ["async"] = "1", ["rotational"] = "0",
+            ["opt_trans_len"] = "131072", ["t10_vend_id"] = "ACME", ["prod_id"] = "Conformance LUN", ["prod_rev_lvl"] = "0042",
+            ["usn"] = "FILEIO-ATTR-0001", ["t10_dev_id"] = "fileio-attributes", ["eui64_id"] = "0x0011223344556677",
+            ["naa_id"] = "0x6001122334455667718899aabbccddee", ["scsi_device_name"] = "iqn.2026-11.org.example:fileio-attributes",
+            ["inq_vend_specific"] = "conformance",
+        }),
+        // nv_cache (WCE reported off and not changeable; SYNCHRONIZE CACHE and FUA do not flush), which write_through
+        // would contradict, with one task set shared by every I_T nexus (tst 0).
+        new(FileIoNvCache, new Dictionary<string, string> { ["thin_provisioned"] = "1", ["nv_cache"] = "1", ["tst"] = "0" }),
         // The plain configuration's geometry (1 GiB in 512-byte blocks, fully provisioned, write-back) served by a device
         // process, the UserFileIo sample: issue 5 wants the same tests to pass as on vdisk_fileio (ScsiFamilyConformanceTests
         // lists each difference with its reason).

@@ -63,7 +63,7 @@ public sealed class ManagementTreeTests
         tree.Read($"{counted}/write_io_count_kb").Message.Should().Be("8\n");
         session.Dispose();
 
-        (await tree.WriteAsync("devices/null0/size", "1G")).Status.Should().Be(-13, "a creation parameter cannot change");
+        (await tree.WriteAsync("devices/null0/blocksize", "4096")).Status.Should().Be(-13, "a creation parameter cannot change");
         (await tree.WriteAsync($"{Target}/enabled", "perhaps")).Status.Should().Be(-22);
         tree.Read("devices/nosuch/size").Status.Should().Be(-2);
         tree.Read("devices/null0/size/more").Status.Should().Be(-20);

@@ -939,9 +939,10 @@ public sealed class ExtendedCopyTests : IDisposable
 
     /// <summary>
     /// An identification CSCD descriptor for <paramref name="lun"/>, made from the logical unit designator of type
-    /// <paramref name="designatorType"/> (3 NAA, 1 T10 vendor ID) that VPD page 83h reports, cut to 20 bytes.
+    /// <paramref name="designatorType"/> (2 EUI-64, the one libiscsi picks from SCST's designators; 1 T10 vendor ID)
+    /// that VPD page 83h reports, cut to 20 bytes.
     /// </summary>
-    private static async Task<byte[]> CscdAsync(LocalSession session, int lun, int blockSize = BlockSize, int designatorType = 3)
+    private static async Task<byte[]> CscdAsync(LocalSession session, int lun, int blockSize = BlockSize, int designatorType = 2)
     {
         var data = new byte[1024];
         LocalResult r = await session.ExecuteAsync(lun, CdbBuilder.Inquiry(1024, evpd: true, page: 0x83), DataDirection.Read, data);
