@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Scst.Core;
 
 namespace Scst.Transport.Iscsi.Isns;
 
@@ -11,13 +12,21 @@ namespace Scst.Transport.Iscsi.Isns;
 /// Registers the driver's enabled targets and its portals with an iSNS server (RFC 4171) as one network entity, keeps
 /// the registration current (the targets enabled, added or removed show within <see cref="PollInterval"/>; the whole
 /// entity is registered again every half registration period), registers for state change notifications, answers the
-/// server's ESI and SCN messages on a port of its own, and deregisters the entity when the driver stops.
+/// server's ESI and SCN messages on a port of its own, and deregisters the entity when the driver stops. With access
+/// control on (<see cref="IscsiTargetOptions.IsnsAccessControl"/>) it also asks, per target, which initiators share a
+/// discovery domain with it, and keeps the answers in the driver's <see cref="IsnsAccessList"/>.
 /// </summary>
 /// <remarks>
-/// Each registration replaces the entity (DevAttrReg with the replace flag): the entity, its portals (with the ESI and
-/// SCN port), one storage node per enabled target and one portal group per target and portal with the driver's portal
-/// group tag. A portal bound to a wildcard address is registered with the local address of the connection to the
-/// server. A failure is logged and retried; the iSCSI service never waits for the iSNS server.
+/// <para>Each registration replaces the entity (DevAttrReg with the replace flag): the entity, its portals (with the ESI
+/// and SCN port), one storage node per enabled target and one portal group per target and portal with the driver's
+/// portal group tag. Its source is <see cref="IscsiTargetOptions.IsnsEntityName"/>, or the first enabled target. A
+/// portal bound to a wildcard address is registered with the local address of the connection to the server. A failure
+/// is logged and retried; the iSCSI service never waits for the iSNS server.</para>
+/// <para>Access control: the visibility query is a DevAttrQry with the target as source, the node type Initiator as
+/// message key and the iSCSI name and node type as operating attributes; the server answers with the initiators in the
+/// target's discovery domains (RFC 4171 sections 5.6.5.2 and 6.1). It is asked after each registration, at once after a
+/// state change notification (an initiator registered or gone, a discovery domain member added or removed), and every
+/// <see cref="AccessRefreshInterval"/> besides, in case a notification was lost.</para>
 /// </remarks>
 internal sealed class IsnsClient : IAsyncDisposable
 {
@@ -28,19 +37,27 @@ internal sealed class IsnsClient : IAsyncDisposable
     // updated, added and removed.
     private const uint ScnBitmap = 0x1F;
 
+    // iSCSI Node Type (RFC 4171 section 6.4.2, bit 31 the least significant): Target, Initiator.
+    private const uint NodeTypeTarget = 0x1;
+    private const uint NodeTypeInitiator = 0x2;
+
     private readonly IscsiTargetDriver _driver;
     private readonly string _server;
     private readonly string _entity;
     private readonly TimeSpan _period;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _wake = new(0);
     private Task? _loop;
     private Socket? _listener;
     private Task? _listenLoop;
     private TcpClient? _connection;
     private ushort _nextTransaction;
-    private string? _registered;
+    private Registration? _registered;
     private DateTime _registeredAt;
+    private DateTime _accessAskedAt;
+    private int _accessWanted;
+    private int _accessAnswered;
     private int _notifications;
     private int _statusInquiries;
 
@@ -62,6 +79,22 @@ internal sealed class IsnsClient : IAsyncDisposable
     /// <summary>Completes when the first registration succeeded (tests).</summary>
     public TaskCompletionSource FirstRegistration { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>
+    /// With access control on, how long the server's answers are used before they are asked again even without a state
+    /// change notification. Defaults to 30 seconds.
+    /// </summary>
+    public TimeSpan AccessRefreshInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The source of the registration in force, or null (tests).</summary>
+    public string? RegisteredSource => _registered?.Source;
+
+    /// <summary>Asks the server again, at once, which initiators see each target (a state change, access control turned on).</summary>
+    public void RequestAccessRefresh()
+    {
+        Interlocked.Increment(ref _accessWanted);
+        _wake.Release();
+    }
+
     public void Start() => _loop = RunAsync(_stopping.Token);
 
     public async ValueTask DisposeAsync()
@@ -78,7 +111,7 @@ internal sealed class IsnsClient : IAsyncDisposable
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 IsnsMessage dereg = new IsnsMessage(IsnsFunction.DevDereg, NextTransaction(), IsnsMessage.FlagClient)
-                    .Add(IsnsTag.IscsiName, Source(_registered)).Delimiter()
+                    .Add(IsnsTag.IscsiName, _registered.Source).Delimiter()
                     .Add(IsnsTag.EntityIdentifier, _entity);
                 uint error = await ExchangeAsync(dereg, timeout.Token).ConfigureAwait(false);
                 Log.IsnsDeregistered(_logger, _entity, error);
@@ -97,6 +130,7 @@ internal sealed class IsnsClient : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _wake.Dispose();
     }
 
     private async Task RunAsync(CancellationToken stopping)
@@ -106,26 +140,37 @@ internal sealed class IsnsClient : IAsyncDisposable
             try
             {
                 await EnsureConnectedAsync(stopping).ConfigureAwait(false);
-                (string description, IsnsMessage? registration) = BuildRegistration();
+                Registration wanted = BuildRegistration();
                 bool due = DateTime.UtcNow - _registeredAt >= _period / 2;
-                if (registration is not null && (description != _registered || due))
+                if (wanted.Message is not null && (wanted.Description != _registered?.Description || due))
                 {
-                    uint error = await ExchangeAsync(registration, stopping).ConfigureAwait(false);
+                    uint error = await ExchangeAsync(wanted.Message, stopping).ConfigureAwait(false);
                     if (error != 0)
                     {
                         Log.IsnsFailed(_logger, _server, "registration", $"error code {error}");
                     }
                     else
                     {
-                        await RegisterForNotificationsAsync(description, stopping).ConfigureAwait(false);
-                        _registered = description;
+                        await RegisterForNotificationsAsync(wanted.Targets, stopping).ConfigureAwait(false);
+                        _registered = wanted;
                         _registeredAt = DateTime.UtcNow;
-                        Log.IsnsRegistered(_logger, _entity, _server, description);
+                        Interlocked.Increment(ref _accessWanted);
+                        Log.IsnsRegistered(_logger, _entity, _server, wanted.Description);
                         FirstRegistration.TrySetResult();
                     }
                 }
 
-                await Task.Delay(PollInterval, stopping).ConfigureAwait(false);
+                // A notification that comes while the server is asked asks again: the answer may predate its change.
+                int asked = Volatile.Read(ref _accessWanted);
+                if (_driver.Options.IsnsAccessControl && _registered is { } registered
+                    && (asked != _accessAnswered || DateTime.UtcNow - _accessAskedAt >= AccessRefreshInterval))
+                {
+                    await AskAccessAsync(registered.Targets, stopping).ConfigureAwait(false);
+                    _accessAnswered = asked;
+                    _accessAskedAt = DateTime.UtcNow;
+                }
+
+                await _wake.WaitAsync(PollInterval, stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -185,25 +230,27 @@ internal sealed class IsnsClient : IAsyncDisposable
         }
     }
 
-    // The entity as it should be registered now, and a description that changes when it does; no message when no
+    // The entity as it should be registered now, with a description that changes when it does; no message when no
     // target is enabled (an entity without storage nodes is not registered).
-    private (string Description, IsnsMessage? Message) BuildRegistration()
+    private Registration BuildRegistration()
     {
-        string[] targets = [.. _driver.EnabledTargets().Select(t => t.Name).Order(StringComparer.Ordinal)];
+        ScsiTarget[] enabled = [.. _driver.EnabledTargets()];
+        string[] targets = [.. enabled.Select(t => t.Name).Order(StringComparer.Ordinal)];
+        string source = _driver.Options.IsnsEntityName is { Length: > 0 } name ? name : enabled.Length > 0 ? enabled[0].Name : string.Empty;
         IPAddress reachable = LocalAddress(_connection!);
         (IPEndPoint EndPoint, ushort Tag)[] groups = [.. _driver.Portals().Select(p => (
             p.EndPoint.Address.Equals(IPAddress.Any) || p.EndPoint.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(reachable, p.EndPoint.Port) : p.EndPoint,
             p.Tag))];
         IPEndPoint[] portals = [.. groups.Select(g => g.EndPoint)];
-        string description = string.Join(',', targets) + " @ " + string.Join(',', groups.Select(g => $"{g.EndPoint},{g.Tag}"));
+        string description = string.Join(',', targets) + " @ " + string.Join(',', groups.Select(g => $"{g.EndPoint},{g.Tag}")) + " as " + source;
         if (targets.Length == 0 || portals.Length == 0)
         {
-            return (description, null);
+            return new Registration(description, source, targets, null);
         }
 
         int servicePort = ((IPEndPoint)_listener!.LocalEndPoint!).Port;
         IsnsMessage m = new IsnsMessage(IsnsFunction.DevAttrReg, NextTransaction(), IsnsMessage.FlagClient | IsnsMessage.FlagReplace)
-            .Add(IsnsTag.IscsiName, targets[0])
+            .Add(IsnsTag.IscsiName, source)
             .Add(IsnsTag.EntityIdentifier, _entity)
             .Delimiter()
             .Add(IsnsTag.EntityIdentifier, _entity)
@@ -219,7 +266,7 @@ internal sealed class IsnsClient : IAsyncDisposable
 
         foreach (string target in targets)
         {
-            m.Add(IsnsTag.IscsiName, target).Add(IsnsTag.IscsiNodeType, 1); // Target
+            m.Add(IsnsTag.IscsiName, target).Add(IsnsTag.IscsiNodeType, NodeTypeTarget);
             foreach ((IPEndPoint portal, ushort tag) in groups)
             {
                 m.Add(IsnsTag.PgIscsiName, target)
@@ -229,13 +276,12 @@ internal sealed class IsnsClient : IAsyncDisposable
             }
         }
 
-        return (description, m);
+        return new Registration(description, source, targets, m);
     }
 
-    private async Task RegisterForNotificationsAsync(string description, CancellationToken stopping)
+    private async Task RegisterForNotificationsAsync(string[] targets, CancellationToken stopping)
     {
-        string targets = description[..description.IndexOf(" @ ", StringComparison.Ordinal)];
-        foreach (string target in targets.Split(','))
+        foreach (string target in targets)
         {
             IsnsMessage scnReg = new IsnsMessage(IsnsFunction.ScnReg, NextTransaction(), IsnsMessage.FlagClient)
                 .Add(IsnsTag.IscsiName, target)
@@ -250,22 +296,99 @@ internal sealed class IsnsClient : IAsyncDisposable
         }
     }
 
-    private async Task<uint> ExchangeAsync(IsnsMessage request, CancellationToken cancellationToken)
+    // Asks, for each registered target, which initiators share a discovery domain with it. An error answer keeps the
+    // target's last answer, as a server that cannot be reached does.
+    private async Task AskAccessAsync(string[] targets, CancellationToken stopping)
+    {
+        foreach (string target in targets)
+        {
+            IsnsMessage query = new IsnsMessage(IsnsFunction.DevAttrQry, NextTransaction(), IsnsMessage.FlagClient)
+                .Add(IsnsTag.IscsiName, target)
+                .Add(IsnsTag.IscsiNodeType, NodeTypeInitiator)
+                .Delimiter()
+                .Add(IsnsTag.IscsiName, ReadOnlySpan<byte>.Empty)
+                .Add(IsnsTag.IscsiNodeType, ReadOnlySpan<byte>.Empty);
+            IsnsPdu answer = await ExchangeForAnswerAsync(query, stopping).ConfigureAwait(false);
+            if (answer.ErrorCode != 0)
+            {
+                Log.IsnsFailed(_logger, _server, $"access query for {target}", $"error code {answer.ErrorCode}");
+                continue;
+            }
+
+            List<string> initiators = Initiators(answer.Attributes(4));
+            _driver.IsnsAccess.Set(target, initiators);
+            Log.IsnsAccessUpdated(_logger, target, initiators.Count);
+        }
+
+        _driver.IsnsAccess.RetainOnly(targets);
+    }
+
+    /// <summary>
+    /// The initiators named in a DevAttrQry answer: each iSCSI Name followed by an iSCSI Node Type with the Initiator bit
+    /// (the message key and the delimiter in front carry no name).
+    /// </summary>
+    internal static List<string> Initiators(List<(uint Tag, byte[] Value)> attributes)
+    {
+        List<string> initiators = [];
+        string? name = null;
+        foreach ((uint tag, byte[] value) in attributes)
+        {
+            if (tag == IsnsTag.IscsiName)
+            {
+                name = Text(value);
+                continue;
+            }
+
+            if (tag == IsnsTag.IscsiNodeType && name is { Length: > 0 } && value.Length == 4
+                && (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(value) & NodeTypeInitiator) != 0)
+            {
+                initiators.Add(name);
+            }
+
+            name = null;
+        }
+
+        return initiators;
+    }
+
+    private async Task<uint> ExchangeAsync(IsnsMessage request, CancellationToken cancellationToken) =>
+        (await ExchangeForAnswerAsync(request, cancellationToken).ConfigureAwait(false)).ErrorCode;
+
+    // Sends a request and reads its answer, put together from every PDU of the message (RFC 4171 section 5.3: the
+    // payloads of the PDUs of one message follow each other). An SCN sent on this connection is answered and asks the
+    // access answers again; anything else that is not the answer is not ours to answer.
+    private async Task<IsnsPdu> ExchangeForAnswerAsync(IsnsMessage request, CancellationToken cancellationToken)
     {
         NetworkStream stream = _connection!.GetStream();
         await stream.WriteAsync(request.ToPdu(), cancellationToken).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        List<byte[]>? parts = null;
         while (true)
         {
             IsnsPdu pdu = await IsnsPdu.ReadAsync(stream, timeout.Token).ConfigureAwait(false)
                 ?? throw new IOException("The iSNS server closed the connection.");
-            if (pdu.Function == ((ushort)request.Function | (ushort)IsnsFunction.Response) && pdu.TransactionId == request.TransactionId)
+            if (pdu.Function == (ushort)IsnsFunction.Scn)
             {
-                return pdu.ErrorCode;
+                await stream.WriteAsync(AnswerScn(pdu).ToPdu(), timeout.Token).ConfigureAwait(false);
+                continue;
             }
 
-            // Anything else on the client connection (a late answer, a notification sent here) is not ours to answer.
+            if (pdu.Function != ((ushort)request.Function | (ushort)IsnsFunction.Response) || pdu.TransactionId != request.TransactionId)
+            {
+                continue;
+            }
+
+            if (parts is null && (pdu.Flags & IsnsMessage.FlagLastPdu) != 0)
+            {
+                return pdu;
+            }
+
+            (parts ??= []).Add(pdu.Payload);
+            if ((pdu.Flags & IsnsMessage.FlagLastPdu) != 0)
+            {
+                return pdu with { Payload = [.. parts.SelectMany(p => p)] };
+            }
         }
     }
 
@@ -296,13 +419,12 @@ internal sealed class IsnsClient : IAsyncDisposable
         {
             while (await IsnsPdu.ReadAsync(stream, stopping).ConfigureAwait(false) is { } pdu)
             {
-                var response = new IsnsMessage((IsnsFunction)(pdu.Function | (ushort)IsnsFunction.Response), pdu.TransactionId, IsnsMessage.FlagClient);
-                response.ErrorCode(0);
-                List<(uint Tag, byte[] Value)> attributes = pdu.Attributes(0);
+                IsnsMessage response;
                 if (pdu.Function == (ushort)IsnsFunction.Esi)
                 {
                     // ESIRsp carries the request's attributes back.
-                    foreach ((uint tag, byte[] value) in attributes)
+                    response = new IsnsMessage(IsnsFunction.Esi | IsnsFunction.Response, pdu.TransactionId, IsnsMessage.FlagClient).ErrorCode(0);
+                    foreach ((uint tag, byte[] value) in pdu.Attributes(0))
                     {
                         response.Add(tag, value);
                     }
@@ -311,15 +433,7 @@ internal sealed class IsnsClient : IAsyncDisposable
                 }
                 else if (pdu.Function == (ushort)IsnsFunction.Scn)
                 {
-                    // SCNRsp names the destination: the first attribute of the SCN.
-                    if (attributes.Count > 0)
-                    {
-                        response.Add(attributes[0].Tag, attributes[0].Value);
-                        string destination = Text(attributes[0].Value);
-                        Log.IsnsNotification(_logger, destination);
-                    }
-
-                    Interlocked.Increment(ref _notifications);
+                    response = AnswerScn(pdu);
                 }
                 else
                 {
@@ -336,6 +450,28 @@ internal sealed class IsnsClient : IAsyncDisposable
         }
     }
 
+    // A state change notification: counted, and the access answers are asked again. SCNRsp names the destination,
+    // the first attribute of the SCN.
+    private IsnsMessage AnswerScn(IsnsPdu scn)
+    {
+        var response = new IsnsMessage(IsnsFunction.Scn | IsnsFunction.Response, scn.TransactionId, IsnsMessage.FlagClient).ErrorCode(0);
+        List<(uint Tag, byte[] Value)> attributes = scn.Attributes(0);
+        if (attributes.Count > 0)
+        {
+            response.Add(attributes[0].Tag, attributes[0].Value);
+            string destination = Text(attributes[0].Value);
+            Log.IsnsNotification(_logger, destination);
+        }
+
+        Interlocked.Increment(ref _notifications);
+        if (_driver.Options.IsnsAccessControl)
+        {
+            RequestAccessRefresh();
+        }
+
+        return response;
+    }
+
     // The address the server reaches us through (an IPv4 peer of a dual-mode socket shows as IPv4-mapped IPv6).
     private static IPAddress LocalAddress(TcpClient client)
     {
@@ -345,11 +481,10 @@ internal sealed class IsnsClient : IAsyncDisposable
 
     private ushort NextTransaction() => ++_nextTransaction == 0 ? ++_nextTransaction : _nextTransaction;
 
-    private static string Source(string description) => description.Split([',', ' '], 2)[0];
-
     private static string Text(byte[] value) => Encoding.UTF8.GetString(value).TrimEnd('\0');
 
-    private static (string Host, int Port) SplitServer(string server)
+    /// <summary>Splits <c>host[:port]</c> (IPv6 in brackets when a port follows); the port defaults to 3205.</summary>
+    internal static (string Host, int Port) SplitServer(string server)
     {
         if (IPEndPoint.TryParse(server, out IPEndPoint? endPoint))
         {
@@ -359,4 +494,7 @@ internal sealed class IsnsClient : IAsyncDisposable
         int colon = server.LastIndexOf(':');
         return colon > 0 && int.TryParse(server.AsSpan(colon + 1), out int port) ? (server[..colon], port) : (server, 3205);
     }
+
+    /// <summary>One registration: its description (it changes when the registration does), source, targets and message.</summary>
+    private sealed record Registration(string Description, string Source, string[] Targets, IsnsMessage? Message);
 }
