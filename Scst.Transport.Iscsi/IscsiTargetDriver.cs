@@ -91,7 +91,10 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     /// <summary>iSNS access control: the initiators the iSNS server said each target is visible to.</summary>
     internal Isns.IsnsAccessList IsnsAccess { get; } = new();
 
-    /// <summary>How long the iSNS server's access answers are used before they are asked again (replaceable by tests).</summary>
+    /// <summary>
+    /// How long the iSNS server's access answers are used before they are asked again without a state change
+    /// notification. Defaults to 30 seconds (replaceable by tests, also while the driver runs).
+    /// </summary>
     internal TimeSpan IsnsAccessRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Completes when the last change of the iSNS server (<see cref="ConfigureIsns"/>) has taken effect (tests).</summary>
@@ -167,7 +170,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     private Isns.IsnsClient? CreateIsnsClient() => string.IsNullOrEmpty(Options.IsnsServer)
         ? null
         : new Isns.IsnsClient(this, Options.IsnsServer, Options.IsnsEntityIdentifier ?? "scst-dotnet." + Environment.MachineName,
-            Options.IsnsRegistrationPeriod, _logger) { AccessRefreshInterval = IsnsAccessRefreshInterval };
+            Options.IsnsRegistrationPeriod, _logger);
 
     /// <summary>
     /// Changes the iSNS server and its access control (SCST's <c>iSNSServer</c> attribute, <c>host[:port] [AccessControl]</c>).

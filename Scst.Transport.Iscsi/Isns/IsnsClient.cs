@@ -26,7 +26,7 @@ namespace Scst.Transport.Iscsi.Isns;
 /// message key and the iSCSI name and node type as operating attributes; the server answers with the initiators in the
 /// target's discovery domains (RFC 4171 sections 5.6.5.2 and 6.1). It is asked after each registration, at once after a
 /// state change notification (an initiator registered or gone, a discovery domain member added or removed), and every
-/// <see cref="AccessRefreshInterval"/> besides, in case a notification was lost.</para>
+/// <see cref="IscsiTargetDriver.IsnsAccessRefreshInterval"/> besides, in case a notification was lost.</para>
 /// </remarks>
 internal sealed class IsnsClient : IAsyncDisposable
 {
@@ -51,7 +51,11 @@ internal sealed class IsnsClient : IAsyncDisposable
     private Task? _loop;
     private Socket? _listener;
     private Task? _listenLoop;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly Lock _exchangeLock = new();
     private TcpClient? _connection;
+    private Task _reader = Task.CompletedTask;
+    private Exchange? _awaiting;
     private ushort _nextTransaction;
     private Registration? _registered;
     private DateTime _registeredAt;
@@ -78,12 +82,6 @@ internal sealed class IsnsClient : IAsyncDisposable
 
     /// <summary>Completes when the first registration succeeded (tests).</summary>
     public TaskCompletionSource FirstRegistration { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>
-    /// With access control on, how long the server's answers are used before they are asked again even without a state
-    /// change notification. Defaults to 30 seconds.
-    /// </summary>
-    public TimeSpan AccessRefreshInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The source of the registration in force, or null (tests).</summary>
     public string? RegisteredSource => _registered?.Source;
@@ -116,13 +114,14 @@ internal sealed class IsnsClient : IAsyncDisposable
                 uint error = await ExchangeAsync(dereg, timeout.Token).ConfigureAwait(false);
                 Log.IsnsDeregistered(_logger, _entity, error);
             }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or InvalidDataException)
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or InvalidDataException or TimeoutException)
             {
                 Log.IsnsFailed(_logger, _server, "deregistration", ex.Message);
             }
         }
 
         _connection?.Dispose();
+        await _reader.ConfigureAwait(false);
         _listener?.Dispose();
         if (_listenLoop is not null)
         {
@@ -131,6 +130,7 @@ internal sealed class IsnsClient : IAsyncDisposable
 
         _stopping.Dispose();
         _wake.Dispose();
+        _sendLock.Dispose();
     }
 
     private async Task RunAsync(CancellationToken stopping)
@@ -163,7 +163,7 @@ internal sealed class IsnsClient : IAsyncDisposable
                 // A notification that comes while the server is asked asks again: the answer may predate its change.
                 int asked = Volatile.Read(ref _accessWanted);
                 if (_driver.Options.IsnsAccessControl && _registered is { } registered
-                    && (asked != _accessAnswered || DateTime.UtcNow - _accessAskedAt >= AccessRefreshInterval))
+                    && (asked != _accessAnswered || DateTime.UtcNow - _accessAskedAt >= _driver.IsnsAccessRefreshInterval))
                 {
                     await AskAccessAsync(registered.Targets, stopping).ConfigureAwait(false);
                     _accessAnswered = asked;
@@ -176,7 +176,7 @@ internal sealed class IsnsClient : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException or InvalidOperationException)
+            catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException or InvalidOperationException or TimeoutException)
             {
                 // InvalidOperationException: a registration too large for one PDU; it is logged and tried again.
                 Log.IsnsFailed(_logger, _server, "connection", ex.Message);
@@ -197,7 +197,7 @@ internal sealed class IsnsClient : IAsyncDisposable
 
     private async Task EnsureConnectedAsync(CancellationToken stopping)
     {
-        if (_connection is { Connected: true })
+        if (_connection is { Connected: true } && !_reader.IsCompleted)
         {
             return;
         }
@@ -218,6 +218,7 @@ internal sealed class IsnsClient : IAsyncDisposable
         }
 
         _connection = client;
+        _reader = ReadAnswersAsync(client.GetStream());
         if (_listener is null)
         {
             // ESI and SCN come in on a port of our own, on the address the server reaches us through.
@@ -354,42 +355,115 @@ internal sealed class IsnsClient : IAsyncDisposable
     private async Task<uint> ExchangeAsync(IsnsMessage request, CancellationToken cancellationToken) =>
         (await ExchangeForAnswerAsync(request, cancellationToken).ConfigureAwait(false)).ErrorCode;
 
-    // Sends a request and reads its answer, put together from every PDU of the message (RFC 4171 section 5.3: the
-    // payloads of the PDUs of one message follow each other). An SCN sent on this connection is answered and asks the
-    // access answers again; anything else that is not the answer is not ours to answer.
+    // Sends a request and waits, at most 10 seconds, for its answer, which the reader puts together.
     private async Task<IsnsPdu> ExchangeForAnswerAsync(IsnsMessage request, CancellationToken cancellationToken)
     {
         NetworkStream stream = _connection!.GetStream();
-        await stream.WriteAsync(request.ToPdu(), cancellationToken).ConfigureAwait(false);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        List<byte[]>? parts = null;
-        while (true)
+        var exchange = new Exchange((ushort)((ushort)request.Function | (ushort)IsnsFunction.Response), request.TransactionId);
+        lock (_exchangeLock)
         {
-            IsnsPdu pdu = await IsnsPdu.ReadAsync(stream, timeout.Token).ConfigureAwait(false)
-                ?? throw new IOException("The iSNS server closed the connection.");
-            if (pdu.Function == (ushort)IsnsFunction.Scn)
+            _awaiting = exchange;
+        }
+
+        try
+        {
+            if (_reader.IsCompleted)
             {
-                await stream.WriteAsync(AnswerScn(pdu).ToPdu(), timeout.Token).ConfigureAwait(false);
-                continue;
+                throw new IOException("The connection to the iSNS server has ended.");
             }
 
-            if (pdu.Function != ((ushort)request.Function | (ushort)IsnsFunction.Response) || pdu.TransactionId != request.TransactionId)
+            await SendAsync(stream, request.ToPdu(), cancellationToken).ConfigureAwait(false);
+            return await exchange.Answer.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_exchangeLock)
             {
-                continue;
-            }
-
-            if (parts is null && (pdu.Flags & IsnsMessage.FlagLastPdu) != 0)
-            {
-                return pdu;
-            }
-
-            (parts ??= []).Add(pdu.Payload);
-            if ((pdu.Flags & IsnsMessage.FlagLastPdu) != 0)
-            {
-                return pdu with { Payload = [.. parts.SelectMany(p => p)] };
+                if (_awaiting == exchange)
+                {
+                    _awaiting = null;
+                }
             }
         }
+    }
+
+    private async Task SendAsync(NetworkStream stream, byte[] pdu, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await stream.WriteAsync(pdu, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    // Reads the client connection for as long as it lasts, as SCST's daemon polls it: the answer to the request in
+    // flight, put together from every PDU of the message (RFC 4171 section 5.3: the payloads of one message's PDUs
+    // follow each other), and the state change notifications the server sends on this connection rather than to the
+    // SCN port (open-isns does, once it has one to the node), which are answered and ask the access answers again.
+    // Anything else is not ours to answer. The end of the connection fails the request in flight.
+    private async Task ReadAnswersAsync(NetworkStream stream)
+    {
+        Exception ended = new IOException("The iSNS server closed the connection.");
+        try
+        {
+            while (await IsnsPdu.ReadAsync(stream, CancellationToken.None).ConfigureAwait(false) is { } pdu)
+            {
+                if (pdu.Function == (ushort)IsnsFunction.Scn)
+                {
+                    await SendAsync(stream, AnswerScn(pdu).ToPdu(), CancellationToken.None).ConfigureAwait(false);
+                    continue;
+                }
+
+                Exchange? exchange;
+                lock (_exchangeLock)
+                {
+                    exchange = _awaiting;
+                }
+
+                if (exchange is null || pdu.Function != exchange.Function || pdu.TransactionId != exchange.TransactionId)
+                {
+                    continue;
+                }
+
+                bool last = (pdu.Flags & IsnsMessage.FlagLastPdu) != 0;
+                if (last && exchange.Parts is null)
+                {
+                    exchange.Answer.TrySetResult(pdu);
+                    continue;
+                }
+
+                (exchange.Parts ??= []).Add(pdu.Payload);
+                if (last)
+                {
+                    exchange.Answer.TrySetResult(pdu with { Payload = [.. exchange.Parts.SelectMany(p => p)] });
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or ObjectDisposedException or OperationCanceledException)
+        {
+            ended = ex;
+        }
+
+        lock (_exchangeLock)
+        {
+            _awaiting?.Answer.TrySetException(ended);
+        }
+    }
+
+    /// <summary>A request waiting for its answer: the answer's function and transaction id, and the PDUs come so far.</summary>
+    private sealed class Exchange(ushort function, ushort transactionId)
+    {
+        public ushort Function { get; } = function;
+
+        public ushort TransactionId { get; } = transactionId;
+
+        public List<byte[]>? Parts { get; set; }
+
+        public TaskCompletionSource<IsnsPdu> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     // The ESI and SCN port: the server connects and sends ESI (are you there?) or SCN (something changed); each is
