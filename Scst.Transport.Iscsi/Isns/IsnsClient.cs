@@ -402,9 +402,9 @@ internal sealed class IsnsClient : IAsyncDisposable
 
     // Reads the client connection for as long as it lasts, as SCST's daemon polls it: the answer to the request in
     // flight, put together from every PDU of the message (RFC 4171 section 5.3: the payloads of one message's PDUs
-    // follow each other), and the state change notifications the server sends on this connection rather than to the
-    // SCN port (open-isns does, once it has one to the node), which are answered and ask the access answers again.
-    // Anything else is not ours to answer. The end of the connection fails the request in flight.
+    // follow each other), and a state change notification should the server send one here rather than to the SCN
+    // port, which is answered and asks the access answers again. Anything else is not ours to answer. The end of the
+    // connection, noticed at once, fails the request in flight.
     private async Task ReadAnswersAsync(NetworkStream stream)
     {
         Exception ended = new IOException("The iSNS server closed the connection.");
@@ -518,9 +518,9 @@ internal sealed class IsnsClient : IAsyncDisposable
                 await stream.WriteAsync(response.ToPdu(), stopping).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException or ObjectDisposedException)
         {
-            // The server's connection ended or sent garbage: it reconnects when it needs us.
+            // The server's connection ended or sent garbage (it reconnects when it needs us), or the client is stopping.
         }
     }
 
