@@ -54,4 +54,20 @@ public interface ISessionTransport
     void OnAbortWhileReceiving(ScsiCommand command)
     {
     }
+
+    /// <summary>
+    /// Optional. The fabric's own files of this session in the management tree, shown in the session's directory
+    /// (<c>targets/&lt;driver&gt;/&lt;target&gt;/sessions/&lt;initiator&gt;/</c>) after the core's (<c>initiator_name</c>,
+    /// <c>commands</c>...), whose names they must not repeat: iSCSI's negotiated keys, <c>sid</c>, <c>reinstating</c>.
+    /// Called on each read or listing of the tree, on any thread; the values are read when the file is. The default has none.
+    /// </summary>
+    /// <returns>The attributes.</returns>
+    IReadOnlyList<Management.ManagementAttribute> GetManagementAttributes() => [];
+
+    /// <summary>
+    /// Optional. The fabric's subdirectories of this session's directory in the management tree (iSCSI: one per
+    /// connection). Called as <see cref="GetManagementAttributes"/> is. The default has none.
+    /// </summary>
+    /// <returns>The directories.</returns>
+    IReadOnlyList<Management.ManagementDirectory> GetManagementDirectories() => [];
 }

@@ -30,6 +30,16 @@ public interface ITargetDriver
     }
 
     /// <summary>
+    /// Optional. A target of this driver was added to the core (<see cref="ScstEngine.AddTarget"/>): the driver may give
+    /// it what it numbers in creation order (iSCSI's <c>tid</c>). Called after the target is in the core, on the thread
+    /// that added it.
+    /// </summary>
+    /// <param name="target">The target.</param>
+    void OnTargetAdded(ScsiTarget target)
+    {
+    }
+
+    /// <summary>
     /// Optional. A target of this driver was removed from the core (<see cref="ScstEngine.RemoveTargetAsync"/>), after
     /// its sessions ended: the driver forgets what it kept for it (credentials, settings).
     /// </summary>

@@ -311,6 +311,7 @@ public sealed class ScstEngine : IAsyncDisposable
             _targets = [.. _targets, target];
         }
 
+        driver.OnTargetAdded(target);
         Log.TargetAdded(_logger, name, driver.Name);
         return target;
     }

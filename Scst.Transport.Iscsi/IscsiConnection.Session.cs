@@ -72,6 +72,11 @@ internal sealed partial class IscsiConnection
         _maxBurstLength = Math.Max(512, sessionWide.MaxBurstLength);
         _dataInLimit = Math.Min(Math.Min(Math.Min(p.InitiatorMaxRecvDataSegmentLength, MaxDataInSegment), _maxBurstLength),
             settings?.MaxXmitDataSegmentLength ?? int.MaxValue);
+        if (_bindingIsNew)
+        {
+            session.XmitDataSegmentLength = _dataInLimit;
+        }
+
         if (settings?.RspTimeout is { } rspTimeout)
         {
             lock (_sendLock)
@@ -244,8 +249,9 @@ internal sealed partial class IscsiConnection
     /// in which it sees a LUN (its security group's, or the default LUNs), as SCST's iSCSI daemon lists them. In a
     /// Normal session only the session's own target is reported. Each target comes with the address of this
     /// connection and then the driver's other portals, IPv4 and IPv6, that the target and initiator are allowed on,
-    /// each with its own portal group tag (listeners on a specific address; IPv6 link-local addresses are left out, and
-    /// loopback ones unless the initiator came in over loopback: they mean nothing on another host).
+    /// each with its own portal group tag (listeners on a specific address; loopback ones only when the initiator came
+    /// in over loopback, as they mean nothing on another host; IPv6 link-local ones with their zone, unless
+    /// <see cref="IscsiTargetOptions.LinkLocal"/> is off).
     /// </summary>
     private void WriteSendTargets(ArrayBufferWriter<byte> answer, string value)
     {
@@ -272,7 +278,7 @@ internal sealed partial class IscsiConnection
             foreach (IscsiPortal portal in portals)
             {
                 IPEndPoint address = portal.EndPoint;
-                if (portal != Portal && !address.Equals(local) && IsAnnounceable(address.Address, local.Address)
+                if (portal != Portal && !address.Equals(local) && IsAnnounceable(address.Address, local.Address, _driver.Options.LinkLocal)
                     && (Scsi is null ? _driver.Admits(target, initiator, address.Address) : _driver.Serves(target, address.Address)))
                 {
                     TextKeys.Write(answer, "TargetAddress", FormatTargetAddress(address, portal.Tag));
@@ -282,20 +288,48 @@ internal sealed partial class IscsiConnection
     }
 
     // A loopback portal means something only to an initiator on this host: it is announced to those that came in over
-    // loopback themselves.
-    private static bool IsAnnounceable(IPAddress address, IPAddress local) =>
+    // loopback themselves. A link-local one is announced when the driver's link_local is on.
+    private static bool IsAnnounceable(IPAddress address, IPAddress local, bool linkLocal) =>
         (!IPAddress.IsLoopback(address) || IPAddress.IsLoopback(local))
-        && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && !address.IsIPv6LinkLocal;
+        && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any) && (linkLocal || !address.IsIPv6LinkLocal);
 
-    private static string FormatTargetAddress(IPEndPoint? portal, ushort portalGroupTag)
+    /// <summary>
+    /// A SendTargets TargetAddress: <c>a.b.c.d:port,tag</c> or <c>[v6]:port,tag</c>; an IPv6 address with a zone (a
+    /// link-local one) carries it as the interface's name, <c>[fe80::1%eth0]:3260,1</c>, as SCST's daemon prints it
+    /// (getnameinfo); the zone number stands when no interface has it.
+    /// </summary>
+    internal static string FormatTargetAddress(IPEndPoint? portal, ushort portalGroupTag)
     {
         string tag = portalGroupTag.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return portal switch
         {
+            { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6, Address.ScopeId: not 0 } zoned =>
+                $"[{new IPAddress(zoned.Address.GetAddressBytes())}%{ZoneName(zoned.Address.ScopeId)}]:{zoned.Port},{tag}",
             { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6 => $"[{v6.Address}]:{v6.Port},{tag}",
             { } v4 => $"{v4.Address}:{v4.Port},{tag}",
             _ => $"127.0.0.1:3260,{tag}",
         };
+    }
+
+    /// <summary>The name of the interface whose IPv6 index is <paramref name="scopeId"/>, or the number when none has it.</summary>
+    internal static string ZoneName(long scopeId)
+    {
+        foreach (System.Net.NetworkInformation.NetworkInterface nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        {
+            try
+            {
+                if (nic.Supports(System.Net.NetworkInformation.NetworkInterfaceComponent.IPv6) && nic.GetIPProperties().GetIPv6Properties().Index == scopeId)
+                {
+                    return nic.Name;
+                }
+            }
+            catch (System.Net.NetworkInformation.NetworkInformationException)
+            {
+                // An interface that went away meanwhile, or without IPv6.
+            }
+        }
+
+        return scopeId.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>

@@ -478,6 +478,15 @@ internal sealed partial class IscsiConnection : IDisposable
 
     internal bool IsClosed => Volatile.Read(ref _closed) != 0;
 
+    /// <summary>Whether the connection is closing or closed (dropped, logged out, its session ended).</summary>
+    internal bool IsClosing => IsClosed || _abort.IsCancellationRequested;
+
+    /// <summary>The initiator's address and port.</summary>
+    internal IPEndPoint? RemoteEndPoint => _remote as IPEndPoint;
+
+    /// <summary>The portal address and port the connection came in on.</summary>
+    internal IPEndPoint? LocalEndPoint => _local as IPEndPoint;
+
     private static string FormatIsid(ulong isid) => isid.ToString("x12", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The iSCSI TransportID of the initiator port (SPC-4 section 7.6.4.6, format 01b: name, ",i,0x", ISID).</summary>

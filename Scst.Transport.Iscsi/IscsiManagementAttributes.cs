@@ -9,21 +9,85 @@ namespace Scst.Transport.Iscsi;
 
 /// <summary>
 /// The iSCSI driver's management attributes, as SCST's iSCSI driver names them: the driver's discovery
-/// <c>IncomingUser</c> / <c>OutgoingUser</c>, and per target <c>IncomingUser</c>, <c>OutgoingUser</c>,
-/// <c>allowed_portal</c>, <c>per_portal_acl</c>, <c>alias</c>, <c>redirect</c>, the limits and timers and the session
-/// keys the target offers. Each reads and writes <see cref="IscsiTargetOptions"/>; a change applies to the next login.
+/// <c>IncomingUser</c> / <c>OutgoingUser</c>, <c>iSNSServer</c>, <c>iSNSAccessControl</c>, <c>isns_entity_name</c> and
+/// <c>link_local</c>, and per target <c>IncomingUser</c>, <c>OutgoingUser</c>, <c>allowed_portal</c>,
+/// <c>per_portal_acl</c>, <c>alias</c>, <c>redirect</c>, the limits and timers, the session keys the target offers and
+/// the read-only <c>tid</c>. Each reads and writes <see cref="IscsiTargetOptions"/>; a change applies to the next login.
 /// </summary>
 internal static class IscsiManagementAttributes
 {
-    public static IReadOnlyList<ManagementAttribute> ForDriver(IscsiTargetOptions options) =>
-    [
-        IncomingUsers(options.Chap.Discovery),
-        OutgoingUser(options.Chap.Discovery),
-        ManagementAttribute.ReadOnly("iSNSServer", () => options.IsnsServer ?? string.Empty),
-    ];
+    /// <summary>The word of SCST's <c>iSNSServer</c> value that turns iSNS access control on.</summary>
+    public const string AccessControlWord = "AccessControl";
 
-    public static IReadOnlyList<ManagementAttribute> ForTarget(IscsiTargetOptions options, ScsiTarget target)
+    public static IReadOnlyList<ManagementAttribute> ForDriver(IscsiTargetDriver driver)
     {
+        IscsiTargetOptions options = driver.Options;
+        return
+        [
+            IncomingUsers(options.Chap.Discovery),
+            OutgoingUser(options.Chap.Discovery),
+            new ManagementAttribute
+            {
+                Name = "iSNSServer",
+                DefaultValue = string.Empty,
+                Read = () => string.IsNullOrEmpty(options.IsnsServer)
+                    ? string.Empty
+                    : options.IsnsAccessControl ? $"{options.IsnsServer} {AccessControlWord}" : options.IsnsServer,
+                Write = text =>
+                {
+                    (string? server, bool accessControl) = ParseIsnsServer(text);
+                    driver.ConfigureIsns(server, accessControl);
+                },
+            },
+            // The AccessControl flag of iSNSServer as a 0/1 file of its own (the key's name in iscsi-scstd.conf). A saved
+            // configuration carries it in iSNSServer, as SCST's does: its default is its current value, so it is never a
+            // key attribute, never written to scst.conf, and never reset when a configuration leaves it out.
+            ManagementAttribute.Boolean("iSNSAccessControl", () => options.IsnsAccessControl, v => driver.ConfigureIsns(options.IsnsServer, v), defaultValue: options.IsnsAccessControl),
+            new ManagementAttribute
+            {
+                Name = "isns_entity_name",
+                DefaultValue = string.Empty,
+                Read = () => options.IsnsEntityName ?? string.Empty,
+                Write = text => options.IsnsEntityName = text.Trim() is { Length: > 0 } name
+                    ? name.Contains(' ', StringComparison.Ordinal) ? throw new ArgumentException($"isns_entity_name: '{name}' is not an iSCSI name") : name
+                    : null,
+            },
+            ManagementAttribute.Boolean("link_local", () => options.LinkLocal, v => options.LinkLocal = v, defaultValue: true),
+        ];
+    }
+
+    /// <summary>
+    /// Parses SCST's <c>iSNSServer</c> value: <c>host[:port] [AccessControl]</c> (IPv6 in brackets when a port follows),
+    /// or nothing for no server.
+    /// </summary>
+    /// <exception cref="ArgumentException">Anything else.</exception>
+    public static (string? Server, bool AccessControl) ParseIsnsServer(string text)
+    {
+        string[] words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        switch (words)
+        {
+            case []:
+                return (null, false);
+            case [string server]:
+                return (CheckServer(server), false);
+            case [string server, string flag] when string.Equals(flag, AccessControlWord, StringComparison.OrdinalIgnoreCase):
+                return (CheckServer(server), true);
+            default:
+                throw new ArgumentException($"iSNSServer takes 'host[:port] [{AccessControlWord}]' (was '{text.Trim()}')");
+        }
+
+        static string CheckServer(string server)
+        {
+            (string host, int port) = Isns.IsnsClient.SplitServer(server);
+            return host.Length > 0 && port is > 0 and <= ushort.MaxValue && !host.Contains('/', StringComparison.Ordinal)
+                ? server
+                : throw new ArgumentException($"iSNSServer: '{server}' is not a host with an optional port");
+        }
+    }
+
+    public static IReadOnlyList<ManagementAttribute> ForTarget(IscsiTargetDriver driver, ScsiTarget target)
+    {
+        IscsiTargetOptions options = driver.Options;
         string name = target.Name;
         IscsiTargetSettings? Own() => options.Targets.TryGetValue(name, out IscsiTargetSettings? s) ? s : null;
         IscsiTargetAccess Access() => options.TargetAccess.TryGetValue(name, out IscsiTargetAccess? a) ? a : options.TargetAccess[name] = new IscsiTargetAccess();
@@ -92,6 +156,7 @@ internal static class IscsiManagementAttributes
             Setting("DataDigest", ManagementAttributeType.Text, s => s.DataDigest, options.DataDigest, (s, v) => s.DataDigest = v?.Trim()),
             Number("MaxConnections", s => s.MaxConnections, options.MaxConnections, (s, v) => s.MaxConnections = v),
             Number("ErrorRecoveryLevel", s => s.ErrorRecoveryLevel, options.ErrorRecoveryLevel, (s, v) => s.ErrorRecoveryLevel = v),
+            ManagementAttribute.ReadOnly("tid", () => driver.TidOf(target).ToString(CultureInfo.InvariantCulture), ManagementAttributeType.Integer),
         ];
     }
 

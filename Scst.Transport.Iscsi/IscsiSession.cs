@@ -39,6 +39,7 @@ internal sealed class IscsiSession : ISessionTransport
     private bool _ended;
     private ITimer? _retainTimer;
     private readonly List<ITimer> _connectionRetainTimers = [];
+    private IscsiSession? _reinstated;
 
     public IscsiSession(IscsiTargetDriver driver, SessionKey key, ushort tsih)
     {
@@ -72,6 +73,47 @@ internal sealed class IscsiSession : ISessionTransport
     public Dictionary<uint, IscsiTask> Tasks { get; } = [];
 
     public uint ExpCmdSn => Volatile.Read(ref _expCmdSn);
+
+    /// <summary>
+    /// The largest data segment the target sends on the leading connection (the initiator's MaxRecvDataSegmentLength,
+    /// bounded by the target's MaxXmitDataSegmentLength and the driver's own limits); 0 until its login completes.
+    /// </summary>
+    public int XmitDataSegmentLength { get; set; }
+
+    /// <summary>
+    /// Whether the session is reinstating an older one of the same initiator port (RFC 7143 section 6.3.5) whose
+    /// connections are still closing (SCST's session attribute <c>reinstating</c>).
+    /// </summary>
+    public bool Reinstating
+    {
+        get
+        {
+            if (Volatile.Read(ref _reinstated) is not { } old)
+            {
+                return false;
+            }
+
+            if (old.Connections().Length > 0)
+            {
+                return true;
+            }
+
+            Volatile.Write(ref _reinstated, null);
+            return false;
+        }
+    }
+
+    /// <summary>Notes the older session this one reinstates (see <see cref="Reinstating"/>).</summary>
+    public void Reinstates(IscsiSession old) => Volatile.Write(ref _reinstated, old);
+
+    /// <summary>The session's connections, by CID.</summary>
+    public IscsiConnection[] Connections()
+    {
+        lock (_lock)
+        {
+            return [.. _connections.OrderBy(c => c.Key).Select(c => c.Value)];
+        }
+    }
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -664,6 +706,10 @@ internal sealed class IscsiSession : ISessionTransport
     void ISessionTransport.RequestWriteData(ScsiCommand command) => ((IscsiTask)command.TransportState!).Connection!.RequestWriteData(command);
 
     void ISessionTransport.SendResponse(ScsiCommand command) => ((IscsiTask)command.TransportState!).Connection!.SendResponse(command);
+
+    IReadOnlyList<Scst.Core.Management.ManagementAttribute> ISessionTransport.GetManagementAttributes() => IscsiSessionManagement.Attributes(this);
+
+    IReadOnlyList<Scst.Core.Management.ManagementDirectory> ISessionTransport.GetManagementDirectories() => IscsiSessionManagement.Connections(this);
 
     void ISessionTransport.OnCommandAborted(ScsiCommand command) => ((IscsiTask)command.TransportState!).Connection!.OnCommandAborted(command);
 

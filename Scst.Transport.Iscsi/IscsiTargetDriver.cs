@@ -24,10 +24,14 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     private readonly List<Task> _acceptLoops = [];
     private readonly HashSet<IscsiConnection> _connections = [];
     private readonly Dictionary<SessionKey, IscsiSession> _sessions = [];
+    private readonly Dictionary<ScsiTarget, uint> _tids = [];
     private readonly ILogger _logger;
     private CancellationTokenSource? _stopping;
     private Isns.IsnsClient? _isns;
+    private Task _isnsChange = Task.CompletedTask;
+    private bool _isnsRunning;
     private ushort _nextTsih;
+    private uint _lastTid;
     private long _headerDigestsChecked;
     private long _dataDigestsChecked;
     private long _dataDigestErrors;
@@ -82,7 +86,28 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     internal ILogger Logger => _logger;
 
     /// <summary>The iSNS client, when an iSNS server is configured and the driver runs.</summary>
-    internal Isns.IsnsClient? Isns => _isns;
+    internal Isns.IsnsClient? Isns => Volatile.Read(ref _isns);
+
+    /// <summary>iSNS access control: the initiators the iSNS server said each target is visible to.</summary>
+    internal Isns.IsnsAccessList IsnsAccess { get; } = new();
+
+    /// <summary>
+    /// How long the iSNS server's access answers are used before they are asked again without a state change
+    /// notification. Defaults to 30 seconds (replaceable by tests, also while the driver runs).
+    /// </summary>
+    internal TimeSpan IsnsAccessRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Completes when the last change of the iSNS server (<see cref="ConfigureIsns"/>) has taken effect (tests).</summary>
+    internal Task IsnsChange
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _isnsChange;
+            }
+        }
+    }
 
     /// <summary>Holds back the responses to repeated authentication failures from one address (replaceable by tests).</summary>
     internal Security.AuthenticationThrottle AuthenticationThrottle { get; set; } = new();
@@ -131,14 +156,71 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             Listen(portal, stopping.Token);
         }
 
-        if (!string.IsNullOrEmpty(Options.IsnsServer))
+        Isns.IsnsClient? isns;
+        lock (_lock)
         {
-            string entity = Options.IsnsEntityIdentifier ?? "scst-dotnet." + Environment.MachineName;
-            _isns = new Isns.IsnsClient(this, Options.IsnsServer, entity, Options.IsnsRegistrationPeriod, _logger);
-            _isns.Start();
+            isns = _isns = CreateIsnsClient();
+            _isnsRunning = true;
         }
 
+        isns?.Start();
         return Task.CompletedTask;
+    }
+
+    private Isns.IsnsClient? CreateIsnsClient() => string.IsNullOrEmpty(Options.IsnsServer)
+        ? null
+        : new Isns.IsnsClient(this, Options.IsnsServer, Options.IsnsEntityIdentifier ?? "scst-dotnet." + Environment.MachineName,
+            Options.IsnsRegistrationPeriod, _logger);
+
+    /// <summary>
+    /// Changes the iSNS server and its access control (SCST's <c>iSNSServer</c> attribute, <c>host[:port] [AccessControl]</c>).
+    /// While the driver runs, the entity is deregistered from the old server and registered with the new one in the
+    /// background; the access answers of the old server are forgotten.
+    /// </summary>
+    /// <param name="server">The server, <c>host[:port]</c>; null or empty for none.</param>
+    /// <param name="accessControl">Whether iSNS access control is on.</param>
+    internal void ConfigureIsns(string? server, bool accessControl)
+    {
+        server = string.IsNullOrWhiteSpace(server) ? null : server.Trim();
+        bool serverChanged = !string.Equals(server, Options.IsnsServer, StringComparison.Ordinal);
+        bool turnedOn = accessControl && !Options.IsnsAccessControl;
+        Options.IsnsAccessControl = accessControl;
+        if (!serverChanged)
+        {
+            if (turnedOn)
+            {
+                Isns?.RequestAccessRefresh();
+            }
+
+            return;
+        }
+
+        lock (_lock)
+        {
+            Options.IsnsServer = server;
+            IsnsAccess.Clear();
+            if (!_isnsRunning)
+            {
+                return; // not running: StartAsync starts the client
+            }
+
+            Isns.IsnsClient? old = _isns;
+            Isns.IsnsClient? created = CreateIsnsClient();
+            _isns = created;
+            _isnsChange = ReplaceIsnsClientAsync(_isnsChange, old, created);
+        }
+    }
+
+    // One change after the other: the old client deregisters (same entity identifier) before the new one registers.
+    private static async Task ReplaceIsnsClientAsync(Task previous, Isns.IsnsClient? old, Isns.IsnsClient? created)
+    {
+        await previous.ConfigureAwait(false);
+        if (old is not null)
+        {
+            await old.DisposeAsync().ConfigureAwait(false);
+        }
+
+        created?.Start();
     }
 
     /// <summary>Stops listening and closes every connection.</summary>
@@ -152,7 +234,18 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             return;
         }
 
-        if (Interlocked.Exchange(ref _isns, null) is { } isns)
+        Isns.IsnsClient? isns;
+        Task isnsChange;
+        lock (_lock)
+        {
+            isns = _isns;
+            _isns = null;
+            _isnsRunning = false;
+            isnsChange = _isnsChange;
+        }
+
+        await isnsChange.ConfigureAwait(false);
+        if (isns is not null)
         {
             await isns.DisposeAsync().ConfigureAwait(false); // deregisters while the portals still answer
         }
@@ -436,6 +529,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
             // Reinstatement: the old I_T nexus ends before the new one exists, so that nothing tied to it (a PREVENT
             // MEDIUM REMOVAL, say) outlives it while its connections are still being torn down.
             Log.SessionReinstated(_logger, request.InitiatorName, request.Isid);
+            session.Reinstates(old);
             old.End();
         }
 
@@ -493,7 +587,15 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     /// alias, redirect, limits, timers and session keys (see <see cref="IscsiTargetSettings"/>).
     /// </remarks>
     public IReadOnlyList<Core.Management.ManagementAttribute> GetManagementAttributes(ScsiTarget? target) =>
-        target is null ? IscsiManagementAttributes.ForDriver(Options) : IscsiManagementAttributes.ForTarget(Options, target);
+        target is null ? IscsiManagementAttributes.ForDriver(this) : IscsiManagementAttributes.ForTarget(this, target);
+
+    /// <inheritdoc />
+    /// <remarks>The target gets its <c>tid</c> (see <see cref="TidOf"/>).</remarks>
+    public void OnTargetAdded(ScsiTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        TidOf(target);
+    }
 
     /// <inheritdoc />
     public void OnTargetRemoved(ScsiTarget target)
@@ -502,6 +604,40 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         Options.Targets.Remove(target.Name);
         Options.TargetAccess.Remove(target.Name);
         Options.Chap.RemoveTarget(target.Name);
+        lock (_lock)
+        {
+            _tids.Remove(target);
+        }
+    }
+
+    /// <summary>
+    /// The target's id (SCST's read-only <c>tid</c>), numbered as SCST's iSCSI driver numbers them: the next number
+    /// after the last one given (1 first), skipping 0 and any still held, so a removed target's id is not given again
+    /// until the counter wraps.
+    /// </summary>
+    internal uint TidOf(ScsiTarget target)
+    {
+        if (!Engine.Targets.Contains(target))
+        {
+            return 0; // not (or no longer) a target of the core: it holds no id
+        }
+
+        lock (_lock)
+        {
+            if (_tids.TryGetValue(target, out uint tid))
+            {
+                return tid;
+            }
+
+            do
+            {
+                tid = ++_lastTid;
+            }
+            while (tid == 0 || _tids.ContainsValue(tid));
+
+            _tids[target] = tid;
+            return tid;
+        }
     }
 
     /// <inheritdoc />
@@ -576,14 +712,20 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
 
     /// <summary>
     /// Whether <paramref name="initiator"/> may see <paramref name="target"/> through the portal: the target
-    /// <see cref="Serves"/> it there and the initiator sees at least one LUN (SCST's scst_initiator_has_luns, which
-    /// publishes event 2 when it does not). A refused initiator does not find the target in its SendTargets, and
-    /// its login fails with 0x0202 (authorization failure).
+    /// <see cref="Serves"/> it there, iSNS access control lets it (<see cref="IsnsAllows"/>), and the initiator sees at
+    /// least one LUN (SCST's scst_initiator_has_luns, which publishes event 2 when it does not). A refused initiator
+    /// does not find the target in its SendTargets, and its login fails with 0x0202 (authorization failure).
     /// </summary>
     internal bool Admits(ScsiTarget target, string initiator, IPAddress? portal)
     {
         if (!Serves(target, portal))
         {
+            return false;
+        }
+
+        if (!IsnsAllows(target, initiator))
+        {
+            Log.IsnsAccessRefused(_logger, initiator, target.Name);
             return false;
         }
 
@@ -595,6 +737,14 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
         Log.InitiatorRefused(_logger, initiator, target.Name, portal);
         return false;
     }
+
+    /// <summary>
+    /// iSNS access control (<see cref="IscsiTargetOptions.IsnsAccessControl"/>): whether the iSNS server last said the
+    /// initiator shares a discovery domain with the target. Always true when access control is off or no iSNS server is
+    /// configured, as in SCST.
+    /// </summary>
+    internal bool IsnsAllows(ScsiTarget target, string initiator) =>
+        !Options.IsnsAccessControl || string.IsNullOrEmpty(Options.IsnsServer) || IsnsAccess.Allows(target.Name, initiator);
 
     /// <summary>The name the target's security groups match and its session carries (see <see cref="IscsiTargetAccess.PerPortalAcl"/>).</summary>
     internal string AccessName(ScsiTarget target, string initiator, IPAddress? portal) =>

@@ -32,6 +32,14 @@ public sealed class IscsiTargetOptions
     /// </summary>
     public IDictionary<string, IscsiTargetAccess> TargetAccess { get; } = new System.Collections.Concurrent.ConcurrentDictionary<string, IscsiTargetAccess>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether SendTargets lists the IPv6 link-local portals (<c>fe80::/10</c>) besides the one the initiator came in on
+    /// (SCST's <c>link_local</c>), each with its zone as the interface name (<c>[fe80::1%eth0]:3260,1</c>). Defaults
+    /// to true, as in SCST; a link-local address only works on the link it belongs to, so false keeps them out of the
+    /// answers given to initiators on other links. A change applies to the next SendTargets.
+    /// </summary>
+    public bool LinkLocal { get; set; } = true;
+
     /// <summary>The portal group tag of the portals that name none, announced in logins and SendTargets. Defaults to 1.</summary>
     public ushort TargetPortalGroupTag { get; set; } = 1;
 
@@ -72,8 +80,27 @@ public sealed class IscsiTargetOptions
     /// </summary>
     public string? IsnsServer { get; set; }
 
-    /// <summary>The entity identifier registered with the iSNS server. Defaults to <c>scst-dotnet.</c> followed by the host name.</summary>
+    /// <summary>
+    /// The entity identifier (EID) registered with the iSNS server. Defaults to <c>scst-dotnet.</c> followed by the host
+    /// name.
+    /// </summary>
     public string? IsnsEntityIdentifier { get; set; }
+
+    /// <summary>
+    /// The iSCSI name the driver speaks for in its registrations with the iSNS server (the Source attribute of its
+    /// DevAttrReg and DevDereg messages, RFC 4171 section 6.1), as SCST's <c>isns_entity_name</c>: one of the driver's
+    /// enabled targets, which the server knows. Null or empty (the default): the first enabled target, in the order
+    /// the targets were added. A change applies to the next registration, made within a few seconds.
+    /// </summary>
+    public string? IsnsEntityName { get; set; }
+
+    /// <summary>
+    /// iSNS access control (SCST's <c>AccessControl</c> flag of <c>iSNSServer</c>): an initiator sees a target in
+    /// SendTargets, and may log in to it, only when the iSNS server says they share a discovery domain. Without an
+    /// <see cref="IsnsServer"/> it has no effect. Defaults to false. See the package README for how the answers are
+    /// kept and what happens when the server cannot be reached.
+    /// </summary>
+    public bool IsnsAccessControl { get; set; }
 
     /// <summary>The registration period asked of the iSNS server; the entity is registered again every half period. Defaults to 10 minutes.</summary>
     public TimeSpan IsnsRegistrationPeriod { get; set; } = TimeSpan.FromMinutes(10);

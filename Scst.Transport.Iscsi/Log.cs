@@ -41,6 +41,12 @@ public static partial class IscsiEventIds
     /// <summary>The iSNS server sent a state change notification.</summary>
     public const int IsnsNotification = 2123;
 
+    /// <summary>iSNS access control: an initiator that shares no discovery domain with a target was refused it.</summary>
+    public const int IsnsAccessRefused = 2124;
+
+    /// <summary>iSNS access control: the server said which initiators a target is visible to.</summary>
+    public const int IsnsAccessUpdated = 2125;
+
     /// <summary>A connection negotiated a header or data digest (CRC32C).</summary>
     public const int DigestsNegotiated = 2020;
 
@@ -109,6 +115,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = IscsiEventIds.IsnsNotification, Level = LogLevel.Information, Message = "iSNS state change notification for {Destination}")]
     public static partial void IsnsNotification(ILogger logger, string destination);
+
+    [LoggerMessage(EventId = IscsiEventIds.IsnsAccessRefused, Level = LogLevel.Information, Message = "Initiator {Initiator} shares no iSNS discovery domain with target {Target}; the target is hidden from it and its login refused")]
+    public static partial void IsnsAccessRefused(ILogger logger, string initiator, string target);
+
+    [LoggerMessage(EventId = IscsiEventIds.IsnsAccessUpdated, Level = LogLevel.Debug, Message = "iSNS: target {Target} is visible to {Count} initiators")]
+    public static partial void IsnsAccessUpdated(ILogger logger, string target, int count);
 
     [LoggerMessage(EventId = IscsiEventIds.InitiatorRefused, Level = LogLevel.Information, Message = "Initiator {Initiator} has no LUN of target {Target} (portal {Portal}); the target is hidden from it and its login refused")]
     public static partial void InitiatorRefused(ILogger logger, string initiator, string target, IPAddress? portal);

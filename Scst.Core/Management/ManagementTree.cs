@@ -20,7 +20,8 @@ namespace Scst.Core.Management;
 ///    &lt;target&gt;/ {enabled, rel_tgt_id, driver's target attributes,
 ///       luns/ {mgmt, &lt;lun&gt;/ {device, read_only}},
 ///       ini_groups/ {mgmt, &lt;group&gt;/ {luns/..., initiators/ {mgmt, &lt;pattern&gt;}}},
-///       sessions/ &lt;initiator&gt;[_n]/ {initiator_name, active_commands, commands, read/write/none_cmd_count, read/write_io_count_kb, luns}}}
+///       sessions/ &lt;initiator&gt;[_n]/ {initiator_name, active_commands, commands, read/write/none_cmd_count, read/write_io_count_kb, luns,
+///          the driver's session files and directories}}}
 /// device_groups/ {mgmt, &lt;dg&gt;/ {devices/ {mgmt, &lt;device&gt;},
 ///    target_groups/ {mgmt, &lt;tg&gt;/ {mgmt, group_id, preferred, state, &lt;target&gt;/ {rel_tgt_id}}}}}
 /// </code>
@@ -369,9 +370,14 @@ public sealed class ManagementTree
                 Counter("read_io_count_kb", () => s.Statistics.ReadBytes >> 10),
                 Counter("write_io_count_kb", () => s.Statistics.WriteBytes >> 10),
                 new AttributeNode("luns", ManagementAttribute.ReadOnly("luns", () => string.Join(' ', s.Luns.Luns.Select(l => l.Lun).Order()))),
+                .. Attributes(s.Transport.GetManagementAttributes()),
+                .. s.Transport.GetManagementDirectories().Select(DriverDirectory),
             ]);
         }
     }
+
+    private static DirectoryNode DriverDirectory(ManagementDirectory directory) =>
+        new(directory.Name, () => [.. Attributes(directory.Attributes), .. directory.Directories.Select(DriverDirectory)]);
 
     private static AttributeNode Counter(string name, Func<long> read) =>
         new(name, ManagementAttribute.ReadOnly(name, () => read().ToString(CultureInfo.InvariantCulture), ManagementAttributeType.Integer));

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Scst.Core;
 
 namespace Scst.Transport.Iscsi.Isns;
 
@@ -11,13 +12,21 @@ namespace Scst.Transport.Iscsi.Isns;
 /// Registers the driver's enabled targets and its portals with an iSNS server (RFC 4171) as one network entity, keeps
 /// the registration current (the targets enabled, added or removed show within <see cref="PollInterval"/>; the whole
 /// entity is registered again every half registration period), registers for state change notifications, answers the
-/// server's ESI and SCN messages on a port of its own, and deregisters the entity when the driver stops.
+/// server's ESI and SCN messages on a port of its own, and deregisters the entity when the driver stops. With access
+/// control on (<see cref="IscsiTargetOptions.IsnsAccessControl"/>) it also asks, per target, which initiators share a
+/// discovery domain with it, and keeps the answers in the driver's <see cref="IsnsAccessList"/>.
 /// </summary>
 /// <remarks>
-/// Each registration replaces the entity (DevAttrReg with the replace flag): the entity, its portals (with the ESI and
-/// SCN port), one storage node per enabled target and one portal group per target and portal with the driver's portal
-/// group tag. A portal bound to a wildcard address is registered with the local address of the connection to the
-/// server. A failure is logged and retried; the iSCSI service never waits for the iSNS server.
+/// <para>Each registration replaces the entity (DevAttrReg with the replace flag): the entity, its portals (with the ESI
+/// and SCN port), one storage node per enabled target and one portal group per target and portal with the driver's
+/// portal group tag. Its source is <see cref="IscsiTargetOptions.IsnsEntityName"/>, or the first enabled target. A
+/// portal bound to a wildcard address is registered with the local address of the connection to the server. A failure
+/// is logged and retried; the iSCSI service never waits for the iSNS server.</para>
+/// <para>Access control: the visibility query is a DevAttrQry with the target as source, the node type Initiator as
+/// message key and the iSCSI name and node type as operating attributes; the server answers with the initiators in the
+/// target's discovery domains (RFC 4171 sections 5.6.5.2 and 6.1). It is asked after each registration, at once after a
+/// state change notification (an initiator registered or gone, a discovery domain member added or removed), and every
+/// <see cref="IscsiTargetDriver.IsnsAccessRefreshInterval"/> besides, in case a notification was lost.</para>
 /// </remarks>
 internal sealed class IsnsClient : IAsyncDisposable
 {
@@ -28,19 +37,31 @@ internal sealed class IsnsClient : IAsyncDisposable
     // updated, added and removed.
     private const uint ScnBitmap = 0x1F;
 
+    // iSCSI Node Type (RFC 4171 section 6.4.2, bit 31 the least significant): Target, Initiator.
+    private const uint NodeTypeTarget = 0x1;
+    private const uint NodeTypeInitiator = 0x2;
+
     private readonly IscsiTargetDriver _driver;
     private readonly string _server;
     private readonly string _entity;
     private readonly TimeSpan _period;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _wake = new(0);
     private Task? _loop;
     private Socket? _listener;
     private Task? _listenLoop;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly Lock _exchangeLock = new();
     private TcpClient? _connection;
+    private Task _reader = Task.CompletedTask;
+    private Exchange? _awaiting;
     private ushort _nextTransaction;
-    private string? _registered;
+    private Registration? _registered;
     private DateTime _registeredAt;
+    private DateTime _accessAskedAt;
+    private int _accessWanted;
+    private int _accessAnswered;
     private int _notifications;
     private int _statusInquiries;
 
@@ -62,6 +83,16 @@ internal sealed class IsnsClient : IAsyncDisposable
     /// <summary>Completes when the first registration succeeded (tests).</summary>
     public TaskCompletionSource FirstRegistration { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The source of the registration in force, or null (tests).</summary>
+    public string? RegisteredSource => _registered?.Source;
+
+    /// <summary>Asks the server again, at once, which initiators see each target (a state change, access control turned on).</summary>
+    public void RequestAccessRefresh()
+    {
+        Interlocked.Increment(ref _accessWanted);
+        _wake.Release();
+    }
+
     public void Start() => _loop = RunAsync(_stopping.Token);
 
     public async ValueTask DisposeAsync()
@@ -78,18 +109,19 @@ internal sealed class IsnsClient : IAsyncDisposable
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 IsnsMessage dereg = new IsnsMessage(IsnsFunction.DevDereg, NextTransaction(), IsnsMessage.FlagClient)
-                    .Add(IsnsTag.IscsiName, Source(_registered)).Delimiter()
+                    .Add(IsnsTag.IscsiName, _registered.Source).Delimiter()
                     .Add(IsnsTag.EntityIdentifier, _entity);
                 uint error = await ExchangeAsync(dereg, timeout.Token).ConfigureAwait(false);
                 Log.IsnsDeregistered(_logger, _entity, error);
             }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or InvalidDataException)
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or InvalidDataException or TimeoutException)
             {
                 Log.IsnsFailed(_logger, _server, "deregistration", ex.Message);
             }
         }
 
         _connection?.Dispose();
+        await _reader.ConfigureAwait(false);
         _listener?.Dispose();
         if (_listenLoop is not null)
         {
@@ -97,6 +129,8 @@ internal sealed class IsnsClient : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _wake.Dispose();
+        _sendLock.Dispose();
     }
 
     private async Task RunAsync(CancellationToken stopping)
@@ -106,32 +140,43 @@ internal sealed class IsnsClient : IAsyncDisposable
             try
             {
                 await EnsureConnectedAsync(stopping).ConfigureAwait(false);
-                (string description, IsnsMessage? registration) = BuildRegistration();
+                Registration wanted = BuildRegistration();
                 bool due = DateTime.UtcNow - _registeredAt >= _period / 2;
-                if (registration is not null && (description != _registered || due))
+                if (wanted.Message is not null && (wanted.Description != _registered?.Description || due))
                 {
-                    uint error = await ExchangeAsync(registration, stopping).ConfigureAwait(false);
+                    uint error = await ExchangeAsync(wanted.Message, stopping).ConfigureAwait(false);
                     if (error != 0)
                     {
                         Log.IsnsFailed(_logger, _server, "registration", $"error code {error}");
                     }
                     else
                     {
-                        await RegisterForNotificationsAsync(description, stopping).ConfigureAwait(false);
-                        _registered = description;
+                        await RegisterForNotificationsAsync(wanted.Targets, stopping).ConfigureAwait(false);
+                        _registered = wanted;
                         _registeredAt = DateTime.UtcNow;
-                        Log.IsnsRegistered(_logger, _entity, _server, description);
+                        Interlocked.Increment(ref _accessWanted);
+                        Log.IsnsRegistered(_logger, _entity, _server, wanted.Description);
                         FirstRegistration.TrySetResult();
                     }
                 }
 
-                await Task.Delay(PollInterval, stopping).ConfigureAwait(false);
+                // A notification that comes while the server is asked asks again: the answer may predate its change.
+                int asked = Volatile.Read(ref _accessWanted);
+                if (_driver.Options.IsnsAccessControl && _registered is { } registered
+                    && (asked != _accessAnswered || DateTime.UtcNow - _accessAskedAt >= _driver.IsnsAccessRefreshInterval))
+                {
+                    await AskAccessAsync(registered.Targets, stopping).ConfigureAwait(false);
+                    _accessAnswered = asked;
+                    _accessAskedAt = DateTime.UtcNow;
+                }
+
+                await _wake.WaitAsync(PollInterval, stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException or InvalidOperationException)
+            catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException or InvalidOperationException or TimeoutException)
             {
                 // InvalidOperationException: a registration too large for one PDU; it is logged and tried again.
                 Log.IsnsFailed(_logger, _server, "connection", ex.Message);
@@ -152,7 +197,7 @@ internal sealed class IsnsClient : IAsyncDisposable
 
     private async Task EnsureConnectedAsync(CancellationToken stopping)
     {
-        if (_connection is { Connected: true })
+        if (_connection is { Connected: true } && !_reader.IsCompleted)
         {
             return;
         }
@@ -173,6 +218,7 @@ internal sealed class IsnsClient : IAsyncDisposable
         }
 
         _connection = client;
+        _reader = ReadAnswersAsync(client.GetStream());
         if (_listener is null)
         {
             // ESI and SCN come in on a port of our own, on the address the server reaches us through.
@@ -185,25 +231,27 @@ internal sealed class IsnsClient : IAsyncDisposable
         }
     }
 
-    // The entity as it should be registered now, and a description that changes when it does; no message when no
+    // The entity as it should be registered now, with a description that changes when it does; no message when no
     // target is enabled (an entity without storage nodes is not registered).
-    private (string Description, IsnsMessage? Message) BuildRegistration()
+    private Registration BuildRegistration()
     {
-        string[] targets = [.. _driver.EnabledTargets().Select(t => t.Name).Order(StringComparer.Ordinal)];
+        ScsiTarget[] enabled = [.. _driver.EnabledTargets()];
+        string[] targets = [.. enabled.Select(t => t.Name).Order(StringComparer.Ordinal)];
+        string source = _driver.Options.IsnsEntityName is { Length: > 0 } name ? name : enabled.Length > 0 ? enabled[0].Name : string.Empty;
         IPAddress reachable = LocalAddress(_connection!);
         (IPEndPoint EndPoint, ushort Tag)[] groups = [.. _driver.Portals().Select(p => (
             p.EndPoint.Address.Equals(IPAddress.Any) || p.EndPoint.Address.Equals(IPAddress.IPv6Any) ? new IPEndPoint(reachable, p.EndPoint.Port) : p.EndPoint,
             p.Tag))];
         IPEndPoint[] portals = [.. groups.Select(g => g.EndPoint)];
-        string description = string.Join(',', targets) + " @ " + string.Join(',', groups.Select(g => $"{g.EndPoint},{g.Tag}"));
+        string description = string.Join(',', targets) + " @ " + string.Join(',', groups.Select(g => $"{g.EndPoint},{g.Tag}")) + " as " + source;
         if (targets.Length == 0 || portals.Length == 0)
         {
-            return (description, null);
+            return new Registration(description, source, targets, null);
         }
 
         int servicePort = ((IPEndPoint)_listener!.LocalEndPoint!).Port;
         IsnsMessage m = new IsnsMessage(IsnsFunction.DevAttrReg, NextTransaction(), IsnsMessage.FlagClient | IsnsMessage.FlagReplace)
-            .Add(IsnsTag.IscsiName, targets[0])
+            .Add(IsnsTag.IscsiName, source)
             .Add(IsnsTag.EntityIdentifier, _entity)
             .Delimiter()
             .Add(IsnsTag.EntityIdentifier, _entity)
@@ -219,7 +267,7 @@ internal sealed class IsnsClient : IAsyncDisposable
 
         foreach (string target in targets)
         {
-            m.Add(IsnsTag.IscsiName, target).Add(IsnsTag.IscsiNodeType, 1); // Target
+            m.Add(IsnsTag.IscsiName, target).Add(IsnsTag.IscsiNodeType, NodeTypeTarget);
             foreach ((IPEndPoint portal, ushort tag) in groups)
             {
                 m.Add(IsnsTag.PgIscsiName, target)
@@ -229,13 +277,12 @@ internal sealed class IsnsClient : IAsyncDisposable
             }
         }
 
-        return (description, m);
+        return new Registration(description, source, targets, m);
     }
 
-    private async Task RegisterForNotificationsAsync(string description, CancellationToken stopping)
+    private async Task RegisterForNotificationsAsync(string[] targets, CancellationToken stopping)
     {
-        string targets = description[..description.IndexOf(" @ ", StringComparison.Ordinal)];
-        foreach (string target in targets.Split(','))
+        foreach (string target in targets)
         {
             IsnsMessage scnReg = new IsnsMessage(IsnsFunction.ScnReg, NextTransaction(), IsnsMessage.FlagClient)
                 .Add(IsnsTag.IscsiName, target)
@@ -250,23 +297,173 @@ internal sealed class IsnsClient : IAsyncDisposable
         }
     }
 
-    private async Task<uint> ExchangeAsync(IsnsMessage request, CancellationToken cancellationToken)
+    // Asks, for each registered target, which initiators share a discovery domain with it. An error answer keeps the
+    // target's last answer, as a server that cannot be reached does.
+    private async Task AskAccessAsync(string[] targets, CancellationToken stopping)
     {
-        NetworkStream stream = _connection!.GetStream();
-        await stream.WriteAsync(request.ToPdu(), cancellationToken).ConfigureAwait(false);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        while (true)
+        foreach (string target in targets)
         {
-            IsnsPdu pdu = await IsnsPdu.ReadAsync(stream, timeout.Token).ConfigureAwait(false)
-                ?? throw new IOException("The iSNS server closed the connection.");
-            if (pdu.Function == ((ushort)request.Function | (ushort)IsnsFunction.Response) && pdu.TransactionId == request.TransactionId)
+            IsnsMessage query = new IsnsMessage(IsnsFunction.DevAttrQry, NextTransaction(), IsnsMessage.FlagClient)
+                .Add(IsnsTag.IscsiName, target)
+                .Add(IsnsTag.IscsiNodeType, NodeTypeInitiator)
+                .Delimiter()
+                .Add(IsnsTag.IscsiName, ReadOnlySpan<byte>.Empty)
+                .Add(IsnsTag.IscsiNodeType, ReadOnlySpan<byte>.Empty);
+            IsnsPdu answer = await ExchangeForAnswerAsync(query, stopping).ConfigureAwait(false);
+            if (answer.ErrorCode != 0)
             {
-                return pdu.ErrorCode;
+                Log.IsnsFailed(_logger, _server, $"access query for {target}", $"error code {answer.ErrorCode}");
+                continue;
             }
 
-            // Anything else on the client connection (a late answer, a notification sent here) is not ours to answer.
+            List<string> initiators = Initiators(answer.Attributes(4));
+            _driver.IsnsAccess.Set(target, initiators);
+            Log.IsnsAccessUpdated(_logger, target, initiators.Count);
         }
+
+        _driver.IsnsAccess.RetainOnly(targets);
+    }
+
+    /// <summary>
+    /// The initiators named in a DevAttrQry answer: each iSCSI Name followed by an iSCSI Node Type with the Initiator bit
+    /// (the message key and the delimiter in front carry no name).
+    /// </summary>
+    internal static List<string> Initiators(List<(uint Tag, byte[] Value)> attributes)
+    {
+        List<string> initiators = [];
+        string? name = null;
+        foreach ((uint tag, byte[] value) in attributes)
+        {
+            if (tag == IsnsTag.IscsiName)
+            {
+                name = Text(value);
+                continue;
+            }
+
+            if (tag == IsnsTag.IscsiNodeType && name is { Length: > 0 } && value.Length == 4
+                && (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(value) & NodeTypeInitiator) != 0)
+            {
+                initiators.Add(name);
+            }
+
+            name = null;
+        }
+
+        return initiators;
+    }
+
+    private async Task<uint> ExchangeAsync(IsnsMessage request, CancellationToken cancellationToken) =>
+        (await ExchangeForAnswerAsync(request, cancellationToken).ConfigureAwait(false)).ErrorCode;
+
+    // Sends a request and waits, at most 10 seconds, for its answer, which the reader puts together.
+    private async Task<IsnsPdu> ExchangeForAnswerAsync(IsnsMessage request, CancellationToken cancellationToken)
+    {
+        NetworkStream stream = _connection!.GetStream();
+        var exchange = new Exchange((ushort)((ushort)request.Function | (ushort)IsnsFunction.Response), request.TransactionId);
+        lock (_exchangeLock)
+        {
+            _awaiting = exchange;
+        }
+
+        try
+        {
+            if (_reader.IsCompleted)
+            {
+                throw new IOException("The connection to the iSNS server has ended.");
+            }
+
+            await SendAsync(stream, request.ToPdu(), cancellationToken).ConfigureAwait(false);
+            return await exchange.Answer.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_exchangeLock)
+            {
+                if (_awaiting == exchange)
+                {
+                    _awaiting = null;
+                }
+            }
+        }
+    }
+
+    private async Task SendAsync(NetworkStream stream, byte[] pdu, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await stream.WriteAsync(pdu, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    // Reads the client connection for as long as it lasts, as SCST's daemon polls it: the answer to the request in
+    // flight, put together from every PDU of the message (RFC 4171 section 5.3: the payloads of one message's PDUs
+    // follow each other), and a state change notification should the server send one here rather than to the SCN
+    // port, which is answered and asks the access answers again. Anything else is not ours to answer. The end of the
+    // connection, noticed at once, fails the request in flight.
+    private async Task ReadAnswersAsync(NetworkStream stream)
+    {
+        Exception ended = new IOException("The iSNS server closed the connection.");
+        try
+        {
+            while (await IsnsPdu.ReadAsync(stream, CancellationToken.None).ConfigureAwait(false) is { } pdu)
+            {
+                if (pdu.Function == (ushort)IsnsFunction.Scn)
+                {
+                    await SendAsync(stream, AnswerScn(pdu).ToPdu(), CancellationToken.None).ConfigureAwait(false);
+                    continue;
+                }
+
+                Exchange? exchange;
+                lock (_exchangeLock)
+                {
+                    exchange = _awaiting;
+                }
+
+                if (exchange is null || pdu.Function != exchange.Function || pdu.TransactionId != exchange.TransactionId)
+                {
+                    continue;
+                }
+
+                bool last = (pdu.Flags & IsnsMessage.FlagLastPdu) != 0;
+                if (last && exchange.Parts is null)
+                {
+                    exchange.Answer.TrySetResult(pdu);
+                    continue;
+                }
+
+                (exchange.Parts ??= []).Add(pdu.Payload);
+                if (last)
+                {
+                    exchange.Answer.TrySetResult(pdu with { Payload = [.. exchange.Parts.SelectMany(p => p)] });
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or ObjectDisposedException or OperationCanceledException)
+        {
+            ended = ex;
+        }
+
+        lock (_exchangeLock)
+        {
+            _awaiting?.Answer.TrySetException(ended);
+        }
+    }
+
+    /// <summary>A request waiting for its answer: the answer's function and transaction id, and the PDUs come so far.</summary>
+    private sealed class Exchange(ushort function, ushort transactionId)
+    {
+        public ushort Function { get; } = function;
+
+        public ushort TransactionId { get; } = transactionId;
+
+        public List<byte[]>? Parts { get; set; }
+
+        public TaskCompletionSource<IsnsPdu> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     // The ESI and SCN port: the server connects and sends ESI (are you there?) or SCN (something changed); each is
@@ -296,13 +493,12 @@ internal sealed class IsnsClient : IAsyncDisposable
         {
             while (await IsnsPdu.ReadAsync(stream, stopping).ConfigureAwait(false) is { } pdu)
             {
-                var response = new IsnsMessage((IsnsFunction)(pdu.Function | (ushort)IsnsFunction.Response), pdu.TransactionId, IsnsMessage.FlagClient);
-                response.ErrorCode(0);
-                List<(uint Tag, byte[] Value)> attributes = pdu.Attributes(0);
+                IsnsMessage response;
                 if (pdu.Function == (ushort)IsnsFunction.Esi)
                 {
                     // ESIRsp carries the request's attributes back.
-                    foreach ((uint tag, byte[] value) in attributes)
+                    response = new IsnsMessage(IsnsFunction.Esi | IsnsFunction.Response, pdu.TransactionId, IsnsMessage.FlagClient).ErrorCode(0);
+                    foreach ((uint tag, byte[] value) in pdu.Attributes(0))
                     {
                         response.Add(tag, value);
                     }
@@ -311,15 +507,7 @@ internal sealed class IsnsClient : IAsyncDisposable
                 }
                 else if (pdu.Function == (ushort)IsnsFunction.Scn)
                 {
-                    // SCNRsp names the destination: the first attribute of the SCN.
-                    if (attributes.Count > 0)
-                    {
-                        response.Add(attributes[0].Tag, attributes[0].Value);
-                        string destination = Text(attributes[0].Value);
-                        Log.IsnsNotification(_logger, destination);
-                    }
-
-                    Interlocked.Increment(ref _notifications);
+                    response = AnswerScn(pdu);
                 }
                 else
                 {
@@ -330,10 +518,32 @@ internal sealed class IsnsClient : IAsyncDisposable
                 await stream.WriteAsync(response.ToPdu(), stopping).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or OperationCanceledException or ObjectDisposedException)
         {
-            // The server's connection ended or sent garbage: it reconnects when it needs us.
+            // The server's connection ended or sent garbage (it reconnects when it needs us), or the client is stopping.
         }
+    }
+
+    // A state change notification: counted, and the access answers are asked again. SCNRsp names the destination,
+    // the first attribute of the SCN.
+    private IsnsMessage AnswerScn(IsnsPdu scn)
+    {
+        var response = new IsnsMessage(IsnsFunction.Scn | IsnsFunction.Response, scn.TransactionId, IsnsMessage.FlagClient).ErrorCode(0);
+        List<(uint Tag, byte[] Value)> attributes = scn.Attributes(0);
+        if (attributes.Count > 0)
+        {
+            response.Add(attributes[0].Tag, attributes[0].Value);
+            string destination = Text(attributes[0].Value);
+            Log.IsnsNotification(_logger, destination);
+        }
+
+        Interlocked.Increment(ref _notifications);
+        if (_driver.Options.IsnsAccessControl)
+        {
+            RequestAccessRefresh();
+        }
+
+        return response;
     }
 
     // The address the server reaches us through (an IPv4 peer of a dual-mode socket shows as IPv4-mapped IPv6).
@@ -345,11 +555,10 @@ internal sealed class IsnsClient : IAsyncDisposable
 
     private ushort NextTransaction() => ++_nextTransaction == 0 ? ++_nextTransaction : _nextTransaction;
 
-    private static string Source(string description) => description.Split([',', ' '], 2)[0];
-
     private static string Text(byte[] value) => Encoding.UTF8.GetString(value).TrimEnd('\0');
 
-    private static (string Host, int Port) SplitServer(string server)
+    /// <summary>Splits <c>host[:port]</c> (IPv6 in brackets when a port follows); the port defaults to 3205.</summary>
+    internal static (string Host, int Port) SplitServer(string server)
     {
         if (IPEndPoint.TryParse(server, out IPEndPoint? endPoint))
         {
@@ -359,4 +568,7 @@ internal sealed class IsnsClient : IAsyncDisposable
         int colon = server.LastIndexOf(':');
         return colon > 0 && int.TryParse(server.AsSpan(colon + 1), out int port) ? (server[..colon], port) : (server, 3205);
     }
+
+    /// <summary>One registration: its description (it changes when the registration does), source, targets and message.</summary>
+    private sealed record Registration(string Description, string Source, string[] Targets, IsnsMessage? Message);
 }
