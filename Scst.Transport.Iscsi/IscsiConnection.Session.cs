@@ -22,6 +22,14 @@ internal sealed partial class IscsiConnection
             return false;
         }
 
+        // A new session takes its negotiated parameters and its leading connection before the final response leaves,
+        // so that a connection joining it right after (MC/S) is counted against MaxConnections instead of finding a
+        // session that has none yet.
+        if (step.Progress == LoginProgress.Completed && _bindingIsNew && _binding is { } leading)
+        {
+            leading.Begin(_login.Result!, this);
+        }
+
         lock (_sendLock)
         {
             step.Header.WriteTo(_sendHeader);
@@ -54,11 +62,7 @@ internal sealed partial class IscsiConnection
 
         _cid = id.Cid;
         _statSn = result.NextStatSn;
-        if (_bindingIsNew)
-        {
-            session.Begin(result, this);
-        }
-        else if (session.Parameters is not { } leading || leading.SessionType != p.SessionType || leading.TargetName != p.TargetName)
+        if (!_bindingIsNew && (session.Parameters is not { } leading || leading.SessionType != p.SessionType || leading.TargetName != p.TargetName))
         {
             // A connection joins the session it named by TSIH, to the same target (RFC 7143 section 6.3.3).
             session.CancelReservation(id.Cid);

@@ -399,6 +399,23 @@ public sealed class IscsiErrorRecoveryTests(ErrorRecoveryTargetFixture fixture) 
     }
 
     [Fact]
+    public async Task McS_ASecondConnection_LoggingInTheMomentTheFirstLoginEnds_Joins()
+    {
+        // The session has its parameters before the leading login's final response leaves: a join right after it is
+        // counted against MaxConnections, not refused as if the session had none.
+        for (int round = 0; round < 20; round++)
+        {
+            string name = UniqueInitiator();
+            var (first, login) = await LoginAsync(name, errorRecoveryLevel: 0, maxConnections: 2);
+            await using var _ = first;
+            login.Status.Should().Be(LoginStatus.Success);
+            var (second, joined) = await LoginAsync(name, 0, 2, isid: first.Isid, tsih: login.Tsih, cid: 1, cmdSn: first.CmdSn);
+            await using var __ = second;
+            joined.Status.Should().Be(LoginStatus.Success, $"round {round}");
+        }
+    }
+
+    [Fact]
     public async Task McS_ConnectionsBeyondMaxConnections_AreRefused_AndLogoutOfOneKeepsTheSession()
     {
         string name = UniqueInitiator();
