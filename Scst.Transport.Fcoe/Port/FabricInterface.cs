@@ -139,42 +139,8 @@ internal sealed partial class FabricInterface : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private async Task ReceiveLoopAsync()
-    {
-        var token = _stopping.Token;
-        while (!token.IsCancellationRequested)
-        {
-            int length;
-            try
-            {
-                length = await Link.ReceiveAsync(_receiveBuffer, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (ObjectDisposedException)
-            {
-                break;
-            }
-
-            if (length == 0)
-            {
-                break;
-            }
-
-            try
-            {
-                HandleFrame(_receiveBuffer.AsSpan(0, length));
-            }
-#pragma warning disable CA1031 // One frame that trips a bug must not stop the interface: it is logged and the next one is read.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                Log.FrameFailed(_logger, Link.Name, ex);
-            }
-        }
-    }
+    private Task ReceiveLoopAsync() =>
+        Fcoe.Link.LinkReceiver.RunAsync(Link, _receiveBuffer, HandleFrame, ex => Log.FrameFailed(_logger, Link.Name, ex), _stopping.Token);
 
     private static partial class Log
     {

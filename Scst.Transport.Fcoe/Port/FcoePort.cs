@@ -1134,42 +1134,8 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
         _link.Send(frame[..length]);
     }
 
-    private async Task ReceiveLoopAsync()
-    {
-        var token = _stopping.Token;
-        while (!token.IsCancellationRequested)
-        {
-            int length;
-            try
-            {
-                length = await _link.ReceiveAsync(_receiveBuffer, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (ObjectDisposedException)
-            {
-                break;
-            }
-
-            if (length == 0)
-            {
-                break;
-            }
-
-            try
-            {
-                HandleFrame(_receiveBuffer.AsSpan(0, length));
-            }
-#pragma warning disable CA1031 // One frame that trips a bug must not stop the port: it is logged and the next one is read.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                Log.FrameFailed(_logger, Name, ex);
-            }
-        }
-    }
+    private Task ReceiveLoopAsync() =>
+        Fcoe.Link.LinkReceiver.RunAsync(_link, _receiveBuffer, HandleFrame, ex => Log.FrameFailed(_logger, Name, ex), _stopping.Token);
 
     private enum LoginStep
     {
