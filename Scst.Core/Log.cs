@@ -49,6 +49,9 @@ public static class ScstCoreEventIds
     /// <summary>A SET TARGET PORT GROUPS failed: the agent reported an error, did not answer, or left a group in another state.</summary>
     public const int StpgFailed = 1201;
 
+    /// <summary>A device's handler failed to follow an ALUA state change of its local target group (bind_alua_state).</summary>
+    public const int AluaStateBindFailed = 1202;
+
     /// <summary>The management endpoint listens.</summary>
     public const int ManagementListening = 1300;
 
@@ -105,4 +108,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = ScstCoreEventIds.StpgFailed, Level = LogLevel.Warning, Message = "SET TARGET PORT GROUPS for device {Device} (device group {DeviceGroup}) failed after {Milliseconds} ms: agent status {Status}, groups not in their requested state: '{Missed}'")]
     public static partial void StpgFailed(ILogger logger, string device, string deviceGroup, int status, string missed, long milliseconds);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.AluaStateBindFailed, Level = LogLevel.Warning, Message = "Device {Device} could not follow its target group {TargetGroup} into state {State}")]
+    public static partial void AluaStateBindFailed(ILogger logger, Exception exception, string device, string targetGroup, string state);
 }

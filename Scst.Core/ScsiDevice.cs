@@ -252,6 +252,19 @@ public abstract class ScsiDevice : IAsyncDisposable
     /// <returns>A task that completes when the device is done with the function.</returns>
     protected internal virtual ValueTask OnTaskManagementDoneAsync(TaskManagementFunction function, ScsiSession session) => ValueTask.CompletedTask;
 
+    /// <summary>
+    /// Optional. Called when the asymmetric access state of the device on this node changes: the state of the target
+    /// group of its device group that holds a local target port, set by an administrator or by SET TARGET PORT GROUPS
+    /// (SCST's on_alua_state_change). Runs before initiators are told of the change, on the thread that set the state;
+    /// the transitioning state is reported too. A handler that keeps its backing store open only while the device is
+    /// active (SCST's <c>bind_alua_state</c>) opens or closes it here; an <see cref="InvalidOperationException"/> or
+    /// <see cref="IOException"/> is logged and the state change stands. Defaults to nothing.
+    /// </summary>
+    /// <param name="state">The new state.</param>
+    protected internal virtual void OnAluaStateChanged(Alua.AluaState state)
+    {
+    }
+
     /// <summary>The task set every nexus shares when <see cref="SingleTaskSet"/> is true.</summary>
     internal TaskSet SharedTaskSet
     {

@@ -3,6 +3,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using Scst.Core;
+using Scst.Core.Alua;
 using Scst.Core.Management;
 using Scst.Handlers.Interop;
 
@@ -33,6 +34,7 @@ public sealed class FileIoDevice : VdiskDevice
     internal const string DirectIoName = "o_direct";
     internal const string AsyncName = "async";
     internal const string ActiveName = "active";
+    internal const string BindAluaStateName = "bind_alua_state";
 
     // Held for reading by every I/O, for writing while the file is opened, closed, resized or replaced.
     private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.SupportsRecursion);
@@ -44,6 +46,7 @@ public sealed class FileIoDevice : VdiskDevice
     private string _path;
     private volatile bool _active;
     private volatile bool _async;
+    private volatile bool _bindAluaState;
 
     internal FileIoDevice(string name, VdiskSettings settings, FileIoSettings file, BackingFile? backing, long blockCount)
         : base(name, VdiskFileIoHandler.HandlerName, settings, blockCount)
@@ -53,6 +56,7 @@ public sealed class FileIoDevice : VdiskDevice
         _writeThrough = file.WriteThrough;
         _directIo = file.DirectIo;
         _async = file.Async;
+        _bindAluaState = file.BindAluaState;
         _active = backing is not null;
         _file = backing?.File;
         _direct = backing?.Direct;
@@ -339,6 +343,7 @@ public sealed class FileIoDevice : VdiskDevice
         yield return CreationFlag(DirectIoName, _directIo, false);
         yield return ManagementAttribute.Boolean(AsyncName, () => _async, value => _async = value, defaultValue: false);
         yield return ManagementAttribute.Boolean(ActiveName, () => _active, SetActive, defaultValue: true);
+        yield return ManagementAttribute.Boolean(BindAluaStateName, () => _bindAluaState, value => _bindAluaState = value, defaultValue: false);
         yield return new ManagementAttribute { Name = "resync_size", Write = _ => ResyncSize() };
         yield return new ManagementAttribute { Name = "sync", Write = _ => Sync() };
     }
@@ -479,6 +484,31 @@ public sealed class FileIoDevice : VdiskDevice
         }
     }
 
+    /// <summary>
+    /// With <c>bind_alua_state</c>, the backing file follows the device's access state on this node, as SCST's does:
+    /// opened when the state becomes active/optimized or active/non-optimized, closed when it becomes standby,
+    /// unavailable, offline or transitioning (the passive side of an active/passive pair must not hold a replicated
+    /// volume open). Logical block dependent leaves it as it is.
+    /// </summary>
+    /// <param name="state">The new state.</param>
+    protected override void OnAluaStateChanged(AluaState state)
+    {
+        if (!_bindAluaState)
+        {
+            return;
+        }
+
+        switch (state)
+        {
+            case AluaState.ActiveOptimized or AluaState.ActiveNonOptimized:
+                SetActive(true);
+                break;
+            case AluaState.Standby or AluaState.Unavailable or AluaState.Offline or AluaState.Transitioning:
+                SetActive(false);
+                break;
+        }
+    }
+
     /// <summary>Changes the backing file; only while the device is inactive, as SCST allows.</summary>
     private void SetPath(string path)
     {
@@ -533,7 +563,7 @@ public sealed class FileIoDevice : VdiskDevice
 }
 
 /// <summary>The vdisk_fileio parameters beside the common ones.</summary>
-internal sealed record FileIoSettings(string Path, bool NvCache, bool WriteThrough, bool DirectIo, bool Async);
+internal sealed record FileIoSettings(string Path, bool NvCache, bool WriteThrough, bool DirectIo, bool Async, bool BindAluaState = false);
 
 /// <summary>The open descriptors of a backing file: buffered, and with O_DIRECT when asked for.</summary>
 internal sealed class BackingFile(SafeFileHandle file, SafeFileHandle? direct) : IDisposable

@@ -18,7 +18,8 @@ namespace Scst.Handlers;
 /// storage that survives power loss); <c>write_through</c> (every write is synced before it is acknowledged; WCE off);
 /// <c>o_direct</c> (the file is read and written around the page cache; requires <c>async</c>, as in SCST);
 /// <c>async</c> (I/O runs on the thread pool, not on the command's thread); <c>active</c> (0: the file stays closed
-/// until <c>active</c> is set to 1). A read-only device takes neither <c>write_through</c> nor <c>nv_cache</c>.
+/// until <c>active</c> is set to 1); <c>bind_alua_state</c> (the file is open only while the device's ALUA state on
+/// this node is active, see <see cref="FileIoDevice"/>). A read-only device takes neither <c>write_through</c> nor <c>nv_cache</c>.
 /// </remarks>
 public sealed class VdiskFileIoHandler : IDeviceHandler
 {
@@ -52,7 +53,8 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
             NvCache: p.GetBool(FileIoDevice.NvCacheName, false),
             WriteThrough: p.GetBool(FileIoDevice.WriteThroughName, false),
             DirectIo: p.GetBool(FileIoDevice.DirectIoName, false),
-            Async: p.GetBool(FileIoDevice.AsyncName, false));
+            Async: p.GetBool(FileIoDevice.AsyncName, false),
+            BindAluaState: p.GetBool(FileIoDevice.BindAluaStateName, false));
         bool active = p.GetBool(FileIoDevice.ActiveName, true);
         p.RejectUnknown();
 

@@ -220,9 +220,40 @@ public sealed class DeviceGroup
     /// the transitioning state tells no one: the unit attention comes with the state the transition ends in. A group
     /// not in the core (a scratch copy) has no one to tell.
     /// </summary>
-    internal void OnStateChanged(AluaState state)
+    /// <remarks>
+    /// When <paramref name="group"/> holds a target of this node (a member with relative target port id 0), the
+    /// state is the devices' own state on this node, and each device hears of it first
+    /// (<see cref="ScsiDevice.OnAluaStateChanged"/>): a handler that binds its backing store to the state (SCST's
+    /// <c>bind_alua_state</c>) opens or closes it before any initiator is told.
+    /// </remarks>
+    internal void OnStateChanged(TargetGroup group, AluaState state)
     {
-        if (state == AluaState.Transitioning || !Engine.DeviceGroups.Contains(this))
+        if (!Engine.DeviceGroups.Contains(this))
+        {
+            return;
+        }
+
+        if (group.Targets.Any(static t => t.RelativeTargetPortId == 0))
+        {
+            foreach (string name in Devices)
+            {
+                if (Engine.FindDevice(name) is not { } device)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    device.OnAluaStateChanged(state);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or IOException or ArgumentException)
+                {
+                    Log.AluaStateBindFailed(Engine.Logger, ex, name, group.Name, TargetGroup.StateName(state));
+                }
+            }
+        }
+
+        if (state == AluaState.Transitioning)
         {
             return;
         }
@@ -299,7 +330,7 @@ public sealed class TargetGroup
             }
 
             Volatile.Write(ref _statusCode, DeviceGroup.StpgIssuer is null ? StatusAlteredImplicitly : StatusAlteredBySetTargetPortGroups);
-            DeviceGroup.OnStateChanged(value);
+            DeviceGroup.OnStateChanged(this, value);
         }
     }
 

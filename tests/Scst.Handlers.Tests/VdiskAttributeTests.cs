@@ -3,6 +3,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Scst.Core;
+using Scst.Core.Alua;
 using Scst.Core.Management;
 using Scst.Events;
 using Scst.Testing;
@@ -471,6 +472,64 @@ public sealed class VdiskAttributeTests : IDisposable
         SenseAssert.IsCheckCondition((await ReadAsync(session, CdbBuilder.Read10(0, 1), 512)).Result, SenseCode.MediumNotPresent);
         (await new ManagementTree(stack.Engine).WriteAsync("devices/disk0/active", "1")).Should().Be(ManagementResult.Ok);
         SenseAssert.IsGood((await ReadAsync(session, CdbBuilder.Read10(0, 1), 512)).Result);
+    }
+
+    [Fact]
+    public async Task BindAluaState_TheFileFollowsTheLocalTargetGroupsState_ARemoteGroupChangesNothing()
+    {
+        await using ScstStack stack = await StartFileIoAsync(new() { ["bind_alua_state"] = "1" });
+        var tree = new ManagementTree(stack.Engine);
+        string path = _dir.File("disk0.img");
+        Read(tree, "disk0", "bind_alua_state").Should().Be("1\n[key]\n");
+        DeviceGroup dg = stack.Engine.CreateDeviceGroup("dg");
+        dg.AddDevice("disk0");
+        TargetGroup local = dg.CreateTargetGroup("local");
+        local.GroupId = 1;
+        local.AddTarget(ScstStack.TargetName);
+        TargetGroup remote = dg.CreateTargetGroup("remote");
+        remote.GroupId = 2;
+        remote.AddTarget("peer-target").RelativeTargetPortId = 200;
+
+        remote.State = AluaState.Standby;
+        OpenDescriptorsOf(path).Should().BeGreaterThan(0, "the other node's group going standby says nothing of this node");
+        Read(tree, "disk0", "active").Should().Be("1\n");
+
+        local.State = AluaState.Transitioning;
+        OpenDescriptorsOf(path).Should().Be(0, "a device in transition to another state lets go of its store");
+        local.State = AluaState.Standby;
+        OpenDescriptorsOf(path).Should().Be(0);
+        Read(tree, "disk0", "active").Should().Be("0\n[key]\n");
+
+        local.State = AluaState.ActiveNonOptimized;
+        OpenDescriptorsOf(path).Should().BeGreaterThan(0);
+        Read(tree, "disk0", "active").Should().Be("1\n");
+        LocalSession session = stack.OpenSession();
+        await RunAsync(session, CdbBuilder.TestUnitReady()); // the unit attention of the state changes
+        SenseAssert.IsGood((await ReadAsync(session, CdbBuilder.Read10(0, 1), 512)).Result);
+
+        local.State = AluaState.Offline;
+        OpenDescriptorsOf(path).Should().Be(0);
+        local.State = AluaState.ActiveOptimized;
+        OpenDescriptorsOf(path).Should().BeGreaterThan(0);
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task BindAluaState_Off_IsTheFileIoDefault_AndTheFileStaysOpenInStandby()
+    {
+        await using ScstStack stack = await StartFileIoAsync();
+        var tree = new ManagementTree(stack.Engine);
+        Read(tree, "disk0", "bind_alua_state").Should().Be("0\n");
+        DeviceGroup dg = stack.Engine.CreateDeviceGroup("dg");
+        dg.AddDevice("disk0");
+        TargetGroup local = dg.CreateTargetGroup("local");
+        local.GroupId = 1;
+        local.AddTarget(ScstStack.TargetName);
+
+        local.State = AluaState.Standby;
+
+        OpenDescriptorsOf(_dir.File("disk0.img")).Should().BeGreaterThan(0);
+        Read(tree, "disk0", "active").Should().Be("1\n");
     }
 
     [Fact]
