@@ -128,7 +128,7 @@ internal static class Inquiry
         switch (page)
         {
             case 0x00:
-                ReadOnlySpan<byte> pages = block ? [0x00, 0x80, 0x83, 0x8F, 0xB0, 0xB1, 0xB2] : [0x00, 0x80, 0x83, 0x8F];
+                ReadOnlySpan<byte> pages = block ? [0x00, 0x80, 0x83, 0x86, 0x8F, 0xB0, 0xB1, 0xB2] : [0x00, 0x80, 0x83, 0x86, 0x8F];
                 pages.CopyTo(d[4..]);
                 pageLength = pages.Length;
                 break;
@@ -137,6 +137,15 @@ internal static class Inquiry
                 break;
             case 0x83:
                 pageLength = DeviceIdentification(d[4..], command);
+                break;
+            case 0x86:
+                // Extended INQUIRY Data (SPC-4 7.8.7): no protection information; HEADSUP, ORDSUP and SIMPSUP, the task
+                // attributes the task set honours; V_SUP while a volatile write cache is on (SYNCHRONIZE CACHE then
+                // matters); LUICLR, since a unit attention is cleared for the I_T nexus that reports it alone.
+                pageLength = 0x3C;
+                d[5] = 0x04 | 0x02 | 0x01;
+                d[6] = device.WriteCacheEnabled ? (byte)0x01 : (byte)0x00;
+                d[7] = 0x01;
                 break;
             case 0x8F:
                 pageLength = ThirdPartyCopyPage.Write(d[4..]);

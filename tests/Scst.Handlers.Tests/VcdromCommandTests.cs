@@ -120,7 +120,7 @@ public sealed class VcdromCommandTests : IAsyncLifetime
         byte[] pages = await ReadDataAsync(CdbBuilder.Inquiry(255, evpd: true, page: 0x00), 255);
 
         pages[0].Should().Be(0x05);
-        pages[4..].Should().Equal(0x00, 0x80, 0x83, 0x8F);
+        pages[4..].Should().Equal(0x00, 0x80, 0x83, 0x86, 0x8F);
         SenseAssert.IsInvalidFieldInCdb(await RunAsync(CdbBuilder.Inquiry(255, evpd: true, page: 0xB0), DataDirection.Read, new byte[255]), 2);
         SenseAssert.IsInvalidFieldInCdb(await RunAsync(CdbBuilder.Inquiry(255, evpd: true, page: 0xB1), DataDirection.Read, new byte[255]), 2);
     }

@@ -92,7 +92,33 @@ public sealed class InquiryTests
         (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: true, page: 0x00));
 
         SenseAssert.IsGood(result);
-        ByteAssert.Equal(ByteAssert.FromHex("00 00 0007 00 80 83 8F B0 B1 B2"), d);
+        ByteAssert.Equal(ByteAssert.FromHex("00 00 0008 00 80 83 86 8F B0 B1 B2"), d);
+        stack.AssertNoLeaks();
+    }
+
+    [Theory]
+    [InlineData("1", 0x01)]
+    [InlineData("0", 0x00)]
+    public async Task Inquiry_Vpd86_ReportsTaskAttributes_LuiClr_AndVSupOnlyWithAWriteCache(string writeCacheOn, byte vSup)
+    {
+        using var dir = new TempDirectory();
+        await using ScstStack stack = await ScstStack.StartAsync("vdisk_fileio", "disk0", new Dictionary<string, string>
+        {
+            ["filename"] = dir.File("disk0.img"), ["size"] = "1M", ["write_through"] = writeCacheOn == "1" ? "0" : "1",
+        });
+        LocalSession session = stack.OpenSession();
+
+        (LocalResult result, byte[] d) = await InquireAsync(session, 0, CdbBuilder.Inquiry(255, evpd: true, page: 0x86));
+
+        SenseAssert.IsGood(result);
+        d.Should().HaveCount(64);
+        d[1].Should().Be(0x86);
+        BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(2)).Should().Be(0x3C);
+        d[4].Should().Be(0, "no protection information");
+        d[5].Should().Be(0x07, "HEADSUP, ORDSUP and SIMPSUP");
+        d[6].Should().Be(vSup, "V_SUP follows the volatile write cache");
+        d[7].Should().Be(0x01, "LUICLR");
+        d[8..].Should().OnlyContain(b => b == 0);
         stack.AssertNoLeaks();
     }
 
