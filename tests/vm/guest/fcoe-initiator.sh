@@ -12,6 +12,7 @@
 # Disk layout: fio 4 KiB random writes on [0, 32 MiB), fio 1 MiB sequential writes on [64, 96) MiB, a dd pattern of
 # 8 MiB at 128 MiB; after a LUN reset the same regions are verified again.
 . /mnt/host/params.sh
+. /mnt/host/fio-verify.sh
 : "${LUN_BYTES:?}"
 TARGET_WWPN=${TARGET_WWPN:-}
 LOGIN_S=${LOGIN_S:-60}
@@ -106,34 +107,8 @@ echo "FCHOST port_id=$(cat "$HOST/port_id") port_name=$(cat "$HOST/port_name") s
      "maxframe_size=$(cat "$HOST/maxframe_size" 2>/dev/null | tr -d ' ')"
 lsscsi -t | sed 's/^/  lsscsi: /'
 
-# --- fio-write-verify: 64 MiB written, every block read back and checked with CRC32C.
-cat > /tmp/verify.fio <<JOB
-[global]
-filename=$DEV
-direct=1
-ioengine=libaio
-verify=crc32c
-verify_fatal=1
-do_verify=1
-randrepeat=1
-randseed=4242
-[random-4k]
-rw=randwrite
-bs=4k
-iodepth=8
-offset=0
-size=32M
-[sequential-1m]
-stonewall
-rw=write
-bs=1M
-iodepth=4
-offset=64M
-size=32M
-JOB
-fio --output-format=terse --terse-version=3 /tmp/verify.fio > /tmp/fio-write.txt 2>&1 ||
-  { cat /tmp/fio-write.txt; fail fio-write-verify "fio reported an error"; }
-ok fio-write-verify "$(awk -F';' '{ printf "%s: write %s KiB/s read %s KiB/s; ", $3, $48, $7 }' /tmp/fio-write.txt)"
+# --- fio-write-verify (guest/fio-verify.sh)
+fio_write_verify "$DEV"
 
 # --- dd-write, dd-verify-1: an 8 MiB random pattern at 128 MiB, written with O_DIRECT and read back.
 head -c $((8 << 20)) /dev/urandom > /tmp/pattern

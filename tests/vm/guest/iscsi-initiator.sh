@@ -12,6 +12,7 @@
 # Disk layout: fio 4 KiB random writes on [0, 32 MiB), fio 1 MiB sequential writes on [64, 96) MiB, a dd pattern on
 # [128, 136) MiB. Everything written in the first session is verified again in the second.
 . /mnt/host/params.sh
+. /mnt/host/fio-verify.sh
 : "${PORTAL:?}" "${TARGET:?}" "${LUN_BYTES:?}"
 DIGEST=${DIGEST:-None}
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
@@ -109,33 +110,7 @@ ok node
 iscsiadm "${NODE[@]}" --login >/dev/null || fail login-1 "iscsiadm --login failed"
 wait_disk login-1
 
-cat > /tmp/verify.fio <<JOB
-[global]
-filename=$DEV
-direct=1
-ioengine=libaio
-verify=crc32c
-verify_fatal=1
-do_verify=1
-randrepeat=1
-randseed=4242
-[random-4k]
-rw=randwrite
-bs=4k
-iodepth=8
-offset=0
-size=32M
-[sequential-1m]
-stonewall
-rw=write
-bs=1M
-iodepth=4
-offset=64M
-size=32M
-JOB
-fio --output-format=terse --terse-version=3 /tmp/verify.fio > /tmp/fio-write.txt 2>&1 ||
-  { cat /tmp/fio-write.txt; fail fio-write-verify "fio reported an error"; }
-ok fio-write-verify "$(awk -F';' '{ printf "%s: write %s KiB/s read %s KiB/s; ", $3, $48, $7 }' /tmp/fio-write.txt)"
+fio_write_verify "$DEV"
 
 head -c 8388608 /dev/urandom > /tmp/pattern
 dd if=/tmp/pattern of="$DEV" bs=1M seek=128 oflag=direct conv=fsync status=none || fail dd-write "dd failed"
