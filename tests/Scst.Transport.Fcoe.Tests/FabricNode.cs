@@ -88,6 +88,21 @@ internal sealed class FabricNode : IDisposable
         Link.Send(_frame.AsSpan(0, length));
     }
 
+    /// <summary>The header of a frame that opens an exchange (or continues one as its originator): no RX_ID yet.</summary>
+    public static FcFrameHeader Request(byte rCtl, byte type, uint destination, uint source, ushort oxId) => new()
+    {
+        RCtl = rCtl, DestinationId = destination, SourceId = source, Type = type, FCtl = FCtl.Request, OxId = oxId,
+        RxId = FcFrameHeader.UnassignedExchangeId,
+    };
+
+    /// <summary>Sends an FCP_CMND IU for <paramref name="cdb"/> from <paramref name="initiatorId"/> to <paramref name="targetId"/>.</summary>
+    public void SendFcpCommand(byte[] cdb, uint length, bool write, uint targetId, uint initiatorId, ushort oxId)
+    {
+        var iu = new byte[FcpCommand.MinLength];
+        FcpCommand.Write(iu, 0, cdb, length, readData: !write, writeData: write);
+        SendFc(Request(RCtl.FcpCommand, FcType.Fcp, targetId, initiatorId, oxId), iu);
+    }
+
     private void Receive(byte[] data)
     {
         if (!Ethernet.TryReadHeader(data, out ushort etherType, out _, out _))

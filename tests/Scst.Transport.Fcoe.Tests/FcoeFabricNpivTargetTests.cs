@@ -232,8 +232,8 @@ public sealed class FcoeFabricNpivTargetTests : IAsyncLifetime
         _initiator.Unclaimed.Clear();
         var plogi = new byte[ServiceParameters.Length];
         _initiator.Responder!.LocalServiceParameters.WriteTo(plogi, ElsCode.Plogi);
-        _initiator.SendFc(Request(RCtl.ElsRequest, FcType.Els, targetId, initiatorId, oxId), plogi);
-        _initiator.SendFc(Request(RCtl.ElsRequest, FcType.Els, targetId, initiatorId, (ushort)(oxId + 1)),
+        _initiator.SendFc(FabricNode.Request(RCtl.ElsRequest, FcType.Els, targetId, initiatorId, oxId), plogi);
+        _initiator.SendFc(FabricNode.Request(RCtl.ElsRequest, FcType.Els, targetId, initiatorId, (ushort)(oxId + 1)),
             PortPayloads.Prli(PrliFlags.EstablishImagePair, 0x1A2));
         _net.Pump();
         _initiator.Unclaimed.Select(f => (f.Header.SourceId, f.Header.RCtl, f.Header.OxId, f.Payload[0])).Should()
@@ -245,20 +245,20 @@ public sealed class FcoeFabricNpivTargetTests : IAsyncLifetime
     {
         uint initiatorId = _initiator.Port.PortId;
         _initiator.Unclaimed.Clear();
-        SendCommand(CdbBuilder.Write10(8, 8), 4096, write: true, targetId, initiatorId, oxId);
+        _initiator.SendFcpCommand(CdbBuilder.Write10(8, 8), 4096, write: true, targetId, initiatorId, oxId);
         _net.Pump();
         var ready = _initiator.Unclaimed.Should().ContainSingle().Subject;
         (ready.Header.RCtl, ready.Header.SourceId).Should().Be((RCtl.FcpTransferReady, targetId));
         for (int i = 0; i < 2; i++)
         {
-            var header = Request(RCtl.FcpData, FcType.Fcp, targetId, initiatorId, oxId) with
+            var header = FabricNode.Request(RCtl.FcpData, FcType.Fcp, targetId, initiatorId, oxId) with
             {
                 FCtl = i == 1 ? FCtl.DataOutLast : FCtl.DataOut, RxId = ready.Header.RxId, SeqId = 1, SeqCnt = (ushort)i, Parameter = (uint)(i * 2048),
             };
             _initiator.SendFc(header, data.AsSpan(i * 2048, 2048));
         }
 
-        await PumpUntilAsync(() => _initiator.Unclaimed.Count == 2);
+        await _net.PumpUntilAsync(() => _initiator.Unclaimed.Count == 2);
         (_initiator.Unclaimed[1].Header.RCtl, _initiator.Unclaimed[1].Payload[11]).Should().Be((RCtl.FcpResponse, (byte)ScsiStatus.Good));
     }
 
@@ -266,44 +266,10 @@ public sealed class FcoeFabricNpivTargetTests : IAsyncLifetime
     private async Task<byte[]> ReadAsync(uint targetId, ushort oxId)
     {
         _initiator.Unclaimed.Clear();
-        SendCommand(CdbBuilder.Read10(8, 8), 4096, write: false, targetId, _initiator.Port.PortId, oxId);
-        await PumpUntilAsync(() => _initiator.Unclaimed.Any(f => f.Header.RCtl == RCtl.FcpResponse));
+        _initiator.SendFcpCommand(CdbBuilder.Read10(8, 8), 4096, write: false, targetId, _initiator.Port.PortId, oxId);
+        await _net.PumpUntilAsync(() => _initiator.Unclaimed.Any(f => f.Header.RCtl == RCtl.FcpResponse));
         _initiator.Unclaimed.Should().OnlyContain(f => f.Header.SourceId == targetId && f.Header.OxId == oxId);
         _initiator.Unclaimed[^1].Payload[11].Should().Be((byte)ScsiStatus.Good);
         return [.. _initiator.Unclaimed.Where(f => f.Header.RCtl == RCtl.FcpData).SelectMany(f => f.Payload)];
     }
-
-    private void SendCommand(byte[] cdb, uint length, bool write, uint targetId, uint initiatorId, ushort oxId)
-    {
-        var iu = new byte[FcpCommand.MinLength];
-        FcpCommand.Write(iu, 0, cdb, length, readData: !write, writeData: write);
-        _initiator.SendFc(Request(RCtl.FcpCommand, FcType.Fcp, targetId, initiatorId, oxId), iu);
-    }
-
-    // The core may complete a command on another thread (fileio I/O): pump until the frames have come.
-    private async Task PumpUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TestFcoeInitiator.Patience;
-        while (true)
-        {
-            _net.Pump();
-            if (condition())
-            {
-                return;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TestAssertionException("The frames did not come in time.");
-            }
-
-            await Task.Delay(5, TestContext.Current.CancellationToken);
-        }
-    }
-
-    private static FcFrameHeader Request(byte rCtl, byte type, uint destination, uint source, ushort oxId) => new()
-    {
-        RCtl = rCtl, DestinationId = destination, SourceId = source, Type = type, FCtl = FCtl.Request, OxId = oxId,
-        RxId = FcFrameHeader.UnassignedExchangeId,
-    };
 }

@@ -72,8 +72,8 @@ public sealed class FcoeFabricTargetTests : IAsyncLifetime
         // PLOGI and PRLI through the FCF: the target's replies come back from the FCF's MAC as every fabric frame does.
         var plogi = new byte[ServiceParameters.Length];
         _initiator.Responder!.LocalServiceParameters.WriteTo(plogi, ElsCode.Plogi);
-        _initiator.SendFc(Request(RCtl.ElsRequest, FcType.Els, targetId, initiatorId, 0x0011), plogi);
-        _initiator.SendFc(Request(RCtl.ElsRequest, FcType.Els, targetId, initiatorId, 0x0012), PortPayloads.Prli(PrliFlags.EstablishImagePair, 0x1A2));
+        _initiator.SendFc(FabricNode.Request(RCtl.ElsRequest, FcType.Els, targetId, initiatorId, 0x0011), plogi);
+        _initiator.SendFc(FabricNode.Request(RCtl.ElsRequest, FcType.Els, targetId, initiatorId, 0x0012), PortPayloads.Prli(PrliFlags.EstablishImagePair, 0x1A2));
         _net.Pump();
         _initiator.Unclaimed.Select(f => (f.Header.RCtl, f.Header.OxId, f.Payload[0])).Should()
             .Equal((RCtl.ElsReply, (ushort)0x0011, ElsCode.LsAcc), (RCtl.ElsReply, (ushort)0x0012, ElsCode.LsAcc));
@@ -84,26 +84,26 @@ public sealed class FcoeFabricTargetTests : IAsyncLifetime
         _initiator.Unclaimed.Clear();
         byte[] data = new byte[4096];
         new Random(3).NextBytes(data);
-        SendCommand(CdbBuilder.Write10(8, 8), 4096, write: true, targetId, initiatorId, 0x0020);
+        _initiator.SendFcpCommand(CdbBuilder.Write10(8, 8), 4096, write: true, targetId, initiatorId, 0x0020);
         _net.Pump();
         var ready = _initiator.Unclaimed.Should().ContainSingle().Subject;
         ready.Header.RCtl.Should().Be(RCtl.FcpTransferReady);
         for (int i = 0; i < 2; i++)
         {
-            var header = Request(RCtl.FcpData, FcType.Fcp, targetId, initiatorId, 0x0020) with
+            var header = FabricNode.Request(RCtl.FcpData, FcType.Fcp, targetId, initiatorId, 0x0020) with
             {
                 FCtl = i == 1 ? FCtl.DataOutLast : FCtl.DataOut, RxId = ready.Header.RxId, SeqId = 1, SeqCnt = (ushort)i, Parameter = (uint)(i * 2048),
             };
             _initiator.SendFc(header, data.AsSpan(i * 2048, 2048));
         }
 
-        await PumpUntilAsync(() => _initiator.Unclaimed.Count == 2);
+        await _net.PumpUntilAsync(() => _initiator.Unclaimed.Count == 2);
         _initiator.Unclaimed[1].Header.RCtl.Should().Be(RCtl.FcpResponse);
         _initiator.Unclaimed[1].Payload[11].Should().Be((byte)ScsiStatus.Good);
 
         _initiator.Unclaimed.Clear();
-        SendCommand(CdbBuilder.Read10(8, 8), 4096, write: false, targetId, initiatorId, 0x0021);
-        await PumpUntilAsync(() => _initiator.Unclaimed.Any(f => f.Header.RCtl == RCtl.FcpResponse));
+        _initiator.SendFcpCommand(CdbBuilder.Read10(8, 8), 4096, write: false, targetId, initiatorId, 0x0021);
+        await _net.PumpUntilAsync(() => _initiator.Unclaimed.Any(f => f.Header.RCtl == RCtl.FcpResponse));
         _initiator.Unclaimed.Where(f => f.Header.RCtl == RCtl.FcpData).SelectMany(f => f.Payload).Should().Equal(data);
         _initiator.Unclaimed[^1].Payload[11].Should().Be((byte)ScsiStatus.Good);
     }
@@ -121,38 +121,4 @@ public sealed class FcoeFabricTargetTests : IAsyncLifetime
         _net.RunUntil(() => port.PortId is not null && services.Registered, TimeSpan.FromSeconds(30)).Should().BeTrue();
         _fcf.Registry[port.PortId!.Value].PortName.Should().Be(TargetName);
     }
-
-    private void SendCommand(byte[] cdb, uint length, bool write, uint targetId, uint initiatorId, ushort oxId)
-    {
-        var iu = new byte[FcpCommand.MinLength];
-        FcpCommand.Write(iu, 0, cdb, length, readData: !write, writeData: write);
-        _initiator.SendFc(Request(RCtl.FcpCommand, FcType.Fcp, targetId, initiatorId, oxId), iu);
-    }
-
-    // The core may complete a command on another thread (fileio I/O): pump until the frames have come.
-    private async Task PumpUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TestFcoeInitiator.Patience;
-        while (true)
-        {
-            _net.Pump();
-            if (condition())
-            {
-                return;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TestAssertionException("The frames did not come in time.");
-            }
-
-            await Task.Delay(5, TestContext.Current.CancellationToken);
-        }
-    }
-
-    private static FcFrameHeader Request(byte rCtl, byte type, uint destination, uint source, ushort oxId) => new()
-    {
-        RCtl = rCtl, DestinationId = destination, SourceId = source, Type = type, FCtl = FCtl.Request, OxId = oxId,
-        RxId = FcFrameHeader.UnassignedExchangeId,
-    };
 }

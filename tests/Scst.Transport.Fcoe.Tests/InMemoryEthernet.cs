@@ -1,6 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
 using Microsoft.Extensions.Time.Testing;
+using Scst.Testing;
 using Scst.Transport.Fcoe.Protocol;
 
 namespace Scst.Transport.Fcoe.Tests;
@@ -54,6 +55,30 @@ internal sealed class InMemoryEthernet
             {
                 link.Deliver(frame);
             }
+        }
+    }
+
+    /// <summary>
+    /// Pumps until <paramref name="condition"/> holds, waiting a little between rounds: the core may complete a command
+    /// on another thread (fileio I/O), so its frames can come after a pump found none.
+    /// </summary>
+    public async Task PumpUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TestFcoeInitiator.Patience;
+        while (true)
+        {
+            Pump();
+            if (condition())
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TestAssertionException("The frames did not come in time.");
+            }
+
+            await Task.Delay(5, TestContext.Current.CancellationToken);
         }
     }
 
