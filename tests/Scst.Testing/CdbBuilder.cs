@@ -160,6 +160,39 @@ public static class CdbBuilder
         return cdb;
     }
 
+    /// <summary>REPORT TARGET PORT GROUPS (MAINTENANCE IN A3h/0Ah); <paramref name="format"/> 1 is the extended header.</summary>
+    public static byte[] ReportTargetPortGroups(int format = 0, uint allocationLength = 1024)
+    {
+        var cdb = new byte[12];
+        cdb[0] = 0xA3;
+        cdb[1] = (byte)((format << 5) | 0x0A);
+        BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), allocationLength);
+        return cdb;
+    }
+
+    /// <summary>SET TARGET PORT GROUPS (MAINTENANCE OUT A4h/0Ah) with a parameter list of <paramref name="parameterListLength"/> bytes.</summary>
+    public static byte[] SetTargetPortGroups(int parameterListLength)
+    {
+        var cdb = new byte[12];
+        cdb[0] = 0xA4;
+        cdb[1] = 0x0A;
+        BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), (uint)parameterListLength);
+        return cdb;
+    }
+
+    /// <summary>The parameter list of SET TARGET PORT GROUPS: four reserved bytes, then one descriptor per request.</summary>
+    public static byte[] TargetPortGroupDescriptors(params (Scst.Core.Alua.AluaState State, int GroupId)[] requests)
+    {
+        var list = new byte[4 + (4 * requests.Length)];
+        for (int i = 0; i < requests.Length; i++)
+        {
+            list[4 + (4 * i)] = (byte)requests[i].State;
+            BinaryPrimitives.WriteUInt16BigEndian(list.AsSpan(6 + (4 * i)), (ushort)requests[i].GroupId);
+        }
+
+        return list;
+    }
+
     private static byte[] Rw12(byte opcode, uint lba, uint blocks, bool fua)
     {
         var cdb = new byte[12];

@@ -41,15 +41,6 @@ public sealed class AluaCommandPathTests
 
     private static TargetGroup Group(ScstStack stack, string name) => stack.Engine.FindDeviceGroup("dg")!.FindTargetGroup(name)!;
 
-    private static byte[] ReportTargetPortGroups(int format = 0, uint allocationLength = 1024)
-    {
-        var cdb = new byte[12];
-        cdb[0] = 0xA3;
-        cdb[1] = (byte)((format << 5) | 0x0A);
-        BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), allocationLength);
-        return cdb;
-    }
-
     private static async Task<(LocalResult Result, byte[] Data)> ReadAsync(LocalSession session, byte[] cdb, int length = 1024)
     {
         var data = new byte[length];
@@ -156,7 +147,7 @@ public sealed class AluaCommandPathTests
         ushort tgt2 = stack.Target(SecondTarget).RelativeTargetPortId;
         LocalSession session = stack.OpenSession();
 
-        (LocalResult result, byte[] d) = await ReadAsync(session, ReportTargetPortGroups());
+        (LocalResult result, byte[] d) = await ReadAsync(session, CdbBuilder.ReportTargetPortGroups());
 
         SenseAssert.IsGood(result);
         ByteAssert.Equal(ByteAssert.FromHex(
@@ -172,7 +163,7 @@ public sealed class AluaCommandPathTests
         await using ScstStack stack = await StartAsync(AluaState.Unavailable);
         LocalSession session = stack.OpenSession(SecondTarget);
 
-        (LocalResult result, byte[] d) = await ReadAsync(session, ReportTargetPortGroups(format: 1));
+        (LocalResult result, byte[] d) = await ReadAsync(session, CdbBuilder.ReportTargetPortGroups(format: 1));
 
         SenseAssert.IsGood(result); // REPORT TARGET PORT GROUPS runs in the unavailable state
         d.Length.Should().Be(8 + 12 + 16);
@@ -191,7 +182,7 @@ public sealed class AluaCommandPathTests
         await using ScstStack stack = await StartAsync();
         LocalSession session = stack.OpenSession();
 
-        (LocalResult result, byte[] d) = await ReadAsync(session, ReportTargetPortGroups(allocationLength: 10));
+        (LocalResult result, byte[] d) = await ReadAsync(session, CdbBuilder.ReportTargetPortGroups(allocationLength: 10));
 
         SenseAssert.IsGood(result);
         d.Length.Should().Be(10);
@@ -207,10 +198,10 @@ public sealed class AluaCommandPathTests
         TargetGroup near = Group(stack, "near");
         LocalSession session = stack.OpenSession();
 
-        SenseAssert.IsInvalidFieldInCdb((await ReadAsync(session, ReportTargetPortGroups(format: 2))).Result, 1, 7);
+        SenseAssert.IsInvalidFieldInCdb((await ReadAsync(session, CdbBuilder.ReportTargetPortGroups(format: 2))).Result, 1, 7);
 
         near.DeviceGroup.RemoveDevice("null0");
-        SenseAssert.IsCheckCondition((await ReadAsync(session, ReportTargetPortGroups())).Result, SenseCode.InvalidOpcode);
+        SenseAssert.IsCheckCondition((await ReadAsync(session, CdbBuilder.ReportTargetPortGroups())).Result, SenseCode.InvalidOpcode);
         stack.AssertNoLeaks();
     }
 
@@ -228,7 +219,7 @@ public sealed class AluaCommandPathTests
         SenseAssert.IsGood((await ReadAsync(standby, CdbBuilder.ReportLuns(), 4096)).Result);
         SenseAssert.IsGood((await ReadAsync(standby, CdbBuilder.ModeSense6(0x3F), 255)).Result);
         SenseAssert.IsGood((await ReadAsync(standby, CdbBuilder.RequestSense(), 252)).Result);
-        SenseAssert.IsGood((await ReadAsync(standby, ReportTargetPortGroups())).Result);
+        SenseAssert.IsGood((await ReadAsync(standby, CdbBuilder.ReportTargetPortGroups())).Result);
 
         SenseAssert.IsGood(await TestUnitReadyAsync(active));
         SenseAssert.IsGood((await ReadAsync(active, CdbBuilder.Read10(0, 1), 512)).Result);
@@ -251,7 +242,7 @@ public sealed class AluaCommandPathTests
         SenseAssert.IsGood((await ReadAsync(session, CdbBuilder.Inquiry(96), 96)).Result);
         SenseAssert.IsGood((await ReadAsync(session, CdbBuilder.ReportLuns(), 4096)).Result);
         SenseAssert.IsGood((await ReadAsync(session, CdbBuilder.RequestSense(), 252)).Result);
-        SenseAssert.IsGood((await ReadAsync(session, ReportTargetPortGroups())).Result);
+        SenseAssert.IsGood((await ReadAsync(session, CdbBuilder.ReportTargetPortGroups())).Result);
         stack.AssertNoLeaks();
     }
 

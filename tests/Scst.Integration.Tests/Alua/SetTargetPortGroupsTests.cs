@@ -42,41 +42,18 @@ public sealed class SetTargetPortGroupsTests
 
     private static TargetGroup Group(ScstStack stack, string name) => stack.Engine.FindDeviceGroup("dg")!.FindTargetGroup(name)!;
 
-    private static byte[] Stpg(int parameterListLength)
-    {
-        var cdb = new byte[12];
-        cdb[0] = 0xA4;
-        cdb[1] = 0x0A;
-        BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), (uint)parameterListLength);
-        return cdb;
-    }
-
-    private static byte[] Descriptors(params (AluaState State, int GroupId)[] requests)
-    {
-        var list = new byte[4 + (4 * requests.Length)];
-        for (int i = 0; i < requests.Length; i++)
-        {
-            list[4 + (4 * i)] = (byte)requests[i].State;
-            BinaryPrimitives.WriteUInt16BigEndian(list.AsSpan(6 + (4 * i)), (ushort)requests[i].GroupId);
-        }
-
-        return list;
-    }
+    private static byte[] Descriptors(params (AluaState State, int GroupId)[] requests) => CdbBuilder.TargetPortGroupDescriptors(requests);
 
     private static ValueTask<LocalResult> SendStpgAsync(LocalSession session, byte[] list) =>
-        session.ExecuteAsync(0, Stpg(list.Length), DataDirection.Write, list);
+        session.ExecuteAsync(0, CdbBuilder.SetTargetPortGroups(list.Length), DataDirection.Write, list);
 
     private static ValueTask<LocalResult> TestUnitReadyAsync(LocalSession session) =>
         session.ExecuteAsync(0, CdbBuilder.TestUnitReady(), DataDirection.None, Memory<byte>.Empty);
 
     private static async Task<byte[]> ReportTargetPortGroupsAsync(LocalSession session)
     {
-        var cdb = new byte[12];
-        cdb[0] = 0xA3;
-        cdb[1] = 0x0A;
-        BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), 1024);
         var data = new byte[1024];
-        LocalResult result = await session.ExecuteAsync(0, cdb, DataDirection.Read, data);
+        LocalResult result = await session.ExecuteAsync(0, CdbBuilder.ReportTargetPortGroups(), DataDirection.Read, data);
         SenseAssert.IsGood(result);
         return data[..result.TransferredLength];
     }
@@ -174,7 +151,7 @@ public sealed class SetTargetPortGroupsTests
         SenseAssert.IsGood(await SendStpgAsync(session, Descriptors((AluaState.ActiveOptimized, 1), (AluaState.ActiveOptimized, 2))));
         agent.TryRead(out _).Should().BeFalse("nothing changes, so no agent is asked");
         SenseAssert.IsGood(await SendStpgAsync(session, Descriptors()));
-        SenseAssert.IsGood(await session.ExecuteAsync(0, Stpg(0), DataDirection.None, Memory<byte>.Empty));
+        SenseAssert.IsGood(await session.ExecuteAsync(0, CdbBuilder.SetTargetPortGroups(0), DataDirection.None, Memory<byte>.Empty));
 
         Task<List<StpgUserInvokeEvent>> agentRun = RunAgentAsync(stack, agent, events: 1);
         SenseAssert.IsGood(await SendStpgAsync(session, Descriptors((AluaState.ActiveOptimized, 1), (AluaState.Offline, 2))));

@@ -325,18 +325,8 @@ public sealed class StpgdSampleTests
 
     private static ValueTask<LocalResult> SetTargetPortGroupsAsync(LocalSession session, params (AluaState State, int GroupId)[] requests)
     {
-        var list = new byte[4 + (4 * requests.Length)];
-        for (int i = 0; i < requests.Length; i++)
-        {
-            list[4 + (4 * i)] = (byte)requests[i].State;
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(list.AsSpan(6 + (4 * i)), (ushort)requests[i].GroupId);
-        }
-
-        var cdb = new byte[12];
-        cdb[0] = 0xA4;
-        cdb[1] = 0x0A;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), (uint)list.Length);
-        return session.ExecuteAsync(0, cdb, DataDirection.Write, list);
+        byte[] list = CdbBuilder.TargetPortGroupDescriptors(requests);
+        return session.ExecuteAsync(0, CdbBuilder.SetTargetPortGroups(list.Length), DataDirection.Write, list);
     }
 
     private static ValueTask<LocalResult> TestUnitReadyAsync(LocalSession session) =>
@@ -344,12 +334,8 @@ public sealed class StpgdSampleTests
 
     private static async Task<byte[]> ReportTargetPortGroupsAsync(LocalSession session)
     {
-        var cdb = new byte[12];
-        cdb[0] = 0xA3;
-        cdb[1] = 0x0A;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), 1024);
         var data = new byte[1024];
-        LocalResult result = await session.ExecuteAsync(0, cdb, DataDirection.Read, data);
+        LocalResult result = await session.ExecuteAsync(0, CdbBuilder.ReportTargetPortGroups(), DataDirection.Read, data);
         SenseAssert.IsGood(result);
         return data[..result.TransferredLength];
     }
