@@ -96,18 +96,7 @@ public sealed class VcdromSampleTargetTests : IDisposable
     // The sample built with the solution, from the same configuration as this test assembly; its output goes to a log.
     private Process Start(params string[] arguments)
     {
-        string configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!);
-        string root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Scst.sln")))
-        {
-            root = Path.GetDirectoryName(root.TrimEnd('/')) ?? throw new InvalidOperationException("Scst.sln not found above the test assembly.");
-        }
-
-        string exe = Path.Combine(root, "samples", "Scst.Samples.Target", "bin", configuration, "net10.0", "Scst.Samples.Target");
-        if (!File.Exists(exe))
-        {
-            throw new InvalidOperationException($"{exe} is missing: build Scst.sln ({configuration}) first.");
-        }
+        string exe = SamplePrograms.Find("Scst.Samples.Target", "Scst.Samples.Target");
 
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true };
         info.ArgumentList.Add("-c");

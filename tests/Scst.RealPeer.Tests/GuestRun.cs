@@ -59,12 +59,7 @@ internal sealed partial class GuestRun : IDisposable
     /// </summary>
     public Process StartTarget(IEnumerable<string> arguments, IReadOnlyList<string>? prefix = null)
     {
-        string configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!);
-        string exe = Path.Combine(RepositoryRoot, "samples", "Scst.Samples.Target", "bin", configuration, "net10.0", "Scst.Samples.Target");
-        if (!File.Exists(exe))
-        {
-            throw new InvalidOperationException($"{exe} is missing: build Scst.sln ({configuration}) first.");
-        }
+        string exe = SamplePrograms.Find("Scst.Samples.Target", "Scst.Samples.Target");
 
         var info = prefix is { Count: > 0 } ? new ProcessStartInfo(prefix[0]) : new ProcessStartInfo(exe);
         info.UseShellExecute = false;

@@ -16,21 +16,6 @@ public sealed class ChildProcessTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static string SampleExecutable()
-    {
-        string configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar))!);
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "samples", "Scst.Samples.UserFileIo", "bin", configuration, "net10.0", "Scst.Samples.UserFileIo");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new TestAssertionException("The Scst.Samples.UserFileIo sample is not built.");
-    }
-
     [Fact]
     public async Task SampleDeviceProcess_RegistersAndServesIO_AndItsSigkillIsSurvived()
     {
@@ -41,7 +26,7 @@ public sealed class ChildProcessTests : IDisposable
             .AddDevice("vdisk_nullio", "null1", new Dictionary<string, string> { ["size"] = "1M" })
             .AddTarget(LocalTargetDriver.DriverName, ScstStack.TargetName, t => t.AddLun(1, "null1")));
         await stack.StartAsync();
-        var start = new ProcessStartInfo(SampleExecutable(), ["--socket", socket, "--size", "4M", "-e", "2", "child0", file])
+        var start = new ProcessStartInfo(SamplePrograms.Find("Scst.Samples.UserFileIo", "Scst.Samples.UserFileIo"), ["--socket", socket, "--size", "4M", "-e", "2", "child0", file])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -95,7 +80,7 @@ public sealed class ChildProcessTests : IDisposable
         string file = _dir.File("ro.img");
         await using ScstStack stack = ScstStack.Create(b => b.AddUserDevices(o => o.SocketPath = socket).AddTarget(LocalTargetDriver.DriverName, ScstStack.TargetName));
         await stack.StartAsync();
-        var start = new ProcessStartInfo(SampleExecutable(), ["--socket", socket, "-r", "--size", "4M", "ro0", file])
+        var start = new ProcessStartInfo(SamplePrograms.Find("Scst.Samples.UserFileIo", "Scst.Samples.UserFileIo"), ["--socket", socket, "-r", "--size", "4M", "ro0", file])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -130,7 +115,7 @@ public sealed class ChildProcessTests : IDisposable
         string file = _dir.File("thin.img");
         await using ScstStack stack = ScstStack.Create(b => b.AddUserDevices(o => o.SocketPath = socket).AddTarget(LocalTargetDriver.DriverName, ScstStack.TargetName));
         await stack.StartAsync();
-        var start = new ProcessStartInfo(SampleExecutable(), ["--socket", socket, "--thin", "--size", "4M", "thin0", file])
+        var start = new ProcessStartInfo(SamplePrograms.Find("Scst.Samples.UserFileIo", "Scst.Samples.UserFileIo"), ["--socket", socket, "--thin", "--size", "4M", "thin0", file])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -90,8 +90,8 @@ public sealed class StpgdSampleTests
     public async Task ShippedHelper_ThroughScstAdmin_ChangesTheStates()
     {
         await using AluaTarget target = await AluaTarget.StartAsync();
-        string helper = Path.Combine(Path.GetDirectoryName(SampleProgram.Find("Scst.Samples.Stpgd", "scst-stpgd.dll"))!, "scst-on-stpg.sh");
-        string admin = target.WriteScript("scst-admin", $"exec {SampleProgram.Dotnet} {SampleProgram.Find("Scst.Samples.Admin", "scst-admin.dll")} \"$@\"\n");
+        string helper = Path.Combine(Path.GetDirectoryName(SamplePrograms.Find("Scst.Samples.Stpgd", "scst-stpgd.dll"))!, "scst-on-stpg.sh");
+        string admin = target.WriteScript("scst-admin", $"exec {SamplePrograms.Dotnet} {SamplePrograms.Find("Scst.Samples.Admin", "scst-admin.dll")} \"$@\"\n");
         await using Agent agent = await target.StartAgentAsync(
             ["-p", helper, "--mgmt-socket", target.ManagementSocket],
             new Dictionary<string, string?> { ["SCST_ADMIN"] = admin });
@@ -473,14 +473,14 @@ public sealed class StpgdSampleTests
 
         public static async Task<Agent> StartAsync(string[] args, IDictionary<string, string?>? environment = null, bool waitForSubscription = false)
         {
-            var info = new ProcessStartInfo(SampleProgram.Dotnet)
+            var info = new ProcessStartInfo(SamplePrograms.Dotnet)
             {
                 UseShellExecute = false,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 RedirectStandardInput = true,
             };
-            info.ArgumentList.Add(SampleProgram.Find("Scst.Samples.Stpgd", "scst-stpgd.dll"));
+            info.ArgumentList.Add(SamplePrograms.Find("Scst.Samples.Stpgd", "scst-stpgd.dll"));
             foreach (string a in args)
             {
                 info.ArgumentList.Add(a);
@@ -570,44 +570,6 @@ public sealed class StpgdSampleTests
             }
 
             return count;
-        }
-    }
-
-    /// <summary>Finds the samples' build output, in this test assembly's configuration (this project builds them first).</summary>
-    private static class SampleProgram
-    {
-        private static readonly Lazy<string> s_dotnet = new(FindDotnet);
-
-        /// <summary>The dotnet host's full path (a helper runs with a PATH of its own).</summary>
-        public static string Dotnet => s_dotnet.Value;
-
-        public static string Find(string project, string dll)
-        {
-            string configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!); // .../bin/Release/net10.0/
-            for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            {
-                string candidate = Path.Combine(d.FullName, "samples", project, "bin", configuration, "net10.0", dll);
-                if (System.IO.File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new TestAssertionException($"{dll} is not built: build samples/{project} ({configuration}) first.");
-        }
-
-        private static string FindDotnet()
-        {
-            foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
-            {
-                string candidate = Path.Combine(directory, "dotnet");
-                if (System.IO.File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new TestAssertionException("dotnet is not on PATH.");
         }
     }
 

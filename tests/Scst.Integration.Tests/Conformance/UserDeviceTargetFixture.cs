@@ -148,15 +148,7 @@ public sealed class UserDeviceTargetFixture : IConformanceTarget
     // The sample, built with the solution in this test assembly's configuration: write-back, 7 threads, page cache.
     private Process StartDevice()
     {
-        string configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!); // .../bin/Release/net10.0/
-        string? exe = null;
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null && exe is null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "samples", "Scst.Samples.UserFileIo", "bin", configuration, "net10.0", "Scst.Samples.UserFileIo");
-            exe = File.Exists(candidate) ? candidate : null;
-        }
-
-        var info = new ProcessStartInfo(exe ?? throw new TestAssertionException($"Scst.Samples.UserFileIo is not built: build Scst.sln ({configuration}) first."))
+        var info = new ProcessStartInfo(SamplePrograms.Find("Scst.Samples.UserFileIo", "Scst.Samples.UserFileIo"))
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,

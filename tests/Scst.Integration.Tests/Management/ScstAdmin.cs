@@ -8,7 +8,7 @@ namespace Scst.Integration.Tests.Management;
 /// <summary>Runs the scst-admin sample (samples/Scst.Samples.Admin, built before this project) as a child process.</summary>
 internal static class ScstAdmin
 {
-    private static readonly Lazy<string> s_program = new(FindProgram);
+    private static readonly Lazy<string> s_program = new(() => SamplePrograms.Find("Scst.Samples.Admin", "scst-admin.dll"));
 
     /// <summary>Runs scst-admin with SCST_MGMT_SOCKET naming <paramref name="socket"/>; at most 30 seconds.</summary>
     public static async Task<AdminCliTests.Run> RunAsync(string? socket, params string[] args)
@@ -47,19 +47,4 @@ internal static class ScstAdmin
         }
     }
 
-    // The sample's build output, in this test assembly's configuration (the test project builds it first).
-    private static string FindProgram()
-    {
-        string configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!); // .../bin/Release/net10.0/
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "samples", "Scst.Samples.Admin", "bin", configuration, "net10.0", "scst-admin.dll");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new TestAssertionException($"scst-admin is not built: build samples/Scst.Samples.Admin ({configuration}) first.");
-    }
 }

@@ -298,18 +298,7 @@ public sealed class AptplCrashTests(ITestOutputHelper output) : IAsyncDisposable
     // once it serves (its log says so), or fails with its log.
     private async Task<Process> StartTargetAsync(string logName)
     {
-        string configuration = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!); // .../bin/Release/net10.0/
-        string root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Scst.sln")))
-        {
-            root = Path.GetDirectoryName(root.TrimEnd('/')) ?? throw new InvalidOperationException("Scst.sln not found above the test assembly.");
-        }
-
-        string exe = Path.Combine(root, "samples", "Scst.Samples.Target", "bin", configuration, "net10.0", "Scst.Samples.Target");
-        if (!File.Exists(exe))
-        {
-            throw new InvalidOperationException($"{exe} is missing: build Scst.sln ({configuration}) first.");
-        }
+        string exe = SamplePrograms.Find("Scst.Samples.Target", "Scst.Samples.Target");
 
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true };
         info.ArgumentList.Add("-c");

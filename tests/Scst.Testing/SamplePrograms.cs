@@ -1,0 +1,55 @@
+// Licensed under the Apache License, Version 2.0.
+
+namespace Scst.Testing;
+
+/// <summary>
+/// The samples' build output, in the configuration of the running test assembly (its directory is
+/// <c>.../bin/CONFIGURATION/net10.0/</c>); the test projects that start a sample build it first.
+/// </summary>
+public static class SamplePrograms
+{
+    private static readonly Lazy<string> s_dotnet = new(FindDotnet);
+
+    /// <summary>The configuration the running test assembly was built in (Release, Debug).</summary>
+    public static string Configuration { get; } =
+        Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory))!);
+
+    /// <summary>The dotnet host's full path, for a child that runs with a PATH of its own.</summary>
+    public static string Dotnet => s_dotnet.Value;
+
+    /// <summary>
+    /// Finds <c>samples/PROJECT/bin/CONFIGURATION/net10.0/FILE</c> in the first directory above the test assembly that
+    /// has it.
+    /// </summary>
+    /// <param name="project">The sample's project directory, e.g. <c>Scst.Samples.Target</c>.</param>
+    /// <param name="file">The executable or assembly, e.g. <c>Scst.Samples.Target</c> or <c>scst-admin.dll</c>.</param>
+    /// <returns>The full path.</returns>
+    /// <exception cref="TestAssertionException">The sample is not built.</exception>
+    public static string Find(string project, string file)
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, "samples", project, "bin", Configuration, "net10.0", file);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new TestAssertionException($"{file} is not built: build samples/{project} ({Configuration}) first.");
+    }
+
+    private static string FindDotnet()
+    {
+        foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(directory, "dotnet");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new TestAssertionException("dotnet is not on PATH.");
+    }
+}
