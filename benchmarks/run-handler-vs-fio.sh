@@ -10,10 +10,12 @@ usage() {
   cat <<'EOF'
 usage: benchmarks/run-handler-vs-fio.sh [--engine pread|io_uring] [--seconds N] [--reps N] [--cases LIST]
                                         [--storage cache,direct] [--size SIZE] [--direct-dir DIR] [--keep-files]
-                                        [--quiet-wait SECONDS] [--log-dir DIR] [--bench PATH]
+                                        [--quiet-wait SECONDS] [--log-dir DIR] [--bench PATH] [--min-threads N]
   --engine E       pread (default): fio psync, numjobs = depth, against vdisk_fileio's positional I/O (inline in the
                    page cache, async=1 with O_DIRECT); io_uring: fio io_uring, iodepth = depth, against io_engine=io_uring
-  --seconds N      measured seconds of each run, after 1 s of warm-up (default 10)
+  --seconds N      measured seconds of each run, after --warmup seconds not counted (default 10)
+  --warmup N       warm-up of each run: fio's ramp_time, the driver's --warmup (default 3; .NET's tiered JIT needs
+                   about 2 s before the code it runs is final)
   --reps N         rounds; every round runs each case with fio and with ours, in alternating order (default 3)
   --cases LIST     comma-separated subset of: 4k-randread-qd1 4k-randread-qd32 4k-randwrite-qd1 4k-randwrite-qd32
                    128k-read-qd8 128k-write-qd8 (default: all)
@@ -21,19 +23,23 @@ usage: benchmarks/run-handler-vs-fio.sh [--engine pread|io_uring] [--seconds N] 
   --size SIZE      file size (default 1G); the files are written fully before the first run
   --direct-dir DIR directory on a disk file system for the O_DIRECT file (default /var/tmp)
   --keep-files     leave the files in place (and reuse them when they already have the size)
-  --quiet-wait S   before each run, wait up to S seconds for the other processes to use less than half a CPU (default 30)
+  --quiet-wait S   before each run, wait up to S seconds for the other processes to use less than half a CPU (default 20)
   --log-dir DIR    keep every raw output there (default: a temporary directory, printed)
   --bench PATH     the Scst.Benchmarks executable (default: the Release build beside this script)
+  --min-threads N  the thread pool's minimum worker threads in our process (ThreadPool.SetMinThreads); default: the
+                   runtime's (one per CPU). With async=1 each I/O in progress holds a pool thread.
 EOF
 }
 
-engine=pread seconds=10 reps=3 size=1G direct_dir=/var/tmp keep=0 quiet_wait=30 log_dir="" bench=""
+engine=pread seconds=10 warmup=3 min_threads="" reps=3 size=1G direct_dir=/var/tmp keep=0 quiet_wait=20 log_dir="" bench=""
 cases_all="4k-randread-qd1,4k-randread-qd32,4k-randwrite-qd1,4k-randwrite-qd32,128k-read-qd8,128k-write-qd8"
 cases=$cases_all storage=cache,direct
 while [[ $# -gt 0 ]]; do
   case $1 in
     --engine) engine=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --min-threads) min_threads=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --cases) cases=$2; shift 2 ;;
     --storage) storage=$2; shift 2 ;;
@@ -127,7 +133,7 @@ run_fio() { # CASE STORAGE OUT -> fio's JSON in OUT
   file=$cache_file direct=0
   if [[ $s == direct ]]; then file=$direct_file direct=1; fi
   local args=(--name=hbench --filename="$file" --bs="$bs" --rw="$rw" --direct="$direct"
-    --norandommap=1 --randrepeat=0 --time_based=1 --runtime="$seconds" --ramp_time=1 --invalidate=0
+    --norandommap=1 --randrepeat=0 --time_based=1 --runtime="$seconds" --ramp_time="$warmup" --invalidate=0
     --lat_percentiles=1 --group_reporting=1 --output-format=json)
   if [[ $engine == pread ]]; then
     args+=(--ioengine=psync --thread=1 --numjobs="$qd")
@@ -140,16 +146,16 @@ run_fio() { # CASE STORAGE OUT -> fio's JSON in OUT
   else
     args+=(--ioengine=io_uring --iodepth="$qd" --numjobs=1 --size="$bytes")
   fi
-  timeout $((seconds + 60)) fio "${args[@]}" >"$out"
+  timeout $((seconds + warmup + 60)) fio "${args[@]}" >"$out"
 }
 
 run_ours() { # CASE STORAGE OUT
   local c=$1 s=$2 out=$3 bs rw qd file
   IFS=- read -r bs rw qd <<<"$c"; qd=${qd#qd}
-  local args=(handler-load --rw "$rw" --bs "$bs" --qd "$qd" --seconds "$seconds" --warmup 1)
+  local args=(handler-load --rw "$rw" --bs "$bs" --qd "$qd" --seconds "$seconds" --warmup "$warmup" ${min_threads:+--min-threads "$min_threads"})
   if [[ $s == cache ]]; then file=$cache_file; else file=$direct_file; args+=(--param o_direct=1 --param async=1); fi
   if [[ $engine == io_uring ]]; then args+=(--param io_engine=io_uring --seq shared); else args+=(--seq sliced); fi
-  timeout $((seconds + 60)) "$bench" "${args[@]}" --file "$file" >"$out"
+  timeout $((seconds + warmup + 60)) "$bench" "${args[@]}" --file "$file" >"$out"
 }
 
 # fio JSON -> "iops mbps p50_us p99_us cpu_us_per_io"
@@ -190,7 +196,8 @@ for r in $(seq "$reps"); do
           run_ours "$c" "$s" "$out" || { echo "handler-load failed: $s $c (see $out)" >&2; exit 1; }
           vals=$(parse_ours "$out")
         fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$c" "$tool" "$r" "$busy" "$vals" | tee -a "$results" >&2
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$c" "$tool" "$r" "$busy" "$(cut -d' ' -f1 /proc/loadavg)" "$vals" |
+          tee -a "$results" >&2
       done
     done
   done
@@ -203,7 +210,7 @@ path, engine, load_start, load_end = sys.argv[1:5]
 runs = collections.defaultdict(list)
 busy = []
 for line in open(path):
-    s, c, tool, r, b, vals = line.rstrip("\n").split("\t")
+    s, c, tool, r, b, _, vals = line.rstrip("\n").split("\t")
     runs[(s, c, tool)].append([float(v) for v in vals.split()])
     busy.append(float(b))
 mean = lambda rows, i: sum(row[i] for row in rows) / len(rows)

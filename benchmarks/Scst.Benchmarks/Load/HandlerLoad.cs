@@ -51,6 +51,14 @@ internal static class HandlerLoad
             return 2;
         }
 
+        if (options.MinThreads > 0)
+        {
+            // A knob of the target process, not of the driver: with async=1 every I/O blocks a pool thread, and the pool
+            // starts with one thread per CPU.
+            ThreadPool.GetMinThreads(out _, out int completion);
+            ThreadPool.SetMinThreads(options.MinThreads, completion);
+        }
+
         var services = new ServiceCollection();
         services.AddLogging();
         var parameters = new Dictionary<string, string>(options.Parameters, StringComparer.Ordinal) { ["filename"] = options.File };
@@ -151,6 +159,7 @@ internal static class HandlerLoad
         double iops = ios / elapsed;
         string line = string.Create(CultureInfo.InvariantCulture,
             $"handler-load rw={options.Rw} bs={options.BlockBytes} qd={options.QueueDepth} workers={(threads ? "threads" : "tasks")} " +
+            $"min_threads={(options.MinThreads > 0 ? options.MinThreads : 0)} " +
             $"params={FormatParameters(options.Parameters)} secs={elapsed:F2} ios={ios} iops={iops:F0} mbps={iops * options.BlockBytes / 1e6:F1} " +
             $"lat_us_p50={histogram.Percentile(50) / 1000.0:F1} lat_us_p99={histogram.Percentile(99) / 1000.0:F1} lat_us_max={histogram.Max / 1000.0:F1} " +
             $"cpu_s={cpu.TotalSeconds:F2} cpu_us_per_io={(ios == 0 ? 0 : cpu.TotalMicroseconds / ios):F2} " +
@@ -464,7 +473,8 @@ internal static class HandlerLoad
     {
         public const string Usage =
             "usage: Scst.Benchmarks handler-load --file PATH [--rw randread|randwrite|read|write] [--bs 4k] [--qd 1]\n" +
-            "       [--seconds 10] [--warmup 1] [--size BYTES] [--param KEY=VALUE]... [--workers auto|threads|tasks] [--seq shared|sliced]";
+            "       [--seconds 10] [--warmup 1] [--size BYTES] [--param KEY=VALUE]... [--workers auto|threads|tasks] [--seq shared|sliced]\n" +
+            "       [--min-threads N]";
 
         public string File { get; private set; } = "";
 
@@ -487,6 +497,8 @@ internal static class HandlerLoad
         public long Range { get; private set; }
 
         public string Workers { get; private set; } = "auto";
+
+        public int MinThreads { get; private set; }
 
         public Dictionary<string, string> Parameters { get; } = new(StringComparer.Ordinal);
 
@@ -513,6 +525,7 @@ internal static class HandlerLoad
                     case "--seconds": o.Seconds = ParseSeconds(Value(), name); break;
                     case "--warmup": o.WarmupSeconds = ParseSeconds(Value(), name); break;
                     case "--size": o.Range = ParseSize(Value()); break;
+                    case "--min-threads": o.MinThreads = ParsePositive(Value(), name); break;
                     case "--workers":
                         o.Workers = Value();
                         if (o.Workers is not ("auto" or "threads" or "tasks"))
