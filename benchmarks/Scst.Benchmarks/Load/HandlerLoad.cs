@@ -88,7 +88,18 @@ internal static class HandlerLoad
             engine.RegisterDriver(driver);
         }
 
-        engine.ApplyConfiguration();
+        try
+        {
+            engine.ApplyConfiguration();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            // A device parameter the handler refuses (or does not know yet, like an engine not built in) or a file it
+            // cannot open.
+            Console.Error.WriteLine($"handler-load: the LUN could not be created: {e.Message}");
+            return 2;
+        }
+
         var device = engine.FindDevice(DeviceName) as BlockDevice ?? throw new InvalidOperationException("The LUN's device was not created.");
         using LocalSession session = provider.GetRequiredService<LocalTargetDriver>().OpenSession(TargetName, "iqn.2026-11.org.scst-dotnet:handler-load");
 
