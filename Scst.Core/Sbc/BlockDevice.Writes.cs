@@ -2,6 +2,7 @@
 
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Scst.Core.Sbc;
 
 namespace Scst.Core;
@@ -60,6 +61,9 @@ public abstract partial class BlockDevice
         return ExitFastWhenDoneAsync(pending);
     }
 
+    // Runs once per write that completes later (async=1, io_uring): the pooled builder keeps it from allocating a state
+    // machine per command.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<CommandOutcome> ExitFastWhenDoneAsync(ValueTask<CommandOutcome> pending)
     {
         try

@@ -11,7 +11,8 @@ namespace Scst.Benchmarks;
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project benchmarks/Scst.Benchmarks -- --filter '*'</c>
 /// (any BenchmarkDotNet argument works: <c>--job short</c>, <c>--exporters json</c>, <c>--list flat</c>...);
-/// <c>-- --alloc-probe</c> runs <see cref="AllocationProbe"/> instead.
+/// <c>-- --alloc-probe</c> runs <see cref="AllocationProbe"/> instead, and <c>-- handler-load ...</c> the load driver
+/// <see cref="Load.HandlerLoad"/> (a vdisk_fileio LUN under N concurrent initiator workers).
 /// </summary>
 public static class Program
 {
@@ -20,6 +21,11 @@ public static class Program
         if (args is ["--alloc-probe"])
         {
             return AllocationProbe.Run();
+        }
+
+        if (args is ["handler-load", .. var rest])
+        {
+            return Load.HandlerLoad.Run(rest);
         }
 
         ManualConfig config = ManualConfig.Create(DefaultConfig.Instance)
