@@ -1,0 +1,254 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+using Microsoft.Win32.SafeHandles;
+using Scst.Handlers.Interop;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace Scst.Handlers.Io;
+
+/// <summary>
+/// One operation of a <see cref="UringIoEngine"/>: what to submit (and resubmit after a short transfer), the pins and
+/// the file reference it holds while the kernel has it, and the pending value its caller awaits. Pooled by its engine;
+/// its SQE's user_data is a <see cref="GCHandle"/> to it, made once.
+/// </summary>
+internal sealed unsafe class UringOperation : IValueTaskSource<int>
+{
+    private readonly UringIoEngine _engine;
+    private GCHandle _self;
+    private ManualResetValueTaskSourceCore<int> _core;
+    private byte _opcode;
+    private SafeFileHandle? _file;
+    private bool _fileAdded;
+    private int _fd;
+    private byte* _address;
+    private int _length;
+    private long _offset;
+    private int _done;
+    private MemoryHandle _pin;
+    private MemoryHandle[] _pins = [];
+    private int _pinCount;
+    private PositionalIo.IoVector* _vectors;
+    private int _vectorCapacity;
+    private int _vectorCount;
+    private int _firstVector;
+
+    public UringOperation(UringIoEngine engine)
+    {
+        _engine = engine;
+        _self = GCHandle.Alloc(this);
+    }
+
+    /// <summary>The SQE user_data that names this operation (never 0, which the engine keeps for its wake-ups).</summary>
+    public ulong UserData => (ulong)GCHandle.ToIntPtr(_self);
+
+    public short Version => _core.Version;
+
+    /// <summary>The operation a completion's user_data names.</summary>
+    public static UringOperation FromUserData(ulong userData) => (UringOperation)GCHandle.FromIntPtr((nint)userData).Target!;
+
+    /// <summary>Prepares a read or write of one buffer: pins it and takes a reference on the file.</summary>
+    /// <returns>0, or -EBADF when the handle is already closed.</returns>
+    public int PrepareTransfer(byte opcode, SafeFileHandle file, ReadOnlyMemory<byte> buffer, long offset)
+    {
+        _opcode = opcode;
+        _offset = offset;
+        _length = buffer.Length;
+        _done = 0;
+        _pin = buffer.Pin();
+        _address = (byte*)_pin.Pointer;
+        return AddFile(file);
+    }
+
+    /// <summary>Prepares a gathered write: pins every buffer and builds the iovec array the kernel reads.</summary>
+    /// <returns>0, or -EINVAL (too many buffers, or more than 2 GiB), or -EBADF.</returns>
+    public int PrepareGather(SafeFileHandle file, IReadOnlyList<ReadOnlyMemory<byte>> buffers, long offset)
+    {
+        int count = buffers.Count;
+        if (count > PositionalIo.MaxVectors)
+        {
+            return -EINVAL;
+        }
+
+        if (count > _vectorCapacity)
+        {
+            NativeMemory.Free(_vectors);
+            _vectorCapacity = Math.Max(count, 8);
+            _vectors = (PositionalIo.IoVector*)NativeMemory.Alloc((nuint)_vectorCapacity, (nuint)sizeof(PositionalIo.IoVector));
+            _pins = new MemoryHandle[_vectorCapacity];
+        }
+
+        _opcode = IORING_OP_WRITEV;
+        _offset = offset;
+        _done = 0;
+        _firstVector = 0;
+        _vectorCount = count;
+        long total = 0;
+        for (_pinCount = 0; _pinCount < count; _pinCount++)
+        {
+            ReadOnlyMemory<byte> b = buffers[_pinCount];
+            _pins[_pinCount] = b.Pin();
+            _vectors[_pinCount] = new PositionalIo.IoVector { Base = _pins[_pinCount].Pointer, Length = (nuint)b.Length };
+            total += b.Length;
+        }
+
+        if (total > int.MaxValue)
+        {
+            return -EINVAL;
+        }
+
+        _length = (int)total;
+        return AddFile(file);
+    }
+
+    /// <summary>Prepares an fdatasync.</summary>
+    /// <returns>0, or -EBADF.</returns>
+    public int PrepareFlush(SafeFileHandle file)
+    {
+        _opcode = IORING_OP_FSYNC;
+        _length = 0;
+        _done = 0;
+        return AddFile(file);
+    }
+
+    /// <summary>Fills <paramref name="sqe"/> (zeroed by the ring) for what is left of the operation.</summary>
+    public void Fill(io_uring_sqe* sqe)
+    {
+        sqe->opcode = _opcode;
+        sqe->fd = _fd;
+        sqe->user_data = UserData;
+        if (_opcode == IORING_OP_FSYNC)
+        {
+            sqe->fsync_flags = IORING_FSYNC_DATASYNC;
+        }
+        else if (_opcode == IORING_OP_WRITEV)
+        {
+            sqe->off = (ulong)(_offset + _done);
+            sqe->addr = (ulong)(_vectors + _firstVector);
+            sqe->len = (uint)(_vectorCount - _firstVector);
+        }
+        else
+        {
+            sqe->off = (ulong)(_offset + _done);
+            sqe->addr = (ulong)(_address + _done);
+            sqe->len = (uint)(_length - _done);
+        }
+    }
+
+    /// <summary>
+    /// Takes a completion's result: continues a short transfer (true: submit again), or finishes the operation and
+    /// completes its caller, whose continuation runs here, on the engine's completion thread.
+    /// </summary>
+    public bool OnCompletion(int result)
+    {
+        if (result == -EINTR || result == -EAGAIN)
+        {
+            return true;
+        }
+
+        if (result < 0)
+        {
+            Finish(result);
+            return false;
+        }
+
+        if (_opcode == IORING_OP_FSYNC)
+        {
+            Finish(0);
+            return false;
+        }
+
+        if (result == 0)
+        {
+            // A read that returns nothing is the end of the file; a write that writes nothing would loop forever.
+            Finish(_opcode == IORING_OP_READ ? _done : -EIO);
+            return false;
+        }
+
+        _done += result;
+        if (_done < _length)
+        {
+            if (_opcode == IORING_OP_WRITEV)
+            {
+                _firstVector = PositionalIo.Skip(_vectors, _firstVector, _vectorCount, result);
+            }
+
+            return true;
+        }
+
+        Finish(_done);
+        return false;
+    }
+
+    /// <summary>Ends an operation that was prepared but cannot be submitted (the engine was disposed, or preparing failed).</summary>
+    public void Fail(int result) => Finish(result);
+
+    private int AddFile(SafeFileHandle file)
+    {
+        try
+        {
+            file.DangerousAddRef(ref _fileAdded);
+            _file = file;
+            _fd = (int)file.DangerousGetHandle();
+            return 0;
+        }
+        catch (ObjectDisposedException)
+        {
+            return -EBADF;
+        }
+    }
+
+    private void Finish(int result)
+    {
+        _pin.Dispose();
+        _pin = default;
+        for (int i = 0; i < _pinCount; i++)
+        {
+            _pins[i].Dispose();
+            _pins[i] = default;
+        }
+
+        _pinCount = 0;
+        if (_fileAdded)
+        {
+            _fileAdded = false;
+            _file!.DangerousRelease();
+        }
+
+        _file = null;
+        _core.SetResult(result);
+    }
+
+    /// <summary>Releases the native memory and the handle; the operation is unusable after.</summary>
+    public void Free()
+    {
+        NativeMemory.Free(_vectors);
+        _vectors = null;
+        _vectorCapacity = 0;
+        if (_self.IsAllocated)
+        {
+            _self.Free();
+        }
+    }
+
+    public int GetResult(short token)
+    {
+        try
+        {
+            return _core.GetResult(token);
+        }
+        finally
+        {
+            _core.Reset();
+            _engine.Return(this);
+        }
+    }
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+}
