@@ -11,7 +11,8 @@ namespace Scst.Benchmarks;
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project benchmarks/Scst.Benchmarks -- --filter '*'</c>
 /// (any BenchmarkDotNet argument works: <c>--job short</c>, <c>--exporters json</c>, <c>--list flat</c>...);
-/// <c>-- --alloc-probe</c> runs <see cref="AllocationProbe"/> instead.
+/// <c>-- --alloc-probe</c> runs <see cref="AllocationProbe"/> instead, <c>-- --io-engines</c> the I/O engine driver
+/// (<see cref="Handlers.IoEngineDriver"/>).
 /// </summary>
 public static class Program
 {
@@ -20,6 +21,11 @@ public static class Program
         if (args is ["--alloc-probe"])
         {
             return AllocationProbe.Run();
+        }
+
+        if (args is ["--io-engines", ..])
+        {
+            return Handlers.IoEngineDriver.RunAsync(args).GetAwaiter().GetResult();
         }
 
         ManualConfig config = ManualConfig.Create(DefaultConfig.Instance)
