@@ -57,6 +57,9 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
     /// <inheritdoc />
     public override string Name => UringName;
 
+    /// <summary>Whether the calling thread is the completion thread (where continuations of this engine's operations run).</summary>
+    public bool IsCompletionThread => Environment.CurrentManagedThreadId == _completer.ManagedThreadId;
+
     /// <summary>The operations submitted and not yet finished.</summary>
     public int InFlight => Volatile.Read(ref _inKernel);
 
@@ -120,7 +123,7 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
             return new ValueTask<int>(op, version);
         }
 
-        bool onCompleter = Environment.CurrentManagedThreadId == _completer.ManagedThreadId;
+        bool onCompleter = IsCompletionThread;
         while (true)
         {
             lock (_submitLock)
@@ -295,7 +298,7 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
             Monitor.PulseAll(_capacityLock);
         }
 
-        if (Environment.CurrentManagedThreadId != _completer.ManagedThreadId)
+        if (!IsCompletionThread)
         {
             _completer.Join();
         }
