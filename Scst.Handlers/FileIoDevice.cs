@@ -84,6 +84,9 @@ public sealed class FileIoDevice : VdiskDevice
         _ringOwner = file.RingOwner;
     }
 
+    /// <summary>With <c>io_engine=io_uring</c>, the handler's ring this device uses.</summary>
+    internal UringIoEngine? Ring => _ring;
+
     /// <summary>The I/O engine (SCST has no such attribute): <c>pread</c> or <c>io_uring</c>.</summary>
     internal string IoEngineValue => _ring is null ? IoEngine.PositionalName : IoEngine.UringName;
 

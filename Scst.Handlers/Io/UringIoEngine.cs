@@ -42,6 +42,7 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
     private readonly int _limit;
     private int _inKernel;
     private int _capacityWaiters;
+    private long _completed;
     private volatile bool _disposed;
     private volatile bool _closed;
 
@@ -59,6 +60,9 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
 
     /// <summary>Whether the calling thread is the completion thread (where continuations of this engine's operations run).</summary>
     public bool IsCompletionThread => Environment.CurrentManagedThreadId == _completer.ManagedThreadId;
+
+    /// <summary>The operations finished so far (read on any thread; written by the completion thread only).</summary>
+    public long Completed => Volatile.Read(ref _completed);
 
     /// <summary>The operations submitted and not yet finished.</summary>
     public int InFlight => Volatile.Read(ref _inKernel);
@@ -119,7 +123,7 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
         short version = op.Version;
         if (prepared != 0)
         {
-            op.Fail(prepared);
+            op.Complete(prepared);
             return new ValueTask<int>(op, version);
         }
 
@@ -130,7 +134,7 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
             {
                 if (_disposed)
                 {
-                    op.Fail(-ECANCELED);
+                    op.Complete(-ECANCELED);
                     return new ValueTask<int>(op, version);
                 }
 
@@ -232,12 +236,14 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
                 }
 
                 UringOperation op = UringOperation.FromUserData(userData);
-                if (op.OnCompletion(result))
+                if (op.TryContinue(result, out int final))
                 {
                     Resubmit(op);
                     continue;
                 }
 
+                // Counted out before the caller's continuation runs: it may submit again, or look at the counts.
+                Volatile.Write(ref _completed, _completed + 1);
                 Interlocked.Decrement(ref _inKernel);
                 if (Volatile.Read(ref _capacityWaiters) > 0)
                 {
@@ -246,6 +252,8 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
                         Monitor.PulseAll(_capacityLock);
                     }
                 }
+
+                op.Complete(final);
             }
 
             if (took)

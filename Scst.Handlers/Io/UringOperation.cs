@@ -139,11 +139,12 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
     }
 
     /// <summary>
-    /// Takes a completion's result: continues a short transfer (true: submit again), or finishes the operation and
-    /// completes its caller, whose continuation runs here, on the engine's completion thread.
+    /// Takes a completion's result: true when a short transfer (or -EINTR, -EAGAIN) must be submitted again, false when
+    /// the operation is over with <paramref name="final"/>, which <see cref="Complete"/> then hands to its caller.
     /// </summary>
-    public bool OnCompletion(int result)
+    public bool TryContinue(int result, out int final)
     {
+        final = result;
         if (result == -EINTR || result == -EAGAIN)
         {
             return true;
@@ -151,20 +152,19 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
 
         if (result < 0)
         {
-            Finish(result);
             return false;
         }
 
         if (_opcode == IORING_OP_FSYNC)
         {
-            Finish(0);
+            final = 0;
             return false;
         }
 
         if (result == 0)
         {
             // A read that returns nothing is the end of the file; a write that writes nothing would loop forever.
-            Finish(_opcode == IORING_OP_READ ? _done : -EIO);
+            final = _opcode == IORING_OP_READ ? _done : -EIO;
             return false;
         }
 
@@ -179,12 +179,15 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
             return true;
         }
 
-        Finish(_done);
+        final = _done;
         return false;
     }
 
-    /// <summary>Ends an operation that was prepared but cannot be submitted (the engine was disposed, or preparing failed).</summary>
-    public void Fail(int result) => Finish(result);
+    /// <summary>
+    /// Ends the operation: drops its pins and file reference and completes its caller, whose continuation may run here
+    /// and then (on the completion thread, or at once for an operation that was never submitted).
+    /// </summary>
+    public void Complete(int result) => Finish(result);
 
     private int AddFile(SafeFileHandle file)
     {
