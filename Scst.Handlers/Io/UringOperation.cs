@@ -163,8 +163,9 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
 
         if (result == 0)
         {
-            // A read that returns nothing is the end of the file; a write that writes nothing would loop forever.
-            final = _opcode == IORING_OP_READ ? _done : -EIO;
+            // A read that returns nothing is the end of the file (or an empty buffer); a write that writes nothing of a
+            // non-empty rest would loop forever.
+            final = _opcode == IORING_OP_READ || _done >= _length ? _done : -EIO;
             return false;
         }
 

@@ -174,6 +174,19 @@ public sealed class IoEngineTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Engines))]
+    public async Task EmptyBuffers_TransferNothing_AndSucceed(string engine)
+    {
+        IoEngine io = Engine(engine);
+        using SafeFileHandle file = NewFile("empty.img", 4096);
+
+        (await io.ReadAsync(file, Memory<byte>.Empty, 0)).Should().Be(0);
+        (await io.WriteAsync(file, ReadOnlyMemory<byte>.Empty, 0)).Should().Be(0);
+        (await io.WriteGatherAsync(file, [ReadOnlyMemory<byte>.Empty], 0)).Should().Be(0);
+        RandomAccess.GetLength(file).Should().Be(4096);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
     public async Task Flush_OfAWrittenFile_Succeeds(string engine)
     {
         IoEngine io = Engine(engine);
