@@ -319,6 +319,18 @@ public sealed class IoEngineTests : IDisposable
     }
 
     [Fact]
+    public void SharedUring_WhenTheKernelRefusesTheRing_SaysWhy()
+    {
+        // io_uring_setup refuses 0 entries with EINVAL: the same path as ENOSYS or EPERM on a machine without io_uring.
+        var shared = new SharedUring(0);
+
+        UringIoEngine? engine = shared.TryAcquire(out string? failure);
+
+        engine.Should().BeNull();
+        failure.Should().Contain("io_uring_setup failed").And.Contain("errno 22").And.Contain("kernel.io_uring_disabled");
+    }
+
+    [Fact]
     public async Task SharedUring_IsMadeOnce_AndDisposedWithItsLastUser()
     {
         var shared = new SharedUring(16);
