@@ -216,13 +216,13 @@ public sealed class FileIoDevice : VdiskDevice
 
         try
         {
-            int n = -EinvalErrno;
+            int n = -Errno.EINVAL; // stays so unless the O_DIRECT descriptor takes the request
             if (io.Direct is { } direct && DirectFile.IsAligned(destination.Span, offset))
             {
                 n = await ring.ReadAsync(direct, destination, offset).ConfigureAwait(false);
             }
 
-            if (n == -EinvalErrno)
+            if (n == -Errno.EINVAL) // the kernel refused it as unaligned: buffered instead
             {
                 n = await ring.ReadAsync(io.File!, destination, offset).ConfigureAwait(false);
             }
@@ -252,13 +252,13 @@ public sealed class FileIoDevice : VdiskDevice
 
         try
         {
-            int n = -EinvalErrno;
+            int n = -Errno.EINVAL; // stays so unless the O_DIRECT descriptor takes the request
             if (io.Direct is { } direct && DirectFile.IsAligned(source.Span, offset))
             {
                 n = await ring.WriteAsync(direct, source, offset).ConfigureAwait(false);
             }
 
-            if (n == -EinvalErrno)
+            if (n == -Errno.EINVAL) // the kernel refused it as unaligned: buffered instead
             {
                 n = await ring.WriteAsync(io.File!, source, offset).ConfigureAwait(false);
             }
@@ -301,8 +301,6 @@ public sealed class FileIoDevice : VdiskDevice
             EndRingIo();
         }
     }
-
-    private const int EinvalErrno = 22; // the kernel refusing an O_DIRECT request as unaligned: it goes buffered instead
 
     /// <summary>The descriptors an operation on the ring uses, or why it cannot start.</summary>
     private readonly record struct RingIo(SafeFileHandle? File, SafeFileHandle? Direct, CommandOutcome? Refusal);

@@ -112,24 +112,39 @@ internal sealed unsafe class IoUringRing : IDisposable
     }
 
     /// <summary>
-    /// The SQE to fill at the tail, or null when the submission ring is full (entries filled by others and not yet
-    /// handed to the kernel). The caller holds the submission lock, fills the entry, then calls <see cref="Advance"/>.
+    /// Fills the SQE at the tail in place and publishes it (a release store of the tail), or returns false when the
+    /// submission ring is full (entries published by others and not yet entered). The caller holds the submission lock.
     /// </summary>
-    public io_uring_sqe* NextSubmission()
+    /// <param name="opcode">What to do. <see cref="UringOpcode.Fsync"/> is an fdatasync (IORING_FSYNC_DATASYNC).</param>
+    /// <param name="fd">The file.</param>
+    /// <param name="offset">The file offset.</param>
+    /// <param name="address">The buffer, or the iovec array of <see cref="UringOpcode.WriteV"/>.</param>
+    /// <param name="length">The buffer's length, or the number of iovecs.</param>
+    /// <param name="userData">Handed back with the completion.</param>
+    public bool TryPrepare(UringOpcode opcode, int fd, ulong offset, ulong address, uint length, ulong userData)
     {
         uint tail = *_sqTail;
         if (tail - Volatile.Read(ref *_sqHead) >= SubmissionEntries)
         {
-            return null;
+            return false;
         }
 
         io_uring_sqe* sqe = &_sqes[tail & SubmissionMask];
         *sqe = default;
-        return sqe;
-    }
+        sqe->opcode = (byte)opcode;
+        sqe->fd = fd;
+        sqe->off = offset;
+        sqe->addr = address;
+        sqe->len = length;
+        sqe->user_data = userData;
+        if (opcode == UringOpcode.Fsync)
+        {
+            sqe->fsync_flags = IORING_FSYNC_DATASYNC;
+        }
 
-    /// <summary>Publishes the entry filled after <see cref="NextSubmission"/> (a release store of the tail).</summary>
-    public void Advance() => Volatile.Write(ref *_sqTail, *_sqTail + 1);
+        Volatile.Write(ref *_sqTail, tail + 1);
+        return true;
+    }
 
     /// <summary>The entries published and not yet consumed by the kernel.</summary>
     public uint Pending => *_sqTail - Volatile.Read(ref *_sqHead);
@@ -216,4 +231,14 @@ internal sealed unsafe class IoUringRing : IDisposable
 
         protected override bool ReleaseHandle() => close((int)handle) == 0;
     }
+}
+
+/// <summary>The io_uring operations the engine submits (enum io_uring_op of linux/io_uring.h).</summary>
+internal enum UringOpcode : byte
+{
+    Nop = 0,
+    WriteV = 2,
+    Fsync = 3,
+    Read = 22,
+    Write = 23,
 }

@@ -3,7 +3,7 @@
 using System.Threading.Tasks.Sources;
 using Microsoft.Win32.SafeHandles;
 using Scst.Handlers.Interop;
-using static Tmds.Linux.LibC;
+using static Scst.Handlers.Interop.Errno;
 
 namespace Scst.Handlers.Io;
 

@@ -2,8 +2,7 @@
 
 using Microsoft.Win32.SafeHandles;
 using Scst.Handlers.Interop;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using static Scst.Handlers.Interop.Errno;
 
 namespace Scst.Handlers.Io;
 
@@ -26,7 +25,7 @@ namespace Scst.Handlers.Io;
 /// returns when the completion thread has closed the ring (at once when called on that thread; the thread then closes
 /// it when the last operation ends).</para>
 /// </remarks>
-internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
+internal sealed class UringIoEngine : IoEngine, IDisposable
 {
     /// <summary>The submission ring's size: a queue depth well beyond what one handler's initiators keep in flight.</summary>
     public const uint DefaultEntries = 256;
@@ -79,14 +78,14 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
     public override ValueTask<int> ReadAsync(SafeFileHandle file, Memory<byte> buffer, long offset)
     {
         UringOperation op = Rent();
-        return SubmitAsync(op, op.PrepareTransfer(IORING_OP_READ, file, buffer, offset));
+        return SubmitAsync(op, op.PrepareTransfer(UringOpcode.Read, file, buffer, offset));
     }
 
     /// <inheritdoc />
     public override ValueTask<int> WriteAsync(SafeFileHandle file, ReadOnlyMemory<byte> buffer, long offset)
     {
         UringOperation op = Rent();
-        return SubmitAsync(op, op.PrepareTransfer(IORING_OP_WRITE, file, buffer, offset));
+        return SubmitAsync(op, op.PrepareTransfer(UringOpcode.Write, file, buffer, offset));
     }
 
     /// <inheritdoc />
@@ -141,8 +140,11 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
                 if (_inKernel < _limit || onCompleter)
                 {
                     Interlocked.Increment(ref _inKernel);
-                    op.Fill(NextEntry());
-                    _ring.Advance();
+                    while (!op.TryPrepare(_ring))
+                    {
+                        EnterPublished();
+                    }
+
                     break;
                 }
             }
@@ -154,17 +156,8 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
         return new ValueTask<int>(op, version);
     }
 
-    // Submission side, under _submitLock: the SQE at the tail, after entering what others published when the ring is full.
-    private io_uring_sqe* NextEntry()
-    {
-        io_uring_sqe* sqe;
-        while ((sqe = _ring.NextSubmission()) == null)
-        {
-            _ = _ring.Enter(_ring.Pending, wait: false);
-        }
-
-        return sqe;
-    }
+    // Submission side, under _submitLock, when the submission ring is full: enters what others published.
+    private void EnterPublished() => _ = _ring.Enter(_ring.Pending, wait: false);
 
     private void Enter()
     {
@@ -213,8 +206,10 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
     {
         lock (_submitLock)
         {
-            op.Fill(NextEntry());
-            _ring.Advance();
+            while (!op.TryPrepare(_ring))
+            {
+                EnterPublished();
+            }
         }
 
         Enter();
@@ -294,10 +289,10 @@ internal sealed unsafe class UringIoEngine : IoEngine, IDisposable
             }
 
             _disposed = true;
-            io_uring_sqe* sqe = NextEntry();
-            sqe->opcode = IORING_OP_NOP;
-            sqe->user_data = WakeUp;
-            _ring.Advance();
+            while (!_ring.TryPrepare(UringOpcode.Nop, -1, 0, 0, 0, WakeUp))
+            {
+                EnterPublished();
+            }
         }
 
         Enter();

@@ -5,8 +5,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 using Microsoft.Win32.SafeHandles;
 using Scst.Handlers.Interop;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using static Scst.Handlers.Interop.Errno;
 
 namespace Scst.Handlers.Io;
 
@@ -20,7 +19,7 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
     private readonly UringIoEngine _engine;
     private GCHandle _self;
     private ManualResetValueTaskSourceCore<int> _core;
-    private byte _opcode;
+    private UringOpcode _opcode;
     private SafeFileHandle? _file;
     private bool _fileAdded;
     private int _fd;
@@ -52,7 +51,7 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
 
     /// <summary>Prepares a read or write of one buffer: pins it and takes a reference on the file.</summary>
     /// <returns>0, or -EBADF when the handle is already closed.</returns>
-    public int PrepareTransfer(byte opcode, SafeFileHandle file, ReadOnlyMemory<byte> buffer, long offset)
+    public int PrepareTransfer(UringOpcode opcode, SafeFileHandle file, ReadOnlyMemory<byte> buffer, long offset)
     {
         _opcode = opcode;
         _offset = offset;
@@ -81,7 +80,7 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
             _pins = new MemoryHandle[_vectorCapacity];
         }
 
-        _opcode = IORING_OP_WRITEV;
+        _opcode = UringOpcode.WriteV;
         _offset = offset;
         _done = 0;
         _firstVector = 0;
@@ -108,35 +107,19 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
     /// <returns>0, or -EBADF.</returns>
     public int PrepareFlush(SafeFileHandle file)
     {
-        _opcode = IORING_OP_FSYNC;
+        _opcode = UringOpcode.Fsync;
         _length = 0;
         _done = 0;
         return AddFile(file);
     }
 
-    /// <summary>Fills <paramref name="sqe"/> (zeroed by the ring) for what is left of the operation.</summary>
-    public void Fill(io_uring_sqe* sqe)
+    /// <summary>Hands what is left of the operation to <paramref name="ring"/>, or returns false when its submission ring is full.</summary>
+    public bool TryPrepare(IoUringRing ring) => _opcode switch
     {
-        sqe->opcode = _opcode;
-        sqe->fd = _fd;
-        sqe->user_data = UserData;
-        if (_opcode == IORING_OP_FSYNC)
-        {
-            sqe->fsync_flags = IORING_FSYNC_DATASYNC;
-        }
-        else if (_opcode == IORING_OP_WRITEV)
-        {
-            sqe->off = (ulong)(_offset + _done);
-            sqe->addr = (ulong)(_vectors + _firstVector);
-            sqe->len = (uint)(_vectorCount - _firstVector);
-        }
-        else
-        {
-            sqe->off = (ulong)(_offset + _done);
-            sqe->addr = (ulong)(_address + _done);
-            sqe->len = (uint)(_length - _done);
-        }
-    }
+        UringOpcode.Fsync => ring.TryPrepare(_opcode, _fd, 0, 0, 0, UserData),
+        UringOpcode.WriteV => ring.TryPrepare(_opcode, _fd, (ulong)(_offset + _done), (ulong)(_vectors + _firstVector), (uint)(_vectorCount - _firstVector), UserData),
+        _ => ring.TryPrepare(_opcode, _fd, (ulong)(_offset + _done), (ulong)(_address + _done), (uint)(_length - _done), UserData),
+    };
 
     /// <summary>
     /// Takes a completion's result: true when a short transfer (or -EINTR, -EAGAIN) must be submitted again, false when
@@ -155,7 +138,7 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
             return false;
         }
 
-        if (_opcode == IORING_OP_FSYNC)
+        if (_opcode == UringOpcode.Fsync)
         {
             final = 0;
             return false;
@@ -165,14 +148,14 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
         {
             // A read that returns nothing is the end of the file (or an empty buffer); a write that writes nothing of a
             // non-empty rest would loop forever.
-            final = _opcode == IORING_OP_READ || _done >= _length ? _done : -EIO;
+            final = _opcode == UringOpcode.Read || _done >= _length ? _done : -EIO;
             return false;
         }
 
         _done += result;
         if (_done < _length)
         {
-            if (_opcode == IORING_OP_WRITEV)
+            if (_opcode == UringOpcode.WriteV)
             {
                 _firstVector = PositionalIo.Skip(_vectors, _firstVector, _vectorCount, result);
             }
