@@ -11,8 +11,9 @@ namespace Scst.Benchmarks;
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project benchmarks/Scst.Benchmarks -- --filter '*'</c>
 /// (any BenchmarkDotNet argument works: <c>--job short</c>, <c>--exporters json</c>, <c>--list flat</c>...);
-/// <c>-- --alloc-probe</c> runs <see cref="AllocationProbe"/> instead, and <c>-- handler-load ...</c> the load driver
-/// <see cref="Load.HandlerLoad"/> (a vdisk_fileio LUN under N concurrent initiator workers).
+/// <c>-- --alloc-probe</c> runs <see cref="AllocationProbe"/> instead, <c>-- --io-engines</c> the I/O engine driver
+/// (<see cref="Handlers.IoEngineDriver"/>), and <c>-- handler-load ...</c> the load driver <see cref="Load.HandlerLoad"/>
+/// (a vdisk_fileio LUN under N concurrent initiator workers).
 /// </summary>
 public static class Program
 {
@@ -26,6 +27,11 @@ public static class Program
         if (args is ["handler-load", .. var rest])
         {
             return Load.HandlerLoad.Run(rest);
+        }
+
+        if (args is ["--io-engines", ..])
+        {
+            return Handlers.IoEngineDriver.RunAsync(args).GetAwaiter().GetResult();
         }
 
         ManualConfig config = ManualConfig.Create(DefaultConfig.Instance)

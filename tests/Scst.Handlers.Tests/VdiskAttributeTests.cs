@@ -95,6 +95,7 @@ public sealed class VdiskAttributeTests : IDisposable
         Read(tree, "disk0", "o_direct").Should().Be("0\n");
         Read(tree, "disk0", "async").Should().Be("0\n");
         Read(tree, "disk0", "active").Should().Be("1\n");
+        Read(tree, "disk0", "io_engine").Should().Be("pread\n");
         Read(tree, "disk0", "opt_trans_len").Should().Be("524288\n");
         Read(tree, "disk0", "expl_alua").Should().Be("0\n");
         Read(tree, "disk0", "filename").Should().Be(_dir.File("disk0.img") + "\n[key]\n");
@@ -367,10 +368,26 @@ public sealed class VdiskAttributeTests : IDisposable
         act.Should().Throw<ArgumentException>().WithMessage("*o_direct requires async=1*");
     }
 
-    [Fact]
-    public async Task DirectIo_OpensTheFileWithODirect_AndReadsWhatItWrote()
+    /// <summary>The parameters that select an I/O engine: pread on the thread pool (O_DIRECT requires it), or io_uring.</summary>
+    public static TheoryData<string> IoEngines => ["pread", "io_uring"];
+
+    private static Dictionary<string, string> Engine(string engine, Dictionary<string, string>? extra = null)
     {
-        await using ScstStack stack = await StartFileIoAsync(new() { ["o_direct"] = "1", ["async"] = "1" });
+        Dictionary<string, string> parameters = extra ?? [];
+        if (engine == "io_uring")
+        {
+            parameters["io_engine"] = "io_uring";
+        }
+
+        return parameters;
+    }
+
+    [Theory]
+    [MemberData(nameof(IoEngines))]
+    public async Task DirectIo_OpensTheFileWithODirect_AndReadsWhatItWrote(string engine)
+    {
+        // io_uring never waits on the command's thread, so o_direct does not need async there.
+        await using ScstStack stack = await StartFileIoAsync(Engine(engine, engine == "pread" ? new() { ["o_direct"] = "1", ["async"] = "1" } : new() { ["o_direct"] = "1" }));
         LocalSession session = stack.OpenSession();
         byte[] pattern = [.. Enumerable.Range(0, 8192).Select(i => (byte)(i * 7))];
 
@@ -393,6 +410,98 @@ public sealed class VdiskAttributeTests : IDisposable
     }
 
     [Fact]
+    public async Task IoEngine_IoUring_MovesTheDataThroughTheRing_AndIsAReadOnlyKey()
+    {
+        await using ScstStack stack = await StartFileIoAsync(new() { ["io_engine"] = "io_uring" });
+        var tree = new ManagementTree(stack.Engine);
+        var device = (FileIoDevice)stack.Engine.FindDevice("disk0")!;
+        LocalSession session = stack.OpenSession();
+        byte[] data = [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 13))];
+        long before = device.Ring!.Completed;
+
+        SenseAssert.IsGood(await RunAsync(session, CdbBuilder.Write10(8, 8, fua: true), DataDirection.Write, data));
+        SenseAssert.IsGood(await RunAsync(session, CdbBuilder.SynchronizeCache10()));
+        (LocalResult read, byte[] back) = await ReadAsync(session, CdbBuilder.Read10(8, 8), 4096);
+
+        SenseAssert.IsGood(read);
+        back.Should().Equal(data);
+        device.Ring.Completed.Should().Be(before + 4, "the write, its FUA flush, SYNCHRONIZE CACHE and the read went through the ring");
+        Read(tree, "disk0", "io_engine").Should().Be("io_uring\n[key]\n", "saved in scst.conf only when not the default");
+        (await tree.WriteAsync("devices/disk0/io_engine", "pread")).Status.Should().Be(-13, "a creation parameter");
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task IoEngine_IoUring_ReadPastTheEndOfATruncatedFile_ReturnsZeros()
+    {
+        await using ScstStack stack = await StartFileIoAsync(new() { ["io_engine"] = "io_uring" });
+        LocalSession session = stack.OpenSession();
+        SenseAssert.IsGood(await RunAsync(session, CdbBuilder.Write10(0, 8), DataDirection.Write, [.. Enumerable.Repeat((byte)0xAB, 4096)]));
+        using (FileStream f = File.Open(_dir.File("disk0.img"), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            f.SetLength(1024); // cut behind the device's back: two blocks of data remain
+        }
+
+        (LocalResult read, byte[] back) = await ReadAsync(session, CdbBuilder.Read10(0, 8), 4096);
+
+        SenseAssert.IsGood(read);
+        back[..1024].Should().OnlyContain(b => b == 0xAB);
+        back[1024..].Should().OnlyContain(b => b == 0, "past the end of the file the device reads zeros");
+    }
+
+    [Fact]
+    public async Task IoEngine_IoUring_ManyConcurrentCommands_AllLandAndReadBack()
+    {
+        await using ScstStack stack = await StartFileIoAsync(new() { ["io_engine"] = "io_uring" });
+        LocalSession session = stack.OpenSession();
+        byte[][] data = [.. Enumerable.Range(0, 64).Select(i => Enumerable.Repeat((byte)(i + 1), 4096).ToArray())];
+
+        LocalResult[] writes = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => RunAsync(session, CdbBuilder.Write10((uint)(i * 8), 8), DataDirection.Write, data[i])));
+        (LocalResult Result, byte[] Data)[] reads = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => ReadAsync(session, CdbBuilder.Read10((uint)(i * 8), 8), 4096)));
+
+        foreach (LocalResult w in writes)
+        {
+            SenseAssert.IsGood(w);
+        }
+
+        reads.Select((r, i) => r.Data.SequenceEqual(data[i])).Should().OnlyContain(equal => equal);
+        stack.AssertNoLeaks();
+    }
+
+    [Theory]
+    [InlineData("uring")]
+    [InlineData("IO_URING")]
+    [InlineData("")]
+    public async Task IoEngine_UnknownValue_IsRefusedNamingTheParameter(string value)
+    {
+        await using ScstStack stack = ScstStack.Create();
+        await stack.StartAsync();
+
+        Action act = () => stack.Engine.AddDevice("vdisk_fileio", "d", new Dictionary<string, string> { ["filename"] = _dir.File("d.img"), ["size"] = "1M", ["io_engine"] = value });
+
+        act.Should().Throw<ArgumentException>().WithMessage($"*'io_engine'*'{value}'*pread or io_uring*");
+        File.Exists(_dir.File("d.img")).Should().BeFalse("nothing is created for a refused device");
+    }
+
+    [Fact]
+    public async Task IoEngine_IoUring_DevicesShareOneRing_ClosedWithTheLast()
+    {
+        await using ScstStack stack = ScstStack.Create();
+        await stack.StartAsync();
+        stack.Engine.AddDevice("vdisk_fileio", "a", new Dictionary<string, string> { ["filename"] = _dir.File("a.img"), ["size"] = "1M", ["io_engine"] = "io_uring" });
+        stack.Engine.AddDevice("vdisk_fileio", "b", new Dictionary<string, string> { ["filename"] = _dir.File("b.img"), ["size"] = "1M", ["io_engine"] = "io_uring" });
+        Scst.Handlers.Io.UringIoEngine ring = ((FileIoDevice)stack.Engine.FindDevice("a")!).Ring!;
+        var b = (FileIoDevice)stack.Engine.FindDevice("b")!;
+        using Microsoft.Win32.SafeHandles.SafeFileHandle probe = File.OpenHandle(_dir.File("a.img"));
+
+        b.Ring.Should().BeSameAs(ring);
+        (await stack.Engine.RemoveDeviceAsync("a")).Should().BeTrue();
+        (await ring.ReadAsync(probe, new byte[512], 0)).Should().Be(512, "b still uses the ring");
+        (await stack.Engine.RemoveDeviceAsync("b")).Should().BeTrue();
+        (await ring.ReadAsync(probe, new byte[512], 0)).Should().Be(-125, "the last device closed it (ECANCELED)");
+    }
+
+    [Fact]
     public async Task Async_RunsIoOffTheCommandsThread_AndIsWritable()
     {
         await using ScstStack stack = await StartFileIoAsync(new() { ["async"] = "1" });
@@ -411,10 +520,11 @@ public sealed class VdiskAttributeTests : IDisposable
         stack.AssertNoLeaks();
     }
 
-    [Fact]
-    public async Task Active0_ClosesTheFile_MediumCommandsGetMediumNotPresent_ReadCapacityStillAnswers()
+    [Theory]
+    [MemberData(nameof(IoEngines))]
+    public async Task Active0_ClosesTheFile_MediumCommandsGetMediumNotPresent_ReadCapacityStillAnswers(string engine)
     {
-        await using ScstStack stack = await StartFileIoAsync();
+        await using ScstStack stack = await StartFileIoAsync(Engine(engine));
         var tree = new ManagementTree(stack.Engine);
         LocalSession session = stack.OpenSession();
         string path = _dir.File("disk0.img");
@@ -474,10 +584,11 @@ public sealed class VdiskAttributeTests : IDisposable
         SenseAssert.IsGood((await ReadAsync(session, CdbBuilder.Read10(0, 1), 512)).Result);
     }
 
-    [Fact]
-    public async Task BindAluaState_TheFileFollowsTheLocalTargetGroupsState_ARemoteGroupChangesNothing()
+    [Theory]
+    [MemberData(nameof(IoEngines))]
+    public async Task BindAluaState_TheFileFollowsTheLocalTargetGroupsState_ARemoteGroupChangesNothing(string engine)
     {
-        await using ScstStack stack = await StartFileIoAsync(new() { ["bind_alua_state"] = "1" });
+        await using ScstStack stack = await StartFileIoAsync(Engine(engine, new() { ["bind_alua_state"] = "1" }));
         var tree = new ManagementTree(stack.Engine);
         string path = _dir.File("disk0.img");
         Read(tree, "disk0", "bind_alua_state").Should().Be("1\n[key]\n");
@@ -532,10 +643,11 @@ public sealed class VdiskAttributeTests : IDisposable
         Read(tree, "disk0", "active").Should().Be("1\n");
     }
 
-    [Fact]
-    public async Task SizeWrite_GrowsAndShrinksTheFile_WithCapacityDataChangedAndTheCapacityEvent()
+    [Theory]
+    [MemberData(nameof(IoEngines))]
+    public async Task SizeWrite_GrowsAndShrinksTheFile_WithCapacityDataChangedAndTheCapacityEvent(string engine)
     {
-        await using ScstStack stack = await StartFileIoAsync();
+        await using ScstStack stack = await StartFileIoAsync(Engine(engine));
         using ScstEventSubscription events = stack.Events.Subscribe(new ScstEventFilter(ScstEventCode.CapacityChanged));
         var tree = new ManagementTree(stack.Engine);
         LocalSession session = stack.OpenSession();

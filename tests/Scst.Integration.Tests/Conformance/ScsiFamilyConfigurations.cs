@@ -45,6 +45,9 @@ public sealed record ScsiFamilyConfiguration(
     /// <summary>vdisk_fileio with nv_cache and tst 0 (issue 10).</summary>
     public const string FileIoNvCache = "fileio nv_cache";
 
+    /// <summary>The plain configuration's LUN with its I/O through io_uring, write-through so that FUA and the flushes go there too.</summary>
+    public const string FileIoUring = "fileio io_uring";
+
     /// <summary>The plain configuration with a CRC32C header digest on every connection (see <see cref="All"/>).</summary>
     public const string Digests = "digests";
 
@@ -89,6 +92,10 @@ public sealed record ScsiFamilyConfiguration(
         // nv_cache (WCE reported off and not changeable; SYNCHRONIZE CACHE and FUA do not flush), which write_through
         // would contradict, with one task set shared by every I_T nexus (tst 0).
         new(FileIoNvCache, new Dictionary<string, string> { ["thin_provisioned"] = "1", ["nv_cache"] = "1", ["tst"] = "0" }),
+        // vdisk_fileio with io_engine=io_uring: every read, write and flush goes through the handler's ring and completes
+        // on its thread; thin (UNMAP and WRITE SAME with UNMAP beside ring I/O) and write-through (each write followed by
+        // an fdatasync on the ring).
+        new(FileIoUring, new Dictionary<string, string> { ["thin_provisioned"] = "1", ["write_through"] = "1", ["io_engine"] = "io_uring" }),
         // The plain configuration's geometry (1 GiB in 512-byte blocks, fully provisioned, write-back) served by a device
         // process, the UserFileIo sample: issue 5 wants the same tests to pass as on vdisk_fileio (ScsiFamilyConformanceTests
         // lists each difference with its reason).
