@@ -131,7 +131,8 @@ public sealed class BlockIoDevice : VdiskDevice
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome?> WriteZerosAsync(long offset, long length) => new(ZeroRange(offset, length));
 
-    private CommandOutcome Read(long offset, Span<byte> span)
+    // The data path: a few small methods, each one system call (or two) on the calling thread.
+    internal CommandOutcome Read(long offset, Span<byte> span)
     {
         _gate.EnterReadLock();
         try
@@ -156,7 +157,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
     }
 
-    private CommandOutcome Write(long offset, ReadOnlySpan<byte> data, bool forceUnitAccess)
+    internal CommandOutcome Write(long offset, ReadOnlySpan<byte> data, bool forceUnitAccess)
     {
         _gate.EnterReadLock();
         try
