@@ -26,6 +26,9 @@ namespace Scst.Handlers;
 /// range is then zeroed with BLKZEROOUT (sysfs has no reliable sign that a discard zeroes: <c>discard_zeroes_data</c>
 /// reads 0 on every kernel since 4.12). A device that cannot discard gets the BLKZEROOUT alone. A WRITE SAME of an
 /// all-zero block without UNMAP is one BLKZEROOUT.</para>
+/// <para>GET LBA STATUS on a loop device reports the holes of its backing file as deallocated (SEEK_DATA and
+/// SEEK_HOLE through sysfs's <c>loop/backing_file</c> and <c>loop/offset</c>); on any other device every block is
+/// "mapped or unknown", since the block layer does not say what a device deallocated.</para>
 /// <para><c>active</c> 0 closes the device (commands that need it get NOT READY, MEDIUM NOT PRESENT) and 1 opens it
 /// again, from <c>filename</c>, which may change while the device is inactive; <c>resync_size</c> takes the size of a
 /// device that grew or shrank. Each waits for the I/O in progress and holds new I/O back while it runs.</para>
@@ -43,6 +46,7 @@ public sealed class BlockIoDevice : VdiskDevice
     private readonly bool _writeThrough;
     private readonly bool _writeThroughDefault;
     private SafeFileHandle? _device;
+    private LoopBackingFile? _loopBacking;
     private int _deviceBlockSize;
     private bool _discardZeroes;
     private string _path;
@@ -57,6 +61,7 @@ public sealed class BlockIoDevice : VdiskDevice
         _writeThroughDefault = block.WriteThroughDefault;
         _active = device is not null;
         _device = device?.Handle;
+        _loopBacking = device?.LoopBacking;
         _deviceBlockSize = device?.LogicalBlockSize ?? settings.BlockSize;
         _discardZeroes = device?.DiscardZeroes ?? false;
     }
@@ -106,12 +111,31 @@ public sealed class BlockIoDevice : VdiskDevice
         return base.ExecuteAsync(command);
     }
 
-    /// <summary>Reports every block mapped: SBC's "mapped or unknown", since a block device does not say what it deallocated.</summary>
+    /// <summary>
+    /// Reports the provisioning of a loop device from its backing file, whose holes are the deallocated blocks (found
+    /// with SEEK_DATA and SEEK_HOLE, as vdisk_fileio finds them); on any other device every block is reported mapped,
+    /// SBC's "mapped or unknown", since a block device does not say what it deallocated.
+    /// </summary>
     /// <inheritdoc />
     protected override long GetProvisioningExtent(long offset, long maxLength, out bool mapped)
     {
         mapped = true;
-        return maxLength;
+        _gate.EnterReadLock();
+        try
+        {
+            long run = _loopBacking is { } loop ? FileSpace.FindExtent(loop.File, loop.Offset + offset, maxLength, out mapped) : 0;
+            if (run <= 0)
+            {
+                mapped = true;
+                return maxLength;
+            }
+
+            return run;
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
     }
 
     /// <inheritdoc />
@@ -434,8 +458,7 @@ public sealed class BlockIoDevice : VdiskDevice
 
             if (!active)
             {
-                _device?.Dispose();
-                _device = null;
+                CloseDevice();
                 _active = false;
                 return;
             }
@@ -452,7 +475,7 @@ public sealed class BlockIoDevice : VdiskDevice
 
             if (opened.LogicalBlockSize > BlockSize || opened.Size < BlockSize)
             {
-                opened.Handle.Dispose();
+                opened.Dispose();
                 throw new InvalidOperationException(opened.LogicalBlockSize > BlockSize
                     ? $"Device {Name}: '{Path}' has {opened.LogicalBlockSize}-byte logical blocks, larger than the disk's {BlockSize}."
                     : $"Device {Name}: '{Path}' holds less than one {BlockSize}-byte block.");
@@ -460,6 +483,7 @@ public sealed class BlockIoDevice : VdiskDevice
 
             long blocks = opened.Size / BlockSize;
             _device = opened.Handle;
+            _loopBacking = opened.LoopBacking;
             Volatile.Write(ref _deviceBlockSize, opened.LogicalBlockSize);
             DiscardZeroes = opened.DiscardZeroes;
             changed = blocks != BlockCount;
@@ -503,6 +527,14 @@ public sealed class BlockIoDevice : VdiskDevice
 
     private InvalidOperationException Inactive() => new($"Device {Name} is inactive: its block device is closed.");
 
+    private void CloseDevice()
+    {
+        _loopBacking?.File.Dispose();
+        _device?.Dispose();
+        _loopBacking = null;
+        _device = null;
+    }
+
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()
     {
@@ -511,8 +543,7 @@ public sealed class BlockIoDevice : VdiskDevice
         _gate.EnterWriteLock();
         try
         {
-            _device?.Dispose();
-            _device = null;
+            CloseDevice();
             _active = false;
         }
         finally
@@ -525,9 +556,19 @@ public sealed class BlockIoDevice : VdiskDevice
 /// <summary>The vdisk_blockio parameters beside the common ones.</summary>
 internal sealed record BlockIoSettings(string Path, bool NvCache, bool WriteThrough, bool WriteThroughDefault);
 
+/// <summary>The backing file of a loop device, opened for reading where its holes are, and the device's offset in it.</summary>
+internal sealed record LoopBackingFile(SafeFileHandle File, long Offset);
+
 /// <summary>A block device opened for vdisk_blockio, with what it says of itself.</summary>
-internal sealed record OpenBlockDevice(SafeFileHandle Handle, long Size, int LogicalBlockSize, int PhysicalBlockSize, bool DiscardZeroes)
+internal sealed record OpenBlockDevice(
+    SafeFileHandle Handle, long Size, int LogicalBlockSize, int PhysicalBlockSize, bool DiscardZeroes, LoopBackingFile? LoopBacking) : IDisposable
 {
+    public void Dispose()
+    {
+        LoopBacking?.File.Dispose();
+        Handle.Dispose();
+    }
+
     /// <summary>
     /// Opens <paramref name="path"/> with O_DIRECT and reads its geometry; throws <see cref="IOException"/> saying why it
     /// cannot (not a block device, no access, an ioctl refused).
@@ -548,6 +589,19 @@ internal sealed record OpenBlockDevice(SafeFileHandle Handle, long Size, int Log
         }
 
         bool discardZeroes = BlockDeviceNode.IsLoop(BlockDeviceNode.QueueDirectory(major, minor));
-        return new OpenBlockDevice(handle, size, logical, physical, discardZeroes);
+        LoopBackingFile? backing = null;
+        if (BlockDeviceNode.LoopBacking(major, minor) is { } loop)
+        {
+            try
+            {
+                backing = new LoopBackingFile(System.IO.File.OpenHandle(loop.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), loop.Offset);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Not readable here: GET LBA STATUS then reports every block mapped, as on any other device.
+            }
+        }
+
+        return new OpenBlockDevice(handle, size, logical, physical, discardZeroes, backing);
     }
 }

@@ -113,7 +113,7 @@ public sealed class VdiskBlockIoHandler : IDeviceHandler
         }
         finally
         {
-            opened?.Handle.Dispose();
+            opened?.Dispose();
         }
     }
 

@@ -168,6 +168,22 @@ internal static unsafe class BlockDeviceNode
     public static bool IsLoop(string? queueDirectory) =>
         queueDirectory is not null && Path.GetDirectoryName(queueDirectory) is { } disk && Directory.Exists(Path.Combine(disk, "loop"));
 
+    /// <summary>
+    /// The backing file of a whole loop device and the byte offset of the device in it (sysfs's <c>loop/backing_file</c>
+    /// and <c>loop/offset</c>); null for any other device, a partition of a loop device, or a backing file that is gone.
+    /// </summary>
+    public static (string Path, long Offset)? LoopBacking(uint major, uint minor)
+    {
+        string loop = string.Create(CultureInfo.InvariantCulture, $"/sys/dev/block/{major}:{minor}/loop");
+        if (ReadQueueValue(loop, "backing_file") is not { Length: > 0 } file || !File.Exists(file) ||
+            !long.TryParse(ReadQueueValue(loop, "offset"), NumberStyles.None, CultureInfo.InvariantCulture, out long offset))
+        {
+            return null;
+        }
+
+        return (file, offset);
+    }
+
     /// <summary>Reads one value of a queue directory, trimmed; null when missing or unreadable.</summary>
     public static string? ReadQueueValue(string? queueDirectory, string name)
     {

@@ -348,6 +348,24 @@ public sealed class VdiskBlockIoHandlerTests : IDisposable
     }
 
     [Fact]
+    public async Task GetLbaStatus_OnALoopDevice_ReportsWrittenBlocksMappedAndUnmappedOnesDeallocated()
+    {
+        LoopDevice loop = Loop();
+        (ScstStack _, LocalSession session, BlockIoDevice _) = await StartAsync(loop);
+        SenseAssert.IsGood(await RunAsync(session, CdbBuilder.Write16(0, 2048), DataDirection.Write, Pattern(1 << 20, 7)));
+        SenseAssert.IsGood(await RunAsync(session, [0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0], DataDirection.Write, UnmapList(1024, 1024)));
+
+        byte[] status = new byte[8 + (3 * 16)];
+        SenseAssert.IsGood(await RunAsync(session, Cdb16(0x9E, 0x12, 0, (uint)status.Length), DataDirection.Read, status));
+
+        // Descriptors: LBA (8 bytes), NUMBER OF LOGICAL BLOCKS (4), PROVISIONING STATUS (byte 12: 0 mapped, 1 deallocated).
+        ReadOnlySpan<byte> first = status.AsSpan(8, 16);
+        ReadOnlySpan<byte> second = status.AsSpan(24, 16);
+        (BinaryPrimitives.ReadUInt64BigEndian(first), BinaryPrimitives.ReadUInt32BigEndian(first[8..]), first[12] & 0x0F).Should().Be((0UL, 1024U, 0));
+        (BinaryPrimitives.ReadUInt64BigEndian(second), second[12] & 0x0F).Should().Be((1024UL, 1), "the unmapped blocks are a hole in the backing file");
+    }
+
+    [Fact]
     public async Task WriteSameWithUnmap_ThenRead_ReturnsZeros()
     {
         LoopDevice loop = Loop();
