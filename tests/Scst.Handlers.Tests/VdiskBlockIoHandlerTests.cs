@@ -24,7 +24,7 @@ public sealed class VdiskBlockIoHandlerTests : IDisposable
 
     public void Dispose()
     {
-        // Stacks first: a loop device cannot be detached while the target holds it open... it can, but its data would be lost.
+        // Stacks first, so that no device is detached while the target still holds it open.
         foreach (IAsyncDisposable s in _stacks)
         {
             s.DisposeAsync().AsTask().GetAwaiter().GetResult();
