@@ -124,7 +124,7 @@ public sealed class FileIoDevice : VdiskDevice
     }
 
     // The commands SCST executes on a device whose backing file is closed (those the core owns never reach a handler).
-    private static bool WorksWithoutFile(ReadOnlySpan<byte> cdb) => cdb[0] switch
+    internal static bool WorksWithoutFile(ReadOnlySpan<byte> cdb) => cdb[0] switch
     {
         0x25 or 0x1C or 0x1D or 0x3B or 0x3C or 0x4C or 0x4D => true, // READ CAPACITY(10), diagnostics, buffers, log pages
         0x9E => (cdb[1] & 0x1F) == 0x10,                               // READ CAPACITY(16)

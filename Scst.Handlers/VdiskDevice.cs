@@ -7,7 +7,7 @@ using Scst.Core.Management;
 namespace Scst.Handlers;
 
 /// <summary>
-/// What SCST's vdisk handlers share (vdisk_fileio, vdisk_nullio): the geometry and the flags given at creation
+/// What SCST's vdisk handlers share (vdisk_fileio, vdisk_blockio, vdisk_nullio): the geometry and the flags given at creation
 /// (<c>blocksize</c>, <c>read_only</c>, <c>removable</c>, <c>rotational</c>, <c>tst</c>, <c>thin_provisioned</c>),
 /// <c>opt_trans_len</c>, the identity attributes with their SCST-derived defaults, and an online resize that tells
 /// every initiator CAPACITY DATA HAS CHANGED. A handler adds its own attributes and its data path.
@@ -135,20 +135,26 @@ public abstract class VdiskDevice : BlockDevice
         {
             Name = "size", Type = ManagementAttributeType.Integer,
             Read = () => (BlockCount * BlockSize).ToString(CultureInfo.InvariantCulture),
-            Write = text => Resize(ParseSize("size", text, 1)),
+            Write = SizeWritable ? text => Resize(ParseSize("size", text, 1)) : null,
             KeyWhen = () => SizeIsKey,
         };
         yield return new ManagementAttribute
         {
             Name = "size_mb", Type = ManagementAttributeType.Integer,
             Read = () => (BlockCount * BlockSize >> 20).ToString(CultureInfo.InvariantCulture),
-            Write = text => Resize(ParseSize("size_mb", text, 1L << 20)),
+            Write = SizeWritable ? text => Resize(ParseSize("size_mb", text, 1L << 20)) : null,
             KeyWhen = static () => false,
         };
     }
 
     /// <summary>Whether <c>size</c> is a key attribute now.</summary>
     private protected virtual bool SizeIsKey => true;
+
+    /// <summary>
+    /// Whether <c>size</c> and <c>size_mb</c> can be written (true by default); false where the capacity is that of a
+    /// device the handler does not size (vdisk_blockio).
+    /// </summary>
+    private protected virtual bool SizeWritable => true;
 
     /// <summary>
     /// Changes the capacity to <paramref name="bytes"/> (a multiple of the block size, at least one block), then tells

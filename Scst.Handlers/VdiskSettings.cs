@@ -59,9 +59,22 @@ internal sealed class VdiskSettings
     /// <param name="name">The device name.</param>
     /// <param name="vendorId">The handler's default T10 vendor identification.</param>
     /// <param name="thinDefault">The handler's default for <c>thin_provisioned</c>.</param>
-    public static VdiskSettings Read(DeviceParameters p, string name, string vendorId, bool thinDefault = false)
+    /// <param name="device">
+    /// What a block device says of itself (vdisk_blockio), which gives the defaults of <c>blocksize</c> (its logical
+    /// block size, and no smaller), <c>rotational</c> and <c>lb_per_pb_exp</c> (its physical block size); null for SCST's
+    /// fixed defaults.
+    /// </param>
+    public static VdiskSettings Read(DeviceParameters p, string name, string vendorId, bool thinDefault = false, DeviceGeometry? device = null)
     {
-        int blockSize = p.GetInt(BlockSizeName, 512, 512, 1024, 2048, 4096);
+        int blockSize = p.GetInt(BlockSizeName, device?.LogicalBlockSize ?? 512, 512, 1024, 2048, 4096);
+        if (device is not null && blockSize < device.LogicalBlockSize)
+        {
+            throw new ArgumentException($"Device {name}: parameter '{BlockSizeName}' has value '{blockSize}'; the device's logical block size is {device.LogicalBlockSize}, and a block cannot be smaller.");
+        }
+
+        int lbPerPbDefault = device is not null && device.PhysicalBlockSize > blockSize
+            ? Math.Min(15, System.Numerics.BitOperations.Log2((uint)(device.PhysicalBlockSize / blockSize)))
+            : 0;
         bool thinGiven = p.GetString(ThinProvisionedName) is not null;
         int optimal = p.GetIntInRange(OptimalTransferLengthName, DefaultOptimalTransferLength, 0, int.MaxValue);
         if (optimal % blockSize != 0)
@@ -83,11 +96,11 @@ internal sealed class VdiskSettings
             BlockSize = blockSize,
             ReadOnly = p.GetBool(ReadOnlyName, false),
             Removable = p.GetBool(RemovableName, false),
-            Rotational = p.GetBool(RotationalName, true),
+            Rotational = p.GetBool(RotationalName, device?.Rotational ?? true),
             Tst = p.GetInt(TstName, 1, 0, 1),
             ThinProvisioned = p.GetBool(ThinProvisionedName, thinDefault),
             ThinProvisionedGiven = thinGiven,
-            LogicalBlocksPerPhysicalBlockExponent = p.GetIntInRange(VdiskFileIoHandler.LbPerPbExpParameter, 0, 0, 15),
+            LogicalBlocksPerPhysicalBlockExponent = p.GetIntInRange(VdiskFileIoHandler.LbPerPbExpParameter, lbPerPbDefault, 0, 15),
             SanitizeBytesPerSecond = (long)p.GetIntInRange(VdiskFileIoHandler.SanitizeRateParameter, VdiskFileIoHandler.DefaultSanitizeRateMb, 0, int.MaxValue) << 20,
             OptimalTransferLength = optimal,
             OptimalTransferLengthGiven = p.GetString(OptimalTransferLengthName) is not null,
@@ -111,3 +124,9 @@ internal sealed class VdiskSettings
         return size;
     }
 }
+
+/// <summary>What a block device reports of itself, for vdisk_blockio's defaults.</summary>
+/// <param name="LogicalBlockSize">BLKSSZGET (or the queue's <c>logical_block_size</c>).</param>
+/// <param name="PhysicalBlockSize">BLKPBSZGET (or the queue's <c>physical_block_size</c>).</param>
+/// <param name="Rotational">The queue's <c>rotational</c>.</param>
+internal sealed record DeviceGeometry(int LogicalBlockSize, int PhysicalBlockSize, bool Rotational);

@@ -1,6 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
-using System.Buffers;
+using Scst.Core.Buffers;
 
 namespace Scst.Core;
 
@@ -82,14 +82,46 @@ public abstract partial class BlockDevice
         return FillAsync(offset, length, noDataOut ? ReadOnlyMemory<byte>.Empty : command.Data[..BlockSize]);
     }
 
-    // Writes `pattern` (one block, or zeros when empty) over a byte range, 1 MiB at a time.
+    /// <summary>
+    /// Optional. Zeroes a byte range by the device's own means (a WRITE ZEROES offload, BLKZEROOUT, a range of a
+    /// sparse store marked as zeros) for a WRITE SAME whose block is all zeros and that does not ask to unmap: the
+    /// blocks must read as zeros afterwards and stay mapped. The range is block aligned and in range, and the write
+    /// exclusion of a WRITE of the range is held. Returns null (the default) to decline: the core then writes the zeros
+    /// through <see cref="WriteAsync"/>.
+    /// </summary>
+    /// <param name="offset">Byte offset.</param>
+    /// <param name="length">Byte count.</param>
+    /// <returns>GOOD or an error outcome when the device zeroed (or failed to zero) the range; null when it declines.</returns>
+    protected virtual ValueTask<CommandOutcome?> WriteZerosAsync(long offset, long length) => new((CommandOutcome?)null);
+
+    // Writes `pattern` (one block, or zeros when empty) over a byte range: through the device's WriteZerosAsync when the
+    // block is all zeros and the device takes it, else 1 MiB at a time from a buffer aligned for O_DIRECT.
     private async ValueTask<CommandOutcome> FillAsync(long offset, long length, ReadOnlyMemory<byte> pattern)
     {
+        if (!pattern.Span.ContainsAnyExcept((byte)0))
+        {
+            CommandOutcome? zeroed;
+            await _exclusion.EnterAsync(offset, length, exclusive: false).ConfigureAwait(false);
+            try
+            {
+                zeroed = await WriteZerosAsync(offset, length).ConfigureAwait(false);
+            }
+            finally
+            {
+                _exclusion.Exit(offset, length, exclusive: false);
+            }
+
+            if (zeroed is { } outcome)
+            {
+                return outcome;
+            }
+        }
+
         int chunk = (int)Math.Min(length, ChunkBytes);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(chunk);
+        var buffer = new DataBuffer(chunk, sizeClass: -1);
         try
         {
-            Span<byte> span = buffer.AsSpan(0, chunk);
+            Span<byte> span = buffer.GetSpan();
             if (pattern.IsEmpty)
             {
                 span.Clear();
@@ -105,7 +137,7 @@ public abstract partial class BlockDevice
             for (long done = 0; done < length; done += chunk)
             {
                 int n = (int)Math.Min(chunk, length - done);
-                CommandOutcome outcome = await WriteBlocksAsync(offset + done, buffer.AsMemory(0, n), forceUnitAccess: false).ConfigureAwait(false);
+                CommandOutcome outcome = await WriteBlocksAsync(offset + done, buffer.Memory[..n], forceUnitAccess: false).ConfigureAwait(false);
                 if (!outcome.IsGood)
                 {
                     return outcome;
@@ -116,7 +148,8 @@ public abstract partial class BlockDevice
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // Not pooled: the buffer is native memory aligned to 4096 bytes, freed here once every write above is done.
+            buffer.Free();
         }
     }
 }

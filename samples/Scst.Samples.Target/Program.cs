@@ -11,7 +11,9 @@ using Scst.Transport.Iscsi.Security;
 // A ready-to-run iSCSI target: one disk image as LUN 0 of one target (also served over FCoE with --fcoe).
 //
 //   --file PATH          backing file; created sparse when missing (default: data/disk1.img beside the program); with
-//                        --handler vcdrom, the ISO image in the drive (never created; default: an empty drive)
+//                        --handler vcdrom, the ISO image in the drive (never created; default: an empty drive); with
+//                        --handler vdisk_blockio, the block device (such as /dev/loop0), whose size and block size
+//                        are the device's unless --block-size is given
 //   --size SIZE          size of a new file, with K/M/G/T suffix (default 1G)
 //   --block-size N       512 or 4096 (default 512)
 //   --state-dir PATH     where state that outlives the process is kept: persistent reservations with APTPL and saved
@@ -20,8 +22,9 @@ using Scst.Transport.Iscsi.Security;
 //   --portal HOST:PORT[,TAG]  listening address (default 127.0.0.1:3260), optionally with its portal group tag
 //                        (default 1); repeat as --portal:0, --portal:1 for more
 //   --target IQN         target name (default iqn.2026-11.org.scst-dotnet:disk1)
-//   --handler NAME       vdisk_fileio (default), vdisk_nullio, or vcdrom (a read-only CD-ROM drive playing --file)
-//   --thin 0|1           thin provisioning: UNMAP deallocates (default 0)
+//   --handler NAME       vdisk_fileio (default), vdisk_blockio, vdisk_nullio, or vcdrom (a read-only CD-ROM drive
+//                        playing --file)
+//   --thin 0|1           thin provisioning: UNMAP deallocates (default 0; vdisk_blockio: 1 when the device discards)
 //   --removable 0|1      removable medium: START STOP UNIT ejects and loads it (default 0)
 //   --read-only 0|1      write-protected LUN: writes get DATA PROTECT (default 0)
 //   --lb-per-pb-exp N    2^N logical blocks per physical block, reported in READ CAPACITY(16) and VPD B0h (default 0)
@@ -132,6 +135,7 @@ List<string> Repeated(string name)
 }
 
 bool vcdrom = handler == "vcdrom";
+bool blockIo = handler == "vdisk_blockio";
 var parameters = vcdrom
     ? new Dictionary<string, string>()
     : new Dictionary<string, string>
@@ -140,6 +144,20 @@ var parameters = vcdrom
         ["removable"] = config["removable"] ?? "0",
         ["read_only"] = config["read-only"] ?? "0",
     };
+if (blockIo)
+{
+    // A block device has its own size, block size and discard support: only what was asked for overrides them.
+    parameters.Remove("size");
+    if (config["block-size"] is null)
+    {
+        parameters.Remove("blocksize");
+    }
+
+    if (config["thin"] is null)
+    {
+        parameters.Remove("thin_provisioned");
+    }
+}
 if (config["lb-per-pb-exp"] is { } lbPerPbExp)
 {
     parameters["lb_per_pb_exp"] = lbPerPbExp;
@@ -150,7 +168,7 @@ if (config["sanitize-rate-mb"] is { } sanitizeRate)
     parameters["sanitize_rate_mb"] = sanitizeRate;
 }
 
-if (handler == "vdisk_fileio" || (vcdrom && config["file"] is not null))
+if (handler == "vdisk_fileio" || blockIo || (vcdrom && config["file"] is not null))
 {
     parameters["filename"] = Path.GetFullPath(file);
 }
@@ -367,9 +385,16 @@ if (vcdrom)
     return 0;
 }
 
+if (blockIo && host.Services.GetRequiredService<ScstEngine>().FindDevice("disk1") is BlockDevice device)
+{
+    // The block device's own geometry.
+    size = (device.BlockCount * device.BlockSize).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    blockSize = device.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
 logger.LogInformation(
     "Serving {Handler} {File} ({Size}, {BlockSize}-byte blocks) as LUN 0 of {Target} on {Portals}. Ctrl-C stops.",
-    handler, handler == "vdisk_fileio" ? parameters["filename"] : "(no backing file)", size, blockSize, target,
+    handler, handler == "vdisk_fileio" || blockIo ? parameters["filename"] : "(no backing file)", size, blockSize, target,
     portals.Count == 0 ? "127.0.0.1:3260" : string.Join(", ", portals));
 await host.WaitForShutdownAsync();
 return 0;

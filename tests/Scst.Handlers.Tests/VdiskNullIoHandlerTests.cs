@@ -91,6 +91,6 @@ public sealed class VdiskNullIoHandlerTests
         services.AddScst().AddVdiskHandlers().AddVdiskHandlers();
 
         using ServiceProvider provider = services.BuildServiceProvider();
-        provider.GetServices<IDeviceHandler>().Select(h => h.Name).Should().BeEquivalentTo(["vdisk_fileio", "vdisk_nullio", "vcdrom"]);
+        provider.GetServices<IDeviceHandler>().Select(h => h.Name).Should().BeEquivalentTo(["vdisk_fileio", "vdisk_blockio", "vdisk_nullio", "vcdrom"]);
     }
 }

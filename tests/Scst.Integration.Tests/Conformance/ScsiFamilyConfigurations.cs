@@ -1,6 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
 using Scst.Integration.Tests.Fixtures;
+using Scst.Testing;
 using Scst.Testing.Conformance;
 using Scst.Transport.Iscsi;
 
@@ -50,6 +51,9 @@ public sealed record ScsiFamilyConfiguration(
 
     /// <summary>The plain configuration with a CRC32C header digest on every connection (see <see cref="All"/>).</summary>
     public const string Digests = "digests";
+
+    /// <summary>vdisk_blockio on a 1 GiB loop device, with the defaults it takes from the device (issue 10).</summary>
+    public const string BlockIo = "blockio";
 
     public static IReadOnlyList<ScsiFamilyConfiguration> All { get; } =
     [
@@ -109,6 +113,11 @@ public sealed record ScsiFamilyConfiguration(
         // accepts CRC32C only for the header digest: every connection then checks and sends one (the run records how many
         // PDUs the target checked), and the data digest stays None, which libiscsi cannot negotiate.
         new(Digests, new Dictionary<string, string> { ["thin_provisioned"] = "0" }, ConfigureIscsi: o => o.HeaderDigest = "CRC32C"),
+
+        // vdisk_blockio on a loop device over a sparse 1 GiB file, which the fixture sets up and removes: 512-byte blocks,
+        // rotational, write-back and thin provisioned (the loop device discards), all taken from the device, as the
+        // "thin" configuration has them on vdisk_fileio; ScsiFamilyConformanceTests compares the two test by test.
+        new(BlockIo, new Dictionary<string, string>(), Backend: ScsiFamilyBackend.VdiskBlockIo),
     ];
 
     public override string ToString() => Name;
@@ -122,6 +131,9 @@ public enum ScsiFamilyBackend
 
     /// <summary>A dev_user device served by the UserFileIo sample as a child process (<see cref="UserDeviceTargetFixture"/>).</summary>
     UserDevice,
+
+    /// <summary>vdisk_blockio in the target process, over a loop device the fixture creates (<see cref="ConfiguredTargetFixture"/>).</summary>
+    VdiskBlockIo,
 }
 
 /// <summary>How a configuration's sessions authenticate.</summary>
@@ -138,9 +150,14 @@ public enum ScsiFamilyAuthentication
     MutualChap,
 }
 
-/// <summary>A target serving one vdisk_fileio configuration's LUN.</summary>
+/// <summary>
+/// A target serving one vdisk_fileio configuration's LUN, or a vdisk_blockio one over a loop device of
+/// <see cref="ScstTargetFixture.DiskBytes"/> that it creates before the target starts and removes after it stopped.
+/// </summary>
 internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configuration) : ScstTargetFixture, IConformanceTarget
 {
+    private LoopDevice? _loop;
+
     // Letters, digits and '-' only: libiscsi splits its URL at '%', '@', '/', '?' and '&'.
     private const string ChapUser = "conformance";
     private const string ChapSecret = "conformance-initiator-secret";
@@ -148,6 +165,30 @@ internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configurat
     private const string ChapTargetSecret = "conformance-target-secret";
 
     protected override bool UnitAttentionOnNewNexus => true;
+
+    protected override string DeviceHandler => configuration.Backend == ScsiFamilyBackend.VdiskBlockIo ? "vdisk_blockio" : base.DeviceHandler;
+
+    public override async ValueTask InitializeAsync()
+    {
+        if (configuration.Backend == ScsiFamilyBackend.VdiskBlockIo)
+        {
+            _loop = LoopDevice.Create(DiskBytes);
+        }
+
+        await base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await base.DisposeAsync();
+        }
+        finally
+        {
+            _loop?.Dispose();
+        }
+    }
 
     /// <summary>The URL iscsi-test-cu is given: with the credentials when the configuration authenticates.</summary>
     string IConformanceTarget.Url => configuration.Authentication == ScsiFamilyAuthentication.MutualChap
@@ -167,6 +208,15 @@ internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configurat
 
     protected override void ConfigureDevice(IDictionary<string, string> parameters)
     {
+        if (_loop is not null)
+        {
+            // A block device brings its own size, block size and provisioning.
+            parameters.Remove("size");
+            parameters.Remove("blocksize");
+            parameters.Remove("thin_provisioned");
+            parameters["filename"] = _loop.Path;
+        }
+
         foreach (KeyValuePair<string, string> p in configuration.DeviceParameters)
         {
             parameters[p.Key] = p.Value;
@@ -178,24 +228,62 @@ internal sealed class ConfiguredTargetFixture(ScsiFamilyConfiguration configurat
 /// Runs libiscsi's SCSI family, <c>iscsi-test-cu -d -S -t FILTER URL URL</c> (data loss and SANITIZE allowed, and a
 /// second URL so that the multipath tests open two sessions to the LU), once per configuration, each against a fresh
 /// target, and keeps the runs for the tests (see <see cref="WholeFamilyFilters"/> for the three processes of a
-/// whole-family run). A read-only LUN over a fresh sparse file reads zeros, which is all its read tests need.
+/// whole-family run). A configuration runs when a test first asks for it, one configuration at a time, so that a test
+/// run filtered to one configuration's tests runs only what they need. A read-only LUN over a fresh sparse file reads
+/// zeros, which is all its read tests need.
 /// </summary>
 public sealed class ScsiFamilyFixture : IAsyncLifetime
 {
     private const string Sanitize = "SCSI.Sanitize";
     private const string SanitizeReset = "SCSI.Sanitize.Reset";
 
-    private readonly Dictionary<string, IscsiTestCuRun> _runs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task<IscsiTestCuRun>> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _headerDigestsChecked = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
-    public IReadOnlyDictionary<string, IscsiTestCuRun> Runs => _runs;
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    /// <summary>Per vdisk_fileio configuration, the PDUs whose header digest the target checked during its run.</summary>
-    public IReadOnlyDictionary<string, long> HeaderDigestsChecked => _headerDigestsChecked;
-
-    public async ValueTask InitializeAsync()
+    /// <summary>The run of one configuration: started by the first call, shared by the later ones.</summary>
+    public Task<IscsiTestCuRun> RunAsync(string configuration)
     {
+        lock (_runs)
+        {
+            if (!_runs.TryGetValue(configuration, out Task<IscsiTestCuRun>? run))
+            {
+                run = RunConfigurationAsync(ScsiFamilyConfiguration.All.Single(c => c.Name == configuration));
+                _runs[configuration] = run;
+            }
+
+            return run;
+        }
+    }
+
+    /// <summary>The runs of every configuration, in <see cref="ScsiFamilyConfiguration.All"/>'s order.</summary>
+    public async Task<IReadOnlyDictionary<string, IscsiTestCuRun>> RunAllAsync()
+    {
+        var runs = new Dictionary<string, IscsiTestCuRun>(StringComparer.Ordinal);
         foreach (ScsiFamilyConfiguration configuration in ScsiFamilyConfiguration.All)
+        {
+            runs[configuration.Name] = await RunAsync(configuration.Name);
+        }
+
+        return runs;
+    }
+
+    /// <summary>The PDUs whose header digest the target checked during a vdisk configuration's run (after the run).</summary>
+    public async Task<long> HeaderDigestsCheckedAsync(string configuration)
+    {
+        await RunAsync(configuration);
+        lock (_headerDigestsChecked)
+        {
+            return _headerDigestsChecked[configuration];
+        }
+    }
+
+    private async Task<IscsiTestCuRun> RunConfigurationAsync(ScsiFamilyConfiguration configuration)
+    {
+        await _oneAtATime.WaitAsync();
+        try
         {
             await using IConformanceTarget target = configuration.Backend == ScsiFamilyBackend.UserDevice
                 ? new UserDeviceTargetFixture()
@@ -221,7 +309,10 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
 
             if (target is ScstTargetFixture fixture)
             {
-                _headerDigestsChecked[configuration.Name] = fixture.IscsiDriver.HeaderDigestsChecked;
+                lock (_headerDigestsChecked)
+                {
+                    _headerDigestsChecked[configuration.Name] = fixture.IscsiDriver.HeaderDigestsChecked;
+                }
             }
 
             // An incomplete part keeps the end of its output, so that a hang says where it hung.
@@ -229,7 +320,7 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
                 $"{Environment.NewLine}part -t {p.Options.Filter}: {(p.TimedOut ? "killed after " + p.Options.Timeout : "exit " + p.ExitCode)}, " +
                 $"{p.Elapsed.TotalSeconds:F0} s, no CUnit summary; its last 30 lines:{Environment.NewLine}" +
                 string.Join(Environment.NewLine, p.StandardOutput.Split('\n').TakeLast(30))));
-            _runs[configuration.Name] = parts[0] with
+            return parts[0] with
             {
                 Results = [.. parts.SelectMany(p => p.Results)],
                 TimedOut = parts.Any(p => p.TimedOut),
@@ -237,9 +328,17 @@ public sealed class ScsiFamilyFixture : IAsyncLifetime
                 StandardOutput = incomplete.Length > 0 ? incomplete : parts[0].StandardOutput,
             };
         }
+        finally
+        {
+            _oneAtATime.Release();
+        }
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _oneAtATime.Dispose();
+        return ValueTask.CompletedTask;
+    }
 
     /// <summary>
     /// The whole SCSI family in three processes. SCSI.Sanitize.Reservations leaves the RESERVE(6) of the suite's second

@@ -9,7 +9,9 @@ namespace Scst.Integration.Tests.Conformance;
 /// every run must reach CUnit's summary, and no test may fail in any configuration unless tests/conformance/known-failures.txt
 /// lists it (with its reason); a listed test that no longer fails anywhere must leave the list. The user-device LUN
 /// really passes the same tests as the plain vdisk_fileio LUN, except the differences listed here (issue 5), and so does
-/// the plain LUN behind mutual CHAP (issue 6).
+/// the plain LUN behind mutual CHAP (issue 6), and the vdisk_blockio LUN on a loop device passes the same tests as the
+/// thin vdisk_fileio LUN of the same geometry (issue 10). Each test runs only the configurations it reads, so that
+/// <c>-method "*BlockIo*"</c> runs two.
 /// </summary>
 public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : IClassFixture<ScsiFamilyFixture>
 {
@@ -38,13 +40,19 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
     {
     };
 
+    // Tests that really pass on exactly one of the thin vdisk_fileio LUN and the vdisk_blockio LUN (1 GiB in 512-byte
+    // blocks, thin, write-back on both), each with its reason. A listed test that no longer differs must leave the list.
+    private static readonly Dictionary<string, string> BlockIoDifferences = new(StringComparer.Ordinal)
+    {
+    };
+
     public static TheoryData<string> Configurations => new(ScsiFamilyConfiguration.All.Select(c => c.Name));
 
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void ScsiFamily_InConfiguration_CompletesWithoutFailure(string configuration)
+    public async Task ScsiFamily_InConfiguration_CompletesWithoutFailure(string configuration)
     {
-        IscsiTestCuRun run = fixture.Runs[configuration];
+        IscsiTestCuRun run = await fixture.RunAsync(configuration);
         string totals = Totals(configuration, run.Results);
         Report(totals + Environment.NewLine + Describe(run.Results.Where(r => r.Outcome != IscsiTestOutcome.ReallyPassed)));
 
@@ -54,19 +62,19 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
     }
 
     [Fact]
-    public void KnownFailures_EachStillFailsSomewhere()
+    public async Task KnownFailures_EachStillFailsSomewhere()
     {
-        List<IscsiTestResult> results = [.. fixture.Runs.Values.SelectMany(r => r.Results)];
+        List<IscsiTestResult> results = [.. (await fixture.RunAllAsync()).Values.SelectMany(r => r.Results)];
 
         KnownFailures.Entries.Where(e => !results.Any(r => MustPassList.Matches(e, r.FullName) && r.Outcome == IscsiTestOutcome.Failed))
             .Should().BeEmpty("a known failure that no longer fails must be removed from known-failures.txt");
     }
 
     [Fact]
-    public void ScsiFamily_Union_PrintsTotalsAndCoversEveryMustPassScsiEntry()
+    public async Task ScsiFamily_Union_PrintsTotalsAndCoversEveryMustPassScsiEntry()
     {
         var best = new Dictionary<string, IscsiTestResult>(StringComparer.Ordinal);
-        foreach (IscsiTestResult r in fixture.Runs.Values.SelectMany(run => run.Results))
+        foreach (IscsiTestResult r in (await fixture.RunAllAsync()).Values.SelectMany(run => run.Results))
         {
             if (!best.TryGetValue(r.FullName, out IscsiTestResult? seen) || Rank(r) < Rank(seen))
             {
@@ -86,9 +94,9 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
     }
 
     [Fact]
-    public void UserDevice_ReallyPassesTheSameTestsAsPlainVdiskFileIo()
+    public async Task UserDevice_ReallyPassesTheSameTestsAsPlainVdiskFileIo()
     {
-        List<string> differing = CompareWithPlain(ScsiFamilyConfiguration.UserDevice, out Func<string, string> line);
+        (List<string> differing, Func<string, string> line) = await CompareAsync(ScsiFamilyConfiguration.Plain, ScsiFamilyConfiguration.UserDevice);
 
         differing.Where(n => !UserDeviceDifferences.ContainsKey(n)).Select(line).Should().BeEmpty(
             "the user-device LUN really passes the same tests as the plain vdisk_fileio LUN unless the difference is listed with its reason");
@@ -96,10 +104,10 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
     }
 
     [Fact]
-    public void Chap_ReallyPassesTheSameTestsAsPlain()
+    public async Task Chap_ReallyPassesTheSameTestsAsPlain()
     {
-        IscsiTestCuRun plain = fixture.Runs[ScsiFamilyConfiguration.Plain];
-        IscsiTestCuRun chap = fixture.Runs[ScsiFamilyConfiguration.Chap];
+        IscsiTestCuRun plain = await fixture.RunAsync(ScsiFamilyConfiguration.Plain);
+        IscsiTestCuRun chap = await fixture.RunAsync(ScsiFamilyConfiguration.Chap);
         plain.Completed.Should().BeTrue("the plain run must reach CUnit's summary");
         chap.Completed.Should().BeTrue("the CHAP run must reach CUnit's summary");
         chap.Results.Select(r => r.FullName).Should().BeEquivalentTo(plain.Results.Select(r => r.FullName), "both configurations run the whole family");
@@ -118,25 +126,43 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
     }
 
     [Fact]
-    public void Digests_NegotiatedOnEveryConnection_ReallyPassesExactlyThePlainTests()
+    public async Task BlockIo_OnALoopDevice_CompletesWithoutFailure_AndReallyPassesTheSameTestsAsThinVdiskFileIo()
     {
-        fixture.HeaderDigestsChecked[ScsiFamilyConfiguration.Digests].Should().BeGreaterThan(0, "the target checked header digests during the digests run");
-        fixture.HeaderDigestsChecked[ScsiFamilyConfiguration.Plain].Should().Be(0, "the plain run negotiated no digest");
+        IscsiTestCuRun run = await fixture.RunAsync(ScsiFamilyConfiguration.BlockIo);
+        string totals = Totals(ScsiFamilyConfiguration.BlockIo, run.Results);
+        Report(totals + Environment.NewLine + Describe(run.Results.Where(r => r.Outcome != IscsiTestOutcome.ReallyPassed)));
+        run.Completed.Should().BeTrue($"the run must reach CUnit's summary ({totals}){(run.Completed ? "" : run.StandardOutput)}");
+        run.Results.Where(r => r.Outcome == IscsiTestOutcome.Failed && !KnownFailures.Contains(r.FullName)).Select(r => r.FullName)
+            .Should().BeEmpty($"no test may fail unless known-failures.txt lists it ({totals})");
 
-        List<string> differing = CompareWithPlain(ScsiFamilyConfiguration.Digests, out Func<string, string> line);
+        (List<string> differing, Func<string, string> line) = await CompareAsync("thin", ScsiFamilyConfiguration.BlockIo);
+
+        differing.Where(n => !BlockIoDifferences.ContainsKey(n)).Select(line).Should().BeEmpty(
+            "the vdisk_blockio LUN really passes the same tests as the thin vdisk_fileio LUN unless the difference is listed with its reason");
+        BlockIoDifferences.Keys.Where(n => !differing.Contains(n)).Should().BeEmpty("a listed difference that no longer differs must leave the list");
+    }
+
+    [Fact]
+    public async Task Digests_NegotiatedOnEveryConnection_ReallyPassesExactlyThePlainTests()
+    {
+        (await fixture.HeaderDigestsCheckedAsync(ScsiFamilyConfiguration.Digests)).Should().BeGreaterThan(0, "the target checked header digests during the digests run");
+        (await fixture.HeaderDigestsCheckedAsync(ScsiFamilyConfiguration.Plain)).Should().Be(0, "the plain run negotiated no digest");
+
+        (List<string> differing, Func<string, string> line) = await CompareAsync(ScsiFamilyConfiguration.Plain, ScsiFamilyConfiguration.Digests);
 
         differing.Select(line).Should().BeEmpty("CRC32C header digests change nothing a SCSI test can see");
     }
 
     /// <summary>
-    /// Compares a configuration with the plain one: returns the tests that really pass on exactly one side, after
-    /// printing them and every other outcome difference (a skip on one side, a flag on the other).
+    /// Compares a configuration with a reference one (plain, unless said otherwise): returns the tests that really pass
+    /// on exactly one side, after printing them and every other outcome difference (a skip on one side, a flag on the
+    /// other), and a function that describes one test's two outcomes.
     /// </summary>
-    private List<string> CompareWithPlain(string configuration, out Func<string, string> line)
+    private async Task<(List<string> Differing, Func<string, string> Line)> CompareAsync(string reference, string configuration)
     {
-        IscsiTestCuRun plain = fixture.Runs[ScsiFamilyConfiguration.Plain];
-        IscsiTestCuRun other = fixture.Runs[configuration];
-        plain.Completed.Should().BeTrue("the plain run must reach CUnit's summary");
+        IscsiTestCuRun plain = await fixture.RunAsync(reference);
+        IscsiTestCuRun other = await fixture.RunAsync(configuration);
+        plain.Completed.Should().BeTrue($"the {reference} run must reach CUnit's summary");
         other.Completed.Should().BeTrue($"the {configuration} run must reach CUnit's summary");
         other.Results.Select(r => r.FullName).Should().BeEquivalentTo(plain.Results.Select(r => r.FullName), "both configurations run the whole family");
 
@@ -145,14 +171,13 @@ public sealed class ScsiFamilyConformanceTests(ScsiFamilyFixture fixture) : ICla
         List<string> differing = [.. plainByName.Keys.Where(n => otherByName.ContainsKey(n) &&
             (plainByName[n].Outcome == IscsiTestOutcome.ReallyPassed) != (otherByName[n].Outcome == IscsiTestOutcome.ReallyPassed)).Order(StringComparer.Ordinal)];
         static string Outcome(IscsiTestResult r) => r.Outcome == IscsiTestOutcome.ReallyPassed ? "really passed" : $"{r.Outcome} ({r.Reason})";
-        string Line(string n) => $"  {n}: plain {Outcome(plainByName[n])}, {configuration} {Outcome(otherByName[n])}";
-        line = Line;
+        string Line(string n) => $"  {n}: {reference} {Outcome(plainByName[n])}, {configuration} {Outcome(otherByName[n])}";
 
         List<string> otherDifferences = [.. plainByName.Keys.Where(n => otherByName.ContainsKey(n) && !differing.Contains(n) &&
             plainByName[n].Outcome != otherByName[n].Outcome).Order(StringComparer.Ordinal)];
-        Report($"SCSI family, {configuration} vs plain: {differing.Count} test(s) really pass on one side only, {otherDifferences.Count} other outcome difference(s)" +
+        Report($"SCSI family, {configuration} vs {reference}: {differing.Count} test(s) really pass on one side only, {otherDifferences.Count} other outcome difference(s)" +
             string.Concat(differing.Concat(otherDifferences).Select(n => Environment.NewLine + Line(n))));
-        return differing;
+        return (differing, Line);
     }
 
     private static int Rank(IscsiTestResult result) => result.Outcome switch
