@@ -1,10 +1,13 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Scst.Core;
+using Scst.Core.Alua;
 using Scst.Core.Management;
 using Scst.Handlers.Interop;
+using Scst.Handlers.Io;
 
 namespace Scst.Handlers;
 
@@ -39,6 +42,8 @@ public sealed class BlockIoDevice : VdiskDevice
     internal const string NvCacheName = "nv_cache";
     internal const string WriteThroughName = "write_through";
     internal const string ActiveName = "active";
+    internal const string BindAluaStateName = "bind_alua_state";
+    internal const string IoEngineName = "io_engine";
 
     // Held for reading by every I/O, for writing while the device is opened, closed or its size re-read.
     private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.SupportsRecursion);
@@ -51,6 +56,15 @@ public sealed class BlockIoDevice : VdiskDevice
     private bool _discardZeroes;
     private string _path;
     private volatile bool _active;
+    private volatile bool _bindAluaState;
+
+    // With io_engine=io_uring: the handler's shared ring, and the admission of operations to it beside _gate (see
+    // RingIoGate); a section that takes _gate for writing waits for the operations in flight.
+    private readonly UringIoEngine? _ring;
+    private readonly SharedUring? _ringOwner;
+    private readonly RingIoGate? _ringGate;
+    private readonly Func<long, SafeFileHandle?>? _admitRingIo;
+    private int _ringReleased;
 
     internal BlockIoDevice(string name, VdiskSettings settings, BlockIoSettings block, OpenBlockDevice? device, long blockCount)
         : base(name, VdiskBlockIoHandler.HandlerName, settings, blockCount)
@@ -64,7 +78,21 @@ public sealed class BlockIoDevice : VdiskDevice
         _loopBacking = device?.LoopBacking;
         _deviceBlockSize = device?.LogicalBlockSize ?? settings.BlockSize;
         _discardZeroes = device?.DiscardZeroes ?? false;
+        _bindAluaState = block.BindAluaState;
+        _ring = block.Ring;
+        _ringOwner = block.RingOwner;
+        if (_ring is not null)
+        {
+            _ringGate = new RingIoGate(_gate);
+            _admitRingIo = AdmitRingIo;
+        }
     }
+
+    /// <summary>The handler's ring with <c>io_engine=io_uring</c>; null with pread.</summary>
+    internal UringIoEngine? Ring => _ring;
+
+    /// <summary>The engine the device's reads, writes and flushes go through (<c>io_engine</c>).</summary>
+    internal string IoEngineValue => _ring is null ? IoEngine.PositionalName : IoEngine.UringName;
 
     /// <summary>The block device (SCST's <c>filename</c>); it can change while the device is inactive.</summary>
     public string Path => Volatile.Read(ref _path);
@@ -140,14 +168,104 @@ public sealed class BlockIoDevice : VdiskDevice
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> ReadAsync(long offset, Memory<byte> destination) =>
-        new(Read(offset, destination.Span));
+        _ring is { } ring && IsAligned(destination.Span, offset) ? ReadOnRingAsync(ring, offset, destination) : new(Read(offset, destination.Span));
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess) =>
-        new(Write(offset, source.Span, forceUnitAccess));
+        _ring is { } ring && IsAligned(source.Span, offset)
+            ? WriteOnRingAsync(ring, offset, source, forceUnitAccess)
+            : new(Write(offset, source.Span, forceUnitAccess));
 
     /// <inheritdoc />
-    protected override ValueTask<CommandOutcome> FlushAsync() => new(Flush());
+    protected override ValueTask<CommandOutcome> FlushAsync() =>
+        _ring is { } ring && !_nvCache ? FlushOnRingAsync(ring) : new(Flush());
+
+    // The ring's data path: the same operations as Read, Write and Flush, each a request on the handler's io_uring that
+    // completes on the ring's thread; the command's thread is free meanwhile. A buffer O_DIRECT cannot take goes the
+    // bounced way of Read and Write instead.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<CommandOutcome> ReadOnRingAsync(UringIoEngine ring, long offset, Memory<byte> destination)
+    {
+        if (await _ringGate!.AdmitAsync(_admitRingIo!, -1).ConfigureAwait(false) is not { } device)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
+        }
+
+        try
+        {
+            int n = await ring.ReadAsync(device, destination, offset).ConfigureAwait(false);
+            if (n < 0)
+            {
+                return CommandOutcome.CheckCondition(SenseCode.UnrecoveredReadError);
+            }
+
+            destination.Span[n..].Clear(); // past the end of a device that shrank under us: zeros
+            return CommandOutcome.Good;
+        }
+        finally
+        {
+            _ringGate.Exit();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<CommandOutcome> WriteOnRingAsync(UringIoEngine ring, long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess)
+    {
+        long end = offset + source.Length;
+        if (await _ringGate!.AdmitAsync(_admitRingIo!, end).ConfigureAwait(false) is not { } device)
+        {
+            return CommandOutcome.CheckCondition(_device is null ? SenseCode.MediumNotPresent : SenseCode.LbaOutOfRange);
+        }
+
+        try
+        {
+            int n = await ring.WriteAsync(device, source, offset).ConfigureAwait(false);
+
+            // As on the inline path: without a write cache, or with FUA, the device's cache is flushed before GOOD.
+            if (n >= 0 && (forceUnitAccess || !WriteCacheEnabled) && !_nvCache)
+            {
+                n = await ring.FlushAsync(device).ConfigureAwait(false);
+            }
+
+            return n < 0 ? CommandOutcome.CheckCondition(SenseCode.WriteError) : CommandOutcome.Good;
+        }
+        finally
+        {
+            _ringGate.Exit();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<CommandOutcome> FlushOnRingAsync(UringIoEngine ring)
+    {
+        if (await _ringGate!.AdmitAsync(_admitRingIo!, -1).ConfigureAwait(false) is not { } device)
+        {
+            return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
+        }
+
+        try
+        {
+            int n = await ring.FlushAsync(device).ConfigureAwait(false);
+            return n < 0 ? CommandOutcome.CheckCondition(SenseCode.WriteError) : CommandOutcome.Good;
+        }
+        finally
+        {
+            _ringGate.Exit();
+        }
+    }
+
+    // Admits an operation on the ring, with _gate held for reading: counts it in flight and gives the descriptor, or
+    // null when the device is closed or a write would end past `end` the capacity (a resync found the device smaller).
+    private SafeFileHandle? AdmitRingIo(long end)
+    {
+        if (_device is not { } device || end > BlockCount * BlockSize)
+        {
+            return null;
+        }
+
+        _ringGate!.Enter();
+        return device;
+    }
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> UnmapAsync(long offset, long length) => new(Unmap(offset, length));
@@ -365,6 +483,8 @@ public sealed class BlockIoDevice : VdiskDevice
             Read = () => (_nvCache ? _writeThrough : !WriteCacheEnabled) ? "1" : "0",
         };
         yield return ManagementAttribute.Boolean(ActiveName, () => _active, SetActive, defaultValue: true);
+        yield return ManagementAttribute.Boolean(BindAluaStateName, () => _bindAluaState, value => _bindAluaState = value, defaultValue: true);
+        yield return CreationParameter(IoEngineName, IoEngineValue, VdiskBlockIoHandler.DefaultIoEngine);
         yield return new ManagementAttribute { Name = "resync_size", Write = _ => ResyncSize() };
         yield return new ManagementAttribute { Name = "sync", Write = _ => Sync() };
     }
@@ -458,6 +578,7 @@ public sealed class BlockIoDevice : VdiskDevice
 
             if (!active)
             {
+                _ringGate?.WaitForNone();
                 CloseDevice();
                 _active = false;
                 return;
@@ -540,9 +661,16 @@ public sealed class BlockIoDevice : VdiskDevice
     {
         // The base stops a running sanitize first, so that nothing writes to the device once it is closed.
         await base.DisposeAsync().ConfigureAwait(false);
+        if (_ring is { IsCompletionThread: true })
+        {
+            // The wait below needs the ring's completion thread to finish this device's operations: not from it.
+            await Task.Yield();
+        }
+
         _gate.EnterWriteLock();
         try
         {
+            _ringGate?.WaitForNone();
             CloseDevice();
             _active = false;
         }
@@ -550,11 +678,45 @@ public sealed class BlockIoDevice : VdiskDevice
         {
             _gate.ExitWriteLock();
         }
+
+        if (_ring is not null && Interlocked.Exchange(ref _ringReleased, 1) == 0)
+        {
+            _ringOwner?.Release(_ring);
+        }
+    }
+
+    /// <summary>
+    /// With <c>bind_alua_state</c> (vdisk_blockio's default, as in SCST), the block device follows the device's access
+    /// state on this node: opened when the state becomes active/optimized or active/non-optimized, closed when it
+    /// becomes standby, unavailable, offline or transitioning (the passive side of a pair must not hold a replicated
+    /// volume open). Logical block dependent leaves it as it is.
+    /// </summary>
+    /// <param name="state">The new state.</param>
+    protected override void OnAluaStateChanged(AluaState state)
+    {
+        if (!_bindAluaState)
+        {
+            return;
+        }
+
+        switch (state)
+        {
+            case AluaState.ActiveOptimized or AluaState.ActiveNonOptimized:
+                SetActive(true);
+                break;
+            case AluaState.Standby or AluaState.Unavailable or AluaState.Offline or AluaState.Transitioning:
+                SetActive(false);
+                break;
+        }
     }
 }
 
-/// <summary>The vdisk_blockio parameters beside the common ones.</summary>
-internal sealed record BlockIoSettings(string Path, bool NvCache, bool WriteThrough, bool WriteThroughDefault);
+/// <summary>
+/// The vdisk_blockio parameters beside the common ones. With <c>io_engine=io_uring</c>, <c>Ring</c> is the handler's
+/// ring, acquired from <c>RingOwner</c>; the device releases it when it is disposed.
+/// </summary>
+internal sealed record BlockIoSettings(
+    string Path, bool NvCache, bool WriteThrough, bool WriteThroughDefault, bool BindAluaState = true, UringIoEngine? Ring = null, SharedUring? RingOwner = null);
 
 /// <summary>The backing file of a loop device, opened for reading where its holes are, and the device's offset in it.</summary>
 internal sealed record LoopBackingFile(SafeFileHandle File, long Offset);

@@ -62,14 +62,12 @@ public sealed class FileIoDevice : VdiskDevice
     private volatile bool _async;
     private volatile bool _bindAluaState;
 
-    // With io_engine=io_uring: the handler's shared ring, and the operations in flight on it. Those are counted instead
-    // of holding _gate (a ReaderWriterLockSlim belongs to a thread, and the operation ends on the ring's thread); a
-    // section that takes _gate for writing then waits for the count to drain (WaitForRingIo).
+    // With io_engine=io_uring: the handler's shared ring, and the admission of operations to it beside _gate (see
+    // RingIoGate); a section that takes _gate for writing waits for the operations in flight (WaitForRingIo).
     private readonly UringIoEngine? _ring;
     private readonly SharedUring? _ringOwner;
-    private readonly object _drainLock = new();
-    private int _ringIo;
-    private int _draining;
+    private readonly RingIoGate? _ringGate;
+    private readonly Func<long, RingIo>? _admitRingIo;
     private int _ringReleased;
 
     internal FileIoDevice(string name, VdiskSettings settings, FileIoSettings file, BackingFile? backing, long blockCount)
@@ -86,6 +84,11 @@ public sealed class FileIoDevice : VdiskDevice
         _direct = backing?.Direct;
         _ring = file.Ring;
         _ringOwner = file.RingOwner;
+        if (_ring is not null)
+        {
+            _ringGate = new RingIoGate(_gate);
+            _admitRingIo = AdmitRingIo;
+        }
     }
 
     /// <summary>With <c>io_engine=io_uring</c>, the handler's ring this device uses.</summary>
@@ -309,95 +312,31 @@ public sealed class FileIoDevice : VdiskDevice
     /// <summary>The descriptors an operation on the ring uses, or why it cannot start.</summary>
     private readonly record struct RingIo(SafeFileHandle? File, SafeFileHandle? Direct, CommandOutcome? Refusal);
 
-    /// <summary>
-    /// Admits an operation on the ring: counts it in flight and takes the descriptors, or refuses it (no file; a write
-    /// that ends past <paramref name="end"/> the device's capacity). Never blocks the calling thread, which may be the
-    /// ring's completion thread (a command started from another's continuation): while a resize, close or open holds
-    /// the gate, admission waits on the thread pool instead, because that section waits for the ring's operations,
-    /// whose completions need the completion thread.
-    /// </summary>
-    private ValueTask<RingIo> BeginRingIoAsync(long end)
-    {
-        if (_gate.TryEnterReadLock(0))
-        {
-            return new(AdmitRingIo(end));
-        }
+    private ValueTask<RingIo> BeginRingIoAsync(long end) => _ringGate!.AdmitAsync(_admitRingIo!, end);
 
-        return BeginRingIoSlowAsync(end);
-
-        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-        async ValueTask<RingIo> BeginRingIoSlowAsync(long end)
-        {
-            await Task.Yield();
-            _gate.EnterReadLock();
-            return AdmitRingIo(end);
-        }
-    }
-
-    // Called with _gate held for reading; releases it.
+    // Admits an operation on the ring, with _gate held for reading: counts it in flight and takes the descriptors, or
+    // refuses it (no file; a write that ends past `end` the device's capacity).
     private RingIo AdmitRingIo(long end)
     {
-        try
+        if (_file is not { } file)
         {
-            if (_file is not { } file)
-            {
-                return new(null, null, CommandOutcome.CheckCondition(SenseCode.MediumNotPresent));
-            }
-
-            if (end > BlockCount * BlockSize)
-            {
-                // Admitted before a shrink that ran first: the file must not grow again behind it.
-                return new(null, null, CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange));
-            }
-
-            Interlocked.Increment(ref _ringIo);
-            return new(file, _direct, null);
+            return new(null, null, CommandOutcome.CheckCondition(SenseCode.MediumNotPresent));
         }
-        finally
+
+        if (end > BlockCount * BlockSize)
         {
-            _gate.ExitReadLock();
+            // Admitted before a shrink that ran first: the file must not grow again behind it.
+            return new(null, null, CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange));
         }
+
+        _ringGate!.Enter();
+        return new(file, _direct, null);
     }
 
-    private void EndRingIo()
-    {
-        if (Interlocked.Decrement(ref _ringIo) == 0 && Volatile.Read(ref _draining) != 0)
-        {
-            lock (_drainLock)
-            {
-                Monitor.PulseAll(_drainLock);
-            }
-        }
-    }
+    private void EndRingIo() => _ringGate!.Exit();
 
-    /// <summary>
-    /// With _gate held for writing: waits until no operation of this device is on the ring. Management runs on its own
-    /// threads; called from the ring's completion thread with operations of this device in flight, it would wait for
-    /// itself.
-    /// </summary>
-    private void WaitForRingIo()
-    {
-        if (_ring is null)
-        {
-            return;
-        }
-
-        Interlocked.Increment(ref _draining);
-        try
-        {
-            lock (_drainLock)
-            {
-                while (Volatile.Read(ref _ringIo) != 0)
-                {
-                    Monitor.Wait(_drainLock, 100);
-                }
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _draining);
-        }
-    }
+    // With _gate held for writing: waits until no operation of this device is on the ring.
+    private void WaitForRingIo() => _ringGate?.WaitForNone();
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<CommandOutcome> ReadOnPoolAsync(long offset, Memory<byte> destination)

@@ -3,6 +3,7 @@
 using System.Globalization;
 using Scst.Core;
 using Scst.Handlers.Interop;
+using Scst.Handlers.Io;
 
 namespace Scst.Handlers;
 
@@ -17,7 +18,9 @@ namespace Scst.Handlers;
 /// <c>thin_provisioned</c> (whether the device can discard: the queue's <c>discard_max_bytes</c> is not 0) and
 /// <c>lb_per_pb_exp</c> (the physical block size, BLKPBSZGET, over the logical one); <c>nv_cache</c>;
 /// <c>write_through</c> (default: 1 when the device has no volatile write cache, the queue's <c>write_cache</c> reading
-/// "write through"); <c>active</c>. The default T10 vendor identification is SCST's "SCST_BIO". The capacity is the
+/// "write through"); <c>active</c>; <c>bind_alua_state</c> (default 1, as in SCST: the device is open only while its
+/// ALUA state on this node is active); <c>io_engine</c> (default <c>io_uring</c>, see <see cref="DefaultIoEngine"/>, or
+/// <c>pread</c>). The default T10 vendor identification is SCST's "SCST_BIO". The capacity is the
 /// device's (BLKGETSIZE64): <c>size</c> is not a parameter, and after the device grew or shrank <c>resync_size</c>
 /// takes its new size.
 /// </remarks>
@@ -28,6 +31,15 @@ public sealed class VdiskBlockIoHandler : IDeviceHandler
 
     /// <summary>SCST's default T10 vendor identification of a vdisk_blockio device.</summary>
     public const string DefaultVendorId = "SCST_BIO";
+
+    /// <summary>
+    /// The default <c>io_engine</c>: <c>io_uring</c>. Every request on a block device is O_DIRECT and waits for the
+    /// device; on the ring the wait holds no thread, where pread would hold the command's thread (for iSCSI, the
+    /// connection's receive loop) for each request. A machine without io_uring serves the device with pread.
+    /// </summary>
+    internal const string DefaultIoEngine = IoEngine.UringName;
+
+    private readonly SharedUring _uring = new();
 
     /// <inheritdoc />
     public string Name => HandlerName;
@@ -92,8 +104,14 @@ public sealed class VdiskBlockIoHandler : IDeviceHandler
                 path,
                 NvCache: p.GetBool(BlockIoDevice.NvCacheName, false),
                 WriteThrough: p.GetBool(BlockIoDevice.WriteThroughName, writeThroughDefault),
-                WriteThroughDefault: writeThroughDefault);
+                WriteThroughDefault: writeThroughDefault,
+                BindAluaState: p.GetBool(BlockIoDevice.BindAluaStateName, true));
+            string? engine = p.GetString(BlockIoDevice.IoEngineName);
             p.RejectUnknown();
+            if (engine is not (null or IoEngine.PositionalName or IoEngine.UringName))
+            {
+                throw new ArgumentException($"Device {name}: parameter '{BlockIoDevice.IoEngineName}' has value '{engine}'; expected {IoEngine.PositionalName} or {IoEngine.UringName}.");
+            }
 
             if (settings.ReadOnly && (writeThroughGiven && block.WriteThrough || block.NvCache))
             {
@@ -105,6 +123,18 @@ public sealed class VdiskBlockIoHandler : IDeviceHandler
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"Device {name}: '{path}' holds {size} bytes, less than one {settings.BlockSize}-byte block."));
+            }
+
+            // The ring last, once nothing else can refuse the device: it is released only by the device's disposal.
+            if ((engine ?? DefaultIoEngine) == IoEngine.UringName)
+            {
+                UringIoEngine? ring = _uring.TryAcquire(out string? failure);
+                if (ring is null && engine is not null)
+                {
+                    throw new ArgumentException($"Device {name}: io_engine=io_uring is not available on this machine: {failure}. Use io_engine=pread.");
+                }
+
+                block = block with { Ring = ring, RingOwner = ring is null ? null : _uring };
             }
 
             var created = new BlockIoDevice(name, settings, block, opened, blocks);

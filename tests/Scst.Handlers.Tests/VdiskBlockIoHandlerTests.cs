@@ -4,6 +4,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Scst.Core;
+using Scst.Core.Alua;
 using Scst.Core.Management;
 using Scst.Testing;
 using Scst.Transport.Local;
@@ -15,19 +16,21 @@ namespace Scst.Handlers.Tests;
 /// without them these tests fail): geometry and defaults from the device, the data path over the local transport, and
 /// the device's attributes.
 /// </summary>
-public sealed class VdiskBlockIoHandlerTests : IDisposable
+public sealed class VdiskBlockIoHandlerTests : IAsyncDisposable
 {
     private const long DiskBytes = 64L << 20;
 
     private readonly List<LoopDevice> _loops = [];
     private readonly List<IAsyncDisposable> _stacks = [];
 
-    public void Dispose()
+    // Asynchronous, never blocking: a test's last await may resume on the io_uring's completion thread, which a
+    // blocking wait for the devices' disposal (which waits for that thread) would hold for ever.
+    public async ValueTask DisposeAsync()
     {
         // Stacks first, so that no device is detached while the target still holds it open.
         foreach (IAsyncDisposable s in _stacks)
         {
-            s.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            await s.DisposeAsync();
         }
 
         foreach (LoopDevice l in _loops)
@@ -523,6 +526,71 @@ public sealed class VdiskBlockIoHandlerTests : IDisposable
     }
 
     [Fact]
+    public async Task IoEngine_DefaultsToIoUring_WhichCarriesTheData_AndPreadIsAKeyWhenChosen()
+    {
+        LoopDevice loop = Loop();
+        (ScstStack stack, LocalSession session, BlockIoDevice device) = await StartAsync(loop);
+        var tree = new ManagementTree(stack.Engine);
+        tree.Read("devices/disk0/io_engine").Message.Should().Be("io_uring\n", "the default, not a key");
+        long before = device.Ring!.Completed;
+        byte[] data = Pattern(8192, 21);
+
+        SenseAssert.IsGood(await RunAsync(session, CdbBuilder.Write10(64, 16, fua: true), DataDirection.Write, data));
+        SenseAssert.IsGood(await RunAsync(session, CdbBuilder.SynchronizeCache10()));
+        byte[] back = new byte[8192];
+        SenseAssert.IsGood(await RunAsync(session, CdbBuilder.Read10(64, 16), DataDirection.Read, back));
+
+        back.Should().Equal(data);
+        loop.ReadBacking(64L * 512, data.Length).Should().Equal(data);
+        device.Ring.Completed.Should().Be(before + 4, "the write, its FUA flush, SYNCHRONIZE CACHE and the read went through the ring");
+
+        LoopDevice other = Loop();
+        var pread = new Dictionary<string, string> { ["filename"] = other.Path, ["io_engine"] = "pread" };
+        await using ScstStack preadStack = await ScstStack.StartAsync("vdisk_blockio", "disk0", pread);
+        var preadDevice = (BlockIoDevice)preadStack.Engine.FindDevice("disk0")!;
+        preadDevice.Ring.Should().BeNull();
+        new ManagementTree(preadStack.Engine).Read("devices/disk0/io_engine").Message.Should().Be("pread\n[key]\n");
+        LocalSession preadSession = preadStack.OpenSession();
+        SenseAssert.IsGood(await RunAsync(preadSession, CdbBuilder.Write10(8, 16), DataDirection.Write, data));
+        other.ReadBacking(8L * 512, data.Length).Should().Equal(data);
+    }
+
+    [Fact]
+    public void IoEngine_UnknownValue_IsRefusedNamingIt()
+    {
+        LoopDevice loop = Loop();
+        var handler = new VdiskBlockIoHandler();
+
+        Action create = () => handler.CreateDevice("disk0", new Dictionary<string, string> { ["filename"] = loop.Path, ["io_engine"] = "aio" });
+
+        create.Should().Throw<ArgumentException>().WithMessage("*io_engine*aio*pread*io_uring*");
+    }
+
+    [Fact]
+    public async Task BindAluaState_IsOnByDefault_TheDeviceClosesInStandbyAndOpensWhenActive()
+    {
+        LoopDevice loop = Loop();
+        (ScstStack stack, LocalSession session, BlockIoDevice device) = await StartAsync(loop);
+        var tree = new ManagementTree(stack.Engine);
+        Value(tree, "bind_alua_state").Should().Be("1");
+        DeviceGroup dg = stack.Engine.CreateDeviceGroup("dg");
+        dg.AddDevice("disk0");
+        TargetGroup local = dg.CreateTargetGroup("local");
+        local.GroupId = 1;
+        local.AddTarget(ScstStack.TargetName);
+
+        local.State = AluaState.Standby;
+        device.Active.Should().BeFalse("the passive side lets go of the block device");
+        Value(tree, "active").Should().Be("0");
+
+        local.State = AluaState.ActiveOptimized;
+        device.Active.Should().BeTrue();
+        await RunAsync(session, CdbBuilder.TestUnitReady()); // the unit attention of the state changes
+        byte[] back = new byte[512];
+        SenseAssert.IsGood(await RunAsync(session, CdbBuilder.Read10(0, 1), DataDirection.Read, back));
+    }
+
+    [Fact]
     public async Task Directory_ListsScstsBlockIoAttributes()
     {
         LoopDevice loop = Loop();
@@ -534,6 +602,7 @@ public sealed class VdiskBlockIoHandlerTests : IDisposable
         [
             "type", "handler", "filename", "size", "size_mb", "blocksize", "read_only", "removable", "rotational", "tst",
             "thin_provisioned", "lb_per_pb_exp", "opt_trans_len", "expl_alua", "nv_cache", "write_through", "active",
+            "bind_alua_state", "io_engine",
             "resync_size", "sync", "t10_vend_id", "vend_specific_id", "prod_id", "prod_rev_lvl", "scsi_device_name",
             "t10_dev_id", "usn", "eui64_id", "naa_id", "inq_vend_specific",
         ]);

@@ -7,17 +7,19 @@ using Scst.Testing;
 
 namespace Scst.Handlers.Tests;
 
-public sealed class VdiskFileIoHandlerTests : IDisposable
+public sealed class VdiskFileIoHandlerTests : IAsyncDisposable
 {
     private readonly TempDirectory _dir = new();
     private readonly VdiskFileIoHandler _handler = new();
     private readonly List<ScsiDevice> _devices = [];
 
-    public void Dispose()
+    // Asynchronous, never blocking: a test's last await may resume on the io_uring's completion thread, which a
+    // blocking wait for the devices' disposal (which waits for that thread) would hold for ever.
+    public async ValueTask DisposeAsync()
     {
         foreach (ScsiDevice d in _devices)
         {
-            d.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            await d.DisposeAsync();
         }
 
         _dir.Dispose();
