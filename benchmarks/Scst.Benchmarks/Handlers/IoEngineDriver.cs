@@ -11,12 +11,14 @@ using Scst.Handlers.Io;
 namespace Scst.Benchmarks.Handlers;
 
 /// <summary>
-/// <c>--io-engines [--seconds N] [--shm DIR] [--disk DIR] [--size-mb N] [--reps N]</c>: the I/O engines of
+/// <c>--io-engines [--seconds N] [--shm DIR] [--disk DIR] [--blockdev DEV] [--size-mb N] [--reps N]</c>: the I/O engines of
 /// Scst.Handlers called directly (no SCSI, no transport) at a fixed queue depth: QD workers, each with its own aligned
 /// buffer, issue random operations back to back for N seconds. Workloads: 4 KiB QD1, 4 KiB QD32, 128 KiB QD8; reads
 /// and writes; through the page cache (a file on tmpfs, DIR defaults to /dev/shm) and with O_DIRECT (a file on a disk
 /// file system, default /var/tmp, written in full first so that writes do not allocate). Engines: pread inline (the
 /// worker's own thread makes the system call), pread on the thread pool (vdisk_fileio's <c>async=1</c>) and io_uring.
+/// With <c>--blockdev DEV</c> (a block device, such as a loop device; its first N MiB are overwritten), the same
+/// workloads run on it with O_DIRECT as vdisk_blockio opens it, and the page-cache and disk-file rows are left out.
 /// Prints IOPS, MB/s (10^6 B/s), process CPU µs per operation and bytes allocated per operation.
 /// </summary>
 internal static class IoEngineDriver
@@ -40,6 +42,12 @@ internal static class IoEngineDriver
         long sizeBytes = (long)Option(args, "--size-mb", 1024) << 20;
         string shm = Text(args, "--shm", "/dev/shm");
         string disk = Text(args, "--disk", "/var/tmp");
+        string blockDevice = Text(args, "--blockdev", string.Empty);
+        if (blockDevice.Length > 0)
+        {
+            return await RunOnBlockDeviceAsync(blockDevice, sizeBytes, seconds, reps);
+        }
+
         string cacheFile = Path.Combine(shm, $"scst-io-engines-{Environment.ProcessId}.img");
         string directFile = Path.Combine(disk, $"scst-io-engines-{Environment.ProcessId}.img");
         UringIoEngine uring = UringIoEngine.TryCreate(UringIoEngine.DefaultEntries, out int error)
@@ -84,6 +92,38 @@ internal static class IoEngineDriver
             File.Delete(cacheFile);
             File.Delete(directFile);
         }
+    }
+
+    private static async Task<int> RunOnBlockDeviceAsync(string path, long sizeBytes, double seconds, int reps)
+    {
+        using SafeFileHandle device = DirectFile.Open(path, readOnly: false, out int error)
+            ?? throw new InvalidOperationException($"O_DIRECT on {path}: {Marshal.GetPInvokeErrorMessage(error)}");
+        long size = BlockDeviceNode.GetSize(device);
+        if (size <= 0)
+        {
+            throw new InvalidOperationException($"{path}: not a block device, or its size cannot be read.");
+        }
+
+        sizeBytes = Math.Min(sizeBytes, size);
+        using UringIoEngine uring = UringIoEngine.TryCreate(UringIoEngine.DefaultEntries, out error)
+            ?? throw new InvalidOperationException($"io_uring_setup failed: {Marshal.GetPInvokeErrorMessage(error)}");
+        (string Name, IoEngine Engine)[] engines = [("pread", PositionalIoEngine.Inline), ("pread async", PositionalIoEngine.ThreadPool), ("io_uring", uring)];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} CPUs, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {seconds} s per run, {path} first {sizeBytes >> 20} MiB"));
+        Console.WriteLine($"{"storage",-13} {"workload",-15} {"engine",-12} {"IOPS",9} {"MB/s",8} {"CPU us/op",9} {"B/op",6}");
+        foreach (Workload w in s_workloads)
+        {
+            for (int rep = 0; rep < reps; rep++)
+            {
+                foreach ((string name, IoEngine engine) in engines)
+                {
+                    Result r = await MeasureAsync(engine, device, sizeBytes, w, seconds);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{"block device",-13} {w.Name,-15} {name,-12} {r.Iops,9:F0} {r.Iops * w.BlockSize / 1e6,8:F1} {r.CpuMicroseconds,9:F1} {r.AllocatedBytes,6:F1}{(r.Errors > 0 ? $"  {r.Errors} errors" : "")}"));
+                }
+            }
+        }
+
+        return 0;
     }
 
     private readonly record struct Result(double Iops, double CpuMicroseconds, double AllocatedBytes, long Errors);
