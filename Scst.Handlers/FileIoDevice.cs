@@ -27,7 +27,9 @@ namespace Scst.Handlers;
 /// I/O back while it runs, so that no command reads or writes a file being closed or cut.</para>
 /// <para><c>io_engine</c> chooses how the bytes move: <c>pread</c> (the default: positional system calls, inline or on
 /// the thread pool as <c>async</c> says) or <c>io_uring</c> (the handler's shared ring: the command's thread submits
-/// and goes on, the ring's completion thread finishes the command; <c>async</c> does not apply).</para>
+/// and goes on, the ring's completion thread finishes the command; <c>async</c> does not apply). Without
+/// <c>io_engine</c>, a device with <c>o_direct</c> takes <c>io_uring</c> when the machine has it, and <c>pread</c> on
+/// the thread pool (<c>async</c> 1 unless given) when it does not; other devices take <c>pread</c>.</para>
 /// </remarks>
 public sealed class FileIoDevice : VdiskDevice
 {
@@ -42,11 +44,15 @@ public sealed class FileIoDevice : VdiskDevice
     internal const string IoEngineName = "io_engine";
 
     /// <summary>
-    /// The default <c>io_engine</c>: <c>pread</c>. Measured on the reference machine (2 vCPUs, kernel 6.18; see
-    /// benchmarks/README.md), pread on the command's thread moves a page-cache hit three to four times faster than
-    /// io_uring, whose completion reaches the command through another thread; with O_DIRECT neither engine wins every
-    /// workload. vdisk_fileio mostly serves the page cache, so pread stays the default and io_uring is there for
-    /// O_DIRECT at high queue depth, where it spends less CPU per operation and holds no thread per request.
+    /// The default <c>io_engine</c> of a device without <c>o_direct</c>: <c>pread</c>. With <c>o_direct</c> the default
+    /// is <c>io_uring</c> when the machine has it (<c>pread</c> with <c>async</c> otherwise); the device shows the
+    /// default it got (<see cref="FileIoSettings.DefaultIoEngine"/>). Measured on the reference machine (2 vCPUs,
+    /// kernel 6.18; see benchmarks/README.md), pread on the command's thread moves a page-cache hit three to four times
+    /// faster than io_uring, whose completion reaches the command through another thread. With O_DIRECT, pread inline
+    /// would hold the transport's thread for the disk's latency, and pread on the thread pool holds a pool thread per
+    /// operation, so the operations in the kernel at once are bounded by the pool's threads (which it adds slowly):
+    /// through the whole command path io_uring reached the disk's throughput at queue depth 32 where pread on the pool
+    /// fell behind, at half the CPU per operation.
     /// </summary>
     internal const string DefaultIoEngine = IoEngine.PositionalName;
 
@@ -61,6 +67,8 @@ public sealed class FileIoDevice : VdiskDevice
     private volatile bool _active;
     private volatile bool _async;
     private volatile bool _bindAluaState;
+    private readonly string _defaultIoEngine;
+    private readonly bool _asyncDefault;
 
     // With io_engine=io_uring: the handler's shared ring, and the operations in flight on it. Those are counted instead
     // of holding _gate (a ReaderWriterLockSlim belongs to a thread, and the operation ends on the ring's thread); a
@@ -80,6 +88,8 @@ public sealed class FileIoDevice : VdiskDevice
         _writeThrough = file.WriteThrough;
         _directIo = file.DirectIo;
         _async = file.Async;
+        _asyncDefault = file.AsyncDefault;
+        _defaultIoEngine = file.DefaultIoEngine;
         _bindAluaState = file.BindAluaState;
         _active = backing is not null;
         _file = backing?.File;
@@ -566,8 +576,8 @@ public sealed class FileIoDevice : VdiskDevice
             Read = () => (_nvCache ? _writeThrough : !WriteCacheEnabled) ? "1" : "0",
         };
         yield return CreationFlag(DirectIoName, _directIo, false);
-        yield return CreationParameter(IoEngineName, IoEngineValue, DefaultIoEngine);
-        yield return ManagementAttribute.Boolean(AsyncName, () => _async, value => _async = value, defaultValue: false);
+        yield return CreationParameter(IoEngineName, IoEngineValue, _defaultIoEngine);
+        yield return ManagementAttribute.Boolean(AsyncName, () => _async, value => _async = value, defaultValue: _asyncDefault);
         yield return ManagementAttribute.Boolean(ActiveName, () => _active, SetActive, defaultValue: true);
         yield return ManagementAttribute.Boolean(BindAluaStateName, () => _bindAluaState, value => _bindAluaState = value, defaultValue: false);
         yield return new ManagementAttribute { Name = "resync_size", Write = _ => ResyncSize() };
@@ -807,7 +817,14 @@ public sealed class FileIoDevice : VdiskDevice
 /// ring, acquired from <c>RingOwner</c>; the device releases it when it is disposed.
 /// </summary>
 internal sealed record FileIoSettings(
-    string Path, bool NvCache, bool WriteThrough, bool DirectIo, bool Async, bool BindAluaState = false, UringIoEngine? Ring = null, SharedUring? RingOwner = null);
+    string Path, bool NvCache, bool WriteThrough, bool DirectIo, bool Async, bool BindAluaState = false, UringIoEngine? Ring = null, SharedUring? RingOwner = null)
+{
+    /// <summary>The <c>io_engine</c> this device gets when none is given (<see cref="FileIoDevice.DefaultIoEngine"/>).</summary>
+    public string DefaultIoEngine { get; init; } = FileIoDevice.DefaultIoEngine;
+
+    /// <summary>The <c>async</c> this device gets when none is given: 1 for <c>o_direct</c> on <c>pread</c> by default.</summary>
+    public bool AsyncDefault { get; init; }
+}
 
 /// <summary>The open descriptors of a backing file: buffered, and with O_DIRECT when asked for.</summary>
 internal sealed class BackingFile(SafeFileHandle file, SafeFileHandle? direct) : IDisposable
