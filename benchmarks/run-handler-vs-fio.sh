@@ -161,7 +161,7 @@ run_ours() { # CASE STORAGE OUT
   IFS=- read -r bs rw qd <<<"$c"; qd=${qd#qd}
   local args=(handler-load --rw "$rw" --bs "$bs" --qd "$qd" --seconds "$seconds" --warmup "$warmup" --sessions "$sessions" ${min_threads:+--min-threads "$min_threads"})
   if [[ $s == cache ]]; then file=$cache_file; else file=$direct_file; args+=(--param o_direct=1 --param async=1); fi
-  if [[ $engine == io_uring ]]; then args+=(--param io_engine=io_uring --seq shared); else args+=(--seq sliced); fi
+  if [[ $engine == io_uring ]]; then args+=(--param io_engine=io_uring --seq shared); else args+=(--param io_engine=pread --seq sliced); fi
   timeout $((seconds + warmup + 60)) "$bench" "${args[@]}" --file "$file" >"$out"
 }
 

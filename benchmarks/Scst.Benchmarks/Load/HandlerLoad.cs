@@ -23,7 +23,7 @@ namespace Scst.Benchmarks.Load;
 /// runs its pread/pwrite on the worker's own thread). <c>tasks</c> are N asynchronous loops on the thread pool: a
 /// completion submits the worker's next command on the completing thread, as a transport's completion path would
 /// (fio's <c>iodepth=N</c> on one job). <c>auto</c> takes <c>threads</c> when the device does its I/O inline and
-/// <c>tasks</c> when it hands I/O off (<c>async=1</c> or an <c>io_engine</c>).</para>
+/// <c>tasks</c> when it hands I/O off (<c>async=1</c>, <c>io_engine=io_uring</c>, or <c>o_direct</c> with the default engine).</para>
 /// <para>Offsets: random workloads pick uniformly distributed offsets aligned to the block size over the whole range
 /// (fio's <c>norandommap</c>, blockalign = bs); sequential workloads stream either from one shared cursor (one job,
 /// N outstanding) or, with <c>--seq sliced</c>, each worker through its own slice of the range (N jobs with
@@ -144,8 +144,11 @@ internal static class HandlerLoad
             }
         }
 
+        // Inline: pread (named, or the default without o_direct) without async.
         bool inline = !options.Parameters.TryGetValue("async", out string? asyncValue) || asyncValue == "0";
-        inline &= !options.Parameters.ContainsKey("io_engine");
+        inline &= options.Parameters.TryGetValue("io_engine", out string? engineValue)
+            ? engineValue == "pread"
+            : !options.Parameters.TryGetValue("o_direct", out string? directValue) || directValue == "0";
         bool threads = options.Workers switch
         {
             "threads" => true,
