@@ -16,8 +16,9 @@ namespace Scst.Handlers;
 /// </summary>
 /// <remarks>
 /// <para>I/O runs synchronously on the thread that executes the command: on a page-cache hit that is a copy of a few
-/// microseconds, far cheaper than a hop to another thread. With <c>async</c> it runs on the thread pool instead, so
-/// that slow storage (O_DIRECT) does not hold the transport's thread. A write with FUA, or any write while the write
+/// microseconds, far cheaper than a hop to another thread. With <c>async</c> it runs on the handlers' blocking-I/O
+/// threads instead (<see cref="BlockingIoThreads"/>: one per operation in progress, unlike the thread pool), so that
+/// slow storage (O_DIRECT) does not hold the transport's thread. A write with FUA, or any write while the write
 /// cache is off (<c>write_through</c>, or WCE cleared by MODE SELECT), is followed by fdatasync before GOOD is
 /// returned; SYNCHRONIZE CACHE runs fdatasync unless <c>nv_cache</c> is set.</para>
 /// <para>The backing file can change under a running device: <c>size</c> resizes it, <c>resync_size</c> takes the
@@ -338,7 +339,7 @@ public sealed class FileIoDevice : VdiskDevice
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         async ValueTask<RingIo> BeginRingIoSlowAsync(long end)
         {
-            await Task.Yield();
+            await BlockingIoThreads.Shared.SwitchTo();
             _gate.EnterReadLock();
             return AdmitRingIo(end);
         }
@@ -412,14 +413,14 @@ public sealed class FileIoDevice : VdiskDevice
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<CommandOutcome> ReadOnPoolAsync(long offset, Memory<byte> destination)
     {
-        await Task.Yield();
+        await BlockingIoThreads.Shared.SwitchTo();
         return Read(offset, destination.Span);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<CommandOutcome> WriteOnPoolAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess)
     {
-        await Task.Yield();
+        await BlockingIoThreads.Shared.SwitchTo();
         return Write(offset, source.Span, forceUnitAccess);
     }
 
