@@ -339,7 +339,7 @@ public sealed class FileIoDevice : VdiskDevice
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         async ValueTask<RingIo> BeginRingIoSlowAsync(long end)
         {
-            await BlockingIoThreads.Shared.SwitchTo();
+            await Task.Yield();
             _gate.EnterReadLock();
             return AdmitRingIo(end);
         }
@@ -427,7 +427,7 @@ public sealed class FileIoDevice : VdiskDevice
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<CommandOutcome> FlushOnPoolAsync()
     {
-        await Task.Yield();
+        await BlockingIoThreads.Shared.SwitchTo();
         return Flush();
     }
 
