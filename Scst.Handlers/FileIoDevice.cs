@@ -16,8 +16,9 @@ namespace Scst.Handlers;
 /// </summary>
 /// <remarks>
 /// <para>I/O runs synchronously on the thread that executes the command: on a page-cache hit that is a copy of a few
-/// microseconds, far cheaper than a hop to another thread. With <c>async</c> it runs on the thread pool instead, so
-/// that slow storage (O_DIRECT) does not hold the transport's thread. A write with FUA, or any write while the write
+/// microseconds, far cheaper than a hop to another thread. With <c>async</c> it runs on the handlers' blocking-I/O
+/// threads instead (<see cref="BlockingIoThreads"/>: one per operation in progress, unlike the thread pool), so that
+/// slow storage (O_DIRECT) does not hold the transport's thread. A write with FUA, or any write while the write
 /// cache is off (<c>write_through</c>, or WCE cleared by MODE SELECT), is followed by fdatasync before GOOD is
 /// returned; SYNCHRONIZE CACHE runs fdatasync unless <c>nv_cache</c> is set.</para>
 /// <para>The backing file can change under a running device: <c>size</c> resizes it, <c>resync_size</c> takes the
@@ -27,7 +28,9 @@ namespace Scst.Handlers;
 /// I/O back while it runs, so that no command reads or writes a file being closed or cut.</para>
 /// <para><c>io_engine</c> chooses how the bytes move: <c>pread</c> (the default: positional system calls, inline or on
 /// the thread pool as <c>async</c> says) or <c>io_uring</c> (the handler's shared ring: the command's thread submits
-/// and goes on, the ring's completion thread finishes the command; <c>async</c> does not apply).</para>
+/// and goes on, the ring's completion thread finishes the command; <c>async</c> does not apply). Without
+/// <c>io_engine</c>, a device with <c>o_direct</c> takes <c>io_uring</c> when the machine has it, and <c>pread</c> on
+/// the thread pool (<c>async</c> 1 unless given) when it does not; other devices take <c>pread</c>.</para>
 /// </remarks>
 public sealed class FileIoDevice : VdiskDevice
 {
@@ -42,11 +45,15 @@ public sealed class FileIoDevice : VdiskDevice
     internal const string IoEngineName = "io_engine";
 
     /// <summary>
-    /// The default <c>io_engine</c>: <c>pread</c>. Measured on the reference machine (2 vCPUs, kernel 6.18; see
-    /// benchmarks/README.md), pread on the command's thread moves a page-cache hit three to four times faster than
-    /// io_uring, whose completion reaches the command through another thread; with O_DIRECT neither engine wins every
-    /// workload. vdisk_fileio mostly serves the page cache, so pread stays the default and io_uring is there for
-    /// O_DIRECT at high queue depth, where it spends less CPU per operation and holds no thread per request.
+    /// The default <c>io_engine</c> of a device without <c>o_direct</c>: <c>pread</c>. With <c>o_direct</c> the default
+    /// is <c>io_uring</c> when the machine has it (<c>pread</c> with <c>async</c> otherwise); the device shows the
+    /// default it got (<see cref="FileIoSettings.DefaultIoEngine"/>). Measured on the reference machine (2 vCPUs,
+    /// kernel 6.18; see benchmarks/README.md), pread on the command's thread moves a page-cache hit three to four times
+    /// faster than io_uring, whose completion reaches the command through another thread. With O_DIRECT, pread inline
+    /// would hold the transport's thread for the disk's latency, and pread with <c>async</c> holds a thread per
+    /// operation in progress. Through the whole command path both reach the disk's throughput at depth; io_uring spends
+    /// less CPU per operation at depth (a third less at 4 KiB QD32) and for 128 KiB transfers, pread with <c>async</c>
+    /// is ahead by about 15 % at QD1 (Scst.Handlers README, "I/O engines").
     /// </summary>
     internal const string DefaultIoEngine = IoEngine.PositionalName;
 
@@ -61,6 +68,8 @@ public sealed class FileIoDevice : VdiskDevice
     private volatile bool _active;
     private volatile bool _async;
     private volatile bool _bindAluaState;
+    private readonly string _defaultIoEngine;
+    private readonly bool _asyncDefault;
 
     // With io_engine=io_uring: the handler's shared ring, and the admission of operations to it beside _gate (see
     // RingIoGate); a section that takes _gate for writing waits for the operations in flight (WaitForRingIo).
@@ -78,6 +87,8 @@ public sealed class FileIoDevice : VdiskDevice
         _writeThrough = file.WriteThrough;
         _directIo = file.DirectIo;
         _async = file.Async;
+        _asyncDefault = file.AsyncDefault;
+        _defaultIoEngine = file.DefaultIoEngine;
         _bindAluaState = file.BindAluaState;
         _active = backing is not null;
         _file = backing?.File;
@@ -341,21 +352,21 @@ public sealed class FileIoDevice : VdiskDevice
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<CommandOutcome> ReadOnPoolAsync(long offset, Memory<byte> destination)
     {
-        await Task.Yield();
+        await BlockingIoThreads.Shared.SwitchTo();
         return Read(offset, destination.Span);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<CommandOutcome> WriteOnPoolAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess)
     {
-        await Task.Yield();
+        await BlockingIoThreads.Shared.SwitchTo();
         return Write(offset, source.Span, forceUnitAccess);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<CommandOutcome> FlushOnPoolAsync()
     {
-        await Task.Yield();
+        await BlockingIoThreads.Shared.SwitchTo();
         return Flush();
     }
 
@@ -505,8 +516,8 @@ public sealed class FileIoDevice : VdiskDevice
             Read = () => (_nvCache ? _writeThrough : !WriteCacheEnabled) ? "1" : "0",
         };
         yield return CreationFlag(DirectIoName, _directIo, false);
-        yield return CreationParameter(IoEngineName, IoEngineValue, DefaultIoEngine);
-        yield return ManagementAttribute.Boolean(AsyncName, () => _async, value => _async = value, defaultValue: false);
+        yield return CreationParameter(IoEngineName, IoEngineValue, _defaultIoEngine);
+        yield return ManagementAttribute.Boolean(AsyncName, () => _async, value => _async = value, defaultValue: _asyncDefault);
         yield return ManagementAttribute.Boolean(ActiveName, () => _active, SetActive, defaultValue: true);
         yield return ManagementAttribute.Boolean(BindAluaStateName, () => _bindAluaState, value => _bindAluaState = value, defaultValue: false);
         yield return new ManagementAttribute { Name = "resync_size", Write = _ => ResyncSize() };
@@ -746,7 +757,14 @@ public sealed class FileIoDevice : VdiskDevice
 /// ring, acquired from <c>RingOwner</c>; the device releases it when it is disposed.
 /// </summary>
 internal sealed record FileIoSettings(
-    string Path, bool NvCache, bool WriteThrough, bool DirectIo, bool Async, bool BindAluaState = false, UringIoEngine? Ring = null, SharedUring? RingOwner = null);
+    string Path, bool NvCache, bool WriteThrough, bool DirectIo, bool Async, bool BindAluaState = false, UringIoEngine? Ring = null, SharedUring? RingOwner = null)
+{
+    /// <summary>The <c>io_engine</c> this device gets when none is given (<see cref="FileIoDevice.DefaultIoEngine"/>).</summary>
+    public string DefaultIoEngine { get; init; } = FileIoDevice.DefaultIoEngine;
+
+    /// <summary>The <c>async</c> this device gets when none is given: 1 for <c>o_direct</c> on <c>pread</c> by default.</summary>
+    public bool AsyncDefault { get; init; }
+}
 
 /// <summary>The open descriptors of a backing file: buffered, and with O_DIRECT when asked for.</summary>
 internal sealed class BackingFile(SafeFileHandle file, SafeFileHandle? direct) : IDisposable

@@ -20,9 +20,10 @@ namespace Scst.Handlers;
 /// <c>o_direct</c> (the file is read and written around the page cache; requires <c>async</c>, as in SCST);
 /// <c>async</c> (I/O runs on the thread pool, not on the command's thread); <c>active</c> (0: the file stays closed
 /// until <c>active</c> is set to 1); <c>bind_alua_state</c> (the file is open only while the device's ALUA state on
-/// this node is active, see <see cref="FileIoDevice"/>); <c>io_engine</c> (<c>pread</c>, the default, or
-/// <c>io_uring</c>: I/O through one io_uring shared by the handler's devices, made with the first such device and
-/// closed with the last; a machine without io_uring refuses the device, saying why). A read-only device takes neither
+/// this node is active, see <see cref="FileIoDevice"/>); <c>io_engine</c> (<c>pread</c> or <c>io_uring</c>: I/O
+/// through one io_uring shared by the handler's devices, made with the first such device and closed with the last; a
+/// machine without io_uring refuses <c>io_engine=io_uring</c>, saying why; the default is <c>io_uring</c> with
+/// <c>o_direct</c> when the machine has it, <c>pread</c> otherwise, see <see cref="FileIoDevice"/>). A read-only device takes neither
 /// <c>write_through</c> nor <c>nv_cache</c>.
 /// </remarks>
 public sealed class VdiskFileIoHandler : IDeviceHandler
@@ -37,7 +38,16 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
 
     internal const string SanitizeRateParameter = "sanitize_rate_mb";
 
-    private readonly SharedUring _uring = new();
+    private readonly SharedUring _uring;
+
+    /// <summary>Creates the handler; its devices share one io_uring, made when the first one needs it.</summary>
+    public VdiskFileIoHandler()
+        : this(new SharedUring())
+    {
+    }
+
+    /// <summary>Creates the handler with the given ring owner (one that cannot make a ring stands for a machine without io_uring).</summary>
+    internal VdiskFileIoHandler(SharedUring uring) => _uring = uring;
 
     /// <inheritdoc />
     public string Name => HandlerName;
@@ -54,31 +64,27 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
         path = System.IO.Path.GetFullPath(path);
         long? size = VdiskSettings.ReadSize(p, name);
         VdiskSettings settings = VdiskSettings.Read(p, name, DeviceIdentity.DefaultVendorId);
+        bool directIo = p.GetBool(FileIoDevice.DirectIoName, false);
+        bool? asyncGiven = p.GetString(FileIoDevice.AsyncName) is null ? null : p.GetBool(FileIoDevice.AsyncName, false);
         var file = new FileIoSettings(
             path,
             NvCache: p.GetBool(FileIoDevice.NvCacheName, false),
             WriteThrough: p.GetBool(FileIoDevice.WriteThroughName, false),
-            DirectIo: p.GetBool(FileIoDevice.DirectIoName, false),
-            Async: p.GetBool(FileIoDevice.AsyncName, false),
+            DirectIo: directIo,
+            Async: asyncGiven ?? false,
             BindAluaState: p.GetBool(FileIoDevice.BindAluaStateName, false));
         bool active = p.GetBool(FileIoDevice.ActiveName, true);
-        string engine = p.GetString(FileIoDevice.IoEngineName) ?? FileIoDevice.DefaultIoEngine;
+        string? engineGiven = p.GetString(FileIoDevice.IoEngineName);
         p.RejectUnknown();
 
-        if (engine is not (IoEngine.PositionalName or IoEngine.UringName))
+        if (engineGiven is not (null or IoEngine.PositionalName or IoEngine.UringName))
         {
-            throw new ArgumentException($"Device {name}: parameter '{FileIoDevice.IoEngineName}' has value '{engine}'; expected {IoEngine.PositionalName} or {IoEngine.UringName}.");
+            throw new ArgumentException($"Device {name}: parameter '{FileIoDevice.IoEngineName}' has value '{engineGiven}'; expected {IoEngine.PositionalName} or {IoEngine.UringName}.");
         }
 
         if (settings.ReadOnly && (file.WriteThrough || file.NvCache))
         {
             throw new ArgumentException($"Device {name}: write_through and nv_cache do not apply to a read-only device.");
-        }
-
-        // SCST wants O_DIRECT's waits off the command's thread; io_uring never makes them there.
-        if (file.DirectIo && !file.Async && engine != IoEngine.UringName)
-        {
-            throw new ArgumentException($"Device {name}: o_direct requires async=1 (or io_engine=io_uring).");
         }
 
         int blockSize = settings.BlockSize;
@@ -87,12 +93,49 @@ public sealed class VdiskFileIoHandler : IDeviceHandler
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Device {name}: size {s} is not a multiple of the block size {blockSize}."));
         }
 
+        // The engine: the one asked for, else the device's default (FileIoDevice.DefaultIoEngine): io_uring for o_direct
+        // when the machine has it, pread otherwise. With o_direct, the ring is tried even when pread is asked for, so that
+        // the default the device shows (and scst.conf leaves out) is the one it would get without the parameter.
         UringIoEngine? ring = null;
-        if (engine == IoEngine.UringName)
+        string? failure = null;
+        string defaultEngine = IoEngine.PositionalName;
+        if (directIo || engineGiven == IoEngine.UringName)
         {
-            ring = _uring.TryAcquire(out string? failure)
-                ?? throw new ArgumentException($"Device {name}: io_engine=io_uring is not available on this machine: {failure}. Use io_engine=pread.");
+            ring = _uring.TryAcquire(out failure);
+            if (directIo && ring is not null)
+            {
+                defaultEngine = IoEngine.UringName;
+            }
+
+            if (ring is null && engineGiven == IoEngine.UringName)
+            {
+                throw new ArgumentException($"Device {name}: io_engine=io_uring is not available on this machine: {failure}. Use io_engine=pread.");
+            }
+
+            if (ring is not null && engineGiven == IoEngine.PositionalName)
+            {
+                _uring.Release(ring);
+                ring = null;
+            }
+        }
+
+        file = file with { DefaultIoEngine = defaultEngine };
+        if (ring is not null)
+        {
             file = file with { Ring = ring, RingOwner = _uring };
+        }
+        else if (directIo && engineGiven is null)
+        {
+            // o_direct on pread because the machine has no io_uring: on the thread pool unless async says otherwise.
+            file = file with { Async = asyncGiven ?? true, AsyncDefault = true };
+        }
+
+        // SCST wants O_DIRECT's waits off the command's thread; io_uring never makes them there.
+        if (file.DirectIo && !file.Async && ring is null)
+        {
+            throw new ArgumentException(engineGiven is null
+                ? $"Device {name}: o_direct requires async=1 here (io_uring, its default engine with o_direct, is not available: {failure})."
+                : $"Device {name}: o_direct requires async=1 (or io_engine=io_uring).");
         }
 
         try

@@ -11,6 +11,7 @@ usage() {
 usage: benchmarks/run-handler-vs-fio.sh [--engine pread|io_uring] [--seconds N] [--reps N] [--cases LIST]
                                         [--storage cache,direct] [--size SIZE] [--direct-dir DIR] [--keep-files]
                                         [--quiet-wait SECONDS] [--log-dir DIR] [--bench PATH] [--min-threads N]
+                                        [--sessions auto|one|per-worker]
   --engine E       pread (default): fio psync, numjobs = depth, against vdisk_fileio's positional I/O (inline in the
                    page cache, async=1 with O_DIRECT); io_uring: fio io_uring, iodepth = depth, against io_engine=io_uring
   --seconds N      measured seconds of each run, after --warmup seconds not counted (default 10)
@@ -28,10 +29,13 @@ usage: benchmarks/run-handler-vs-fio.sh [--engine pread|io_uring] [--seconds N] 
   --bench PATH     the Scst.Benchmarks executable (default: the Release build beside this script)
   --min-threads N  the thread pool's minimum worker threads in our process (ThreadPool.SetMinThreads); default: the
                    runtime's (one per CPU). With async=1 each I/O in progress holds a pool thread.
+  --sessions S     our initiator side: per-worker (one local session, one I_T nexus, per worker), one (all workers on
+                   one session), auto (default): per-worker for --engine pread, where fio runs numjobs independent
+                   jobs, and one for --engine io_uring, where fio runs one job with iodepth in flight
 EOF
 }
 
-engine=pread seconds=10 warmup=3 min_threads="" reps=3 size=1G direct_dir=/var/tmp keep=0 quiet_wait=20 log_dir="" bench=""
+sessions=auto engine=pread seconds=10 warmup=3 min_threads="" reps=3 size=1G direct_dir=/var/tmp keep=0 quiet_wait=20 log_dir="" bench=""
 cases_all="4k-randread-qd1,4k-randread-qd32,4k-randwrite-qd1,4k-randwrite-qd32,128k-read-qd8,128k-write-qd8"
 cases=$cases_all storage=cache,direct
 while [[ $# -gt 0 ]]; do
@@ -40,6 +44,7 @@ while [[ $# -gt 0 ]]; do
     --seconds) seconds=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --min-threads) min_threads=$2; shift 2 ;;
+    --sessions) sessions=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --cases) cases=$2; shift 2 ;;
     --storage) storage=$2; shift 2 ;;
@@ -54,6 +59,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ $engine == pread || $engine == io_uring ]] || { echo "--engine: pread or io_uring" >&2; exit 2; }
+[[ $sessions == auto || $sessions == one || $sessions == per-worker ]] || { echo "--sessions: auto, one or per-worker" >&2; exit 2; }
+if [[ $sessions == auto ]]; then sessions=per-worker; [[ $engine == pread ]] || sessions=one; fi
 for c in ${cases//,/ }; do [[ ,$cases_all, == *,$c,* ]] || { echo "unknown case $c" >&2; exit 2; }; done
 for s in ${storage//,/ }; do [[ $s == cache || $s == direct ]] || { echo "unknown storage $s" >&2; exit 2; }; done
 
@@ -152,9 +159,9 @@ run_fio() { # CASE STORAGE OUT -> fio's JSON in OUT
 run_ours() { # CASE STORAGE OUT
   local c=$1 s=$2 out=$3 bs rw qd file
   IFS=- read -r bs rw qd <<<"$c"; qd=${qd#qd}
-  local args=(handler-load --rw "$rw" --bs "$bs" --qd "$qd" --seconds "$seconds" --warmup "$warmup" ${min_threads:+--min-threads "$min_threads"})
+  local args=(handler-load --rw "$rw" --bs "$bs" --qd "$qd" --seconds "$seconds" --warmup "$warmup" --sessions "$sessions" ${min_threads:+--min-threads "$min_threads"})
   if [[ $s == cache ]]; then file=$cache_file; else file=$direct_file; args+=(--param o_direct=1 --param async=1); fi
-  if [[ $engine == io_uring ]]; then args+=(--param io_engine=io_uring --seq shared); else args+=(--seq sliced); fi
+  if [[ $engine == io_uring ]]; then args+=(--param io_engine=io_uring --seq shared); else args+=(--param io_engine=pread --seq sliced); fi
   timeout $((seconds + warmup + 60)) "$bench" "${args[@]}" --file "$file" >"$out"
 }
 
@@ -180,7 +187,7 @@ parse_ours() {
 }
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "engine $engine, ${seconds}s per run, $reps rounds, logs in $log_dir; load average at start: $load_start" >&2
+echo "engine $engine, sessions $sessions, ${seconds}s per run, $reps rounds, logs in $log_dir; load average at start: $load_start" >&2
 for r in $(seq "$reps"); do
   for s in ${storage//,/ }; do
     for c in ${cases//,/ }; do

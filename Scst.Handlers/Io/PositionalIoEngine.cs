@@ -9,14 +9,15 @@ namespace Scst.Handlers.Io;
 
 /// <summary>
 /// The <c>pread</c> engine: pread/pwrite/pwritev/fdatasync on the calling thread (<see cref="Inline"/>), or on the
-/// thread pool (<see cref="ThreadPool"/>, what vdisk_fileio's <c>async=1</c> selects).
+/// blocking-I/O threads (<see cref="ThreadPool"/>, what vdisk_fileio's <c>async=1</c> selects).
 /// </summary>
 /// <remarks>
 /// Inline, an operation is finished when the method returns: the <see cref="ValueTask{TResult}"/> is already complete
 /// and nothing is allocated or scheduled. That is the cheapest way to a page-cache hit (a copy of a few microseconds,
 /// against 25-30 µs for a hop to another thread on a small machine), but it holds the caller's thread for as long as
-/// the storage takes. On the thread pool, a pooled work item runs the call and completes the pending value, and the
-/// caller's continuation runs on that pool thread.
+/// the storage takes. Off the caller's thread, a pooled work item runs the call on one of the
+/// <see cref="BlockingIoThreads"/> (a thread per operation in progress, where the .NET thread pool would add threads
+/// slowly) and completes the pending value, and the caller's continuation runs on that thread.
 /// </remarks>
 internal sealed class PositionalIoEngine : IoEngine
 {
@@ -28,13 +29,13 @@ internal sealed class PositionalIoEngine : IoEngine
     /// <summary>Runs each operation on the calling thread.</summary>
     public static PositionalIoEngine Inline { get; } = new(false);
 
-    /// <summary>Runs each operation on a thread-pool thread.</summary>
+    /// <summary>Runs each operation on one of the shared <see cref="BlockingIoThreads"/>.</summary>
     public static PositionalIoEngine ThreadPool { get; } = new(true);
 
     /// <inheritdoc />
     public override string Name => PositionalName;
 
-    /// <summary>Whether operations run on the thread pool.</summary>
+    /// <summary>Whether operations run off the caller's thread.</summary>
     public bool OnThreadPool => _onThreadPool;
 
     /// <inheritdoc />
@@ -82,7 +83,7 @@ internal sealed class PositionalIoEngine : IoEngine
     {
         Operation op = _pool.TryRent() ?? new Operation(this);
         op.Set(kind, file, destination, source, buffers, offset);
-        System.Threading.ThreadPool.UnsafeQueueUserWorkItem(op, preferLocal: false);
+        BlockingIoThreads.Shared.Queue(op.ExecuteAction);
         return new ValueTask<int>(op, op.Version);
     }
 
@@ -94,9 +95,10 @@ internal sealed class PositionalIoEngine : IoEngine
         Flush,
     }
 
-    /// <summary>One operation on the thread pool: the work item and the pending value in one pooled object.</summary>
-    private sealed class Operation(PositionalIoEngine engine) : IValueTaskSource<int>, IThreadPoolWorkItem
+    /// <summary>One operation off the caller's thread: the work item and the pending value in one pooled object.</summary>
+    private sealed class Operation : IValueTaskSource<int>
     {
+        private readonly PositionalIoEngine _engine;
         private ManualResetValueTaskSourceCore<int> _core;
         private OperationKind _kind;
         private SafeFileHandle? _file;
@@ -104,6 +106,15 @@ internal sealed class PositionalIoEngine : IoEngine
         private ReadOnlyMemory<byte> _source;
         private IReadOnlyList<ReadOnlyMemory<byte>>? _buffers;
         private long _offset;
+
+        public Operation(PositionalIoEngine engine)
+        {
+            _engine = engine;
+            ExecuteAction = Execute;
+        }
+
+        /// <summary>The cached delegate of <see cref="Execute"/>, queued without an allocation.</summary>
+        public Action ExecuteAction { get; }
 
         public short Version => _core.Version;
 
@@ -143,7 +154,7 @@ internal sealed class PositionalIoEngine : IoEngine
             finally
             {
                 _core.Reset();
-                engine._pool.Return(this);
+                _engine._pool.Return(this);
             }
         }
 

@@ -4,8 +4,10 @@ using System.Buffers.Binary;
 using System.Text;
 using Scst.Core;
 using Scst.Core.Alua;
+using Scst.Core.Configuration;
 using Scst.Core.Management;
 using Scst.Events;
+using Scst.Handlers.Io;
 using Scst.Testing;
 using Scst.Transport.Local;
 
@@ -358,14 +360,95 @@ public sealed class VdiskAttributeTests : IDisposable
     }
 
     [Fact]
-    public async Task DirectIo_WithoutAsync_IsRefusedAsInScst()
+    public async Task DirectIo_OnPreadWithoutAsync_IsRefusedAsInScst()
     {
         await using ScstStack stack = ScstStack.Create();
         await stack.StartAsync();
 
-        Action act = () => stack.Engine.AddDevice("vdisk_fileio", "d", new Dictionary<string, string> { ["filename"] = _dir.File("d.img"), ["size"] = "1M", ["o_direct"] = "1" });
+        Action act = () => stack.Engine.AddDevice("vdisk_fileio", "d", new Dictionary<string, string>
+        {
+            ["filename"] = _dir.File("d.img"), ["size"] = "1M", ["o_direct"] = "1", ["io_engine"] = "pread",
+        });
 
-        act.Should().Throw<ArgumentException>().WithMessage("*o_direct requires async=1*");
+        act.Should().Throw<ArgumentException>().WithMessage("*o_direct requires async=1 (or io_engine=io_uring)*");
+        File.Exists(_dir.File("d.img")).Should().BeFalse("nothing is created for a refused device");
+    }
+
+    [Fact]
+    public async Task DirectIo_WithoutIoEngine_TakesIoUring_ShownAsTheDefault()
+    {
+        await using ScstStack stack = await StartFileIoAsync(new() { ["o_direct"] = "1" });
+        var tree = new ManagementTree(stack.Engine);
+        var device = (FileIoDevice)stack.Engine.FindDevice("disk0")!;
+        LocalSession session = stack.OpenSession();
+        long before = device.Ring!.Completed;
+
+        SenseAssert.IsGood(await RunAsync(session, CdbBuilder.Write10(8, 8), DataDirection.Write, new byte[4096]));
+
+        device.Ring.Completed.Should().Be(before + 1, "the write went through the ring");
+        Read(tree, "disk0", "io_engine").Should().Be("io_uring\n", "the default of an o_direct device, so not a key");
+        Read(tree, "disk0", "async").Should().Be("0\n");
+        stack.AssertNoLeaks();
+    }
+
+    [Fact]
+    public async Task DirectIo_WithPreadAskedFor_KeepsPread_AsAKey()
+    {
+        await using ScstStack stack = await StartFileIoAsync(new() { ["o_direct"] = "1", ["io_engine"] = "pread", ["async"] = "1" });
+        var tree = new ManagementTree(stack.Engine);
+
+        ((FileIoDevice)stack.Engine.FindDevice("disk0")!).Ring.Should().BeNull();
+        Read(tree, "disk0", "io_engine").Should().Be("pread\n[key]\n", "not the default of an o_direct device here, so saved");
+        Read(tree, "disk0", "async").Should().Be("1\n[key]\n");
+    }
+
+    [Fact]
+    public async Task DirectIo_WithoutIoEngine_SavedAndLoadedAgain_KeepsTheEngines()
+    {
+        string text;
+        await using (ScstStack first = await StartFileIoAsync(new() { ["o_direct"] = "1" }))
+        {
+            first.Engine.AddDevice("vdisk_fileio", "pinned", new Dictionary<string, string>
+            {
+                ["filename"] = _dir.File("pinned.img"), ["size"] = "1M", ["o_direct"] = "1", ["io_engine"] = "pread", ["async"] = "1",
+            });
+            text = ScstConfigWriter.Write(ScstConfigApplier.Capture(first.Engine));
+        }
+
+        await using ScstStack second = ScstStack.Create();
+        await second.StartAsync();
+        ScstConfigApplyResult result = await new ScstConfigApplier(second.Engine).ApplyAsync(ScstConfigReader.Parse(text));
+
+        result.Succeeded.Should().BeTrue(result.Describe());
+        ((FileIoDevice)second.Engine.FindDevice("disk0")!).Ring.Should().NotBeNull("o_direct without io_engine takes io_uring again");
+        ((FileIoDevice)second.Engine.FindDevice("pinned")!).Ring.Should().BeNull("io_engine pread was saved");
+        second.Engine.FindDevice("pinned")!.ManagementAttributes.Single(a => a.Name == "async").Read!().Should().Be("1");
+    }
+
+    [Fact]
+    public async Task DirectIo_WithoutIoEngine_OnAMachineWithoutIoUring_RunsPreadOnTheThreadPool()
+    {
+        // A ring owner whose io_uring_setup fails (0 entries: EINVAL) stands for a kernel without io_uring.
+        var handler = new VdiskFileIoHandler(new SharedUring(0));
+        string path = _dir.File("fallback.img");
+
+        var device = (FileIoDevice)handler.CreateDevice("d", new Dictionary<string, string> { ["filename"] = path, ["size"] = "1M", ["o_direct"] = "1" });
+        Action refused = () => handler.CreateDevice("e", new Dictionary<string, string> { ["filename"] = path, ["o_direct"] = "1", ["async"] = "0" });
+
+        try
+        {
+            device.Ring.Should().BeNull();
+            var tree = device.ManagementAttributes.ToDictionary(a => a.Name);
+            tree["async"].Read!().Should().Be("1", "o_direct on pread runs on the thread pool");
+            tree["io_engine"].Read!().Should().Be("pread");
+            tree["io_engine"].IsKey.Should().BeFalse("pread is this device's default here");
+            tree["async"].IsKey.Should().BeFalse("async 1 is the default of o_direct on pread");
+            refused.Should().Throw<ArgumentException>().WithMessage("*o_direct requires async=1 here*io_uring*not available*errno 22*");
+        }
+        finally
+        {
+            await device.DisposeAsync();
+        }
     }
 
     /// <summary>The parameters that select an I/O engine: pread on the thread pool (O_DIRECT requires it), or io_uring.</summary>
@@ -374,10 +457,8 @@ public sealed class VdiskAttributeTests : IDisposable
     private static Dictionary<string, string> Engine(string engine, Dictionary<string, string>? extra = null)
     {
         Dictionary<string, string> parameters = extra ?? [];
-        if (engine == "io_uring")
-        {
-            parameters["io_engine"] = "io_uring";
-        }
+        // Named either way: with o_direct, the default engine depends on the machine.
+        parameters["io_engine"] = engine;
 
         return parameters;
     }

@@ -23,7 +23,7 @@ namespace Scst.Benchmarks.Load;
 /// runs its pread/pwrite on the worker's own thread). <c>tasks</c> are N asynchronous loops on the thread pool: a
 /// completion submits the worker's next command on the completing thread, as a transport's completion path would
 /// (fio's <c>iodepth=N</c> on one job). <c>auto</c> takes <c>threads</c> when the device does its I/O inline and
-/// <c>tasks</c> when it hands I/O off (<c>async=1</c> or an <c>io_engine</c>).</para>
+/// <c>tasks</c> when it hands I/O off (<c>async=1</c>, <c>io_engine=io_uring</c>, or <c>o_direct</c> with the default engine).</para>
 /// <para>Offsets: random workloads pick uniformly distributed offsets aligned to the block size over the whole range
 /// (fio's <c>norandommap</c>, blockalign = bs); sequential workloads stream either from one shared cursor (one job,
 /// N outstanding) or, with <c>--seq sliced</c>, each worker through its own slice of the range (N jobs with
@@ -101,7 +101,31 @@ internal static class HandlerLoad
         }
 
         var device = engine.FindDevice(DeviceName) as BlockDevice ?? throw new InvalidOperationException("The LUN's device was not created.");
-        using LocalSession session = provider.GetRequiredService<LocalTargetDriver>().OpenSession(TargetName, "iqn.2026-11.org.scst-dotnet:handler-load");
+        var transport = provider.GetRequiredService<LocalTargetDriver>();
+
+        // One session (one I_T nexus) for all workers, or one per worker with its own initiator name: independent
+        // initiators, as fio's jobs are independent and as a target serves several sessions.
+        var sessions = new LocalSession[options.SessionPerWorker ? options.QueueDepth : 1];
+        for (int i = 0; i < sessions.Length; i++)
+        {
+            sessions[i] = transport.OpenSession(TargetName, $"iqn.2026-11.org.scst-dotnet:handler-load-{i}");
+        }
+
+        try
+        {
+            return Run(options, device, sessions);
+        }
+        finally
+        {
+            foreach (LocalSession s in sessions)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    private static int Run(Options options, BlockDevice device, LocalSession[] sessions)
+    {
 
         int blockSize = device.BlockSize;
         long range = options.Range > 0 ? Math.Min(options.Range, device.BlockCount * blockSize) : device.BlockCount * blockSize;
@@ -111,14 +135,20 @@ internal static class HandlerLoad
             return 2;
         }
 
-        if (!ClearUnitAttention(session))
+        foreach (LocalSession session in sessions)
         {
-            Console.Error.WriteLine("handler-load: TEST UNIT READY does not return GOOD.");
-            return 1;
+            if (!ClearUnitAttention(session))
+            {
+                Console.Error.WriteLine("handler-load: TEST UNIT READY does not return GOOD.");
+                return 1;
+            }
         }
 
+        // Inline: pread (named, or the default without o_direct) without async.
         bool inline = !options.Parameters.TryGetValue("async", out string? asyncValue) || asyncValue == "0";
-        inline &= !options.Parameters.ContainsKey("io_engine");
+        inline &= options.Parameters.TryGetValue("io_engine", out string? engineValue)
+            ? engineValue == "pread"
+            : !options.Parameters.TryGetValue("o_direct", out string? directValue) || directValue == "0";
         bool threads = options.Workers switch
         {
             "threads" => true,
@@ -139,7 +169,7 @@ internal static class HandlerLoad
         {
             long sliceStart = options.SlicedSequential ? i * slice : 0;
             long sliceLength = options.SlicedSequential ? slice : range;
-            workers[i] = new Worker(session, options, blockSize, range, sliceStart, sliceLength, shared, seed: 0x5C57 + (i * 7919));
+            workers[i] = new Worker(sessions[i % sessions.Length], options, blockSize, range, sliceStart, sliceLength, shared, seed: 0x5C57 + (i * 7919));
         }
 
         // Warm-up: the same load, not counted.
@@ -170,7 +200,7 @@ internal static class HandlerLoad
         double iops = ios / elapsed;
         string line = string.Create(CultureInfo.InvariantCulture,
             $"handler-load rw={options.Rw} bs={options.BlockBytes} qd={options.QueueDepth} workers={(threads ? "threads" : "tasks")} " +
-            $"min_threads={(options.MinThreads > 0 ? options.MinThreads : 0)} " +
+            $"min_threads={(options.MinThreads > 0 ? options.MinThreads : 0)} sessions={sessions.Length} " +
             $"params={FormatParameters(options.Parameters)} secs={elapsed:F2} ios={ios} iops={iops:F0} mbps={iops * options.BlockBytes / 1e6:F1} " +
             $"lat_us_p50={histogram.Percentile(50) / 1000.0:F1} lat_us_p99={histogram.Percentile(99) / 1000.0:F1} lat_us_max={histogram.Max / 1000.0:F1} " +
             $"cpu_s={cpu.TotalSeconds:F2} cpu_us_per_io={(ios == 0 ? 0 : cpu.TotalMicroseconds / ios):F2} " +
@@ -485,7 +515,7 @@ internal static class HandlerLoad
         public const string Usage =
             "usage: Scst.Benchmarks handler-load --file PATH [--rw randread|randwrite|read|write] [--bs 4k] [--qd 1]\n" +
             "       [--seconds 10] [--warmup 1] [--size BYTES] [--param KEY=VALUE]... [--workers auto|threads|tasks] [--seq shared|sliced]\n" +
-            "       [--min-threads N]";
+            "       [--min-threads N] [--sessions one|per-worker]";
 
         public string File { get; private set; } = "";
 
@@ -510,6 +540,8 @@ internal static class HandlerLoad
         public string Workers { get; private set; } = "auto";
 
         public int MinThreads { get; private set; }
+
+        public bool SessionPerWorker { get; private set; }
 
         public Dictionary<string, string> Parameters { get; } = new(StringComparer.Ordinal);
 
@@ -544,6 +576,15 @@ internal static class HandlerLoad
                             throw new ArgumentException($"--workers {o.Workers}: auto, threads or tasks.");
                         }
 
+                        break;
+                    case "--sessions":
+                        string sessions = Value();
+                        o.SessionPerWorker = sessions switch
+                        {
+                            "per-worker" => true,
+                            "one" => false,
+                            _ => throw new ArgumentException($"--sessions {sessions}: one or per-worker."),
+                        };
                         break;
                     case "--seq":
                         string seq = Value();

@@ -82,12 +82,13 @@ public sealed record ScsiFamilyConfiguration(
                 "SCSI.Read16", "SCSI.Verify16", "SCSI.OrWrite", "SCSI.Sanitize",
             ]),
         // vdisk_fileio with its attributes away from their defaults (issue 10): write-through, the file opened O_DIRECT with
-        // I/O on the thread pool (o_direct requires async, as in SCST), not rotational, a smaller optimal transfer length,
+        // I/O on the thread pool (io_engine pread named, since o_direct alone takes io_uring where the machine has it; pread
+        // with o_direct requires async, as in SCST), not rotational, a smaller optimal transfer length,
         // and identifiers of its own (T10 vendor, product, revision, serial, t10_dev_id, EUI-64 and NAA designators, SCSI
         // name string, vendor-specific INQUIRY bytes) in place of those derived from the name.
         new(FileIoAttributes, new Dictionary<string, string>
         {
-            ["thin_provisioned"] = "1", ["write_through"] = "1", ["o_direct"] = "1", ["async"] = "1", ["rotational"] = "0",
+            ["thin_provisioned"] = "1", ["write_through"] = "1", ["o_direct"] = "1", ["io_engine"] = "pread", ["async"] = "1", ["rotational"] = "0",
             ["opt_trans_len"] = "131072", ["t10_vend_id"] = "ACME", ["prod_id"] = "Conformance LUN", ["prod_rev_lvl"] = "0042",
             ["usn"] = "FILEIO-ATTR-0001", ["t10_dev_id"] = "fileio-attributes", ["eui64_id"] = "0x0011223344556677",
             ["naa_id"] = "0x6001122334455667718899aabbccddee", ["scsi_device_name"] = "iqn.2026-11.org.example:fileio-attributes",
