@@ -16,7 +16,7 @@ namespace Scst.Benchmarks.Handlers;
 /// buffer, issue random operations back to back for N seconds. Workloads: 4 KiB QD1, 4 KiB QD32, 128 KiB QD8; reads
 /// and writes; through the page cache (a file on tmpfs, DIR defaults to /dev/shm) and with O_DIRECT (a file on a disk
 /// file system, default /var/tmp, written in full first so that writes do not allocate). Engines: pread inline (the
-/// worker's own thread makes the system call), pread on the thread pool (vdisk_fileio's <c>async=1</c>) and io_uring.
+/// worker's own thread makes the system call), pread on the blocking-I/O threads (vdisk_fileio's <c>async=1</c>) and io_uring.
 /// With <c>--blockdev DEV</c> (a block device, such as a loop device; its first N MiB are overwritten), the same
 /// workloads run on it with O_DIRECT as vdisk_blockio opens it, and the page-cache and disk-file rows are left out.
 /// Prints IOPS, MB/s (10^6 B/s), process CPU µs per operation and bytes allocated per operation.
