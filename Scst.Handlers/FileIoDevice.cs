@@ -671,19 +671,9 @@ public sealed class FileIoDevice : VdiskDevice
     /// <param name="state">The new state.</param>
     protected override void OnAluaStateChanged(AluaState state)
     {
-        if (!_bindAluaState)
+        if (_bindAluaState && ActiveInAluaState(state) is { } active)
         {
-            return;
-        }
-
-        switch (state)
-        {
-            case AluaState.ActiveOptimized or AluaState.ActiveNonOptimized:
-                SetActive(true);
-                break;
-            case AluaState.Standby or AluaState.Unavailable or AluaState.Offline or AluaState.Transitioning:
-                SetActive(false);
-                break;
+            SetActive(active);
         }
     }
 

@@ -56,6 +56,19 @@ public abstract class VdiskDevice : BlockDevice
         ExplicitAlua = settings.ExplicitAlua;
     }
 
+    /// <summary>
+    /// What SCST's <c>bind_alua_state</c> does with the backing store in an ALUA state of the device on this node: open
+    /// it (true) in active/optimized and active/non-optimized, close it (false) in standby, unavailable, offline and
+    /// transitioning, leave it (null) in logical block dependent.
+    /// </summary>
+    private protected static bool? ActiveInAluaState(Scst.Core.Alua.AluaState state) => state switch
+    {
+        Scst.Core.Alua.AluaState.ActiveOptimized or Scst.Core.Alua.AluaState.ActiveNonOptimized => true,
+        Scst.Core.Alua.AluaState.Standby or Scst.Core.Alua.AluaState.Unavailable or Scst.Core.Alua.AluaState.Offline
+            or Scst.Core.Alua.AluaState.Transitioning => false,
+        _ => null,
+    };
+
     /// <inheritdoc />
     public override int BlockSize => _blockSize;
 
