@@ -323,7 +323,7 @@ public sealed class BlockIoDevice : VdiskDevice
 
             // Without a write cache (write_through, or WCE cleared by MODE SELECT) every write is made stable; O_DIRECT
             // bypasses the page cache, not the device's own cache, so a FUA write is flushed there too.
-            return (forceUnitAccess || !WriteCacheEnabled) && !_nvCache && BlockDeviceNode.DataSync(device) != 0
+            return (forceUnitAccess || !WriteCacheEnabled) && !_nvCache && PositionalIo.DataSync(device) != 0
                 ? CommandOutcome.CheckCondition(SenseCode.WriteError)
                 : CommandOutcome.Good;
         }
@@ -348,7 +348,7 @@ public sealed class BlockIoDevice : VdiskDevice
                 return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
             }
 
-            return BlockDeviceNode.DataSync(device) == 0 ? CommandOutcome.Good : CommandOutcome.CheckCondition(SenseCode.WriteError);
+            return PositionalIo.DataSync(device) == 0 ? CommandOutcome.Good : CommandOutcome.CheckCondition(SenseCode.WriteError);
         }
         finally
         {
@@ -403,7 +403,7 @@ public sealed class BlockIoDevice : VdiskDevice
             }
 
             // A WRITE SAME is a write: without a write cache it is made stable before GOOD.
-            return !WriteCacheEnabled && !_nvCache && BlockDeviceNode.DataSync(device) != 0
+            return !WriteCacheEnabled && !_nvCache && PositionalIo.DataSync(device) != 0
                 ? CommandOutcome.CheckCondition(SenseCode.WriteError)
                 : CommandOutcome.Good;
         }
@@ -549,7 +549,7 @@ public sealed class BlockIoDevice : VdiskDevice
         _gate.EnterReadLock();
         try
         {
-            int error = BlockDeviceNode.DataSync(_device ?? throw Inactive());
+            int error = -PositionalIo.DataSync(_device ?? throw Inactive());
             if (error != 0)
             {
                 throw new InvalidOperationException($"Device {Name}: flushing '{Path}' failed: {Marshal.GetPInvokeErrorMessage(error)}");

@@ -107,38 +107,6 @@ internal static unsafe class BlockDeviceNode
         return Ioctl(device, BlkZeroOut, range);
     }
 
-    /// <summary>Makes the writes acknowledged so far stable: fdatasync, which flushes the device's volatile write cache.</summary>
-    /// <returns>0, or the errno.</returns>
-    public static int DataSync(SafeFileHandle device)
-    {
-        bool added = false;
-        try
-        {
-            device.DangerousAddRef(ref added);
-            int fd = (int)device.DangerousGetHandle();
-            while (true)
-            {
-                if (fdatasync(fd) == 0)
-                {
-                    return 0;
-                }
-
-                int error = errno;
-                if (error != EINTR)
-                {
-                    return error;
-                }
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                device.DangerousRelease();
-            }
-        }
-    }
-
     /// <summary>
     /// The sysfs directory of the device's request queue: <c>/sys/dev/block/MAJ:MIN/queue</c>, or that of the whole disk
     /// for a partition (a partition has no queue of its own). Null when sysfs does not show it.
