@@ -484,12 +484,12 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
             return CommandOutcome.Good;
         }
 
-        if (pool.OutstandingBytes + DataBufferPool.ClassSize(length) > engine.Options.MaxBufferMemory)
+        if (pool.TryRent(length) is not { } buffer)
         {
             return CommandOutcome.FromStatus(ScsiStatus.Busy); // the data-buffer memory cap: the initiator retries
         }
 
-        command.AttachBuffer(pool.Rent(length), null);
+        command.AttachBuffer(buffer, null);
         return CommandOutcome.Good;
     }
 

@@ -44,7 +44,7 @@ public sealed class ScstEngine : IAsyncDisposable
             _handlers[h.Name] = h;
         }
 
-        BufferPool = new DataBufferPool(Options.MaxTransferLength, Options.RetainedBuffersPerSizeClass);
+        BufferPool = new DataBufferPool(Options.MaxTransferLength, Options.RetainedBuffersPerSizeClass, Options.MaxBufferMemory);
         Processor = new CommandProcessor(this, BufferPool, _logger);
         CopyManager = new CopyManager(BufferPool);
     }

@@ -31,8 +31,9 @@ public sealed class ScstOptions
     public int MaxCommandsPerDevice { get; set; } = 256;
 
     /// <summary>
-    /// Bytes of data buffers all commands together may hold. A command whose buffer would pass it is answered BUSY, and
-    /// the initiator retries. Defaults to 256 MiB.
+    /// Bytes of memory the data buffers may hold, those commands hold and those kept idle for reuse. A command whose
+    /// buffer would pass it, even after the idle buffers are freed, is answered BUSY, and the initiator retries.
+    /// Defaults to 256 MiB.
     /// </summary>
     public long MaxBufferMemory { get; set; } = 256L << 20;
 

@@ -9,20 +9,38 @@ namespace Scst.Core.Buffers;
 /// Pool of aligned data buffers in power-of-two size classes from 4 KiB up to <see cref="MaxBufferSize"/>.
 /// </summary>
 /// <remarks>
-/// Each class keeps at most <c>retainPerClass</c> idle buffers; more are freed on return, so a burst of large commands
-/// does not pin memory for ever. Rent and return take a short lock per size class and never allocate once the pool is
-/// warm. Buffers are not cleared on return: every command overwrites the bytes it sends.
+/// <para>
+/// The idle buffers sit in one partition per CPU. A rent or a return touches the partition of the CPU it runs on,
+/// under that partition's lock: on the command path no cache line is written that another CPU writes too, which would
+/// cost a cache miss per command and grow with the number of CPUs. A partition that has no buffer of the class asked
+/// for takes one from another partition before a new one is allocated; a full partition passes a returned buffer to
+/// another one before it frees it. So buffers rented on one CPU and returned on another (a receive thread and a
+/// completion thread) move between partitions instead of being allocated and freed.
+/// </para>
+/// <para>
+/// Each partition keeps at most its share of <c>retainPerClass</c> idle buffers per class. Memory is counted when a
+/// buffer is allocated or freed, not when it is rented: <see cref="TryRent"/> refuses a buffer that would take the
+/// memory the pool holds (rented and idle) past its cap, after freeing idle buffers to make room. Rent and return
+/// never allocate once the pool is warm. Buffers are not cleared on return: every command overwrites the bytes it
+/// sends.
+/// </para>
 /// </remarks>
 internal sealed class DataBufferPool : IDisposable
 {
     public const int MinBufferSize = 4096;
     private const int MinShift = 12;
 
-    private readonly SizeClass[] _classes;
-    private long _outstanding;
-    private long _outstandingBytes;
+    private readonly Partition[] _partitions;
+    private readonly long _maxBytes;
+    private long _heldBytes;
+    private long _buffers;
 
-    public DataBufferPool(int maxBufferSize, int retainPerClass)
+    /// <summary>Creates a pool.</summary>
+    /// <param name="maxBufferSize">The largest buffer asked for; rounded up to a power of two, at least 4 KiB.</param>
+    /// <param name="retainPerClass">Idle buffers kept per size class, shared out among the partitions.</param>
+    /// <param name="maxBytes">The most memory the buffers may hold, rented and idle, for <see cref="TryRent"/>.</param>
+    /// <param name="partitions">The number of partitions; 0 for one per CPU.</param>
+    public DataBufferPool(int maxBufferSize, int retainPerClass, long maxBytes = long.MaxValue, int partitions = 0)
     {
         if (maxBufferSize < MinBufferSize)
         {
@@ -30,107 +48,249 @@ internal sealed class DataBufferPool : IDisposable
         }
 
         MaxBufferSize = (int)BitOperations.RoundUpToPowerOf2((uint)maxBufferSize);
-        int count = BitOperations.Log2((uint)MaxBufferSize) - MinShift + 1;
-        _classes = new SizeClass[count];
-        for (int i = 0; i < count; i++)
+        int classes = BitOperations.Log2((uint)MaxBufferSize) - MinShift + 1;
+        if (partitions <= 0)
         {
-            _classes[i] = new SizeClass(MinBufferSize << i, retainPerClass);
+            partitions = Math.Clamp(Environment.ProcessorCount, 1, 64);
         }
+
+        int share = retainPerClass == 0 ? 0 : (retainPerClass + partitions - 1) / partitions;
+        _partitions = new Partition[partitions];
+        for (int i = 0; i < partitions; i++)
+        {
+            _partitions[i] = new Partition(classes, share);
+        }
+
+        _maxBytes = maxBytes;
     }
 
     /// <summary>The largest buffer the pool hands out.</summary>
     public int MaxBufferSize { get; }
 
-    /// <summary>Buffers rented and not yet returned (tests check it is zero after a run).</summary>
-    public long Outstanding => Volatile.Read(ref _outstanding);
+    /// <summary>
+    /// Buffers rented and not yet returned (tests check it is zero after a run). Counts the idle buffers under each
+    /// partition's lock: exact while nothing rents or returns, meant for diagnostics.
+    /// </summary>
+    public long Outstanding
+    {
+        get
+        {
+            long idle = 0;
+            foreach (Partition p in _partitions)
+            {
+                idle += p.IdleCount();
+            }
 
-    /// <summary>Bytes held by rented buffers (their size classes, not the sizes asked for).</summary>
-    public long OutstandingBytes => Volatile.Read(ref _outstandingBytes);
+            return Volatile.Read(ref _buffers) - idle;
+        }
+    }
+
+    /// <summary>Bytes of memory the pool's buffers hold, rented and idle (their size classes, not the sizes asked for).</summary>
+    public long HeldBytes => Volatile.Read(ref _heldBytes);
 
     /// <summary>The size of the buffer <see cref="Rent"/> would return for <paramref name="size"/>.</summary>
     public static int ClassSize(int size) => size <= MinBufferSize ? MinBufferSize : (int)BitOperations.RoundUpToPowerOf2((uint)size);
 
-    /// <summary>Rents a buffer of at least <paramref name="size"/> bytes.</summary>
+    /// <summary>Rents a buffer of at least <paramref name="size"/> bytes, past the memory cap if need be.</summary>
     public DataBuffer Rent(int size)
     {
-        Debug.Assert(size <= MaxBufferSize, "callers check the maximum transfer length first");
-        int index = size <= MinBufferSize ? 0 : BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)size)) - MinShift;
-        Interlocked.Increment(ref _outstanding);
-        Interlocked.Add(ref _outstandingBytes, MinBufferSize << index);
-        return _classes[index].Rent(index);
+        int index = ClassIndex(size);
+        return TakeIdle(index) ?? Allocate(index);
+    }
+
+    /// <summary>
+    /// Rents a buffer of at least <paramref name="size"/> bytes, or returns null when a new buffer would take the memory
+    /// the pool holds past its cap even after the idle buffers are freed.
+    /// </summary>
+    public DataBuffer? TryRent(int size)
+    {
+        int index = ClassIndex(size);
+        if (TakeIdle(index) is { } idle)
+        {
+            return idle;
+        }
+
+        long bytes = MinBufferSize << index;
+        if (Interlocked.Add(ref _heldBytes, bytes) > _maxBytes)
+        {
+            Interlocked.Add(ref _heldBytes, -bytes);
+            Trim();
+            if (Interlocked.Add(ref _heldBytes, bytes) > _maxBytes)
+            {
+                Interlocked.Add(ref _heldBytes, -bytes);
+                return null;
+            }
+        }
+
+        Interlocked.Increment(ref _buffers);
+        return new DataBuffer(MinBufferSize << index, index);
     }
 
     /// <summary>Returns a buffer rented from this pool. The caller must not use it afterwards.</summary>
     public void Return(DataBuffer buffer)
     {
-        Interlocked.Decrement(ref _outstanding);
-        Interlocked.Add(ref _outstandingBytes, -(MinBufferSize << buffer.SizeClass));
-        _classes[buffer.SizeClass].Return(buffer);
+#if DEBUG
+        Debug.Assert(!buffer.InPool, "buffer returned twice");
+        buffer.InPool = true;
+#endif
+        int home = Home();
+        for (int i = 0; i < _partitions.Length; i++)
+        {
+            if (_partitions[(home + i) % _partitions.Length].TryPut(buffer))
+            {
+                return;
+            }
+        }
+
+        Free(buffer);
     }
 
-    public void Dispose()
+    /// <summary>Frees every idle buffer.</summary>
+    public void Trim()
     {
-        foreach (SizeClass c in _classes)
+        foreach (Partition p in _partitions)
         {
-            c.Dispose();
+            while (p.TakeAny() is { } b)
+            {
+                Free(b);
+            }
         }
     }
 
-    private sealed class SizeClass(int bufferSize, int retain) : IDisposable
+    public void Dispose() => Trim();
+
+    private static int ClassIndex(int size)
+    {
+        Debug.Assert(size <= int.MaxValue / 2, "callers check the maximum transfer length first");
+        return size <= MinBufferSize ? 0 : BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)size)) - MinShift;
+    }
+
+    private int Home() => Thread.GetCurrentProcessorId() % _partitions.Length;
+
+    private DataBuffer? TakeIdle(int index)
+    {
+        Debug.Assert(index < _partitions[0].Classes, "callers check the maximum transfer length first");
+        int home = Home();
+        for (int i = 0; i < _partitions.Length; i++)
+        {
+            if (_partitions[(home + i) % _partitions.Length].TryTake(index) is { } b)
+            {
+#if DEBUG
+                Debug.Assert(b.InPool, "buffer rented twice");
+                b.InPool = false;
+#endif
+                return b;
+            }
+        }
+
+        return null;
+    }
+
+    private DataBuffer Allocate(int index)
+    {
+        Interlocked.Add(ref _heldBytes, MinBufferSize << index);
+        Interlocked.Increment(ref _buffers);
+        return new DataBuffer(MinBufferSize << index, index);
+    }
+
+    private void Free(DataBuffer buffer)
+    {
+        Interlocked.Add(ref _heldBytes, -(MinBufferSize << buffer.SizeClass));
+        Interlocked.Decrement(ref _buffers);
+        buffer.Free();
+    }
+
+    // One CPU's idle buffers. Its objects are allocated together, and the counts array, allocated last, ends in 64
+    // unused bytes: what one partition writes and what the next one writes never share a cache line.
+    private sealed class Partition(int classes, int retain)
     {
         private readonly Lock _lock = new();
-        private readonly DataBuffer[] _idle = new DataBuffer[retain];
-        private int _count;
+        private readonly DataBuffer?[][] _idle = CreateStacks(classes, retain);
+        private readonly int[] _counts = new int[classes + 16];
+        private int _total;
 
-        public DataBuffer Rent(int index)
+        public int Classes => _idle.Length;
+
+        public DataBuffer? TryTake(int index)
         {
-            lock (_lock)
+            // Read without the lock: an empty class is the usual case of the partitions other than the home one.
+            if (Volatile.Read(ref _counts[index]) == 0)
             {
-                if (_count > 0)
-                {
-                    DataBuffer b = _idle[--_count];
-                    _idle[_count] = null!;
-#if DEBUG
-                    Debug.Assert(b.InPool, "buffer rented twice");
-                    b.InPool = false;
-#endif
-                    return b;
-                }
+                return null;
             }
 
-            return new DataBuffer(bufferSize, index);
+            lock (_lock)
+            {
+                int n = _counts[index];
+                if (n == 0)
+                {
+                    return null;
+                }
+
+                DataBuffer b = _idle[index][--n]!;
+                _idle[index][n] = null;
+                _counts[index] = n;
+                _total--;
+                return b;
+            }
         }
 
-        public void Return(DataBuffer buffer)
+        public bool TryPut(DataBuffer buffer)
         {
-#if DEBUG
-            Debug.Assert(!buffer.InPool, "buffer returned twice");
-            buffer.InPool = true;
-#endif
+            int index = buffer.SizeClass;
             lock (_lock)
             {
-                if (_count < _idle.Length)
+                int n = _counts[index];
+                if (n == _idle[index].Length)
                 {
-                    _idle[_count++] = buffer;
-                    return;
+                    return false;
                 }
-            }
 
-            buffer.Free();
+                _idle[index][n] = buffer;
+                _counts[index] = n + 1;
+                _total++;
+                return true;
+            }
         }
 
-        public void Dispose()
+        public DataBuffer? TakeAny()
         {
             lock (_lock)
             {
-                for (int i = 0; i < _count; i++)
+                for (int i = 0; i < _idle.Length; i++)
                 {
-                    _idle[i].Free();
-                    _idle[i] = null!;
+                    int n = _counts[i];
+                    if (n > 0)
+                    {
+                        DataBuffer b = _idle[i][--n]!;
+                        _idle[i][n] = null;
+                        _counts[i] = n;
+                        _total--;
+                        return b;
+                    }
                 }
 
-                _count = 0;
+                return null;
             }
+        }
+
+        public int IdleCount()
+        {
+            lock (_lock)
+            {
+                return _total;
+            }
+        }
+
+        private static DataBuffer?[][] CreateStacks(int classes, int retain)
+        {
+            var stacks = new DataBuffer?[classes][];
+            for (int i = 0; i < classes; i++)
+            {
+                stacks[i] = new DataBuffer?[retain];
+            }
+
+            return stacks;
         }
     }
 }

@@ -102,7 +102,7 @@ public sealed class DataBufferPoolTests
     [Fact]
     public void Return_BeyondRetentionCap_FreesTheExtraBuffers()
     {
-        using var pool = new DataBufferPool(1 << 20, retainPerClass: 1);
+        using var pool = new DataBufferPool(1 << 20, retainPerClass: 1, partitions: 1);
         DataBuffer a = pool.Rent(4096);
         DataBuffer b = pool.Rent(4096);
         pool.Return(a);
@@ -116,6 +116,48 @@ public sealed class DataBufferPoolTests
         pool.Outstanding.Should().Be(2);
         pool.Return(c);
         pool.Return(d);
+    }
+
+    [Fact]
+    public void Return_ToAFullPartition_KeepsTheBufferInAnother()
+    {
+        // Two partitions keep one idle 4 KiB buffer each: whichever CPU the test runs on, both returns are kept.
+        using var pool = new DataBufferPool(1 << 20, retainPerClass: 2, partitions: 2);
+        DataBuffer a = pool.Rent(4096);
+        DataBuffer b = pool.Rent(4096);
+        DataBuffer c = pool.Rent(4096);
+        pool.Return(a);
+        pool.Return(b);
+        pool.Return(c);
+
+        pool.HeldBytes.Should().Be(2 * 4096, "the third buffer found both partitions full and was freed");
+        DataBuffer d = pool.Rent(4096);
+        DataBuffer e = pool.Rent(4096);
+        new[] { d, e }.Should().BeEquivalentTo(new[] { a, b }, o => o.WithoutStrictOrdering(), "a rent takes from any partition before it allocates");
+        pool.Outstanding.Should().Be(2);
+        pool.Return(d);
+        pool.Return(e);
+        pool.Outstanding.Should().Be(0);
+    }
+
+    [Fact]
+    public void TryRent_PastTheMemoryCap_FreesIdleBuffersFirst()
+    {
+        using var pool = new DataBufferPool(1 << 20, retainPerClass: 4, maxBytes: 12 << 10, partitions: 1);
+        DataBuffer big = pool.TryRent(8192)!;
+        DataBuffer small = pool.TryRent(4096)!;
+        pool.HeldBytes.Should().Be(12 << 10);
+
+        pool.TryRent(4096).Should().BeNull("a third buffer would hold 16 KiB");
+
+        pool.Return(big);
+        pool.HeldBytes.Should().Be(12 << 10, "an idle buffer still holds its memory");
+        DataBuffer another = pool.TryRent(4096)!;
+        another.Should().NotBeNull("the idle 8 KiB buffer is freed to make room");
+        pool.HeldBytes.Should().Be(8 << 10);
+        pool.Return(small);
+        pool.Return(another);
+        pool.Outstanding.Should().Be(0);
     }
 
     [Fact]
