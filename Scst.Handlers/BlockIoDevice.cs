@@ -46,7 +46,7 @@ public sealed class BlockIoDevice : VdiskDevice
     internal const string IoEngineName = "io_engine";
 
     // Held for reading by every I/O, for writing while the device is opened, closed or its size re-read.
-    private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.SupportsRecursion);
+    private readonly StoreGate _gate = new();
     private readonly bool _nvCache;
     private readonly bool _writeThrough;
     private readonly bool _writeThroughDefault;
@@ -148,7 +148,7 @@ public sealed class BlockIoDevice : VdiskDevice
     protected override long GetProvisioningExtent(long offset, long maxLength, out bool mapped)
     {
         mapped = true;
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             long run = _loopBacking is { } loop ? FileSpace.FindExtent(loop.File, loop.Offset + offset, maxLength, out mapped) : 0;
@@ -162,7 +162,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
@@ -276,7 +276,7 @@ public sealed class BlockIoDevice : VdiskDevice
     // The data path: a few small methods, each one system call (or two) on the calling thread.
     internal CommandOutcome Read(long offset, Span<byte> span)
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             if (_device is not { } device)
@@ -295,13 +295,13 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
     internal CommandOutcome Write(long offset, ReadOnlySpan<byte> data, bool forceUnitAccess)
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             if (_device is not { } device)
@@ -329,7 +329,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
@@ -340,7 +340,7 @@ public sealed class BlockIoDevice : VdiskDevice
             return CommandOutcome.Good;
         }
 
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             if (_device is not { } device)
@@ -352,7 +352,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
@@ -360,7 +360,7 @@ public sealed class BlockIoDevice : VdiskDevice
     // as zeros (LBPRZ) on any device.
     private CommandOutcome Unmap(long offset, long length)
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             if (_device is not { } device)
@@ -383,13 +383,13 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
     private CommandOutcome ZeroRange(long offset, long length)
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             if (_device is not { } device)
@@ -409,7 +409,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
@@ -495,7 +495,7 @@ public sealed class BlockIoDevice : VdiskDevice
     /// </summary>
     private protected override void ResizeStore(long bytes)
     {
-        _gate.EnterWriteLock();
+        StoreGate.WriteScope held = _gate.EnterWrite();
         try
         {
             SafeFileHandle device = _device ?? throw Inactive();
@@ -509,7 +509,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitWriteLock();
+            held.Dispose();
         }
     }
 
@@ -520,14 +520,14 @@ public sealed class BlockIoDevice : VdiskDevice
     private void ResyncSize()
     {
         long size;
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             size = BlockDeviceNode.GetSize(_device ?? throw Inactive());
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
 
         if (size < 0)
@@ -546,7 +546,7 @@ public sealed class BlockIoDevice : VdiskDevice
     /// <summary>Flushes the device's cache (SCST's <c>sync</c>).</summary>
     private void Sync()
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             int error = -PositionalIo.DataSync(_device ?? throw Inactive());
@@ -557,7 +557,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
@@ -568,7 +568,7 @@ public sealed class BlockIoDevice : VdiskDevice
     private void SetActive(bool active)
     {
         bool changed = false;
-        _gate.EnterWriteLock();
+        StoreGate.WriteScope held = _gate.EnterWrite();
         try
         {
             if (active == _active)
@@ -613,7 +613,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitWriteLock();
+            held.Dispose();
         }
 
         if (changed)
@@ -630,7 +630,7 @@ public sealed class BlockIoDevice : VdiskDevice
             throw new ArgumentException($"Device {Name}: filename '{path}' is not an absolute path.");
         }
 
-        _gate.EnterWriteLock();
+        StoreGate.WriteScope held = _gate.EnterWrite();
         try
         {
             if (_active)
@@ -642,7 +642,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitWriteLock();
+            held.Dispose();
         }
     }
 
@@ -667,7 +667,7 @@ public sealed class BlockIoDevice : VdiskDevice
             await Task.Yield();
         }
 
-        _gate.EnterWriteLock();
+        StoreGate.WriteScope held = _gate.EnterWrite();
         try
         {
             _ringGate?.WaitForNone();
@@ -676,7 +676,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitWriteLock();
+            held.Dispose();
         }
 
         if (_ring is not null && Interlocked.Exchange(ref _ringReleased, 1) == 0)

@@ -58,11 +58,13 @@ public sealed class FileIoDevice : VdiskDevice
     internal const string DefaultIoEngine = IoEngine.PositionalName;
 
     // Held for reading by every I/O, for writing while the file is opened, closed, resized or replaced.
-    private readonly ReaderWriterLockSlim _gate = new(LockRecursionPolicy.SupportsRecursion);
+    private readonly StoreGate _gate = new();
     private readonly bool _nvCache;
     private readonly bool _writeThrough;
     private readonly bool _directIo;
     private SafeFileHandle? _file;
+    private SafeFileHandle[] _spread = [];
+    private int[] _spreadFds = [];
     private SafeFileHandle? _direct;
     private string _path;
     private volatile bool _active;
@@ -91,8 +93,11 @@ public sealed class FileIoDevice : VdiskDevice
         _defaultIoEngine = file.DefaultIoEngine;
         _bindAluaState = file.BindAluaState;
         _active = backing is not null;
-        _file = backing?.File;
-        _direct = backing?.Direct;
+        if (backing is not null)
+        {
+            TakeFiles(backing);
+        }
+
         _ring = file.Ring;
         _ringOwner = file.RingOwner;
         if (_ring is not null)
@@ -154,7 +159,7 @@ public sealed class FileIoDevice : VdiskDevice
             return maxLength;
         }
 
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             long run = _file is { } file ? FileSpace.FindExtent(file, offset, maxLength, out mapped) : 0;
@@ -168,14 +173,14 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
     /// <inheritdoc />
     protected override void Prefetch(long offset, long length)
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             if (_file is { } file)
@@ -185,14 +190,14 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
     /// <inheritdoc />
     protected override ValueTask<CommandOutcome> UnmapAsync(long offset, long length)
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             if (_file is not { } file)
@@ -205,7 +210,7 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
@@ -372,17 +377,19 @@ public sealed class FileIoDevice : VdiskDevice
 
     private CommandOutcome Read(long offset, Span<byte> span)
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
-            if (_file is not { } file)
+            if (_file is null)
             {
                 return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
             }
 
+            // The gate keeps the file open: the descriptor is used without the handle's reference count, an atomic
+            // operation on a cache line that every CPU's I/O would write.
             if (_direct is { } direct && DirectFile.IsAligned(span, offset))
             {
-                long n = DirectFile.Read(direct, span, offset);
+                long n = DirectFile.Read((int)direct.DangerousGetHandle(), span, offset);
                 if (n >= 0)
                 {
                     span[(int)n..].Clear(); // past the end of a file shorter than the device: zeros
@@ -395,35 +402,25 @@ public sealed class FileIoDevice : VdiskDevice
                 }
             }
 
-            while (!span.IsEmpty)
+            long read = DirectFile.Read(SpreadDescriptor(), span, offset);
+            if (read < 0)
             {
-                int n = RandomAccess.Read(file, span, offset);
-                if (n == 0)
-                {
-                    // The file is shorter than the device (it was truncated behind our back): the rest reads as zeros.
-                    span.Clear();
-                    break;
-                }
-
-                span = span[n..];
-                offset += n;
+                return CommandOutcome.CheckCondition(SenseCode.UnrecoveredReadError);
             }
 
+            // Past the end of a file shorter than the device (truncated behind our back), the rest reads as zeros.
+            span[(int)read..].Clear();
             return CommandOutcome.Good;
-        }
-        catch (IOException)
-        {
-            return CommandOutcome.CheckCondition(SenseCode.UnrecoveredReadError);
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
     private CommandOutcome Write(long offset, ReadOnlySpan<byte> data, bool forceUnitAccess)
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             if (_file is not { } file)
@@ -440,7 +437,7 @@ public sealed class FileIoDevice : VdiskDevice
             bool written = false;
             if (_direct is { } direct && DirectFile.IsAligned(data, offset))
             {
-                int error = DirectFile.Write(direct, data, offset);
+                int error = DirectFile.Write((int)direct.DangerousGetHandle(), data, offset);
                 if (error != 0 && !DirectFile.IsRefused(error))
                 {
                     return CommandOutcome.CheckCondition(SenseCode.WriteError);
@@ -449,9 +446,9 @@ public sealed class FileIoDevice : VdiskDevice
                 written = error == 0;
             }
 
-            if (!written)
+            if (!written && DirectFile.Write(SpreadDescriptor(), data, offset) != 0)
             {
-                RandomAccess.Write(file, data, offset);
+                return CommandOutcome.CheckCondition(SenseCode.WriteError);
             }
 
             // Without a write cache (write_through, or WCE cleared by MODE SELECT) every write is made stable. O_DIRECT
@@ -469,7 +466,7 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
@@ -480,7 +477,7 @@ public sealed class FileIoDevice : VdiskDevice
             return CommandOutcome.Good;
         }
 
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             if (_file is not { } file)
@@ -497,7 +494,7 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
@@ -532,7 +529,7 @@ public sealed class FileIoDevice : VdiskDevice
             throw new InvalidOperationException($"Device {Name} is read-only: its file is not resized.");
         }
 
-        _gate.EnterWriteLock();
+        StoreGate.WriteScope held = _gate.EnterWrite();
         try
         {
             WaitForRingIo();
@@ -550,7 +547,7 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitWriteLock();
+            held.Dispose();
         }
     }
 
@@ -558,7 +555,7 @@ public sealed class FileIoDevice : VdiskDevice
     private void ResyncSize()
     {
         bool changed;
-        _gate.EnterWriteLock();
+        StoreGate.WriteScope held = _gate.EnterWrite();
         try
         {
             SafeFileHandle file = _file ?? throw Inactive();
@@ -573,7 +570,7 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitWriteLock();
+            held.Dispose();
         }
 
         if (changed)
@@ -585,7 +582,7 @@ public sealed class FileIoDevice : VdiskDevice
     /// <summary>Flushes the file to stable storage (SCST's <c>sync</c>).</summary>
     private void Sync()
     {
-        _gate.EnterReadLock();
+        StoreGate.ReadScope held = _gate.EnterRead();
         try
         {
             RandomAccess.FlushToDisk(_file ?? throw Inactive());
@@ -596,7 +593,7 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitReadLock();
+            held.Dispose();
         }
     }
 
@@ -608,7 +605,7 @@ public sealed class FileIoDevice : VdiskDevice
     private void SetActive(bool active)
     {
         bool changed = false;
-        _gate.EnterWriteLock();
+        StoreGate.WriteScope held = _gate.EnterWrite();
         try
         {
             if (active == _active)
@@ -645,15 +642,14 @@ public sealed class FileIoDevice : VdiskDevice
                 throw new InvalidOperationException($"Device {Name}: '{Path}' holds less than one {BlockSize}-byte block.");
             }
 
-            _file = backing.File;
-            _direct = backing.Direct;
+            TakeFiles(backing);
             changed = blocks != BlockCount;
             SetBlockCount(blocks);
             _active = true;
         }
         finally
         {
-            _gate.ExitWriteLock();
+            held.Dispose();
         }
 
         if (changed)
@@ -685,7 +681,7 @@ public sealed class FileIoDevice : VdiskDevice
             throw new ArgumentException($"Device {Name}: filename '{path}' is not an absolute path.");
         }
 
-        _gate.EnterWriteLock();
+        StoreGate.WriteScope held = _gate.EnterWrite();
         try
         {
             if (_active)
@@ -697,18 +693,40 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitWriteLock();
+            held.Dispose();
         }
     }
 
     private InvalidOperationException Inactive() => new($"Device {Name} is inactive: its file is closed.");
 
+    // With _gate held for writing, or before the device is shared.
+    private void TakeFiles(BackingFile backing)
+    {
+        _file = backing.File;
+        _spread = backing.Spread;
+        _spreadFds = backing.SpreadDescriptors();
+        _direct = backing.Direct;
+    }
+
     private void CloseFiles()
     {
         _direct?.Dispose();
-        _file?.Dispose();
+        foreach (SafeFileHandle h in _spread)
+        {
+            h.Dispose();
+        }
+
         _direct = null;
         _file = null;
+        _spread = [];
+        _spreadFds = [];
+    }
+
+    // The buffered descriptor for a command's I/O on this CPU (see BackingFile); with _gate held, and a file open.
+    private int SpreadDescriptor()
+    {
+        int[] fds = _spreadFds;
+        return fds[(uint)Thread.GetCurrentProcessorId() % (uint)fds.Length];
     }
 
     /// <inheritdoc />
@@ -723,7 +741,7 @@ public sealed class FileIoDevice : VdiskDevice
             await Task.Yield();
         }
 
-        _gate.EnterWriteLock();
+        StoreGate.WriteScope held = _gate.EnterWrite();
         try
         {
             WaitForRingIo();
@@ -732,7 +750,7 @@ public sealed class FileIoDevice : VdiskDevice
         }
         finally
         {
-            _gate.ExitWriteLock();
+            held.Dispose();
         }
 
         if (_ring is not null && Interlocked.Exchange(ref _ringReleased, 1) == 0)
@@ -756,35 +774,79 @@ internal sealed record FileIoSettings(
     public bool AsyncDefault { get; init; }
 }
 
-/// <summary>The open descriptors of a backing file: buffered, and with O_DIRECT when asked for.</summary>
-internal sealed class BackingFile(SafeFileHandle file, SafeFileHandle? direct) : IDisposable
+/// <summary>
+/// The open descriptors of a backing file: buffered, and with O_DIRECT when asked for. The buffered file is opened
+/// once per CPU, up to <see cref="MaxSpread"/> times (<see cref="Spread"/>): in a process with several threads, every
+/// read or write takes and drops a reference on the kernel's open file, an atomic operation on a cache line of that
+/// file; with one open file per CPU, I/O on different CPUs never writes the same one.
+/// </summary>
+internal sealed class BackingFile(SafeFileHandle file, SafeFileHandle[] spread, SafeFileHandle? direct) : IDisposable
 {
+    /// <summary>The most times the buffered file is opened.</summary>
+    public const int MaxSpread = 8;
+
+    /// <summary>The buffered file, for everything but the I/O of commands.</summary>
     public SafeFileHandle File { get; } = file;
+
+    /// <summary>The buffered file's descriptors for the I/O of commands, one per CPU; the first is <see cref="File"/>.</summary>
+    public SafeFileHandle[] Spread { get; } = spread;
 
     public SafeFileHandle? Direct { get; } = direct;
 
     /// <summary>Opens <paramref name="path"/>; throws <see cref="IOException"/> (or <see cref="UnauthorizedAccessException"/>) saying why it cannot.</summary>
     public static BackingFile Open(string path, bool readOnly, bool directIo)
     {
-        SafeFileHandle file = System.IO.File.OpenHandle(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite);
-        if (!directIo)
+        FileAccess access = readOnly ? FileAccess.Read : FileAccess.ReadWrite;
+        var spread = new SafeFileHandle[Math.Clamp(Environment.ProcessorCount, 1, MaxSpread)];
+        int opened = 0;
+        try
         {
-            return new BackingFile(file, null);
+            for (; opened < spread.Length; opened++)
+            {
+                spread[opened] = System.IO.File.OpenHandle(path, FileMode.Open, access, FileShare.ReadWrite);
+            }
+
+            SafeFileHandle? direct = null;
+            if (directIo)
+            {
+                direct = DirectFile.Open(path, readOnly, out int error);
+                if (direct is null)
+                {
+                    throw new IOException($"'{path}' cannot be opened with O_DIRECT: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(error)}");
+                }
+            }
+
+            return new BackingFile(spread[0], spread, direct);
+        }
+        catch
+        {
+            for (int i = 0; i < opened; i++)
+            {
+                spread[i].Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The raw descriptors of <see cref="Spread"/>, valid while this stays open.</summary>
+    public int[] SpreadDescriptors()
+    {
+        var fds = new int[Spread.Length];
+        for (int i = 0; i < fds.Length; i++)
+        {
+            fds[i] = (int)Spread[i].DangerousGetHandle();
         }
 
-        SafeFileHandle? direct = DirectFile.Open(path, readOnly, out int error);
-        if (direct is null)
-        {
-            file.Dispose();
-            throw new IOException($"'{path}' cannot be opened with O_DIRECT: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(error)}");
-        }
-
-        return new BackingFile(file, direct);
+        return fds;
     }
 
     public void Dispose()
     {
         Direct?.Dispose();
-        File.Dispose();
+        foreach (SafeFileHandle h in Spread)
+        {
+            h.Dispose();
+        }
     }
 }

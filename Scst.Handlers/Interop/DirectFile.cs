@@ -11,7 +11,7 @@ namespace Scst.Handlers.Interop;
 /// A backing file opened with O_DIRECT (SCST's <c>o_direct</c>): reads and writes bypass the page cache. The kernel
 /// wants the buffer address, the file offset and the length aligned to the logical block size of the file system's
 /// device; <see cref="IsAligned"/> says whether a request can go this way, and a request the kernel still refuses
-/// with EINVAL goes through the buffered descriptor instead (<see cref="Read"/> and <see cref="Write"/> return -EINVAL).
+/// with EINVAL goes through the buffered descriptor instead (<see cref="Read(int, Span{byte}, long)"/> and <see cref="Write(int, ReadOnlySpan{byte}, long)"/> return -EINVAL).
 /// </summary>
 internal static unsafe class DirectFile
 {
@@ -54,7 +54,7 @@ internal static unsafe class DirectFile
         }
     }
 
-    /// <summary>Whether a result of <see cref="Read"/> or <see cref="Write"/> is the kernel refusing the request as unaligned (EINVAL).</summary>
+    /// <summary>Whether a result of <see cref="Read(int, Span{byte}, long)"/> or <see cref="Write(int, ReadOnlySpan{byte}, long)"/> is the kernel refusing the request as unaligned (EINVAL).</summary>
     public static bool IsRefused(long result) => result == -EINVAL;
 
     /// <summary>Reads until <paramref name="buffer"/> is full or the end of the file.</summary>
@@ -65,34 +65,7 @@ internal static unsafe class DirectFile
         try
         {
             file.DangerousAddRef(ref added);
-            int fd = (int)file.DangerousGetHandle();
-            long done = 0;
-            fixed (byte* p = buffer)
-            {
-                while (done < buffer.Length)
-                {
-                    long n = pread(fd, p + done, (size_t)(int)(buffer.Length - done), offset + done);
-                    if (n < 0)
-                    {
-                        int error = errno;
-                        if (error == EINTR)
-                        {
-                            continue;
-                        }
-
-                        return -error;
-                    }
-
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    done += n;
-                }
-            }
-
-            return done;
+            return Read((int)file.DangerousGetHandle(), buffer, offset);
         }
         finally
         {
@@ -103,6 +76,42 @@ internal static unsafe class DirectFile
         }
     }
 
+    /// <summary>
+    /// Reads until <paramref name="buffer"/> is full or the end of the file, from a descriptor that the caller keeps
+    /// open (a device reads under its gate, which closing the file takes for writing: no reference count is taken).
+    /// </summary>
+    /// <returns>The bytes read, or -errno.</returns>
+    public static long Read(int fd, Span<byte> buffer, long offset)
+    {
+        long done = 0;
+        fixed (byte* p = buffer)
+        {
+            while (done < buffer.Length)
+            {
+                long n = pread(fd, p + done, (size_t)(int)(buffer.Length - done), offset + done);
+                if (n < 0)
+                {
+                    int error = errno;
+                    if (error == EINTR)
+                    {
+                        continue;
+                    }
+
+                    return -error;
+                }
+
+                if (n == 0)
+                {
+                    break;
+                }
+
+                done += n;
+            }
+        }
+
+        return done;
+    }
+
     /// <summary>Writes all of <paramref name="buffer"/>.</summary>
     /// <returns>0, or -errno.</returns>
     public static int Write(SafeFileHandle file, ReadOnlySpan<byte> buffer, long offset)
@@ -111,29 +120,7 @@ internal static unsafe class DirectFile
         try
         {
             file.DangerousAddRef(ref added);
-            int fd = (int)file.DangerousGetHandle();
-            long done = 0;
-            fixed (byte* p = buffer)
-            {
-                while (done < buffer.Length)
-                {
-                    long n = pwrite(fd, p + done, (size_t)(int)(buffer.Length - done), offset + done);
-                    if (n < 0)
-                    {
-                        int error = errno;
-                        if (error == EINTR)
-                        {
-                            continue;
-                        }
-
-                        return -error;
-                    }
-
-                    done += n;
-                }
-            }
-
-            return 0;
+            return Write((int)file.DangerousGetHandle(), buffer, offset);
         }
         finally
         {
@@ -142,5 +129,33 @@ internal static unsafe class DirectFile
                 file.DangerousRelease();
             }
         }
+    }
+
+    /// <summary>Writes all of <paramref name="buffer"/> to a descriptor that the caller keeps open.</summary>
+    /// <returns>0, or -errno.</returns>
+    public static int Write(int fd, ReadOnlySpan<byte> buffer, long offset)
+    {
+        long done = 0;
+        fixed (byte* p = buffer)
+        {
+            while (done < buffer.Length)
+            {
+                long n = pwrite(fd, p + done, (size_t)(int)(buffer.Length - done), offset + done);
+                if (n < 0)
+                {
+                    int error = errno;
+                    if (error == EINTR)
+                    {
+                        continue;
+                    }
+
+                    return -error;
+                }
+
+                done += n;
+            }
+        }
+
+        return 0;
     }
 }

@@ -9,7 +9,7 @@ namespace Scst.Handlers.Interop;
 
 /// <summary>
 /// Positional system calls that return <c>-errno</c> instead of throwing: pwritev(2) (which Tmds.LibC does not bind)
-/// and fdatasync(2). Reads and single-buffer writes are <see cref="DirectFile.Read"/> and <see cref="DirectFile.Write"/>,
+/// and fdatasync(2). Reads and single-buffer writes are <see cref="DirectFile.Read(int, Span{byte}, long)"/> and <see cref="DirectFile.Write(int, ReadOnlySpan{byte}, long)"/>,
 /// which work on any descriptor.
 /// </summary>
 internal static unsafe partial class PositionalIo

@@ -5,14 +5,14 @@ using System.Runtime.CompilerServices;
 namespace Scst.Handlers.Io;
 
 /// <summary>
-/// Admission of a device's operations to an io_uring, beside the device's gate (a <see cref="ReaderWriterLockSlim"/>
-/// held for reading by I/O and for writing while the backing store is opened, closed or resized). The gate belongs to
-/// a thread and an operation on the ring ends on the ring's completion thread, so the gate is held only while an
-/// operation is admitted; the operations admitted are counted, and a section that holds the gate for writing waits
-/// for the count to reach zero (<see cref="WaitForNone"/>) before it touches the store.
+/// Admission of a device's operations to an io_uring, beside the device's gate (a <see cref="StoreGate"/> held for
+/// reading by I/O and for writing while the backing store is opened, closed or resized). An operation on the ring ends
+/// on the ring's completion thread, long after it started, so the gate is held only while an operation is admitted;
+/// the operations admitted are counted, and a section that holds the gate for writing waits for the count to reach
+/// zero (<see cref="WaitForNone"/>) before it touches the store.
 /// </summary>
 /// <param name="gate">The device's gate.</param>
-internal sealed class RingIoGate(ReaderWriterLockSlim gate)
+internal sealed class RingIoGate(StoreGate gate)
 {
     private readonly object _drainLock = new();
     private int _inFlight;
@@ -30,7 +30,7 @@ internal sealed class RingIoGate(ReaderWriterLockSlim gate)
     /// <returns>What <paramref name="admit"/> returned.</returns>
     public ValueTask<T> AdmitAsync<T>(Func<long, T> admit, long end)
     {
-        if (gate.TryEnterReadLock(0))
+        if (gate.TryEnterRead(out StoreGate.ReadScope held))
         {
             try
             {
@@ -38,7 +38,7 @@ internal sealed class RingIoGate(ReaderWriterLockSlim gate)
             }
             finally
             {
-                gate.ExitReadLock();
+                held.Dispose();
             }
         }
 
@@ -87,14 +87,14 @@ internal sealed class RingIoGate(ReaderWriterLockSlim gate)
     private async ValueTask<T> AdmitSlowAsync<T>(Func<long, T> admit, long end)
     {
         await Task.Yield();
-        gate.EnterReadLock();
+        StoreGate.ReadScope held = gate.EnterRead();
         try
         {
             return admit(end);
         }
         finally
         {
-            gate.ExitReadLock();
+            held.Dispose();
         }
     }
 }
