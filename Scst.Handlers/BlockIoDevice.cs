@@ -284,7 +284,9 @@ public sealed class BlockIoDevice : VdiskDevice
                 return CommandOutcome.CheckCondition(SenseCode.MediumNotPresent);
             }
 
-            long n = IsAligned(span, offset) ? DirectFile.Read(device, span, offset) : ReadBounced(device, span, offset);
+            // The gate keeps the device open: its descriptor is used without the handle's reference count.
+            int fd = (int)device.DangerousGetHandle();
+            long n = IsAligned(span, offset) ? DirectFile.Read(fd, span, offset) : ReadBounced(fd, span, offset);
             if (n < 0)
             {
                 return CommandOutcome.CheckCondition(SenseCode.UnrecoveredReadError);
@@ -315,7 +317,8 @@ public sealed class BlockIoDevice : VdiskDevice
                 return CommandOutcome.CheckCondition(SenseCode.LbaOutOfRange);
             }
 
-            int error = IsAligned(data, offset) ? DirectFile.Write(device, data, offset) : WriteBounced(device, data, offset);
+            int fd = (int)device.DangerousGetHandle();
+            int error = IsAligned(data, offset) ? DirectFile.Write(fd, data, offset) : WriteBounced(fd, data, offset);
             if (error != 0)
             {
                 return CommandOutcome.CheckCondition(SenseCode.WriteError);
@@ -428,7 +431,7 @@ public sealed class BlockIoDevice : VdiskDevice
     // The rare path of a buffer that O_DIRECT cannot take: an aligned copy, allocated for this call and freed after it.
     // The core's offsets and lengths are whole blocks of at least the device's logical block size, so only the address
     // can be off.
-    private static unsafe long ReadBounced(SafeFileHandle device, Span<byte> span, long offset)
+    private static unsafe long ReadBounced(int device, Span<byte> span, long offset)
     {
         void* bounce = NativeMemory.AlignedAlloc((nuint)span.Length, DataAlignment);
         try
@@ -448,7 +451,7 @@ public sealed class BlockIoDevice : VdiskDevice
         }
     }
 
-    private static unsafe int WriteBounced(SafeFileHandle device, ReadOnlySpan<byte> data, long offset)
+    private static unsafe int WriteBounced(int device, ReadOnlySpan<byte> data, long offset)
     {
         void* bounce = NativeMemory.AlignedAlloc((nuint)data.Length, DataAlignment);
         try

@@ -61,19 +61,8 @@ internal static unsafe class DirectFile
     /// <returns>The bytes read, or -errno.</returns>
     public static long Read(SafeFileHandle file, Span<byte> buffer, long offset)
     {
-        bool added = false;
-        try
-        {
-            file.DangerousAddRef(ref added);
-            return Read((int)file.DangerousGetHandle(), buffer, offset);
-        }
-        finally
-        {
-            if (added)
-            {
-                file.DangerousRelease();
-            }
-        }
+        using var held = new HeldDescriptor(file);
+        return Read(held.Fd, buffer, offset);
     }
 
     /// <summary>
@@ -116,19 +105,8 @@ internal static unsafe class DirectFile
     /// <returns>0, or -errno.</returns>
     public static int Write(SafeFileHandle file, ReadOnlySpan<byte> buffer, long offset)
     {
-        bool added = false;
-        try
-        {
-            file.DangerousAddRef(ref added);
-            return Write((int)file.DangerousGetHandle(), buffer, offset);
-        }
-        finally
-        {
-            if (added)
-            {
-                file.DangerousRelease();
-            }
-        }
+        using var held = new HeldDescriptor(file);
+        return Write(held.Fd, buffer, offset);
     }
 
     /// <summary>Writes all of <paramref name="buffer"/> to a descriptor that the caller keeps open.</summary>
@@ -157,5 +135,30 @@ internal static unsafe class DirectFile
         }
 
         return 0;
+    }
+
+    /// <summary>A handle's descriptor, with a reference on the handle so that it is not closed while in use.</summary>
+    private ref struct HeldDescriptor
+    {
+        private readonly SafeFileHandle _file;
+        private bool _added;
+
+        public HeldDescriptor(SafeFileHandle file)
+        {
+            _file = file;
+            file.DangerousAddRef(ref _added);
+            Fd = (int)file.DangerousGetHandle();
+        }
+
+        public int Fd { get; }
+
+        public void Dispose()
+        {
+            if (_added)
+            {
+                _file.DangerousRelease();
+                _added = false;
+            }
+        }
     }
 }
