@@ -11,7 +11,7 @@ namespace Scst.Benchmarks;
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project benchmarks/Scst.Benchmarks -- --filter '*'</c>
 /// (any BenchmarkDotNet argument works: <c>--job short</c>, <c>--exporters json</c>, <c>--list flat</c>...);
-/// <c>-- --alloc-probe</c> runs <see cref="AllocationProbe"/> instead, <c>-- --io-engines</c> the I/O engine driver
+/// <c>-- --alloc-probe [--budgets FILE]</c> runs <see cref="AllocationProbe"/> instead, <c>-- --io-engines</c> the I/O engine driver
 /// (<see cref="Handlers.IoEngineDriver"/>), and <c>-- handler-load ...</c> the load driver <see cref="Load.HandlerLoad"/>
 /// (a vdisk_fileio LUN under N concurrent initiator workers).
 /// </summary>
@@ -19,9 +19,9 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        if (args is ["--alloc-probe"])
+        if (args is ["--alloc-probe", ..])
         {
-            return AllocationProbe.Run();
+            return AllocationProbe.Run(args);
         }
 
         if (args is ["handler-load", .. var rest])

@@ -25,18 +25,29 @@ public static class SamplePrograms
     /// <param name="file">The executable or assembly, e.g. <c>Scst.Samples.Target</c> or <c>scst-admin.dll</c>.</param>
     /// <returns>The full path.</returns>
     /// <exception cref="TestAssertionException">The sample is not built.</exception>
-    public static string Find(string project, string file)
+    public static string Find(string project, string file) => FindBuilt("samples", project, file);
+
+    /// <summary>
+    /// Finds <c>FOLDER/PROJECT/bin/CONFIGURATION/net10.0/FILE</c> in the first directory above the test assembly that
+    /// has it: a built program of the repository outside samples/, such as <c>benchmarks/Scst.Benchmarks</c>.
+    /// </summary>
+    /// <param name="folder">The folder of the project directory, e.g. <c>benchmarks</c>.</param>
+    /// <param name="project">The project directory.</param>
+    /// <param name="file">The executable or assembly.</param>
+    /// <returns>The full path.</returns>
+    /// <exception cref="TestAssertionException">The program is not built.</exception>
+    public static string FindBuilt(string folder, string project, string file)
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {
-            string candidate = Path.Combine(d.FullName, "samples", project, "bin", Configuration, "net10.0", file);
+            string candidate = Path.Combine(d.FullName, folder, project, "bin", Configuration, "net10.0", file);
             if (File.Exists(candidate))
             {
                 return candidate;
             }
         }
 
-        throw new TestAssertionException($"{file} is not built: build samples/{project} ({Configuration}) first.");
+        throw new TestAssertionException($"{file} is not built: build {folder}/{project} ({Configuration}) first.");
     }
 
     private static string FindDotnet()
