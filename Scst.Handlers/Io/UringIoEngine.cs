@@ -13,7 +13,9 @@ namespace Scst.Handlers.Io;
 /// <para>Submission: under a short lock, the SQE at the ring's tail is filled in place and the tail published; the
 /// lock is then released and io_uring_enter hands the entry to the kernel (any thread's enter submits every published
 /// entry, so two submitters never wait for each other in the kernel). A page-cache hit is copied during that
-/// io_uring_enter; anything else completes later from the kernel's workers or the device's interrupt.</para>
+/// io_uring_enter; anything else completes later from the kernel's workers or the device's interrupt. The completion
+/// thread does not enter what its continuations submit one by one: its next enter, after it has taken every completion
+/// there is, submits them together.</para>
 /// <para>Completion: a dedicated thread blocks in io_uring_enter(GETEVENTS), takes each CQE and completes its
 /// operation; the awaiting code's continuation runs there and then, with no second hop. A short read is continued
 /// until the buffer is full or the file ends; a short write is continued with the rest; -EINTR and -EAGAIN are
@@ -152,7 +154,14 @@ internal sealed class UringIoEngine : IoEngine, IDisposable
             WaitForCapacity();
         }
 
-        Enter();
+        // On the completion thread (a command started from another's continuation) the entry stays published: the
+        // thread's next io_uring_enter, once it has taken every completion there is, submits all that its
+        // continuations published in one call.
+        if (!onCompleter)
+        {
+            Enter();
+        }
+
         return new ValueTask<int>(op, version);
     }
 
@@ -202,6 +211,7 @@ internal sealed class UringIoEngine : IoEngine, IDisposable
         }
     }
 
+    // On the completion thread: published, and submitted by the thread's next io_uring_enter.
     private void Resubmit(UringOperation op)
     {
         lock (_submitLock)
@@ -211,8 +221,6 @@ internal sealed class UringIoEngine : IoEngine, IDisposable
                 EnterPublished();
             }
         }
-
-        Enter();
     }
 
     private void CompletionLoop()
