@@ -115,6 +115,12 @@ public readonly record struct SenseCode(SenseKey Key, byte Asc, byte Ascq)
     /// <summary>UNIT ATTENTION, ASYMMETRIC ACCESS STATE CHANGED (2A/06): a target port group of the LU changed its ALUA state.</summary>
     public static SenseCode AsymmetricAccessStateChanged => new(SenseKey.UnitAttention, 0x2A, 0x06);
 
+    /// <summary>
+    /// UNIT ATTENTION, THIN PROVISIONING SOFT THRESHOLD REACHED (38/07): the storage behind a thin-provisioned unit is
+    /// running out (SBC-3 section 4.7.3.7).
+    /// </summary>
+    public static SenseCode ThinProvisioningSoftThresholdReached => new(SenseKey.UnitAttention, 0x38, 0x07);
+
     /// <summary>UNIT ATTENTION, CAPACITY DATA HAS CHANGED (2A/09).</summary>
     public static SenseCode CapacityDataChanged => new(SenseKey.UnitAttention, 0x2A, 0x09);
 

@@ -65,6 +65,9 @@ public sealed class NullIoDevice : VdiskDevice
     private protected override bool SizeIsKey => BlockCount * BlockSize != DefaultSize;
 
     /// <inheritdoc />
+    private protected override bool HasStorage => false;
+
+    /// <inheritdoc />
     private protected override IEnumerable<ManagementAttribute> HandlerAttributes()
     {
         yield return CreationFlag(DummyName, _dummy, false);

@@ -130,9 +130,30 @@ public abstract class VdiskDevice : BlockDevice
             KeyWhen = () => Volatile.Read(ref _optimalTransferLengthSet),
         },
         ManagementAttribute.Boolean(VdiskSettings.ExplicitAluaName, () => ExplicitAlua, value => ExplicitAlua = value, defaultValue: false),
+        .. SoftThresholdAttribute(),
         .. VdiskIdentity.Attributes(this),
         .. HandlerAttributes(),
     ];
+
+    /// <summary>
+    /// Whether the device has SCST's write-only <c>gen_tp_soft_threshold_reached_UA</c> while thin provisioned: a
+    /// device with storage behind it (vdisk_fileio, vdisk_blockio), whose administrator or monitoring learns that the
+    /// storage runs out.
+    /// </summary>
+    private protected virtual bool HasStorage => true;
+
+    // Writing anything queues THIN PROVISIONING SOFT THRESHOLD REACHED for every I_T nexus of the device, as SCST does.
+    private IEnumerable<ManagementAttribute> SoftThresholdAttribute()
+    {
+        if (HasStorage && ThinProvisioned)
+        {
+            yield return new ManagementAttribute
+            {
+                Name = "gen_tp_soft_threshold_reached_UA",
+                Write = _ => EstablishUnitAttention(SenseCode.ThinProvisioningSoftThresholdReached),
+            };
+        }
+    }
 
     /// <summary>The handler's own attributes, listed after the common ones.</summary>
     private protected abstract IEnumerable<ManagementAttribute> HandlerAttributes();

@@ -601,6 +601,33 @@ public sealed class VdiskAttributeTests : IDisposable
         stack.AssertNoLeaks();
     }
 
+    [Fact]
+    public async Task GenTpSoftThresholdReachedUA_OnAThinDevice_QueuesTheUnitAttentionForEveryNexus()
+    {
+        await using ScstStack stack = await StartFileIoAsync(new() { ["thin_provisioned"] = "1" });
+        var tree = new ManagementTree(stack.Engine);
+        LocalSession first = stack.OpenSession();
+        LocalSession second = stack.OpenSession(initiator: "iqn.2026-11.org.scst-dotnet:second");
+        SenseAssert.IsGood(await RunAsync(first, CdbBuilder.TestUnitReady()));
+        SenseAssert.IsGood(await RunAsync(second, CdbBuilder.TestUnitReady()));
+
+        (await tree.WriteAsync("devices/disk0/gen_tp_soft_threshold_reached_UA", "1")).Should().Be(ManagementResult.Ok);
+
+        SenseAssert.IsCheckCondition(await RunAsync(first, CdbBuilder.TestUnitReady()), SenseCode.ThinProvisioningSoftThresholdReached);
+        SenseAssert.IsCheckCondition(await RunAsync(second, CdbBuilder.TestUnitReady()), SenseCode.ThinProvisioningSoftThresholdReached);
+        SenseAssert.IsGood(await RunAsync(first, CdbBuilder.TestUnitReady())); // reported once
+        Read(tree, "disk0", "gen_tp_soft_threshold_reached_UA").Should().Be("\n", "the attribute is write-only");
+    }
+
+    [Fact]
+    public async Task GenTpSoftThresholdReachedUA_IsAbsentWithoutThinProvisioning()
+    {
+        await using ScstStack stack = await StartFileIoAsync();
+        var tree = new ManagementTree(stack.Engine);
+
+        (await tree.WriteAsync("devices/disk0/gen_tp_soft_threshold_reached_UA", "1")).Status.Should().Be(-2);
+    }
+
     [Theory]
     [MemberData(nameof(IoEngines))]
     public async Task Active0_ClosesTheFile_MediumCommandsGetMediumNotPresent_ReadCapacityStillAnswers(string engine)
