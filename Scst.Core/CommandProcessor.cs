@@ -18,6 +18,11 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
 {
     public void Submit(ScsiCommand command)
     {
+        if (engine.Metrics.TimesCommands)
+        {
+            command.SubmittedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+
         if (!command.IsPooled)
         {
             // More commands than the session's queue depth: refuse without running (SAM-5 TASK SET FULL).
@@ -570,6 +575,10 @@ internal sealed class CommandProcessor(ScstEngine engine, DataBufferPool pool, I
         // Leave the task set before the driver sees the command: once it has the response, it may release the command.
         ReadyList ready = default;
         command.TaskSet?.Leave(command, ref ready);
+        if (command.IsAborted)
+        {
+            engine.Metrics.Aborted(command.Session);
+        }
 
         if (command.IsAborted && command.AbortedByAnotherNexus && command.Device is { ModePages.TaskAbortedStatus: true })
         {

@@ -164,7 +164,11 @@ public sealed class LunMapping
         Lun = lun;
         Device = device;
         ReadOnly = readOnly;
+        LunTag = lun;
     }
+
+    /// <summary>The LUN number, boxed once, for metric tags.</summary>
+    internal object LunTag { get; }
 
     /// <summary>The LUN number.</summary>
     public int Lun { get; }

@@ -145,6 +145,9 @@ public sealed class ScsiCommand
 
     internal LunMapping? Mapping { get; private set; }
 
+    /// <summary>When the command was submitted (Stopwatch ticks), while the core's duration histogram listens; else 0.</summary>
+    internal long SubmittedAt { get; set; }
+
     internal TaskCompletionSource? AbortWaiter { get; set; }
 
     /// <summary>Whether the function that aborted the command came from another I_T nexus (TAS applies).</summary>
@@ -258,6 +261,7 @@ public sealed class ScsiCommand
         {
             _senseLength = Core.SenseData.Write(_sense, outcome, descriptorSense);
             _responseLength = 0;
+            Session.Engine.Metrics.CheckCondition(this, outcome.Sense.Key);
         }
         else
         {
@@ -269,6 +273,11 @@ public sealed class ScsiCommand
         }
 
         Session.Statistics.Record(Direction, Direction == DataDirection.Write ? Math.Min(DataLength, ExpectedTransferLength) : Math.Min(_responseLength, ExpectedTransferLength));
+        if (SubmittedAt != 0)
+        {
+            Session.Engine.Metrics.CommandCompleted(this, SubmittedAt);
+            SubmittedAt = 0;
+        }
     }
 
     internal void AwaitExecution(ValueTask<CommandOutcome> pending)
@@ -296,6 +305,7 @@ public sealed class ScsiCommand
 
     internal void Reset()
     {
+        SubmittedAt = 0;
         Lun = 0;
         Tag = 0;
         _cdbLength = 0;

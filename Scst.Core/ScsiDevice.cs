@@ -287,6 +287,9 @@ public abstract class ScsiDevice : IAsyncDisposable
         return false;
     }
 
+    /// <summary>The commands in the device's task sets now.</summary>
+    internal long CommandsInTaskSets => Volatile.Read(ref _commandsInTaskSets);
+
     /// <summary>Counts a command out of the device's task sets.</summary>
     internal void ReleaseCommand() => Interlocked.Decrement(ref _commandsInTaskSets);
 

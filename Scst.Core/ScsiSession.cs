@@ -311,7 +311,16 @@ public sealed class ScsiSession
     /// <param name="lun">The LUN number.</param>
     /// <param name="sense">The condition, normally with sense key UNIT ATTENTION.</param>
     /// <returns>False when the condition was already pending or the queue is full.</returns>
-    public bool EstablishUnitAttention(int lun, SenseCode sense) => _unitAttentions.Establish(lun, sense);
+    public bool EstablishUnitAttention(int lun, SenseCode sense)
+    {
+        if (!_unitAttentions.Establish(lun, sense))
+        {
+            return false;
+        }
+
+        Engine.Metrics.UnitAttention(this, sense);
+        return true;
+    }
 
     /// <summary>Takes the oldest unit attention condition pending for <paramref name="lun"/>.</summary>
     internal bool TryTakeUnitAttention(int lun, out SenseCode sense) => _unitAttentions.TryTake(lun, out sense);

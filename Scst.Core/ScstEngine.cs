@@ -1,11 +1,13 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Text;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Scst.Core.Alua;
 using Scst.Core.Buffers;
+using Scst.Core.Diagnostics;
 using Scst.Core.Spc.ExtendedCopy;
 using Scst.Events;
 
@@ -32,7 +34,8 @@ public sealed class ScstEngine : IAsyncDisposable
     /// <param name="events">The event bus.</param>
     /// <param name="handlers">The registered device handlers.</param>
     /// <param name="logger">The logger.</param>
-    public ScstEngine(IOptions<ScstOptions> options, IScstEventBus events, IEnumerable<IDeviceHandler> handlers, ILogger<ScstEngine>? logger = null)
+    /// <param name="meterFactory">Where the core's meter comes from (the host's, through DI); null: a meter of its own.</param>
+    public ScstEngine(IOptions<ScstOptions> options, IScstEventBus events, IEnumerable<IDeviceHandler> handlers, ILogger<ScstEngine>? logger = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(events);
@@ -47,6 +50,7 @@ public sealed class ScstEngine : IAsyncDisposable
         BufferPool = new DataBufferPool(Options.MaxTransferLength, Options.RetainedBuffersPerSizeClass, Options.MaxBufferMemory);
         Processor = new CommandProcessor(this, BufferPool, _logger);
         CopyManager = new CopyManager(BufferPool);
+        Metrics = new CoreMetrics(this, meterFactory);
     }
 
     /// <summary>The core's options.</summary>
@@ -102,6 +106,8 @@ public sealed class ScstEngine : IAsyncDisposable
     internal Lock DeviceGroupLock { get; } = new();
 
     internal DataBufferPool BufferPool { get; }
+
+    internal CoreMetrics Metrics { get; }
 
     internal CommandProcessor Processor { get; }
 
@@ -721,6 +727,7 @@ public sealed class ScstEngine : IAsyncDisposable
 
     internal void PublishTaskManagement(TaskManagementFunction function, ScsiSession session, ulong lun, ulong tag, ReadOnlyMemory<byte> cdb = default)
     {
+        Metrics.TaskManagement(session, function);
         // A function addressed to the nexus or the target names no device.
         string device = function is TaskManagementFunction.TargetReset or TaskManagementFunction.ItNexusReset
             ? string.Empty
@@ -756,5 +763,6 @@ public sealed class ScstEngine : IAsyncDisposable
         }
 
         BufferPool.Dispose();
+        Metrics.Dispose();
     }
 }
