@@ -19,6 +19,7 @@ internal sealed partial class IscsiConnection
         if (HoldBackLoginResponse(step))
         {
             Log.LoginFailed(_logger, _remote, (ushort)step.Header.Status);
+            _driver.Metrics.LoginFailed((ushort)step.Header.Status);
             return false;
         }
 
@@ -28,6 +29,12 @@ internal sealed partial class IscsiConnection
         if (step.Progress == LoginProgress.Completed && _bindingIsNew && _binding is { } leading)
         {
             leading.Begin(_login.Result!, this);
+        }
+
+        if (step.Progress == LoginProgress.Failed)
+        {
+            // Counted before the response leaves: whoever has seen the response sees the count.
+            _driver.Metrics.LoginFailed((ushort)step.Header.Status);
         }
 
         lock (_sendLock)
@@ -136,6 +143,7 @@ internal sealed partial class IscsiConnection
             StartDataOutTimer();
         }
 
+        _driver.Metrics.LoginSucceeded(discovery: id.SessionType != SessionType.Normal);
         Log.LoginCompleted(_logger, id.InitiatorName, id.TargetName ?? "(discovery)", id.SessionType == SessionType.Normal ? "Normal" : "Discovery", id.Tsih, _remote,
             _local, PortalGroupTag);
 

@@ -32,7 +32,8 @@ public static class IscsiServiceCollectionExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IscsiTargetOptions>, IscsiTargetOptionsValidator>());
         // The keepalive's clock comes from the container when it has one (a test's FakeTimeProvider).
         builder.Services.TryAddSingleton(sp => new IscsiTargetDriver(
-            sp.GetRequiredService<ScstEngine>(), sp.GetRequiredService<IOptions<IscsiTargetOptions>>(), sp.GetService<ILogger<IscsiTargetDriver>>())
+            sp.GetRequiredService<ScstEngine>(), sp.GetRequiredService<IOptions<IscsiTargetOptions>>(), sp.GetService<ILogger<IscsiTargetDriver>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>())
         {
             TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
         });

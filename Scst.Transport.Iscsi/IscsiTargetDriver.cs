@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Scst.Core;
+using Scst.Transport.Iscsi.Diagnostics;
 
 namespace Scst.Transport.Iscsi;
 
@@ -40,13 +42,17 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     /// <param name="engine">The core.</param>
     /// <param name="options">Driver options.</param>
     /// <param name="logger">The logger.</param>
-    public IscsiTargetDriver(ScstEngine engine, IOptions<IscsiTargetOptions> options, ILogger<IscsiTargetDriver>? logger = null)
+    /// <param name="meterFactory">Where the driver's meter comes from (the host's, through DI); null: a meter of its own.</param>
+    public IscsiTargetDriver(ScstEngine engine, IOptions<IscsiTargetOptions> options, ILogger<IscsiTargetDriver>? logger = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Engine = engine;
         Options = options.Value;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        Metrics = new IscsiDriverMetrics(this, meterFactory);
     }
+
+    internal IscsiDriverMetrics Metrics { get; }
 
     /// <inheritdoc />
     public string Name => DriverName;
@@ -320,7 +326,11 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        Metrics.Dispose();
+    }
 
     /// <summary>
     /// Starts listening on one more portal while the driver runs: <c>host:port</c>, optionally followed by
