@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Issue 10's benchmark: vdisk_fileio (and, with --storage blockdev, vdisk_blockio) under the handler-load driver
 # (Scst.Benchmarks handler-load, in process, through the local transport) beside fio on the same file or block device,
-# for the same engine, block size and depth. Runs interleave fio and
-# ours case by case; the script prints one table of means: fio IOPS, ours IOPS, ratio, MB/s, p50/p99 latency and CPU
-# per I/O of both. See benchmarks/README.md for how the two map. Build first:
+# for the same engine, block size and depth. Runs interleave fio and ours case by case; the script prints one table of
+# means: fio IOPS, ours IOPS, ratio, MB/s, p50/p99 latency and CPU per I/O of both. See benchmarks/README.md for how
+# the two map. Build first:
 #   dotnet build -c Release benchmarks/Scst.Benchmarks
 set -euo pipefail
 
