@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Issue 10's benchmark: vdisk_fileio under the handler-load driver (Scst.Benchmarks handler-load, in process, through
-# the local transport) beside fio on the same file, for the same engine, block size and depth. Runs interleave fio and
-# ours case by case; the script prints one table of means: fio IOPS, ours IOPS, ratio, MB/s, p50/p99 latency and CPU
-# per I/O of both. See benchmarks/README.md for how the two map. Build first:
+# Issue 10's benchmark: vdisk_fileio (and, with --storage blockdev, vdisk_blockio) under the handler-load driver
+# (Scst.Benchmarks handler-load, in process, through the local transport) beside fio on the same file or block device,
+# for the same engine, block size and depth. Runs interleave fio and ours case by case; the script prints one table of
+# means: fio IOPS, ours IOPS, ratio, MB/s, p50/p99 latency and CPU per I/O of both. See benchmarks/README.md for how
+# the two map. Build first:
 #   dotnet build -c Release benchmarks/Scst.Benchmarks
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
 usage: benchmarks/run-handler-vs-fio.sh [--engine pread|io_uring] [--seconds N] [--reps N] [--cases LIST]
-                                        [--storage cache,direct] [--size SIZE] [--direct-dir DIR] [--keep-files]
+                                        [--storage cache,direct,blockdev] [--size SIZE] [--direct-dir DIR] [--keep-files]
                                         [--quiet-wait SECONDS] [--log-dir DIR] [--bench PATH] [--min-threads N]
                                         [--sessions auto|one|per-worker]
   --engine E       pread (default): fio psync, numjobs = depth, against vdisk_fileio's positional I/O (inline in the
@@ -20,10 +21,13 @@ usage: benchmarks/run-handler-vs-fio.sh [--engine pread|io_uring] [--seconds N] 
   --reps N         rounds; every round runs each case with fio and with ours, in alternating order (default 3)
   --cases LIST     comma-separated subset of: 4k-randread-qd1 4k-randread-qd32 4k-randwrite-qd1 4k-randwrite-qd32
                    128k-read-qd8 128k-write-qd8 (default: all)
-  --storage LIST   cache (a file on /dev/shm, page cache), direct (a file on DIR, O_DIRECT); default both
+  --storage LIST   cache (a file on /dev/shm, page cache), direct (a file on DIR, O_DIRECT), blockdev (vdisk_blockio
+                   on a loop device with direct I/O over a file on DIR; fio with direct=1 on the device; needs root);
+                   default cache,direct
   --size SIZE      file size (default 1G); the files are written fully before the first run
-  --direct-dir DIR directory on a disk file system for the O_DIRECT file (default /var/tmp)
-  --keep-files     leave the files in place (and reuse them when they already have the size)
+  --direct-dir DIR directory on a disk file system for the O_DIRECT file and the loop device's file (default /var/tmp)
+  --keep-files     leave the files in place (and reuse them when they already have the size); the loop device is
+                   detached at the end either way
   --quiet-wait S   before each run, wait up to S seconds for the other processes to use less than half a CPU (default 20)
   --log-dir DIR    keep every raw output there (default: a temporary directory, printed)
   --bench PATH     the Scst.Benchmarks executable (default: the Release build beside this script)
@@ -62,7 +66,11 @@ done
 [[ $sessions == auto || $sessions == one || $sessions == per-worker ]] || { echo "--sessions: auto, one or per-worker" >&2; exit 2; }
 if [[ $sessions == auto ]]; then sessions=per-worker; [[ $engine == pread ]] || sessions=one; fi
 for c in ${cases//,/ }; do [[ ,$cases_all, == *,$c,* ]] || { echo "unknown case $c" >&2; exit 2; }; done
-for s in ${storage//,/ }; do [[ $s == cache || $s == direct ]] || { echo "unknown storage $s" >&2; exit 2; }; done
+for s in ${storage//,/ }; do [[ $s == cache || $s == direct || $s == blockdev ]] || { echo "unknown storage $s" >&2; exit 2; }; done
+if [[ ,$storage, == *,blockdev,* ]]; then
+  [[ $EUID == 0 ]] || { echo "--storage blockdev needs root (losetup)" >&2; exit 1; }
+  command -v losetup >/dev/null || { echo "--storage blockdev needs losetup (util-linux)" >&2; exit 1; }
+fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench=${bench:-$root/benchmarks/Scst.Benchmarks/bin/Release/net10.0/Scst.Benchmarks}
@@ -80,9 +88,13 @@ results=$log_dir/results.tsv
 bytes=$(numfmt --from=iec "${size^^}")
 cache_file=/dev/shm/scst-hbench.img
 direct_file=$direct_dir/scst-hbench.img
+loop_file=$direct_dir/scst-hbench-loop.img
+loop_dev=""
 
 cleanup() {
-  if [[ $keep == 0 ]]; then rm -f "$cache_file" "$direct_file"; fi
+  # Detach only the loop device this script attached; a device still open (a run cut short) goes when it is closed.
+  if [[ -n $loop_dev ]]; then losetup -d "$loop_dev" || echo "could not detach $loop_dev" >&2; fi
+  if [[ $keep == 0 ]]; then rm -f "$cache_file" "$direct_file" "$loop_file"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -99,18 +111,37 @@ prepare() { # FILE DIRECT(0|1)
   fi
 }
 
+# The O_DIRECT file (and the loop device's) must be on a disk file system that takes O_DIRECT, with room for it.
+check_direct_dir() { # FILE
+  local f=$1 avail fstype
+  avail=$(df --output=avail -B1 "$direct_dir" | tail -n1)
+  fstype=$(df --output=fstype "$direct_dir" | tail -n1)
+  [[ $fstype != tmpfs ]] || { echo "$direct_dir is tmpfs: O_DIRECT needs a disk file system (--direct-dir)" >&2; exit 1; }
+  if [[ ! -f $f || $(stat -c %s "$f") != "$bytes" ]]; then
+    ((avail > bytes + (256 << 20))) || { echo "$direct_dir: not enough space for $size" >&2; exit 1; }
+  fi
+  dd if=/dev/zero of="$f.probe" bs=4096 count=1 oflag=direct status=none 2>/dev/null ||
+    { rm -f "$f.probe"; echo "$direct_dir ($fstype) refuses O_DIRECT" >&2; exit 1; }
+  rm -f "$f.probe"
+}
+
 for s in ${storage//,/ }; do
   if [[ $s == cache ]]; then
     prepare "$cache_file" 0
-  else
-    avail=$(df --output=avail -B1 "$direct_dir" | tail -n1)
-    fstype=$(df --output=fstype "$direct_dir" | tail -n1)
-    [[ $fstype != tmpfs ]] || { echo "$direct_dir is tmpfs: O_DIRECT needs a disk file system (--direct-dir)" >&2; exit 1; }
-    ((avail > bytes + (256 << 20))) || { echo "$direct_dir: not enough space for $size" >&2; exit 1; }
-    dd if=/dev/zero of="$direct_file.probe" bs=4096 count=1 oflag=direct status=none 2>/dev/null ||
-      { rm -f "$direct_file.probe"; echo "$direct_dir ($fstype) refuses O_DIRECT" >&2; exit 1; }
-    rm -f "$direct_file.probe"
+  elif [[ $s == direct ]]; then
+    check_direct_dir "$direct_file"
     prepare "$direct_file" 1
+  else
+    # blockdev: a loop device with direct I/O (the loop driver reads and writes its file with O_DIRECT, so no page
+    # cache sits on either side of the device), over a file written fully first.
+    check_direct_dir "$loop_file"
+    prepare "$loop_file" 1
+    loop_dev=$(losetup --find --show --direct-io=on "$loop_file")
+    [[ $loop_dev == /dev/loop* ]] || { echo "losetup printed '$loop_dev', not a loop device" >&2; loop_dev=""; exit 1; }
+    loop_name=${loop_dev#/dev/}
+    [[ $(cat "/sys/block/$loop_name/loop/dio" 2>/dev/null) == 1 ]] ||
+      echo "warning: $loop_dev does not use direct I/O on $loop_file (the kernel refused it): its file is read through the page cache" >&2
+    echo "$loop_dev: loop device with direct I/O over $loop_file, $(cat "/sys/block/$loop_name/queue/logical_block_size")-byte blocks" >&2
   fi
 done
 
@@ -139,6 +170,7 @@ run_fio() { # CASE STORAGE OUT -> fio's JSON in OUT
   IFS=- read -r bs rw qd <<<"$c"; qd=${qd#qd}
   file=$cache_file direct=0
   if [[ $s == direct ]]; then file=$direct_file direct=1; fi
+  if [[ $s == blockdev ]]; then file=$loop_dev direct=1; fi
   local args=(--name=hbench --filename="$file" --bs="$bs" --rw="$rw" --direct="$direct"
     --norandommap=1 --randrepeat=0 --time_based=1 --runtime="$seconds" --ramp_time="$warmup" --invalidate=0
     --lat_percentiles=1 --group_reporting=1 --output-format=json)
@@ -160,7 +192,15 @@ run_ours() { # CASE STORAGE OUT
   local c=$1 s=$2 out=$3 bs rw qd file
   IFS=- read -r bs rw qd <<<"$c"; qd=${qd#qd}
   local args=(handler-load --rw "$rw" --bs "$bs" --qd "$qd" --seconds "$seconds" --warmup "$warmup" --sessions "$sessions" ${min_threads:+--min-threads "$min_threads"})
-  if [[ $s == cache ]]; then file=$cache_file; else file=$direct_file; args+=(--param o_direct=1 --param async=1); fi
+  if [[ $s == cache ]]; then
+    file=$cache_file
+  elif [[ $s == direct ]]; then
+    file=$direct_file; args+=(--param o_direct=1 --param async=1)
+  else
+    # vdisk_blockio: always O_DIRECT, and no async parameter: with io_engine=pread each request runs on the command's
+    # thread, here the worker's own thread (--workers threads), as fio's psync job threads each block in pread.
+    file=$loop_dev; args+=(--handler vdisk_blockio)
+  fi
   if [[ $engine == io_uring ]]; then args+=(--param io_engine=io_uring --seq shared); else args+=(--param io_engine=pread --seq sliced); fi
   timeout $((seconds + warmup + 60)) "$bench" "${args[@]}" --file "$file" >"$out"
 }
@@ -223,16 +263,17 @@ for line in open(path):
 mean = lambda rows, i: sum(row[i] for row in rows) / len(rows)
 print(f"engine {engine}; means of {max(len(v) for v in runs.values())} runs; load average {load_start} at start, {load_end} at end; "
       f"other processes' CPUs before each run: mean {sum(busy) / len(busy):.2f}, max {max(busy):.2f}")
-head = f'{"storage":<7} {"case":<18} {"fio IOPS":>9} {"ours IOPS":>9} {"ratio":>6} {"fio MB/s":>9} {"ours MB/s":>9} ' \
+head = f'{"storage":<8} {"case":<18} {"fio IOPS":>9} {"ours IOPS":>9} {"ratio":>6} {"fio MB/s":>9} {"ours MB/s":>9} ' \
        f'{"fio p50/p99 us":>16} {"ours p50/p99 us":>16} {"fio CPU us/IO":>13} {"ours CPU us/IO":>14}'
 print(head)
-keys = sorted({(s, c) for (s, c, _) in runs}, key=lambda k: (k[0] != "cache", k[1]))
+order = {"cache": 0, "direct": 1, "blockdev": 2}
+keys = sorted({(s, c) for (s, c, _) in runs}, key=lambda k: (order.get(k[0], 3), k[1]))
 for s, c in keys:
     f, o = runs.get((s, c, "fio")), runs.get((s, c, "ours"))
     if not f or not o:
         continue
     fi, oi = mean(f, 0), mean(o, 0)
-    print(f'{s:<7} {c:<18} {fi:>9.0f} {oi:>9.0f} {oi / fi:>6.2f} {mean(f, 1):>9.1f} {mean(o, 1):>9.1f} '
+    print(f'{s:<8} {c:<18} {fi:>9.0f} {oi:>9.0f} {oi / fi:>6.2f} {mean(f, 1):>9.1f} {mean(o, 1):>9.1f} '
           f'{f"{mean(f, 2):.1f} / {mean(f, 3):.1f}":>16} {f"{mean(o, 2):.1f} / {mean(o, 3):.1f}":>16} '
           f'{mean(f, 4):>13.2f} {mean(o, 4):>14.2f}')
 EOF

@@ -12,8 +12,8 @@ using Scst.Transport.Local;
 namespace Scst.Benchmarks.Load;
 
 /// <summary>
-/// <c>handler-load</c>: a load driver for one vdisk_fileio LUN served the way a target serves it (engine built through
-/// the DI registration, the local transport's session as the initiator). N workers keep one READ(10) or WRITE(10)
+/// <c>handler-load</c>: a load driver for one vdisk_fileio LUN (a file) or vdisk_blockio LUN (a block device) served the
+/// way a target serves it (engine built through the DI registration, the local transport's session as the initiator). N workers keep one READ(10) or WRITE(10)
 /// each in flight for a given time; the run prints IOPS, MB/s, latency percentiles and the process CPU time per I/O as
 /// one <c>key=value</c> line, like fio's terse output, so that a script can set the two side by side.
 /// </summary>
@@ -23,7 +23,10 @@ namespace Scst.Benchmarks.Load;
 /// runs its pread/pwrite on the worker's own thread). <c>tasks</c> are N asynchronous loops on the thread pool: a
 /// completion submits the worker's next command on the completing thread, as a transport's completion path would
 /// (fio's <c>iodepth=N</c> on one job). <c>auto</c> takes <c>threads</c> when the device does its I/O inline and
-/// <c>tasks</c> when it hands I/O off (<c>async=1</c>, <c>io_engine=io_uring</c>, or <c>o_direct</c> with the default engine).</para>
+/// <c>tasks</c> when it hands I/O off (vdisk_fileio: <c>async=1</c>, <c>io_engine=io_uring</c>, or <c>o_direct</c> with the
+/// default engine; vdisk_blockio: any engine but <c>io_engine=pread</c>, which runs each request on the command's thread).</para>
+/// <para>Range: the LUN's capacity as READ CAPACITY (16) reports it (for vdisk_fileio the file's size, for vdisk_blockio
+/// the block device's), or less with <c>--size</c>.</para>
 /// <para>Offsets: random workloads pick uniformly distributed offsets aligned to the block size over the whole range
 /// (fio's <c>norandommap</c>, blockalign = bs); sequential workloads stream either from one shared cursor (one job,
 /// N outstanding) or, with <c>--seq sliced</c>, each worker through its own slice of the range (N jobs with
@@ -36,6 +39,8 @@ internal static class HandlerLoad
     private const int Lun = 0;
     private const string DeviceName = "load0";
     private const string TargetName = "load";
+    private const string FileIo = "vdisk_fileio";
+    private const string BlockIo = "vdisk_blockio";
 
     public static int Run(string[] args)
     {
@@ -65,7 +70,7 @@ internal static class HandlerLoad
         services.AddScst(o => o.MaxCommandsPerSession = Math.Max(128, options.QueueDepth * 2))
             .AddVdiskHandlers()
             .AddLocalTransport()
-            .AddDevice("vdisk_fileio", DeviceName, parameters)
+            .AddDevice(options.Handler, DeviceName, parameters)
             .AddTarget(LocalTargetDriver.DriverName, TargetName, t => t.AddLun(Lun, DeviceName));
         ServiceProvider provider = services.BuildServiceProvider();
         try
@@ -100,7 +105,11 @@ internal static class HandlerLoad
             return 2;
         }
 
-        var device = engine.FindDevice(DeviceName) as BlockDevice ?? throw new InvalidOperationException("The LUN's device was not created.");
+        if (engine.FindDevice(DeviceName) is not BlockDevice)
+        {
+            throw new InvalidOperationException("The LUN's device was not created.");
+        }
+
         var transport = provider.GetRequiredService<LocalTargetDriver>();
 
         // One session (one I_T nexus) for all workers, or one per worker with its own initiator name: independent
@@ -113,7 +122,7 @@ internal static class HandlerLoad
 
         try
         {
-            return Run(options, device, sessions);
+            return Run(options, sessions);
         }
         finally
         {
@@ -124,17 +133,8 @@ internal static class HandlerLoad
         }
     }
 
-    private static int Run(Options options, BlockDevice device, LocalSession[] sessions)
+    private static int Run(Options options, LocalSession[] sessions)
     {
-
-        int blockSize = device.BlockSize;
-        long range = options.Range > 0 ? Math.Min(options.Range, device.BlockCount * blockSize) : device.BlockCount * blockSize;
-        if (options.BlockBytes % blockSize != 0 || range < options.BlockBytes)
-        {
-            Console.Error.WriteLine($"handler-load: bs {options.BlockBytes} must be a multiple of the device's block size {blockSize} and fit in {range} bytes.");
-            return 2;
-        }
-
         foreach (LocalSession session in sessions)
         {
             if (!ClearUnitAttention(session))
@@ -144,11 +144,26 @@ internal static class HandlerLoad
             }
         }
 
-        // Inline: pread (named, or the default without o_direct) without async.
-        bool inline = !options.Parameters.TryGetValue("async", out string? asyncValue) || asyncValue == "0";
-        inline &= options.Parameters.TryGetValue("io_engine", out string? engineValue)
-            ? engineValue == "pread"
-            : !options.Parameters.TryGetValue("o_direct", out string? directValue) || directValue == "0";
+        if (!ReadCapacity(sessions[0], out int blockSize, out long capacity))
+        {
+            Console.Error.WriteLine("handler-load: READ CAPACITY (16) does not return GOOD.");
+            return 1;
+        }
+
+        long range = options.Range > 0 ? Math.Min(options.Range, capacity) : capacity;
+        if (options.BlockBytes % blockSize != 0 || range < options.BlockBytes)
+        {
+            Console.Error.WriteLine($"handler-load: bs {options.BlockBytes} must be a multiple of the LUN's block size {blockSize} and fit in {range} bytes.");
+            return 2;
+        }
+
+        bool inline = options.Parameters.TryGetValue("io_engine", out string? engineValue) ? engineValue == "pread" : options.Handler == FileIo;
+        if (options.Handler == FileIo)
+        {
+            // vdisk_fileio is inline on pread (named, or its default without o_direct) without async.
+            inline &= !options.Parameters.TryGetValue("async", out string? asyncValue) || asyncValue == "0";
+            inline &= engineValue is not null || !options.Parameters.TryGetValue("o_direct", out string? directValue) || directValue == "0";
+        }
         bool threads = options.Workers switch
         {
             "threads" => true,
@@ -199,7 +214,7 @@ internal static class HandlerLoad
 
         double iops = ios / elapsed;
         string line = string.Create(CultureInfo.InvariantCulture,
-            $"handler-load rw={options.Rw} bs={options.BlockBytes} qd={options.QueueDepth} workers={(threads ? "threads" : "tasks")} " +
+            $"handler-load handler={options.Handler} capacity={capacity} rw={options.Rw} bs={options.BlockBytes} qd={options.QueueDepth} workers={(threads ? "threads" : "tasks")} " +
             $"min_threads={(options.MinThreads > 0 ? options.MinThreads : 0)} sessions={sessions.Length} " +
             $"params={FormatParameters(options.Parameters)} secs={elapsed:F2} ios={ios} iops={iops:F0} mbps={iops * options.BlockBytes / 1e6:F1} " +
             $"lat_us_p50={histogram.Percentile(50) / 1000.0:F1} lat_us_p99={histogram.Percentile(99) / 1000.0:F1} lat_us_max={histogram.Max / 1000.0:F1} " +
@@ -236,6 +251,22 @@ internal static class HandlerLoad
         }
 
         return false;
+    }
+
+    // What an initiator learns before it sends I/O: the block length and the capacity (last LBA + 1 blocks).
+    private static bool ReadCapacity(LocalSession session, out int blockSize, out long capacity)
+    {
+        byte[] cdb = new byte[16];
+        cdb[0] = 0x9E; // SERVICE ACTION IN (16)
+        cdb[1] = 0x10; // READ CAPACITY (16)
+        byte[] data = new byte[32];
+        BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(10), (uint)data.Length);
+        LocalResult result = session.ExecuteAsync(Lun, cdb, DataDirection.Read, data).AsTask().GetAwaiter().GetResult();
+        blockSize = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(8));
+        capacity = result.Status == ScsiStatus.Good && blockSize > 0
+            ? checked(((long)BinaryPrimitives.ReadUInt64BigEndian(data) + 1) * blockSize)
+            : 0;
+        return capacity > 0;
     }
 
     /// <summary>Runs every worker for <paramref name="seconds"/>; returns the seconds from the first start to the last stop.</summary>
@@ -513,11 +544,15 @@ internal static class HandlerLoad
     internal sealed class Options
     {
         public const string Usage =
-            "usage: Scst.Benchmarks handler-load --file PATH [--rw randread|randwrite|read|write] [--bs 4k] [--qd 1]\n" +
-            "       [--seconds 10] [--warmup 1] [--size BYTES] [--param KEY=VALUE]... [--workers auto|threads|tasks] [--seq shared|sliced]\n" +
-            "       [--min-threads N] [--sessions one|per-worker]";
+            "usage: Scst.Benchmarks handler-load --file PATH [--handler vdisk_fileio|vdisk_blockio] [--rw randread|randwrite|read|write]\n" +
+            "       [--bs 4k] [--qd 1] [--seconds 10] [--warmup 1] [--size BYTES] [--param KEY=VALUE]... [--workers auto|threads|tasks]\n" +
+            "       [--seq shared|sliced] [--min-threads N] [--sessions one|per-worker]\n" +
+            "  --file is the LUN's backing: a file for vdisk_fileio (the default), a block device for vdisk_blockio.";
 
         public string File { get; private set; } = "";
+
+        /// <summary><c>vdisk_fileio</c> (a file, the default) or <c>vdisk_blockio</c> (a block device).</summary>
+        public string Handler { get; private set; } = FileIo;
 
         public string Rw { get; private set; } = "randread";
 
@@ -555,6 +590,14 @@ internal static class HandlerLoad
                 switch (name)
                 {
                     case "--file": o.File = Value(); break;
+                    case "--handler":
+                        o.Handler = Value();
+                        if (o.Handler is not (FileIo or BlockIo))
+                        {
+                            throw new ArgumentException($"--handler {o.Handler}: {FileIo} or {BlockIo}.");
+                        }
+
+                        break;
                     case "--rw":
                         o.Rw = Value();
                         if (o.Rw is not ("randread" or "randwrite" or "read" or "write"))
@@ -616,7 +659,9 @@ internal static class HandlerLoad
 
             if (!System.IO.File.Exists(o.File))
             {
-                throw new ArgumentException($"--file {o.File}: no such file (prepare it first; its size is the LUN's).");
+                throw new ArgumentException(o.Handler == BlockIo
+                    ? $"--file {o.File}: no such block device (vdisk_blockio's LUN is the whole device)."
+                    : $"--file {o.File}: no such file (prepare it first; its size is the LUN's).");
             }
 
             if (o.BlockBytes <= 0 || o.BlockBytes > (8 << 20))
