@@ -21,8 +21,9 @@ namespace Scst.Handlers;
 /// device's logical block size (a sub-range of a larger buffer, a temporary buffer of the core) goes through an aligned
 /// bounce buffer allocated for that call.</para>
 /// <para>A write with FUA, or any write while the write cache is off (<c>write_through</c>, or WCE cleared by MODE
-/// SELECT), is followed by fdatasync, which flushes the device's volatile cache, before GOOD; SYNCHRONIZE CACHE runs
-/// fdatasync unless <c>nv_cache</c> is set.</para>
+/// SELECT), is stable before GOOD: on io_uring it is one RWF_DSYNC write, which the block layer turns into a FUA write
+/// (nothing more on a device without a volatile cache); with <c>pread</c> it is followed by fdatasync, which flushes the
+/// device's volatile cache. SYNCHRONIZE CACHE runs fdatasync unless <c>nv_cache</c> is set.</para>
 /// <para>UNMAP and WRITE SAME with UNMAP discard the range (BLKDISCARD). The core reports LBPRZ for a thin-provisioned
 /// disk, so the range must then read as zeros: a loop device's discard punches a hole in its backing file, which reads
 /// as zeros, and nothing more is done; on any other device, whose discard may leave the old data or garbage, the
@@ -219,13 +220,11 @@ public sealed class BlockIoDevice : VdiskDevice
 
         try
         {
-            int n = await ring.WriteAsync(device, source, offset).ConfigureAwait(false);
-
-            // As on the inline path: without a write cache, or with FUA, the device's cache is flushed before GOOD.
-            if (n >= 0 && (forceUnitAccess || !WriteCacheEnabled) && !_nvCache)
-            {
-                n = await ring.FlushAsync(device).ConfigureAwait(false);
-            }
+            // Without a write cache, or with FUA, the write is stable before GOOD: one RWF_DSYNC write, which the block
+            // layer turns into a FUA write (nothing more on a device without a volatile cache), instead of a write and
+            // an fdatasync that the kernel would hand to a worker thread.
+            bool stable = (forceUnitAccess || !WriteCacheEnabled) && !_nvCache;
+            int n = await ring.WriteAsync(device, source, offset, dataSync: stable).ConfigureAwait(false);
 
             return n < 0 ? CommandOutcome.CheckCondition(SenseCode.WriteError) : CommandOutcome.Good;
         }

@@ -58,6 +58,13 @@ internal sealed unsafe class IoUringRing : IDisposable
         }
     }
 
+    /// <summary>
+    /// RWF_DSYNC: the write is stable when it completes, as if fdatasync followed it. On a block device opened with
+    /// O_DIRECT it becomes a FUA write, which the block layer drops on a device without a volatile cache and otherwise
+    /// carries out with the write itself (or a flush right after it), with no separate request.
+    /// </summary>
+    public const uint RwfDataSync = 0x2;
+
     /// <summary>The size of the submission ring (a power of two).</summary>
     public uint SubmissionEntries { get; }
 
@@ -121,7 +128,8 @@ internal sealed unsafe class IoUringRing : IDisposable
     /// <param name="address">The buffer, or the iovec array of <see cref="UringOpcode.WriteV"/>.</param>
     /// <param name="length">The buffer's length, or the number of iovecs.</param>
     /// <param name="userData">Handed back with the completion.</param>
-    public bool TryPrepare(UringOpcode opcode, int fd, ulong offset, ulong address, uint length, ulong userData)
+    /// <param name="rwFlags">The RWF_* flags of a read or write (<see cref="RwfDataSync"/>).</param>
+    public bool TryPrepare(UringOpcode opcode, int fd, ulong offset, ulong address, uint length, ulong userData, uint rwFlags = 0)
     {
         uint tail = *_sqTail;
         if (tail - Volatile.Read(ref *_sqHead) >= SubmissionEntries)
@@ -140,6 +148,10 @@ internal sealed unsafe class IoUringRing : IDisposable
         if (opcode == UringOpcode.Fsync)
         {
             sqe->fsync_flags = IORING_FSYNC_DATASYNC;
+        }
+        else
+        {
+            sqe->rw_flags = (int)rwFlags;
         }
 
         Volatile.Write(ref *_sqTail, tail + 1);

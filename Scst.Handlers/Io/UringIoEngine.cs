@@ -84,10 +84,17 @@ internal sealed class UringIoEngine : IoEngine, IDisposable
     }
 
     /// <inheritdoc />
-    public override ValueTask<int> WriteAsync(SafeFileHandle file, ReadOnlyMemory<byte> buffer, long offset)
+    public override ValueTask<int> WriteAsync(SafeFileHandle file, ReadOnlyMemory<byte> buffer, long offset) => WriteAsync(file, buffer, offset, dataSync: false);
+
+    /// <summary>
+    /// Writes all of <paramref name="buffer"/> at <paramref name="offset"/>; with <paramref name="dataSync"/> the data is
+    /// stable when it completes (RWF_DSYNC), in the one request, where a write and a flush would be two.
+    /// </summary>
+    /// <returns>The buffer's length, or -errno.</returns>
+    public ValueTask<int> WriteAsync(SafeFileHandle file, ReadOnlyMemory<byte> buffer, long offset, bool dataSync)
     {
         UringOperation op = Rent();
-        return SubmitAsync(op, op.PrepareTransfer(UringOpcode.Write, file, buffer, offset));
+        return SubmitAsync(op, op.PrepareTransfer(UringOpcode.Write, file, buffer, offset, dataSync ? IoUringRing.RwfDataSync : 0));
     }
 
     /// <inheritdoc />

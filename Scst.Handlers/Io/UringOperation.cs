@@ -20,6 +20,7 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
     private GCHandle _self;
     private ManualResetValueTaskSourceCore<int> _core;
     private UringOpcode _opcode;
+    private uint _rwFlags;
     private SafeFileHandle? _file;
     private bool _fileAdded;
     private int _fd;
@@ -50,10 +51,16 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
     public static UringOperation FromUserData(ulong userData) => (UringOperation)GCHandle.FromIntPtr((nint)userData).Target!;
 
     /// <summary>Prepares a read or write of one buffer: pins it and takes a reference on the file.</summary>
+    /// <param name="opcode">Read or write.</param>
+    /// <param name="file">The file.</param>
+    /// <param name="buffer">The buffer.</param>
+    /// <param name="offset">The file offset.</param>
+    /// <param name="rwFlags">RWF_* flags of the transfer (RWF_DSYNC: the data is stable when it completes).</param>
     /// <returns>0, or -EBADF when the handle is already closed.</returns>
-    public int PrepareTransfer(UringOpcode opcode, SafeFileHandle file, ReadOnlyMemory<byte> buffer, long offset)
+    public int PrepareTransfer(UringOpcode opcode, SafeFileHandle file, ReadOnlyMemory<byte> buffer, long offset, uint rwFlags = 0)
     {
         _opcode = opcode;
+        _rwFlags = rwFlags;
         _offset = offset;
         _length = buffer.Length;
         _done = 0;
@@ -81,6 +88,7 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
         }
 
         _opcode = UringOpcode.WriteV;
+        _rwFlags = 0;
         _offset = offset;
         _done = 0;
         _firstVector = 0;
@@ -108,6 +116,7 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
     public int PrepareFlush(SafeFileHandle file)
     {
         _opcode = UringOpcode.Fsync;
+        _rwFlags = 0;
         _length = 0;
         _done = 0;
         return AddFile(file);
@@ -118,7 +127,7 @@ internal sealed unsafe class UringOperation : IValueTaskSource<int>
     {
         UringOpcode.Fsync => ring.TryPrepare(_opcode, _fd, 0, 0, 0, UserData),
         UringOpcode.WriteV => ring.TryPrepare(_opcode, _fd, (ulong)(_offset + _done), (ulong)(_vectors + _firstVector), (uint)(_vectorCount - _firstVector), UserData),
-        _ => ring.TryPrepare(_opcode, _fd, (ulong)(_offset + _done), (ulong)(_address + _done), (uint)(_length - _done), UserData),
+        _ => ring.TryPrepare(_opcode, _fd, (ulong)(_offset + _done), (ulong)(_address + _done), (uint)(_length - _done), UserData, _rwFlags),
     };
 
     /// <summary>

@@ -250,6 +250,24 @@ public sealed class IoEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Uring_DataSyncWrite_IsOneOperationThatLandsTheData()
+    {
+        // RWF_DSYNC rides on the write: the kernel takes the flag (an unknown one would fail with -EOPNOTSUPP) and one
+        // operation completes where a write and an fdatasync would be two.
+        using SafeFileHandle file = NewFile("dsync.img");
+        byte[] data = Pattern(8192, 12);
+        long before = _uring.Completed;
+
+        int written = await _uring.WriteAsync(file, data, 4096, dataSync: true);
+
+        written.Should().Be(data.Length);
+        _uring.Completed.Should().Be(before + 1);
+        byte[] back = new byte[data.Length];
+        (await _uring.ReadAsync(file, back, 4096)).Should().Be(data.Length);
+        back.Should().Equal(data);
+    }
+
+    [Fact]
     public async Task Uring_MoreOperationsThanTheRingHolds_WaitForRoomAndAllComplete()
     {
         // 64 submission entries, 128 completions: 2000 operations at once must queue behind the ring, not fail.
