@@ -3,6 +3,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Scst.Core;
 using Scst.Events;
@@ -311,6 +312,16 @@ if (config.GetSection("Scst") is { } scstSection && scstSection.Exists())
 if (config["config"] is { Length: > 0 } scstConf)
 {
     scst.AddConfigurationFile(Path.GetFullPath(scstConf));
+}
+
+// Under systemd (Type=notify, see scst-target.service), the host tells the service manager READY=1 once every
+// portal listens and STOPPING=1 when it begins to stop, through $NOTIFY_SOCKET; SIGTERM stops it gracefully. The
+// notify socket alone is enough: a supervisor other than systemd (or a test) may speak the same protocol.
+builder.Services.AddSystemd();
+if (!SystemdHelpers.IsSystemdService() && Environment.GetEnvironmentVariable("NOTIFY_SOCKET") is { Length: > 0 })
+{
+    builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+    builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
 }
 
 using IHost host = builder.Build();
