@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 using Scst.Core;
 using Scst.Events;
 using Scst.Transport.Iscsi.Security;
@@ -67,11 +68,13 @@ using Scst.Transport.Iscsi.Security;
 //   --fcoe-wwpn WWPN     the FCoE port's WWPN (default 20:00 followed by the interface's MAC address)
 //   --fcoe-mode MODE     vn2vn (default: VN_Ports on one segment, no switch) or fabric (FIP with an FCF)
 //   --fcoe-capture PATH  write every FCoE and FIP frame the port sends and receives to this pcap file
+//   --metrics-port N     serve the metrics (meters Scst.Core and Scst.Transport.Iscsi) for Prometheus on
+//                        http://127.0.0.1:N/metrics
 string[] known = ["file", "size", "block-size", "state-dir", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
     "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
     "chap-user", "chap-secret", "chap-target-user", "chap-target-secret",
     "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout", "allow-initiator", "allowed-portal",
-    "error-recovery-level", "max-connections", "queued-commands", "redirect", "fcoe", "fcoe-wwpn", "fcoe-mode", "fcoe-capture"];
+    "error-recovery-level", "max-connections", "queued-commands", "redirect", "fcoe", "fcoe-wwpn", "fcoe-mode", "fcoe-capture", "metrics-port"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -312,6 +315,25 @@ if (config.GetSection("Scst") is { } scstSection && scstSection.Exists())
 if (config["config"] is { Length: > 0 } scstConf)
 {
     scst.AddConfigurationFile(Path.GetFullPath(scstConf));
+}
+
+// --metrics-port N: the core's and the iSCSI driver's metrics in Prometheus's text format on
+// http://127.0.0.1:N/metrics (loopback only: put a scraper beside the target, or a proxy in front of it).
+if (config["metrics-port"] is { Length: > 0 } metricsPort)
+{
+    if (!int.TryParse(metricsPort, System.Globalization.CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+    {
+        Console.Error.WriteLine($"--metrics-port {metricsPort}: a TCP port, 1 to 65535.");
+        return 2;
+    }
+
+    builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        .AddMeter(Scst.Core.Diagnostics.ScstMetrics.MeterName, Scst.Transport.Iscsi.Diagnostics.IscsiMetrics.MeterName)
+        .AddPrometheusHttpListener(o =>
+        {
+            o.Host = "127.0.0.1";
+            o.Port = port;
+        }));
 }
 
 // Under systemd (Type=notify, see scst-target.service), the host tells the service manager READY=1 once every
