@@ -2,8 +2,6 @@
 
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Scst.Integration.Tests.Tools;
 using Scst.Testing;
 
@@ -28,7 +26,7 @@ public sealed class PrometheusEndpointTests : IDisposable
     [Fact]
     public async Task UnderLoad_TheEndpointAnswersWithTheDocumentedNames()
     {
-        int port = FreePort(), metricsPort = FreePort();
+        int port = SamplePrograms.FreeTcpPort(), metricsPort = SamplePrograms.FreeTcpPort();
         Start("--handler", "vdisk_nullio", "--size", "64M", "--portal", $"127.0.0.1:{port}", "--target", TargetName,
             "--metrics-port", metricsPort.ToString(CultureInfo.InvariantCulture));
         string url = $"iscsi://127.0.0.1:{port}/{TargetName}/0";
@@ -70,27 +68,9 @@ public sealed class PrometheusEndpointTests : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    private void Start(params string[] arguments)
-    {
-        string exe = SamplePrograms.Find("Scst.Samples.Target", "Scst.Samples.Target");
-        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$0\" \"$@\" >>\"" + _dir.File("target.log") + "\" 2>&1");
-        info.ArgumentList.Add(exe);
-        foreach (string a in arguments)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        _processes.Add(Process.Start(info) ?? throw new InvalidOperationException($"cannot start {exe}"));
-    }
+    private void Start(params string[] arguments) =>
+        _processes.Add(SamplePrograms.StartLogged("Scst.Samples.Target", _dir.File("target.log"), null, arguments));
 
     private string Log()
     {

@@ -1,7 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Scst.Integration.Tests.Tools;
@@ -33,7 +32,7 @@ public sealed class SystemdNotifyTests : IDisposable
         string socketPath = _dir.File("notify.sock");
         using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         notify.Bind(new UnixDomainSocketEndPoint(socketPath));
-        int port = FreePort();
+        int port = SamplePrograms.FreeTcpPort();
 
         Process target = Start(socketPath, "--handler", "vdisk_nullio", "--size", "64M", "--portal", $"127.0.0.1:{port}", "--target", TargetName);
 
@@ -76,27 +75,11 @@ public sealed class SystemdNotifyTests : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private Process Start(string notifySocket, params string[] arguments)
     {
-        string exe = SamplePrograms.Find("Scst.Samples.Target", "Scst.Samples.Target");
-        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true };
-        info.Environment["NOTIFY_SOCKET"] = notifySocket;
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$0\" \"$@\" >>\"" + _dir.File("target.log") + "\" 2>&1");
-        info.ArgumentList.Add(exe);
-        foreach (string a in arguments)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        Process p = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {exe}");
+        Process p = SamplePrograms.StartLogged(
+            "Scst.Samples.Target", _dir.File("target.log"), new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifySocket }, arguments);
         _processes.Add(p);
         return p;
     }

@@ -1,8 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Scst.Integration.Tests.Tools;
 using Scst.Testing;
 
@@ -29,7 +27,7 @@ public sealed class VcdromSampleTargetTests : IDisposable
     public async Task HandlerVcdrom_WithAnIso_ServesARemovableMmcLun()
     {
         string image = IsoImageFile.Write(_dir.File("disc.iso"), 64);
-        int port = FreePort();
+        int port = SamplePrograms.FreeTcpPort();
         Start("--handler", "vcdrom", "--file", image, "--portal", $"127.0.0.1:{port}", "--target", TargetName);
         string url = $"iscsi://127.0.0.1:{port}/{TargetName}/0";
 
@@ -44,7 +42,7 @@ public sealed class VcdromSampleTargetTests : IDisposable
     public async Task HandlerVcdrom_WithAMissingImage_StopsWithTheReason_AndCreatesNothing()
     {
         string missing = _dir.File("missing.iso");
-        Process target = Start("--handler", "vcdrom", "--file", missing, "--portal", $"127.0.0.1:{FreePort()}");
+        Process target = Start("--handler", "vcdrom", "--file", missing, "--portal", $"127.0.0.1:{SamplePrograms.FreeTcpPort()}");
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await target.WaitForExitAsync(timeout.Token);
@@ -86,28 +84,11 @@ public sealed class VcdromSampleTargetTests : IDisposable
         return true;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     // The sample built with the solution, from the same configuration as this test assembly; its output goes to a log.
     private Process Start(params string[] arguments)
     {
-        string exe = SamplePrograms.Find("Scst.Samples.Target", "Scst.Samples.Target");
-
-        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$0\" \"$@\" >>\"" + _dir.File("target.log") + "\" 2>&1");
-        info.ArgumentList.Add(exe);
-        foreach (string a in arguments)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        Process p = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {exe}");
+        Process p = SamplePrograms.StartLogged("Scst.Samples.Target", _dir.File("target.log"), null, arguments);
         _processes.Add(p);
         return p;
     }

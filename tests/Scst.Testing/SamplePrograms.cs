@@ -1,5 +1,9 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
 namespace Scst.Testing;
 
 /// <summary>
@@ -48,6 +52,43 @@ public static class SamplePrograms
         }
 
         throw new TestAssertionException($"{file} is not built: build {folder}/{project} ({Configuration}) first.");
+    }
+
+    /// <summary>
+    /// Starts a built sample with its standard output and error appended to <paramref name="logFile"/> (through
+    /// <c>/bin/sh -c exec</c>, so the process is the sample itself: its id is the one to signal).
+    /// </summary>
+    /// <param name="project">The sample's project directory, e.g. <c>Scst.Samples.Target</c>.</param>
+    /// <param name="logFile">Where its output goes.</param>
+    /// <param name="environment">Variables to add to its environment, or null.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <returns>The process; the caller kills it when done (<see cref="ChildProcesses.KillAll"/>).</returns>
+    public static Process StartLogged(string project, string logFile, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    {
+        string exe = Find(project, project);
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true };
+        foreach (KeyValuePair<string, string> variable in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[variable.Key] = variable.Value;
+        }
+
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("exec \"$0\" \"$@\" >>\"" + logFile + "\" 2>&1");
+        info.ArgumentList.Add(exe);
+        foreach (string a in arguments)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException($"cannot start {exe}");
+    }
+
+    /// <summary>A TCP port of the loopback that was free a moment ago (for a child process to listen on).</summary>
+    public static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string FindDotnet()
