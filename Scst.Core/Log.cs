@@ -31,6 +31,12 @@ public static class ScstCoreEventIds
     /// <summary>A target was removed.</summary>
     public const int TargetRemoved = 1007;
 
+    /// <summary>SIGHUP: the scst.conf file was read again and applied.</summary>
+    public const int ConfigurationReloaded = 1008;
+
+    /// <summary>SIGHUP: the scst.conf file could not be read or applied; what runs stays as it was.</summary>
+    public const int ConfigurationReloadFailed = 1009;
+
     /// <summary>A configuration was applied: what changed.</summary>
     public const int ConfigurationApplied = 1304;
 
@@ -90,6 +96,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = ScstCoreEventIds.TargetRemoved, Level = LogLevel.Information, Message = "Removed target {Target} of driver {Driver}")]
     public static partial void TargetRemoved(ILogger logger, string target, string driver);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.ConfigurationReloaded, Level = LogLevel.Information, Message = "SIGHUP: {Path} applied again")]
+    public static partial void ConfigurationReloaded(ILogger logger, string path);
+
+    [LoggerMessage(EventId = ScstCoreEventIds.ConfigurationReloadFailed, Level = LogLevel.Error, Message = "SIGHUP: {Path} not applied: {Reason}")]
+    public static partial void ConfigurationReloadFailed(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = ScstCoreEventIds.ConfigurationApplied, Level = LogLevel.Information, Message = "Configuration applied: {Changes} change(s) made, {Failures} failed")]
     public static partial void ConfigurationApplied(ILogger logger, int changes, int failures);

@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,10 +12,15 @@ namespace Scst.Core.Hosting;
 /// <summary>
 /// Creates the configured devices and targets when the host starts, before the target drivers (registered after the
 /// core) open their ports: the definitions of <see cref="ScstOptions"/>, then its configuration, then its scst.conf
-/// file. Closes the devices when the host stops, after the drivers stopped.
+/// file. With a file, SIGHUP reads it again and applies the difference to what runs, as a daemon reloads its
+/// configuration; a file that does not read or apply is logged and changes nothing more. Closes the devices when the
+/// host stops, after the drivers stopped.
 /// </summary>
-internal sealed class ScstHostedService(ScstEngine engine, IEnumerable<ITargetDriver> drivers, IOptions<ScstOptions> options, ILogger<ScstHostedService>? logger = null) : IHostedService
+internal sealed class ScstHostedService(ScstEngine engine, IEnumerable<ITargetDriver> drivers, IOptions<ScstOptions> options, ILogger<ScstHostedService>? logger = null) : IHostedService, IDisposable
 {
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+    private PosixSignalRegistration? _hangup;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         foreach (ITargetDriver driver in drivers)
@@ -42,10 +48,52 @@ internal sealed class ScstHostedService(ScstEngine engine, IEnumerable<ITargetDr
             }
 
             await ApplyAsync(applier, file, path).ConfigureAwait(false);
+            _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true; // SIGHUP reloads; it does not end the process
+                _ = ReloadAsync(applier, path);
+            });
         }
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await engine.DisposeAsync().ConfigureAwait(false);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _hangup?.Dispose();
+        await _reloading.WaitAsync(CancellationToken.None).ConfigureAwait(false); // a reload in progress ends first
+        await engine.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        _hangup?.Dispose();
+        _reloading.Dispose();
+    }
+
+    private async Task ReloadAsync(ScstConfigApplier applier, string path)
+    {
+        ILogger log = (ILogger?)logger ?? NullLogger.Instance;
+        await _reloading.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ScstConfigApplyResult result = await applier.ApplyAsync(ScstConfigReader.Load(path)).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                Log.ConfigurationReloaded(log, path);
+            }
+            else
+            {
+                Log.ConfigurationReloadFailed(log, path, result.Describe());
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or InvalidOperationException)
+        {
+            Log.ConfigurationReloadFailed(log, path, ex.Message);
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
 
     private static async Task ApplyAsync(ScstConfigApplier applier, ScstConfiguration configuration, string source)
     {

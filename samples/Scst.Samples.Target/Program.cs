@@ -35,7 +35,8 @@ using Scst.Transport.Iscsi.Security;
 //   --mgmt-socket PATH   accept SCST's management verbs on this Unix socket (owner-only; default: no endpoint);
 //                        scst-admin (samples/Scst.Samples.Admin) speaks to it
 //   --config PATH        apply this scst.conf at start, after the disk above (with --no-lun 1, the file alone
-//                        describes the devices and targets); an "Scst" section of appsettings.json applies the same way
+//                        describes the devices and targets); SIGHUP reads it again and applies the difference; an
+//                        "Scst" section of appsettings.json applies the same way
 //   --isns-server HOST[:PORT]  register the target and its portals with this iSNS server (default port 3205)
 //   --user-socket PATH   serve devices of other processes (Scst.UserDevice) on this Unix socket
 //   --user-auto-lun 0|1  map each registered user device as the next free LUN of the target (default 1; with 0,
@@ -74,7 +75,7 @@ string[] known = ["file", "size", "block-size", "state-dir", "portal", "target",
     "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
     "chap-user", "chap-secret", "chap-target-user", "chap-target-secret",
     "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout", "allow-initiator", "allowed-portal",
-    "error-recovery-level", "max-connections", "queued-commands", "redirect", "fcoe", "fcoe-wwpn", "fcoe-mode", "fcoe-capture", "metrics-port"];
+    "error-recovery-level", "max-connections", "queued-commands", "redirect", "fcoe", "fcoe-wwpn", "fcoe-mode", "fcoe-capture", "metrics-port", "config"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
