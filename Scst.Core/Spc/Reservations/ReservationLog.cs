@@ -4,12 +4,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Scst.Core.Spc.Reservations;
 
-/// <summary>Log messages of the reservation code. Event ids 1300-1319 of the core's range are reserved for it.</summary>
+/// <summary>Log messages of the reservation code. Event ids 1400-1419 of the core's range are reserved for it.</summary>
 internal static partial class ReservationLog
 {
-    public const int StateFileRefusedId = 1300;
-    public const int StateRestoredId = 1301;
-    public const int StateFileWriteFailedId = 1302;
+    public const int StateFileRefusedId = 1400;
+    public const int StateRestoredId = 1401;
+    public const int StateFileWriteFailedId = 1402;
 
     [LoggerMessage(EventId = StateFileRefusedId, Level = LogLevel.Error, Message = "Persistent reservation state of device {Device} in {Path} is refused ({Reason}); the device starts with no registrations")]
     public static partial void StateFileRefused(ILogger logger, string device, string path, string reason);

@@ -33,7 +33,7 @@ public sealed class AptplCrashTests(ITestOutputHelper output) : IAsyncDisposable
     private const ulong IsidC = 0x80_0000_C001;
     private const byte ReservationConflict = 0x18;
 
-    // What the core logs when it restores a state file, and when it refuses one (ReservationLog, event ids 1301 and 1300).
+    // What the core logs when it restores a state file, and when it refuses one (ReservationLog, event ids 1401 and 1400).
     private const string RestoredMessage = "Restored persistent reservation state of device disk1";
     private const string RefusedMessage = "Persistent reservation state of device disk1 in";
     private const string RefusedReason = "is refused";
