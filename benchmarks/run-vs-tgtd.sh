@@ -15,6 +15,9 @@ usage: benchmarks/run-vs-tgtd.sh [options]
   --scaling            also run 4 KiB random reads QD32 over 1, 2, 4 and 8 concurrent sessions against each target
                        (the workloads scale-1,scale-2,scale-4,scale-8) and print their aggregate IOPS
   --seconds N          duration of each workload (default 10)
+  --warmup N           before the first run, N seconds of 4 KiB and N seconds of 128 KiB mixed reads and writes
+                       against each target, not counted (our target compiles its hot paths meanwhile; default 3,
+                       0 for none)
   --reps N             repetitions, interleaved across targets; each cell of the table is the median (default 1)
   --workloads LIST     comma-separated subset of: perf-randread,load-randread,load-randwrite,load-seqread128k,
                        load-seqwrite128k,load-qd1read,load-randrw70,load-verify,scale-1,scale-2,scale-4,scale-8
@@ -43,12 +46,17 @@ tgtd_port=3263 tgtd_control=3263 with_null=1 load_src="" keep_going=0 scst_null_
 log_dir=""
 default_workloads="perf-randread,load-randread,load-randwrite,load-seqread128k,load-seqwrite128k,load-qd1read,load-randrw70,load-verify"
 workload_list=$default_workloads
-command_line="benchmarks/run-vs-tgtd.sh $*"
+command_line=benchmarks/run-vs-tgtd.sh
+for a in "$@"; do
+  if [[ $a =~ ^[A-Za-z0-9_./:,=+-]+$ ]]; then command_line+=" $a"; else command_line+=" $(printf '%q' "$a")"; fi
+done
+warmup=3
 while [[ $# -gt 0 ]]; do
   case $1 in
     --ours) ours=1; shift ;;
     --scaling) scaling=1; shift ;;
     --seconds) seconds=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --scst-cmd) scst_cmd=$2; shift 2 ;;
     --scst-url) scst_url=$2; shift 2 ;;
@@ -67,6 +75,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ $seconds =~ ^[1-9][0-9]*$ && $reps =~ ^[1-9][0-9]*$ ]] || { echo "--seconds and --reps take a positive integer" >&2; exit 2; }
+[[ $warmup =~ ^[0-9]+$ ]] || { echo "--warmup takes a number of seconds" >&2; exit 2; }
 workload_list=${workload_list//scaling/scale-1,scale-2,scale-4,scale-8}
 [[ $scaling -eq 1 ]] && workload_list+=",scale-1,scale-2,scale-4,scale-8"
 # Each workload once, in the order first named.
@@ -236,8 +245,8 @@ for w in "${workloads[@]}"; do
 done
 n_runs=$(( n_runs * reps ))
 # Upper bound for every background process: all runs (login, verify fill and read-back included), plus setup slack.
-max_runtime=$(( n_runs * (seconds + 30) + 300 ))
-log "$n_runs runs of $seconds s: about $(( (n_runs * (seconds + 2) + 59) / 60 )) minutes"
+max_runtime=$(( n_runs * (seconds + 30) + n_targets * (2 * warmup + 30) + 300 ))
+log "$n_runs runs of $seconds s: about $(( (n_runs * (seconds + 1) + n_targets * 2 * warmup + 59) / 60 )) minutes"
 
 read -r load1 _ < /proc/loadavg
 if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
@@ -388,6 +397,17 @@ run_one() { # rep target-name url pid workload
 }
 
 start_time=$(date -u +%H:%M)
+if [[ $warmup -gt 0 ]]; then
+  for t in "${targets[@]}"; do
+    IFS='|' read -r tname turl _ <<<"$t"
+    log "warm-up: $tname"
+    for shape in "--bs 4k --qd 32" "--bs 128k --qd 8"; do
+      timeout --signal=KILL $(( warmup + 60 )) "$L" --rw randrw --mix 70 $shape --seconds "$warmup" \
+        --initiator "$initiator_prefix-warmup" "$turl" >/dev/null 2>"$work/warmup.err" ||
+        log "warm-up of $tname failed: $(tail -n 3 "$work/warmup.err" | tr '\n' ' ')"
+    done
+  done
+fi
 for (( rep = 1; rep <= reps; rep++ )); do
   for w in "${workloads[@]}"; do
     IFS='|' read -r _ _ _ _ luns _ _ <<<"$w"
