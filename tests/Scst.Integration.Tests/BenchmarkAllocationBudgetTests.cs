@@ -1,6 +1,5 @@
 // Licensed under the Apache License, Version 2.0.
 
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Scst.Testing;
 
@@ -51,33 +50,7 @@ public sealed class BenchmarkAllocationBudgetTests
         return Path.Combine(benchmarks, "allocation-budgets.json");
     }
 
-    private static async Task<(int ExitCode, string Output)> ProbeAsync(string budgets)
-    {
-        var start = new ProcessStartInfo(SamplePrograms.FindBuilt("benchmarks", "Scst.Benchmarks", "Scst.Benchmarks"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("--alloc-probe");
-        start.ArgumentList.Add("--budgets");
-        start.ArgumentList.Add(budgets);
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        Task<string> stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        string output = await stdout + await stderr;
-        TestContext.Current.TestOutputHelper?.WriteLine(output);
-        return (process.ExitCode, output);
-    }
+    private static Task<(int ExitCode, string Output)> ProbeAsync(string budgets) =>
+        ChildProcesses.RunAsync(
+            SamplePrograms.FindBuilt("benchmarks", "Scst.Benchmarks", "Scst.Benchmarks"), null, null, TimeSpan.FromMinutes(2), "--alloc-probe", "--budgets", budgets);
 }

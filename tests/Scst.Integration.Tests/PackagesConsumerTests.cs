@@ -1,6 +1,5 @@
 // Licensed under the Apache License, Version 2.0.
 
-using System.Diagnostics;
 using Scst.Testing;
 
 namespace Scst.Integration.Tests;
@@ -107,38 +106,8 @@ public sealed class PackagesConsumerTests : IDisposable
         throw new TestAssertionException("Scst.sln is not above the test assembly.");
     }
 
-    private static async Task<(int ExitCode, string Output)> DotnetAsync(string directory, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(SamplePrograms.Dotnet)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["DOTNET_NOLOGO"] = "1";
-        foreach (string a in arguments)
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        Task<string> stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} took more than 5 minutes");
-        }
-
-        string output = await stdout + await stderr;
-        TestContext.Current.TestOutputHelper?.WriteLine($"$ dotnet {string.Join(' ', arguments)} -> {process.ExitCode}\n{output}");
-        return (process.ExitCode, output);
-    }
+    private static Task<(int ExitCode, string Output)> DotnetAsync(string directory, params string[] arguments) =>
+        ChildProcesses.RunAsync(
+            SamplePrograms.Dotnet, directory, new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" },
+            TimeSpan.FromMinutes(5), arguments);
 }
