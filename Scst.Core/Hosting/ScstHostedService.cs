@@ -20,6 +20,7 @@ internal sealed class ScstHostedService(ScstEngine engine, IEnumerable<ITargetDr
 {
     private readonly SemaphoreSlim _reloading = new(1, 1);
     private PosixSignalRegistration? _hangup;
+    private bool _stopped;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -60,7 +61,15 @@ internal sealed class ScstHostedService(ScstEngine engine, IEnumerable<ITargetDr
     {
         _hangup?.Dispose();
         await _reloading.WaitAsync(CancellationToken.None).ConfigureAwait(false); // a reload in progress ends first
-        await engine.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            _stopped = true; // a host may be stopped more than once; a SIGHUP that comes late changes nothing
+            await engine.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _reloading.Release();
+        }
     }
 
     public void Dispose()
@@ -75,6 +84,11 @@ internal sealed class ScstHostedService(ScstEngine engine, IEnumerable<ITargetDr
         await _reloading.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (_stopped)
+            {
+                return;
+            }
+
             ScstConfigApplyResult result = await applier.ApplyAsync(ScstConfigReader.Load(path)).ConfigureAwait(false);
             if (result.Succeeded)
             {

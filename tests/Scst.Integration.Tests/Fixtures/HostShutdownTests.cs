@@ -25,6 +25,19 @@ public sealed class HostShutdownTests
     }
 
     [Fact]
+    public async Task Host_StoppedTwice_StopsBothTimes()
+    {
+        // IHost.StopAsync may be called again (a fixture's explicit stop, then its disposal): every hosted service's
+        // StopAsync must return the second time too, not wait on what the first stop took.
+        var fixture = new ScstTargetFixture();
+        await fixture.InitializeAsync();
+        (await fixture.StopHostAsync()).Should().BeLessThan(ScstTargetFixture.StopBudget);
+
+        (await fixture.StopHostAsync()).Should().BeLessThan(ScstTargetFixture.StopBudget);
+        await fixture.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Host_DisposeAfterStop_DoesNotThrow()
     {
         // The iSCSI driver is registered three times (as itself, ITargetDriver and IHostedService, the latter two by
