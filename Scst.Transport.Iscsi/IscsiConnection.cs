@@ -8,6 +8,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Scst.Core;
+using Scst.Transport.Iscsi.Diagnostics;
 using Scst.Transport.Iscsi.Protocol;
 
 namespace Scst.Transport.Iscsi;
@@ -24,11 +25,12 @@ namespace Scst.Transport.Iscsi;
 /// assigned under the same lock, so they reach the wire in order.</para>
 /// <para>Per-task write state is guarded by the session's <c>TaskLock</c>; the core is never called while it is held.</para>
 /// </remarks>
-internal sealed partial class IscsiConnection : IDisposable
+internal sealed partial class IscsiConnection : IDisposable, IConnectionIdentity
 {
     private const int BhsLength = Bhs.Length;
     private const int MaxDataInSegment = 256 * 1024;
     private static readonly byte[] s_padding = new byte[4];
+    private static long s_lastConnectionId;
 
     private readonly IscsiTargetDriver _driver;
     private readonly Socket _socket;
@@ -40,6 +42,7 @@ internal sealed partial class IscsiConnection : IDisposable
     private readonly byte[] _senseSegment = new byte[2 + SenseData.MaxLength];
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _connectionId = Interlocked.Increment(ref s_lastConnectionId);
 
     private LoginStateMachine? _login;
     private NegotiatedParameters? _parameters;
@@ -96,6 +99,14 @@ internal sealed partial class IscsiConnection : IDisposable
     /// <summary>The target of the connection's Normal session, or null (login, Discovery).</summary>
     public ScsiTarget? Target => _s?.Scsi?.Target;
 
+    EndPoint? IConnectionIdentity.Remote => _remote;
+
+    EndPoint? IConnectionIdentity.Portal => _local;
+
+    string? IConnectionIdentity.LoginInitiator => _login?.InitiatorName;
+
+    SessionIdentity? IConnectionIdentity.Session => _s is { } s ? new SessionIdentity(s.Key.Initiator, s.Key.Target, s.Key.Isid, s.Tsih, _cid) : null;
+
     public void Start() => _ = RunAsync();
 
     private static int SendTimeout(int seconds) => (int)Math.Min(int.MaxValue, Math.Max(1, seconds) * 1000L);
@@ -115,6 +126,8 @@ internal sealed partial class IscsiConnection : IDisposable
 
     private async Task RunAsync()
     {
+        // One scope for the connection's life (not one per PDU): what is logged on its behalf names it.
+        using IDisposable? scope = _logger.BeginScope(new ConnectionLogScope(_connectionId, this));
         var stream = new NetworkStream(_socket, ownsSocket: false);
         PipeReader input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384, leaveOpen: true));
         _login = new LoginStateMachine(BuildNegotiationOptions(), new LoginCallbacks
