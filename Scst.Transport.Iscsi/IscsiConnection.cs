@@ -56,6 +56,7 @@ internal sealed partial class IscsiConnection : IDisposable, IConnectionIdentity
     private int _dataInLimit;
     private int _maxBurstLength;
     private int _closed;
+    private Interop.ReceiveLoopStream? _receive;
 
     // The PDU being submitted, so that RequestWriteData, when the core calls it during Submit, can take the immediate
     // data straight from the receive pipe. Per thread: with several connections, a PDU that waited for its CmdSN is
@@ -128,7 +129,9 @@ internal sealed partial class IscsiConnection : IDisposable, IConnectionIdentity
     {
         // One scope for the connection's life (not one per PDU): what is logged on its behalf names it.
         using IDisposable? scope = _logger.BeginScope(new ConnectionLogScope(_connectionId, this));
-        var stream = new NetworkStream(_socket, ownsSocket: false);
+        Stream stream = _driver.Options.ReceiveMode == IscsiReceiveMode.ReceiveThreads
+            ? _receive = _driver.ReceiveLoops.Next().Open(_socket)
+            : new NetworkStream(_socket, ownsSocket: false);
         PipeReader input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384, leaveOpen: true));
         _login = new LoginStateMachine(BuildNegotiationOptions(), new LoginCallbacks
         {
@@ -446,6 +449,7 @@ internal sealed partial class IscsiConnection : IDisposable, IConnectionIdentity
 
         StopKeepalive();
         StopDataOutTimer();
+        Volatile.Read(ref _receive)?.Abandon(); // a read waiting in a receive loop would not learn of the close
         try
         {
             _socket.Dispose();

@@ -54,6 +54,9 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
 
     internal IscsiDriverMetrics Metrics { get; }
 
+    /// <summary>The receive threads of <see cref="IscsiReceiveMode.ReceiveThreads"/>, started with the first connection.</summary>
+    internal Interop.ReceiveLoopSet ReceiveLoops { get; } = new();
+
     /// <inheritdoc />
     public string Name => DriverName;
 
@@ -329,6 +332,7 @@ public sealed class IscsiTargetDriver : ITargetDriver, IHostedService, IAsyncDis
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        ReceiveLoops.Dispose();
         Metrics.Dispose();
     }
 

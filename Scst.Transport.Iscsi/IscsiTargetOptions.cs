@@ -69,6 +69,15 @@ public sealed class IscsiTargetOptions
     public bool ImmediateData { get; set; } = true;
 
     /// <summary>
+    /// How connections receive. <see cref="IscsiReceiveMode.ReceiveThreads"/> (the default) spreads the connections over
+    /// receive threads of the driver's own, one per CPU, each waiting in <c>epoll</c> for its connections' sockets and
+    /// handling a PDU on the thread the kernel woke, as a kernel target's receive threads do: one wake-up per receive
+    /// and no hand-off between threads. <see cref="IscsiReceiveMode.ThreadPool"/> receives through .NET's socket engine,
+    /// which hands each receive from its epoll thread to a thread pool worker. A change applies to the next connection.
+    /// </summary>
+    public IscsiReceiveMode ReceiveMode { get; set; } = IscsiReceiveMode.ReceiveThreads;
+
+    /// <summary>
     /// Commands an initiator may have outstanding per session (the CmdSN window). Defaults to 128; at most the core's
     /// MaxCommandsPerSession to avoid TASK SET FULL.
     /// </summary>
@@ -170,4 +179,14 @@ public sealed class IscsiTargetOptions
     /// missing. Zero turns the check off. Defaults to 3 seconds.
     /// </summary>
     public TimeSpan DataOutTimeout { get; set; } = TimeSpan.FromSeconds(3);
+}
+
+/// <summary>How the iSCSI driver's connections receive; see <see cref="IscsiTargetOptions.ReceiveMode"/>.</summary>
+public enum IscsiReceiveMode
+{
+    /// <summary>The driver's receive threads, one per CPU, each serving many connections through <c>epoll</c>.</summary>
+    ReceiveThreads,
+
+    /// <summary>Connections receive through .NET's socket engine and the thread pool.</summary>
+    ThreadPool,
 }

@@ -8,8 +8,8 @@ namespace Scst.Transport.Iscsi.Interop;
 
 /// <summary>
 /// Sends a PDU's header, header digest, data, padding and data digest with one <c>sendmsg</c> (a gather write), so that
-/// read data goes from the command's buffer to the kernel without a staging copy. The socket is non-blocking (the
-/// runtime made it so for its asynchronous receives): when the send buffer is full, the call waits in <c>poll</c> for
+/// read data goes from the command's buffer to the kernel without a staging copy. Each call is non-blocking
+/// (<c>MSG_DONTWAIT</c>, whether or not the socket is): when the send buffer is full, it waits in <c>poll</c> for
 /// room, at most the given timeout for the whole PDU (SCST's RspTimeout).
 /// </summary>
 internal static unsafe class GatherSender
@@ -84,7 +84,7 @@ internal static unsafe class GatherSender
         {
             message.msg_iov = iov;
             message.msg_iovlen = count;
-            long sent = sendmsg(fd, &message, MSG_NOSIGNAL);
+            long sent = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (sent < 0)
             {
                 int error = errno;
