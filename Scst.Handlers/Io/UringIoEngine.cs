@@ -19,7 +19,8 @@ namespace Scst.Handlers.Io;
 /// <para>Completion: a dedicated thread blocks in io_uring_enter(GETEVENTS), takes each CQE and completes its
 /// operation; the awaiting code's continuation runs there and then, with no second hop. A short read is continued
 /// until the buffer is full or the file ends; a short write is continued with the rest; -EINTR and -EAGAIN are
-/// submitted again. Continuations must not block on another operation of the same engine.</para>
+/// submitted again, and so is -ECANCELED while the engine is open: the kernel cancels a thread's pending requests when
+/// the thread exits. Continuations must not block on another operation of the same engine.</para>
 /// <para>Back-pressure: at most as many operations are in the kernel as the completion ring holds (so that no
 /// completion overflows); a submitter beyond that waits, except the completion thread itself, which must never wait for
 /// itself. A full submission ring (entries published by others and not yet entered) is entered at once.</para>
@@ -246,7 +247,11 @@ internal sealed class UringIoEngine : IoEngine, IDisposable
                 }
 
                 UringOperation op = UringOperation.FromUserData(userData);
-                if (op.TryContinue(result, out int final))
+
+                // The kernel cancels the requests a thread submitted, among them those waiting in its io-wq workers,
+                // when that thread exits (a thread pool thread retiring): the operation was not refused, it is handed
+                // in again, from this thread, which lives as long as the ring.
+                if ((result == -ECANCELED && !_disposed) || op.TryContinue(result, out int final))
                 {
                     Resubmit(op);
                     continue;

@@ -172,6 +172,28 @@ public sealed class IoEngineTests : IDisposable
         back.AsSpan().SequenceEqual(expected).Should().BeTrue();
     }
 
+    [Fact]
+    public async Task Uring_ReadSubmittedByAThreadThatExits_StillCompletes()
+    {
+        // The kernel cancels what a thread submitted when the thread exits (-ECANCELED); the engine hands it in again.
+        // A read of an empty pipe stays in the kernel until the pipe is written, long after its thread is gone.
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+        using var reader = new SafeFileHandle(pipe.ClientSafePipeHandle.DangerousGetHandle(), ownsHandle: false);
+        byte[] buffer = new byte[4];
+        Task<int>? read = null;
+        var submitter = new Thread(() => read = _uring.ReadAsync(reader, buffer, 0).AsTask());
+        submitter.Start();
+        submitter.Join();
+        await Task.Delay(200, TestContext.Current.CancellationToken); // the kernel's cancellation, if any, has happened
+        read!.IsCompleted.Should().BeFalse("the pipe is empty: the read waits, it was not cancelled");
+
+        pipe.Write([1, 2, 3, 4]);
+        pipe.Flush();
+
+        (await read.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Should().Be(4);
+        buffer.Should().Equal(1, 2, 3, 4);
+    }
+
     [Theory]
     [MemberData(nameof(Engines))]
     public async Task EmptyBuffers_TransferNothing_AndSucceed(string engine)
