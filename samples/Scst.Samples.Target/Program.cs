@@ -71,11 +71,14 @@ using Scst.Transport.Iscsi.Security;
 //   --fcoe-capture PATH  write every FCoE and FIP frame the port sends and receives to this pcap file
 //   --metrics-port N     serve the metrics (meters Scst.Core and Scst.Transport.Iscsi) for Prometheus on
 //                        http://127.0.0.1:N/metrics
+//   --Iscsi:NAME VALUE   any property of IscsiTargetOptions, as the "Iscsi" section of appsettings.json sets it
+//                        (for example --Iscsi:ReceiveMode ThreadPool); --Scst:... is the core's "Scst" section
 string[] known = ["file", "size", "block-size", "state-dir", "portal", "target", "handler", "thin", "removable", "read-only", "lb-per-pb-exp", "sanitize-rate-mb",
     "events-socket", "mgmt-socket", "user-socket", "user-auto-lun", "no-lun", "isns-server",
     "chap-user", "chap-secret", "chap-target-user", "chap-target-secret",
     "header-digest", "data-digest", "nop-in-interval", "nop-in-timeout", "rsp-timeout", "allow-initiator", "allowed-portal",
-    "error-recovery-level", "max-connections", "queued-commands", "redirect", "fcoe", "fcoe-wwpn", "fcoe-mode", "fcoe-capture", "metrics-port", "config"];
+    "error-recovery-level", "max-connections", "queued-commands", "redirect", "fcoe", "fcoe-wwpn", "fcoe-mode", "fcoe-capture", "metrics-port", "config",
+    "Iscsi", "Scst"];
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 foreach (KeyValuePair<string, string?> pair in new ConfigurationBuilder().AddCommandLine(args).Build().AsEnumerable())
 {
@@ -181,6 +184,7 @@ if (handler == "vdisk_fileio" || blockIo || (vcdrom && config["file"] is not nul
 bool noLun = config["no-lun"] is "1" or "true";
 string? userSocket = config["user-socket"];
 bool userAutoLun = config["user-auto-lun"] is not ("0" or "false");
+builder.Services.Configure<Scst.Transport.Iscsi.IscsiTargetOptions>(config.GetSection("Iscsi"));
 IScstBuilder scst = builder.Services.AddScst(o => o.StateDirectory = stateDirectory)
     .AddVdiskHandlers()
     .AddIscsiTarget(o =>
