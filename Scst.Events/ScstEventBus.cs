@@ -89,7 +89,11 @@ public sealed class ScstEventBus : IScstEventBus, IDisposable
             return Task.FromCanceled<int>(cancellationToken);
         }
 
-        Metrics.Published(scstEvent.Code);
+        if (!Volatile.Read(ref _disposed))
+        {
+            Metrics.Published(scstEvent.Code);
+        }
+
         var subscriptions = Volatile.Read(ref _subscriptions);
         ScstEventSubscription? chosen = null;
         foreach (var subscription in subscriptions)
