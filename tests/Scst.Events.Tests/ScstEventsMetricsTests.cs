@@ -2,6 +2,7 @@
 
 using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Scst.Events.Diagnostics;
 using Scst.Events.Remote;
 
@@ -186,6 +187,23 @@ public sealed class ScstEventsMetricsTests
         await WaitForAsync(() => recorder.Observe(ScstEventsMetrics.QueueDepth) == 0, "the queue depth to come back to 0");
     }
 
+    [Fact]
+    public async Task InAContainerWithAMeterFactory_TheBusAndTheEndpointTakeTheirMeterFromIt()
+    {
+        var services = new ServiceCollection();
+        using var factory = new RecordingMeterFactory();
+        services.AddSingleton<IMeterFactory>(factory);
+        services.AddScstEventEndpoint(o => o.SocketPath = "/nonexistent/events.sock");
+
+        await using var provider = services.BuildServiceProvider();
+        var bus = (ScstEventBus)provider.GetRequiredService<IScstEventBus>();
+        var endpoint = provider.GetRequiredService<ScstEventEndpoint>();
+
+        factory.Created.Should().HaveCount(2).And.OnlyContain(m => m.Name == ScstEventsMetrics.MeterName);
+        bus.Metrics.Meter.Should().BeSameAs(factory.Created[0]);
+        endpoint.Metrics.Meter.Should().BeSameAs(factory.Created[1]);
+    }
+
     // A raw client that says HELLO and ALLOWs every event, then reads only when the test says so.
     private static async Task<RawClient> SubscribeAsync(string path)
     {
@@ -209,6 +227,27 @@ public sealed class ScstEventsMetricsTests
             }
 
             await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+    }
+
+    /// <summary>A meter factory that keeps what it made (the host's factory would cache one meter per name).</summary>
+    private sealed class RecordingMeterFactory : IMeterFactory
+    {
+        public List<Meter> Created { get; } = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options.Name, options.Version);
+            Created.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            foreach (var meter in Created)
+            {
+                meter.Dispose();
+            }
         }
     }
 }
