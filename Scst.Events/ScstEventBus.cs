@@ -1,6 +1,8 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Scst.Events.Diagnostics;
 
 namespace Scst.Events;
 
@@ -12,7 +14,8 @@ namespace Scst.Events;
 /// Publishing reads an immutable snapshot array of the subscriptions, so it takes no lock and allocates nothing
 /// beyond what the queue write needs; subscribing and unsubscribing copy the array under a lock (they are rare).
 /// Completion events (<see cref="PublishAndWaitAsync"/>) allocate their stamped copy and a pending entry; they are
-/// rare too. Disposing the bus ends every subscription (pending reads complete as after
+/// rare too. Each publication and each drop is counted on the meter <see cref="ScstEventsMetrics.MeterName"/>, without
+/// allocating. Disposing the bus ends every subscription (pending reads complete as after
 /// <see cref="ScstEventSubscription.Dispose"/>, pending completions with <see cref="ScstEventStatus.SubscriberGone"/>)
 /// and turns further publishing into a no-op.
 /// </remarks>
@@ -36,11 +39,14 @@ public sealed class ScstEventBus : IScstEventBus, IDisposable
 
     /// <summary>Creates a bus whose completion timeouts run on <paramref name="timeProvider"/> (tests use a fake).</summary>
     /// <param name="timeProvider">The clock for <see cref="PublishAndWaitAsync"/>'s timeouts.</param>
+    /// <param name="meterFactory">Where the bus's meter comes from (the host's, through DI); null: a meter of its own,
+    /// disposed with the bus.</param>
     /// <exception cref="ArgumentNullException"><paramref name="timeProvider"/> is <see langword="null"/>.</exception>
-    public ScstEventBus(TimeProvider timeProvider)
+    public ScstEventBus(TimeProvider timeProvider, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         _timeProvider = timeProvider;
+        Metrics = new EventBusMetrics(meterFactory);
     }
 
     /// <summary>Gets the number of open subscriptions.</summary>
@@ -49,10 +55,19 @@ public sealed class ScstEventBus : IScstEventBus, IDisposable
     /// <summary>Gets the number of completion events still waiting for a status.</summary>
     public int PendingCompletionCount => _pending.Count;
 
+    /// <summary>Gets the bus's instruments.</summary>
+    internal EventBusMetrics Metrics { get; }
+
     /// <inheritdoc />
     public void Publish(ScstEvent scstEvent)
     {
         ArgumentNullException.ThrowIfNull(scstEvent);
+        if (Volatile.Read(ref _disposed))
+        {
+            return;
+        }
+
+        Metrics.Published(scstEvent.Code);
         var subscriptions = Volatile.Read(ref _subscriptions);
         foreach (var subscription in subscriptions)
         {
@@ -72,6 +87,11 @@ public sealed class ScstEventBus : IScstEventBus, IDisposable
         if (cancellationToken.IsCancellationRequested)
         {
             return Task.FromCanceled<int>(cancellationToken);
+        }
+
+        if (!Volatile.Read(ref _disposed))
+        {
+            Metrics.Published(scstEvent.Code);
         }
 
         var subscriptions = Volatile.Read(ref _subscriptions);
@@ -161,6 +181,8 @@ public sealed class ScstEventBus : IScstEventBus, IDisposable
         {
             subscription.Dispose();
         }
+
+        Metrics.Dispose();
     }
 
     /// <summary>Removes <paramref name="subscription"/> from the snapshot; called by the subscription's Dispose.</summary>

@@ -213,6 +213,7 @@ public sealed class ScstEventSubscription : IDisposable
         }
 
         Interlocked.Increment(ref _droppedCount);
+        _bus.Metrics.Dropped(scstEvent.Code);
         return Delivery.Full;
     }
 
@@ -232,6 +233,7 @@ public sealed class ScstEventSubscription : IDisposable
         if (!_queue.Writer.TryWrite(scstEvent) && Volatile.Read(ref _disposed) == 0)
         {
             Interlocked.Increment(ref _droppedCount);
+            _bus.Metrics.Dropped(scstEvent.Code);
         }
     }
 

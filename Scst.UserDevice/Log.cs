@@ -4,35 +4,35 @@ using Microsoft.Extensions.Logging;
 
 namespace Scst.UserDevice;
 
-/// <summary>Event ids of Scst.UserDevice's log messages (range 4000-4999). Never reuse an id.</summary>
+/// <summary>Event ids of Scst.UserDevice's log messages (range 7000-7999). Never reuse an id.</summary>
 public static class UserDeviceEventIds
 {
     /// <summary>The user-device server listens.</summary>
-    public const int Listening = 4000;
+    public const int Listening = 7000;
 
     /// <summary>A connection was refused: its peer's credentials are not allowed.</summary>
-    public const int PeerRefused = 4001;
+    public const int PeerRefused = 7001;
 
     /// <summary>A device process registered a device.</summary>
-    public const int Registered = 4002;
+    public const int Registered = 7002;
 
     /// <summary>A registration was refused.</summary>
-    public const int RegistrationRefused = 4003;
+    public const int RegistrationRefused = 7003;
 
     /// <summary>A device process sent malformed input; its connection was closed.</summary>
-    public const int MalformedInput = 4004;
+    public const int MalformedInput = 7004;
 
     /// <summary>A device's connection ended; the device was unregistered.</summary>
-    public const int ConnectionLost = 4005;
+    public const int ConnectionLost = 7005;
 
     /// <summary>A device process did not answer TASK_MGMT_DONE in time; the function completed anyway.</summary>
-    public const int TaskManagementTimeout = 4006;
+    public const int TaskManagementTimeout = 7006;
 
     /// <summary>A device process refused an ATTACH_SESS.</summary>
-    public const int AttachRefused = 4007;
+    public const int AttachRefused = 7007;
 
     /// <summary>A device process reported a new capacity.</summary>
-    public const int CapacityChanged = 4008;
+    public const int CapacityChanged = 7008;
 }
 
 internal static partial class Log

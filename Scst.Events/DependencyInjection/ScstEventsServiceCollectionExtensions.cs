@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Scst.Events;
 
@@ -9,7 +10,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ScstEventsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IScstEventBus"/> as a singleton <see cref="ScstEventBus"/>. Idempotent, and an
+    /// Registers <see cref="IScstEventBus"/> as a singleton <see cref="ScstEventBus"/>, on the container's
+    /// <see cref="TimeProvider"/> and <see cref="IMeterFactory"/> when it has them. Idempotent, and an
     /// <see cref="IScstEventBus"/> registered earlier (a test fake, a bus shared with another container) is kept.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -20,7 +22,8 @@ public static class ScstEventsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
 
         // Don't override a bus that is already configured.
-        services.TryAddSingleton<IScstEventBus, ScstEventBus>();
+        services.TryAddSingleton<IScstEventBus>(static sp => new ScstEventBus(
+            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<IMeterFactory>()));
         return services;
     }
 }

@@ -26,6 +26,7 @@ internal sealed class EventConnection : IDisposable
     private Task _sendLoop = Task.CompletedTask;
     private int _filterCount;
     private long _oversizedCount;
+    private int _writing; // 1 while the send loop writes an event it took from the queue
 
     public EventConnection(long id, Socket socket, uint uid, IScstEventBus bus, int capacity, ILogger logger)
     {
@@ -39,6 +40,15 @@ internal sealed class EventConnection : IDisposable
     }
 
     public long Id { get; }
+
+    /// <summary>Whether the client subscribed (its first ALLOW was accepted) and its connection is not over.</summary>
+    public bool IsSubscribed => Volatile.Read(ref _subscription) is not null && !_aborted.IsCancellationRequested;
+
+    /// <summary>
+    /// The events queued for this client and not yet written to its socket: those in the subscription's queue and the
+    /// one the send loop is writing. Read without a lock, for metrics.
+    /// </summary>
+    public int UnwrittenEventCount => (Volatile.Read(ref _subscription)?.Count ?? 0) + Volatile.Read(ref _writing);
 
     /// <summary>Ends the connection from the endpoint's side (stop).</summary>
     public void Abort()
@@ -220,15 +230,23 @@ internal sealed class EventConnection : IDisposable
         {
             while (subscription.TryRead(out var scstEvent))
             {
-                reported = await ReportDropsAsync(subscription, reported, buffer, cancellationToken).ConfigureAwait(false);
-                if (!EventProtocol.TryWriteEvent(buffer, scstEvent, out var length))
+                Volatile.Write(ref _writing, 1);
+                try
                 {
-                    // Larger than a message may be: lost for this client, and reported as such.
-                    _oversizedCount++;
-                    continue;
-                }
+                    reported = await ReportDropsAsync(subscription, reported, buffer, cancellationToken).ConfigureAwait(false);
+                    if (!EventProtocol.TryWriteEvent(buffer, scstEvent, out var length))
+                    {
+                        // Larger than a message may be: lost for this client, and reported as such.
+                        _oversizedCount++;
+                        continue;
+                    }
 
-                await SendAsync(buffer, length, cancellationToken).ConfigureAwait(false);
+                    await SendAsync(buffer, length, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Volatile.Write(ref _writing, 0);
+                }
             }
 
             reported = await ReportDropsAsync(subscription, reported, buffer, cancellationToken).ConfigureAwait(false);

@@ -1,11 +1,13 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Scst.Events.Diagnostics;
 
 namespace Scst.Events.Remote;
 
@@ -28,6 +30,11 @@ namespace Scst.Events.Remote;
 /// framing is disconnected alone. In a host, register it with <c>services.AddScstEventEndpoint(...)</c>; without a
 /// host, call <see cref="StartAsync"/> and <see cref="StopAsync"/> (or dispose it).
 /// </para>
+/// <para>
+/// The events queued for the connections and the subscribers are observed on the meter
+/// <see cref="ScstEventsMetrics.MeterName"/> (<see cref="ScstEventsMetrics.QueueDepth"/>,
+/// <see cref="ScstEventsMetrics.Subscribers"/>).
+/// </para>
 /// </remarks>
 public sealed class ScstEventEndpoint : IAsyncDisposable
 {
@@ -47,15 +54,18 @@ public sealed class ScstEventEndpoint : IAsyncDisposable
     /// <param name="bus">The bus whose events the endpoint serves.</param>
     /// <param name="options">The endpoint's options.</param>
     /// <param name="logger">The logger; none by default.</param>
+    /// <param name="meterFactory">Where the endpoint's meter comes from (the host's, through DI); null: a meter of its
+    /// own, disposed with the endpoint.</param>
     /// <exception cref="ArgumentNullException"><paramref name="bus"/> or <paramref name="options"/> is
     /// <see langword="null"/>.</exception>
-    public ScstEventEndpoint(IScstEventBus bus, IOptions<ScstEventEndpointOptions> options, ILogger<ScstEventEndpoint>? logger = null)
+    public ScstEventEndpoint(IScstEventBus bus, IOptions<ScstEventEndpointOptions> options, ILogger<ScstEventEndpoint>? logger = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(bus);
         ArgumentNullException.ThrowIfNull(options);
         _bus = bus;
         _options = options.Value;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        Metrics = new EventEndpointMetrics(this, meterFactory);
     }
 
     /// <summary>Gets the socket path the endpoint listens on (from the options).</summary>
@@ -63,6 +73,42 @@ public sealed class ScstEventEndpoint : IAsyncDisposable
 
     /// <summary>Gets the number of connected clients.</summary>
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>Gets the endpoint's instruments.</summary>
+    internal EventEndpointMetrics Metrics { get; }
+
+    /// <summary>Gets the number of connected clients that subscribed (sent an ALLOW).</summary>
+    internal int SubscriberCount
+    {
+        get
+        {
+            var n = 0;
+            foreach (var connection in _connections.Keys)
+            {
+                if (connection.IsSubscribed)
+                {
+                    n++;
+                }
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary>Gets the number of events queued for the connected clients and not yet written to their sockets.</summary>
+    internal long QueuedEventCount
+    {
+        get
+        {
+            long n = 0;
+            foreach (var connection in _connections.Keys)
+            {
+                n += connection.UnwrittenEventCount;
+            }
+
+            return n;
+        }
+    }
 
     /// <summary>
     /// Creates the socket (directory, stale file, mode, group) and starts accepting clients. Returns once the socket
@@ -153,9 +199,13 @@ public sealed class ScstEventEndpoint : IAsyncDisposable
         Log.EndpointStopped(_logger, _options.SocketPath);
     }
 
-    /// <summary>Stops the endpoint (see <see cref="StopAsync"/>).</summary>
+    /// <summary>Stops the endpoint (see <see cref="StopAsync"/>) and releases its meter when it made its own.</summary>
     /// <returns>A task that completes when the endpoint is stopped.</returns>
-    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        Metrics.Dispose();
+    }
 
     private async Task AcceptLoopAsync(Socket listener, CancellationToken stopping)
     {

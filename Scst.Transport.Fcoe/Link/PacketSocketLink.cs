@@ -366,13 +366,13 @@ internal sealed partial class PacketSocketLink : IFcoeLink
     /// <summary>Log messages of the AF_PACKET link (event ids 5400-5409 of the FCoE range).</summary>
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5400, Level = LogLevel.Information, Message = "FCoE link on {Interface} open: MAC {Address}, MTU {Mtu}, receive buffer {ReceiveBuffer} bytes")]
+        [LoggerMessage(EventId = FcoeEventIds.LinkOpened, Level = LogLevel.Information, Message = "FCoE link on {Interface} open: MAC {Address}, MTU {Mtu}, receive buffer {ReceiveBuffer} bytes")]
         public static partial void Opened(ILogger logger, string @interface, MacAddress address, int mtu, int receiveBuffer);
 
-        [LoggerMessage(EventId = 5401, Level = LogLevel.Warning, Message = "The MTU of {Interface} is {Mtu}: full-size FCoE frames need {Required}")]
+        [LoggerMessage(EventId = FcoeEventIds.MtuTooSmall, Level = LogLevel.Warning, Message = "The MTU of {Interface} is {Mtu}: full-size FCoE frames need {Required}")]
         public static partial void MtuTooSmall(ILogger logger, string @interface, int mtu, int required);
 
-        [LoggerMessage(EventId = 5402, Level = LogLevel.Debug, Message = "Sending a {Length}-byte frame on {Interface} failed: {Reason}")]
+        [LoggerMessage(EventId = FcoeEventIds.SendFailed, Level = LogLevel.Debug, Message = "Sending a {Length}-byte frame on {Interface} failed: {Reason}")]
         public static partial void SendFailed(ILogger logger, string @interface, int length, string reason);
     }
 }

@@ -144,7 +144,7 @@ internal sealed partial class FabricInterface : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5429, Level = LogLevel.Error, Message = "FCoE interface {Interface}: handling a frame failed")]
+        [LoggerMessage(EventId = FcoeEventIds.InterfaceFrameFailed, Level = LogLevel.Error, Message = "FCoE interface {Interface}: handling a frame failed")]
         public static partial void FrameFailed(ILogger logger, string @interface, Exception exception);
     }
 }

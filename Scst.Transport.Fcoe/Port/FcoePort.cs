@@ -1148,61 +1148,61 @@ internal sealed partial class FcoePort : ILinkServiceEvents, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5410, Level = LogLevel.Information, Message = "FCoE port {Port} starting on {Interface} ({Mode})")]
+        [LoggerMessage(EventId = FcoeEventIds.PortStarted, Level = LogLevel.Information, Message = "FCoE port {Port} starting on {Interface} ({Mode})")]
         public static partial void Started(ILogger logger, string port, string @interface, FcoeMode mode);
 
-        [LoggerMessage(EventId = 5411, Level = LogLevel.Information, Message = "FCoE port {Port} up: N_Port_ID {PortId:x6}, MAC {Mac}")]
+        [LoggerMessage(EventId = FcoeEventIds.PortUp, Level = LogLevel.Information, Message = "FCoE port {Port} up: N_Port_ID {PortId:x6}, MAC {Mac}")]
         public static partial void PortUp(ILogger logger, string port, uint portId, MacAddress mac);
 
-        [LoggerMessage(EventId = 5412, Level = LogLevel.Warning, Message = "FCoE port {Port} lost N_Port_ID {PortId:x6}: every initiator is logged out")]
+        [LoggerMessage(EventId = FcoeEventIds.PortDown, Level = LogLevel.Warning, Message = "FCoE port {Port} lost N_Port_ID {PortId:x6}: every initiator is logged out")]
         public static partial void PortDown(ILogger logger, string port, uint portId);
 
-        [LoggerMessage(EventId = 5413, Level = LogLevel.Information, Message = "FCoE port {Port}: session {Initiator} (N_Port_ID {PortId:x6}) opened, frames of up to {MaxPayload} bytes")]
+        [LoggerMessage(EventId = FcoeEventIds.SessionOpened, Level = LogLevel.Information, Message = "FCoE port {Port}: session {Initiator} (N_Port_ID {PortId:x6}) opened, frames of up to {MaxPayload} bytes")]
         public static partial void SessionOpened(ILogger logger, string port, string initiator, uint portId, int maxPayload);
 
-        [LoggerMessage(EventId = 5414, Level = LogLevel.Information, Message = "FCoE port {Port}: session {Initiator} (N_Port_ID {PortId:x6}) closed")]
+        [LoggerMessage(EventId = FcoeEventIds.SessionClosed, Level = LogLevel.Information, Message = "FCoE port {Port}: session {Initiator} (N_Port_ID {PortId:x6}) closed")]
         public static partial void SessionClosed(ILogger logger, string port, string initiator, uint portId);
 
-        [LoggerMessage(EventId = 5415, Level = LogLevel.Warning, Message = "FCoE port {Port}: session {Initiator} refused: {Reason}")]
+        [LoggerMessage(EventId = FcoeEventIds.SessionRefused, Level = LogLevel.Warning, Message = "FCoE port {Port}: session {Initiator} refused: {Reason}")]
         public static partial void SessionRefused(ILogger logger, string port, string initiator, string reason);
 
-        [LoggerMessage(EventId = 5416, Level = LogLevel.Debug, Message = "FCoE port {Port}: frame dropped ({Result})")]
+        [LoggerMessage(EventId = FcoeEventIds.FrameDropped, Level = LogLevel.Debug, Message = "FCoE port {Port}: frame dropped ({Result})")]
         public static partial void FrameDropped(ILogger logger, string port, FcoeReadResult result);
 
-        [LoggerMessage(EventId = 5417, Level = LogLevel.Information, Message = "FCoE port {Port}: FCP command from {PortId:x6}, which has no image pair: LOGO sent")]
+        [LoggerMessage(EventId = FcoeEventIds.UnknownSender, Level = LogLevel.Information, Message = "FCoE port {Port}: FCP command from {PortId:x6}, which has no image pair: LOGO sent")]
         public static partial void UnknownSender(ILogger logger, string port, uint portId);
 
-        [LoggerMessage(EventId = 5418, Level = LogLevel.Warning, Message = "FCoE port {Port}: FCP_CMND from {PortId:x6} on OX_ID {OxId:x4}, which is still open: dropped")]
+        [LoggerMessage(EventId = FcoeEventIds.DuplicateExchange, Level = LogLevel.Warning, Message = "FCoE port {Port}: FCP_CMND from {PortId:x6} on OX_ID {OxId:x4}, which is still open: dropped")]
         public static partial void DuplicateExchange(ILogger logger, string port, uint portId, ushort oxId);
 
-        [LoggerMessage(EventId = 5419, Level = LogLevel.Information, Message = "FCoE port {Port}: ABTS from {PortId:x6} for OX_ID {OxId:x4} / RX_ID {RxId:x4}")]
+        [LoggerMessage(EventId = FcoeEventIds.ExchangeAborted, Level = LogLevel.Information, Message = "FCoE port {Port}: ABTS from {PortId:x6} for OX_ID {OxId:x4} / RX_ID {RxId:x4}")]
         public static partial void ExchangeAborted(ILogger logger, string port, uint portId, ushort oxId, ushort rxId);
 
-        [LoggerMessage(EventId = 5420, Level = LogLevel.Information, Message = "FCoE port {Port}: {Function} on LUN {Lun:x16} from {Initiator}: {Response}")]
+        [LoggerMessage(EventId = FcoeEventIds.TaskManagement, Level = LogLevel.Information, Message = "FCoE port {Port}: {Function} on LUN {Lun:x16} from {Initiator}: {Response}")]
         public static partial void TaskManagement(ILogger logger, string port, string initiator, TaskManagementFunction function, ulong lun, TaskManagementResponse response);
 
-        [LoggerMessage(EventId = 5421, Level = LogLevel.Warning, Message = "FCoE port {Port}: write data from {PortId:x6} on OX_ID {OxId:x4} does not fit the {Expected} bytes asked for")]
+        [LoggerMessage(EventId = FcoeEventIds.DataMismatch, Level = LogLevel.Warning, Message = "FCoE port {Port}: write data from {PortId:x6} on OX_ID {OxId:x4} does not fit the {Expected} bytes asked for")]
         public static partial void DataMismatch(ILogger logger, string port, uint portId, ushort oxId, int expected);
 
-        [LoggerMessage(EventId = 5422, Level = LogLevel.Information, Message = "FCoE port {Port}: logged in to {PortId:x6} (WWPN {PortName:x16})")]
+        [LoggerMessage(EventId = FcoeEventIds.LoggedIn, Level = LogLevel.Information, Message = "FCoE port {Port}: logged in to {PortId:x6} (WWPN {PortName:x16})")]
         public static partial void LoggedIn(ILogger logger, string port, uint portId, ulong portName);
 
-        [LoggerMessage(EventId = 5423, Level = LogLevel.Warning, Message = "FCoE port {Port}: {Request} to {PortId:x6} was rejected")]
+        [LoggerMessage(EventId = FcoeEventIds.LoginRejected, Level = LogLevel.Warning, Message = "FCoE port {Port}: {Request} to {PortId:x6} was rejected")]
         public static partial void LoginRejected(ILogger logger, string port, string request, uint portId);
 
-        [LoggerMessage(EventId = 5424, Level = LogLevel.Warning, Message = "FCoE port {Port}: no answer from {PortId:x6} to our login")]
+        [LoggerMessage(EventId = FcoeEventIds.LoginTimedOut, Level = LogLevel.Warning, Message = "FCoE port {Port}: no answer from {PortId:x6} to our login")]
         public static partial void LoginTimedOut(ILogger logger, string port, uint portId);
 
-        [LoggerMessage(EventId = 5425, Level = LogLevel.Error, Message = "FCoE port {Port}: handling a frame failed")]
+        [LoggerMessage(EventId = FcoeEventIds.PortFrameFailed, Level = LogLevel.Error, Message = "FCoE port {Port}: handling a frame failed")]
         public static partial void FrameFailed(ILogger logger, string port, Exception exception);
 
-        [LoggerMessage(EventId = 5427, Level = LogLevel.Information, Message = "FCoE port {Port}: registered with the fabric's name server")]
+        [LoggerMessage(EventId = FcoeEventIds.Registered, Level = LogLevel.Information, Message = "FCoE port {Port}: registered with the fabric's name server")]
         public static partial void Registered(ILogger logger, string port);
 
-        [LoggerMessage(EventId = 5428, Level = LogLevel.Warning, Message = "FCoE port {Port}: registration with the fabric failed ({State})")]
+        [LoggerMessage(EventId = FcoeEventIds.RegistrationFailed, Level = LogLevel.Warning, Message = "FCoE port {Port}: registration with the fabric failed ({State})")]
         public static partial void RegistrationFailed(ILogger logger, string port, FabricServicesState state);
 
-        [LoggerMessage(EventId = 5426, Level = LogLevel.Warning, Message = "FCoE port {Port}: a call into the core failed: {Reason}")]
+        [LoggerMessage(EventId = FcoeEventIds.CoreCallFailed, Level = LogLevel.Warning, Message = "FCoE port {Port}: a call into the core failed: {Reason}")]
         public static partial void CoreCallFailed(ILogger logger, string port, string reason);
     }
 }

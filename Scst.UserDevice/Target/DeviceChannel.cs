@@ -58,6 +58,15 @@ internal sealed class DeviceChannel : ISubmissionBatchParticipant
     /// <summary>The device, once registered.</summary>
     public ScsiDevice? Device => _device;
 
+    /// <summary>The device while it is served: registered, and its connection not ended. For metrics (read without a lock).</summary>
+    public ScsiDevice? ServedDevice => Volatile.Read(ref _dead) ? null : _device;
+
+    /// <summary>The device's requests sent and not yet finished (0 before registration).</summary>
+    public int OutstandingRequests => _pending?.Outstanding ?? 0;
+
+    /// <summary>The device's requests finished: answered by the device process, or ended with the connection.</summary>
+    public long FinishedRequests => _pending?.Finished ?? 0;
+
     /// <summary>Closes the connection (the target is stopping); the receive loop then ends and cleans up.</summary>
     public void Abort()
     {

@@ -18,6 +18,7 @@ internal sealed class PendingExecTable
     private readonly int[] _free;
     private readonly Lock _lock = new();
     private int _freeCount;
+    private long _finished;
 
     public PendingExecTable(int capacity)
     {
@@ -31,6 +32,15 @@ internal sealed class PendingExecTable
 
         _freeCount = capacity;
     }
+
+    /// <summary>
+    /// The requests in use: sent to the device process (or held in a submission batch) and not yet finished. Read
+    /// without the lock, for metrics: the count is exact once the table is quiet, and between 0 and the capacity always.
+    /// </summary>
+    public int Outstanding => _entries.Length - Volatile.Read(ref _freeCount);
+
+    /// <summary>The requests finished since the table was made: answered, or ended with the connection. For metrics.</summary>
+    public long Finished => Interlocked.Read(ref _finished);
 
     /// <summary>Takes a free entry, or null when all are in use.</summary>
     public PendingExec? Rent(ScsiCommand? command, ExecAnswer? answer = null, bool setsResponseLength = false)
@@ -98,6 +108,7 @@ internal sealed class PendingExecTable
         lock (_lock)
         {
             _free[_freeCount++] = entry.Index;
+            _finished++;
         }
     }
 }

@@ -1,11 +1,13 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Scst.Core;
 using Scst.Events.Remote;
+using Scst.UserDevice.Diagnostics;
 
 namespace Scst.UserDevice.Target;
 
@@ -25,11 +27,36 @@ internal sealed class UserDeviceServer : IHostedService, IAsyncDisposable
     private Task? _acceptLoop;
     private uint? _allowedGid;
 
-    public UserDeviceServer(ScstEngine engine, IOptions<UserDeviceOptions> options, ILogger<UserDeviceServer> logger)
+    public UserDeviceServer(ScstEngine engine, IOptions<UserDeviceOptions> options, ILogger<UserDeviceServer> logger, IMeterFactory? meterFactory = null)
     {
         _engine = engine;
         _options = options.Value;
         _logger = logger;
+        Metrics = new UserDeviceServerMetrics(this, meterFactory);
+    }
+
+    /// <summary>The server's instruments (the host's meter factory's meter, or one of its own).</summary>
+    public UserDeviceServerMetrics Metrics { get; }
+
+    /// <summary>The devices registered over this server and still served.</summary>
+    public int ServedDeviceCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                int n = 0;
+                foreach ((DeviceChannel channel, _) in _channels)
+                {
+                    if (channel.ServedDevice is not null)
+                    {
+                        n++;
+                    }
+                }
+
+                return n;
+            }
+        }
     }
 
     /// <summary>The devices registered over this server and still connected.</summary>
@@ -41,6 +68,21 @@ internal sealed class UserDeviceServer : IHostedService, IAsyncDisposable
             {
                 return [.. _channels.Select(c => c.Channel.Device).OfType<ScsiDevice>()];
             }
+        }
+    }
+
+    /// <summary>A snapshot of the device connections (some may have ended).</summary>
+    public DeviceChannel[] Channels()
+    {
+        lock (_lock)
+        {
+            var channels = new DeviceChannel[_channels.Count];
+            for (int i = 0; i < channels.Length; i++)
+            {
+                channels[i] = _channels[i].Channel;
+            }
+
+            return channels;
         }
     }
 
@@ -125,6 +167,7 @@ internal sealed class UserDeviceServer : IHostedService, IAsyncDisposable
     {
         _listener?.Dispose();
         _stopping.Dispose();
+        Metrics.Dispose();
         return ValueTask.CompletedTask;
     }
 }
