@@ -69,7 +69,8 @@ using Scst.Transport.Iscsi.Security;
 //   --fcoe-wwpn WWPN     the FCoE port's WWPN (default 20:00 followed by the interface's MAC address)
 //   --fcoe-mode MODE     vn2vn (default: VN_Ports on one segment, no switch) or fabric (FIP with an FCF)
 //   --fcoe-capture PATH  write every FCoE and FIP frame the port sends and receives to this pcap file
-//   --metrics-port N     serve the metrics (meters Scst.Core and Scst.Transport.Iscsi) for Prometheus on
+//   --metrics-port N     serve the metrics (meters Scst.Core, Scst.Transport.Iscsi, Scst.UserDevice and
+//                        Scst.Events) for Prometheus on
 //                        http://127.0.0.1:N/metrics
 //   --Iscsi:NAME VALUE   any property of IscsiTargetOptions, as the "Iscsi" section of appsettings.json sets it
 //                        (for example --Iscsi:ReceiveMode ThreadPool); --Scst:... is the core's "Scst" section
@@ -322,7 +323,7 @@ if (config["config"] is { Length: > 0 } scstConf)
     scst.AddConfigurationFile(Path.GetFullPath(scstConf));
 }
 
-// --metrics-port N: the core's and the iSCSI driver's metrics in Prometheus's text format on
+// --metrics-port N: the metrics of the core, the iSCSI driver, user devices and events, in Prometheus's text format on
 // http://127.0.0.1:N/metrics (loopback only: put a scraper beside the target, or a proxy in front of it).
 if (config["metrics-port"] is { Length: > 0 } metricsPort)
 {
@@ -333,7 +334,11 @@ if (config["metrics-port"] is { Length: > 0 } metricsPort)
     }
 
     builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-        .AddMeter(Scst.Core.Diagnostics.ScstMetrics.MeterName, Scst.Transport.Iscsi.Diagnostics.IscsiMetrics.MeterName)
+        .AddMeter(
+            Scst.Core.Diagnostics.ScstMetrics.MeterName,
+            Scst.Transport.Iscsi.Diagnostics.IscsiMetrics.MeterName,
+            Scst.UserDevice.Diagnostics.UserDeviceMetrics.MeterName,
+            Scst.Events.Diagnostics.ScstEventsMetrics.MeterName)
         .AddPrometheusHttpListener(o =>
         {
             o.Host = "127.0.0.1";
