@@ -142,7 +142,9 @@ public sealed class ManagementTree
     /// <summary>
     /// Whether a write to <paramref name="path"/> may carry a secret, so that its text must not be logged: a write to a
     /// secret attribute, a driver's <c>add_attribute</c> / <c>add_target_attribute</c> (and their <c>del_</c> forms) of
-    /// one, and any <c>add_target</c> with parameters.
+    /// one or of a name that is no known attribute, any <c>add_target</c> with parameters, and a write to a path that
+    /// names nothing (a mistyped target or driver name in front of <c>IncomingUser</c>, or a misspelt attribute, says
+    /// nothing about what the text holds).
     /// </summary>
     /// <param name="path">The file's path.</param>
     /// <param name="text">The text written.</param>
@@ -151,7 +153,7 @@ public sealed class ManagementTree
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(text);
-        if (Resolve(path, out Node? node).Succeeded && node is AttributeNode { Attribute.IsSecret: true })
+        if (!Resolve(path, out Node? node).Succeeded || node is AttributeNode { Attribute.IsSecret: true })
         {
             return true;
         }
@@ -161,14 +163,15 @@ public sealed class ManagementTree
             return false;
         }
 
-        static bool Secret(IEnumerable<ManagementAttribute> attributes, string name) =>
-            attributes.Any(a => a.IsSecret && string.Equals(a.Name, name, StringComparison.Ordinal));
+        // Only an attribute known not to be secret lets its value be logged: a misspelt name may still hold a password.
+        static bool MayBeSecret(IEnumerable<ManagementAttribute> attributes, string name) =>
+            !attributes.Any(a => !a.IsSecret && string.Equals(a.Name, name, StringComparison.Ordinal));
         return text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) switch
         {
             ["add_target", _, _, ..] => true,
-            ["add_attribute" or "del_attribute", string name, ..] => Secret(DriverAttributes(driver), name),
+            ["add_attribute" or "del_attribute", string name, ..] => MayBeSecret(DriverAttributes(driver), name),
             ["add_target_attribute" or "del_target_attribute", string target, string name, ..] =>
-                _engine.FindTarget(driverName, target) is not { } t || Secret(TargetAttributes(t), name),
+                _engine.FindTarget(driverName, target) is not { } t || MayBeSecret(TargetAttributes(t), name),
             _ => false,
         };
     }

@@ -101,6 +101,8 @@ internal sealed class PipelinedCommands : IDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly ConcurrentDictionary<uint, PipelinedCommand> _outstanding = new();
     private readonly Task _receiveLoop;
+    private readonly TaskCompletionSource<AsyncMessageHeader> _logoutRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Exception? _ended;
     private uint _nextItt = 0x4000_0000;
 
     public PipelinedCommands(IscsiTestInitiator initiator, Func<long> clock)
@@ -110,7 +112,16 @@ internal sealed class PipelinedCommands : IDisposable
         _receiveLoop = Task.Run(ReceiveLoopAsync);
     }
 
-    /// <summary>Sends one command and returns once its PDU is on the socket; its answer comes through <see cref="PipelinedCommand.Result"/>.</summary>
+    /// <summary>The receive loop: ends when <see cref="StopAsync"/> stops it, fails when the target closes the connection.</summary>
+    public Task Receiving => _receiveLoop;
+
+    /// <summary>Completes with the target's first Asynchronous Message that asks the initiator to log out (AsyncEvent 1).</summary>
+    public Task<AsyncMessageHeader> LogoutRequested => _logoutRequested.Task;
+
+    /// <summary>
+    /// Sends one command and returns once its PDU is on the socket; its answer comes through <see cref="PipelinedCommand.Result"/>.
+    /// A command sent after the receive loop ended (the target closed the connection) fails with the loop's error.
+    /// </summary>
     public async Task<PipelinedCommand> SendAsync(byte[] cdb, byte[]? writeData = null, int readLength = 0, bool holdData = false, CancellationToken cancellationToken = default)
     {
         await _sendLock.WaitAsync(cancellationToken);
@@ -139,6 +150,11 @@ internal sealed class PipelinedCommands : IDisposable
             header.WriteTo(bhs);
             command.SentAt = _clock();
             await _initiator.SendAsync(bhs, writeData.AsMemory(0, immediate), cancellationToken);
+            if (Volatile.Read(ref _ended) is { } ended && _outstanding.TryRemove(command.InitiatorTaskTag, out _))
+            {
+                command.Fail(ended); // no receive loop is left to answer it
+            }
+
             return command;
         }
         finally
@@ -259,7 +275,16 @@ internal sealed class PipelinedCommands : IDisposable
                     case IscsiOpcode.NopIn when pdu.Header.InitiatorTaskTag == StopTag:
                         return;
 
-                    case IscsiOpcode.NopIn or IscsiOpcode.AsyncMessage:
+                    case IscsiOpcode.AsyncMessage:
+                        AsyncMessageHeader message = pdu.Header.AsAsyncMessage();
+                        if (message.Event == AsyncEvent.LogoutRequested)
+                        {
+                            _logoutRequested.TrySetResult(message);
+                        }
+
+                        break;
+
+                    case IscsiOpcode.NopIn:
                         break;
 
                     default:
@@ -269,6 +294,7 @@ internal sealed class PipelinedCommands : IDisposable
         }
         catch (Exception ex)
         {
+            Interlocked.Exchange(ref _ended, ex);
             foreach (PipelinedCommand command in _outstanding.Values)
             {
                 command.Fail(ex);
