@@ -25,7 +25,7 @@ namespace Scst.Transport.Iscsi;
 /// assigned under the same lock, so they reach the wire in order.</para>
 /// <para>Per-task write state is guarded by the session's <c>TaskLock</c>; the core is never called while it is held.</para>
 /// </remarks>
-internal sealed partial class IscsiConnection : IDisposable, IConnectionIdentity
+internal sealed partial class IscsiConnection : IDisposable, IConnectionIdentity, ISubmissionBatchParticipant
 {
     private const int BhsLength = Bhs.Length;
     private const int MaxDataInSegment = 256 * 1024;

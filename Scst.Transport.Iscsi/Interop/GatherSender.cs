@@ -22,6 +22,7 @@ internal static unsafe class GatherSender
     /// <param name="padding">Zero bytes up to a multiple of 4, or empty.</param>
     /// <param name="dataDigest">The data digest, or empty.</param>
     /// <param name="stallTimeoutMilliseconds">How long, in all, the send may wait for room in the socket's send buffer.</param>
+    /// <param name="more">More PDUs follow at once: the kernel may hold this one back (MSG_MORE) until <see cref="Push"/> or a send without it.</param>
     /// <returns>False when the connection is broken or stalled for longer than the timeout.</returns>
     public static bool Send(
         Socket socket,
@@ -30,7 +31,8 @@ internal static unsafe class GatherSender
         ReadOnlySpan<byte> data,
         ReadOnlySpan<byte> padding,
         ReadOnlySpan<byte> dataDigest,
-        int stallTimeoutMilliseconds)
+        int stallTimeoutMilliseconds,
+        bool more = false)
     {
         bool added = false;
         try
@@ -50,8 +52,34 @@ internal static unsafe class GatherSender
                 Add(iov, ref count, d, data.Length);
                 Add(iov, ref count, p, padding.Length);
                 Add(iov, ref count, dd, dataDigest.Length);
-                return SendAll(fd, iov, count, stallTimeoutMilliseconds);
+                return SendAll(fd, iov, count, stallTimeoutMilliseconds, more ? MSG_MORE : 0);
             }
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.SafeHandle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends at once what PDUs sent with <c>more</c> left in the socket (TCP_NODELAY set again pushes the pending
+    /// frames); false when the socket is closed.
+    /// </summary>
+    public static bool Push(Socket socket)
+    {
+        bool added = false;
+        try
+        {
+            socket.SafeHandle.DangerousAddRef(ref added);
+            int on = 1;
+            return setsockopt((int)socket.SafeHandle.DangerousGetHandle(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(int)) == 0;
         }
         catch (ObjectDisposedException)
         {
@@ -76,7 +104,7 @@ internal static unsafe class GatherSender
         }
     }
 
-    private static bool SendAll(int fd, iovec* iov, int count, int stallTimeoutMilliseconds)
+    private static bool SendAll(int fd, iovec* iov, int count, int stallTimeoutMilliseconds, int more)
     {
         msghdr message = default;
         long deadline = 0;
@@ -84,7 +112,7 @@ internal static unsafe class GatherSender
         {
             message.msg_iov = iov;
             message.msg_iovlen = count;
-            long sent = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+            long sent = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT | more);
             if (sent < 0)
             {
                 int error = errno;
