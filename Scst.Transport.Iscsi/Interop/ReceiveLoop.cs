@@ -67,6 +67,9 @@ internal sealed unsafe class ReceiveLoop : IDisposable
     /// <summary>How many streams the loop serves now.</summary>
     public int Count => _streams.Count;
 
+    /// <summary>Whether the caller runs on this loop's thread.</summary>
+    public bool IsCurrentThread => Thread.CurrentThread == _thread;
+
     /// <summary>A stream over <paramref name="socket"/> whose reads this loop completes.</summary>
     public ReceiveLoopStream Open(Socket socket)
     {
@@ -166,9 +169,13 @@ internal sealed unsafe class ReceiveLoopStream : Stream, IValueTaskSource<int>
     private const int Receiving = 2;
     private const int Done = 3;
 
+    // Reads that may complete at once, one after the other, on the loop's thread before the stream yields to others.
+    private const int MaxBurst = 4;
+
     private readonly ReceiveLoop _loop;
     private readonly Socket _socket;
     private ManualResetValueTaskSourceCore<int> _core; // continuations run where the read completes: the loop's thread
+    private int _burst;
     private Memory<byte> _buffer;
     private int _state;
     private bool _armed;
@@ -203,16 +210,23 @@ internal sealed unsafe class ReceiveLoopStream : Stream, IValueTaskSource<int>
             return new ValueTask<int>(0);
         }
 
-        int received = TryReceive(buffer.Span, out int error);
-        if (received >= 0)
+        // A connection that always has more to read would keep its loop's thread to itself: after a few reads in a
+        // row on that thread, it waits its turn behind the other sockets that are ready.
+        if (++_burst <= MaxBurst || !_loop.IsCurrentThread)
         {
-            return new ValueTask<int>(received);
+            int received = TryReceive(buffer.Span, out int error);
+            if (received >= 0)
+            {
+                return new ValueTask<int>(received);
+            }
+
+            if (error != EAGAIN)
+            {
+                return ValueTask.FromException<int>(Failure(error));
+            }
         }
 
-        if (error != EAGAIN)
-        {
-            return ValueTask.FromException<int>(Failure(error));
-        }
+        _burst = 0;
 
         _buffer = buffer;
         _core.Reset();

@@ -66,6 +66,26 @@ public sealed class ReceiveLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task AStreamThatAlwaysHasData_DoesNotKeepTheLoopFromAnother()
+    {
+        (Socket busyClient, Socket busyServer) = Pair();
+        (Socket quietClient, Socket quietServer) = Pair();
+        using ReceiveLoopStream busy = _loop.Open(busyServer);
+        using ReceiveLoopStream quiet = _loop.Open(quietServer);
+        int busyReads = 0;
+        int busyReadsWhenQuietDone = -1;
+        Task quietDone = ReadOneAsync(quiet, () => busyReadsWhenQuietDone = Volatile.Read(ref busyReads));
+        Task busyDone = ReadAllAsync(busy, 64 * 1024, () => Interlocked.Increment(ref busyReads));
+
+        busyClient.Send(new byte[64 * 1024]); // 4096 reads of 16 bytes, all there at once, each taking 20 µs or more
+        await Task.Delay(10, TestContext.Current.CancellationToken);
+        quietClient.Send([1]);
+
+        await Task.WhenAll(quietDone, busyDone).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        busyReadsWhenQuietDone.Should().BeInRange(1, 3000, "the busy stream yields the loop's thread every few reads, so the quiet one is served long before the busy one is drained");
+    }
+
+    [Fact]
     public async Task PeerClose_EndsTheWaitingRead_WithEndOfStream()
     {
         (Socket client, Socket server) = Pair();
@@ -118,6 +138,29 @@ public sealed class ReceiveLoopTests : IDisposable
         n.Should().Be(5);
         buffer.AsSpan(0, 5).ToArray().Should().Equal("hello"u8.ToArray());
         return thread;
+    }
+
+    private static async Task ReadOneAsync(ReceiveLoopStream stream, Action done)
+    {
+        (await stream.ReadAsync(new byte[1]).ConfigureAwait(false)).Should().Be(1);
+        done();
+    }
+
+    private static async Task ReadAllAsync(ReceiveLoopStream stream, int total, Action counted)
+    {
+        var buffer = new byte[16];
+        for (int read = 0; read < total;)
+        {
+            int n = await stream.ReadAsync(buffer).ConfigureAwait(false);
+            n.Should().BePositive();
+            read += n;
+            counted();
+            long until = System.Diagnostics.Stopwatch.GetTimestamp() + (System.Diagnostics.Stopwatch.Frequency / 50_000);
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
+            {
+                Thread.SpinWait(10); // the work of a PDU, on the loop's thread
+            }
+        }
     }
 
     private static async Task WaitReadableAsync(Socket socket)
