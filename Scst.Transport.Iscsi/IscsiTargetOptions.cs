@@ -69,13 +69,16 @@ public sealed class IscsiTargetOptions
     public bool ImmediateData { get; set; } = true;
 
     /// <summary>
-    /// How connections receive. <see cref="IscsiReceiveMode.ReceiveThreads"/> (the default) spreads the connections over
-    /// receive threads of the driver's own, one per CPU, each waiting in <c>epoll</c> for its connections' sockets and
-    /// handling a PDU on the thread the kernel woke, as a kernel target's receive threads do: one wake-up per receive
-    /// and no hand-off between threads. <see cref="IscsiReceiveMode.ThreadPool"/> receives through .NET's socket engine,
-    /// which hands each receive from its epoll thread to a thread pool worker. A change applies to the next connection.
+    /// How connections receive. <see cref="IscsiReceiveMode.ThreadPool"/> (the default) receives through .NET's socket
+    /// engine, which hands each receive from its epoll thread to a thread pool worker; a worker blocked by a device's
+    /// synchronous I/O is made up for by the pool. <see cref="IscsiReceiveMode.ReceiveThreads"/> spreads the connections
+    /// over receive threads of the driver's own, one per CPU, each waiting in <c>epoll</c> for its connections' sockets
+    /// and handling a PDU on the thread the kernel woke: one wake-up per receive and no hand-off, much less CPU per
+    /// command, but a command that blocks its thread (an fdatasync on slow storage with vdisk_fileio's synchronous I/O)
+    /// holds the other connections of that thread until it is done; use it with devices that do not block (nullio,
+    /// page-cache files, <c>async</c> or io_uring I/O). A change applies to the next connection.
     /// </summary>
-    public IscsiReceiveMode ReceiveMode { get; set; } = IscsiReceiveMode.ReceiveThreads;
+    public IscsiReceiveMode ReceiveMode { get; set; } = IscsiReceiveMode.ThreadPool;
 
     /// <summary>
     /// Commands an initiator may have outstanding per session (the CmdSN window). Defaults to 128; at most the core's

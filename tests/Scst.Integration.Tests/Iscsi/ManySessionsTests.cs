@@ -20,7 +20,10 @@ public sealed class ManySessionsTests(ScstTargetFixture fixture) : IClassFixture
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task TwoHundredSessions_DoIoConcurrently_EachReadsBackItsOwnData_WithoutAThreadPerSession()
+    public Task TwoHundredSessions_DoIoConcurrently_EachReadsBackItsOwnData_WithoutAThreadPerSession() => RunAsync(fixture);
+
+    /// <summary>The test, against a fixture whose iSCSI driver may receive in another mode.</summary>
+    internal static async Task RunAsync(ScstTargetFixture fixture)
     {
         int threadsBefore = Process.GetCurrentProcess().Threads.Count;
         var initiators = new IscsiTestInitiator[Sessions];
@@ -72,5 +75,21 @@ public sealed class ManySessionsTests(ScstTargetFixture fixture) : IClassFixture
             read.Status.Should().Be(ScsiResult.Good);
             read.Data.Should().Equal(data, $"session {session} reads back its own round {round}");
         }
+    }
+}
+
+/// <summary>
+/// The same two hundred sessions with the driver's own receive threads (<see cref="Scst.Transport.Iscsi.IscsiReceiveMode.ReceiveThreads"/>):
+/// one thread per CPU serves them all.
+/// </summary>
+public sealed class ManySessionsOnReceiveThreadsTests(ManySessionsOnReceiveThreadsTests.ReceiveThreadsFixture fixture)
+    : IClassFixture<ManySessionsOnReceiveThreadsTests.ReceiveThreadsFixture>
+{
+    [Fact]
+    public Task TwoHundredSessions_DoIoConcurrently_EachReadsBackItsOwnData_WithoutAThreadPerSession() => ManySessionsTests.RunAsync(fixture);
+
+    public sealed class ReceiveThreadsFixture : ScstTargetFixture
+    {
+        protected override void ConfigureIscsi(Scst.Transport.Iscsi.IscsiTargetOptions options) => options.ReceiveMode = Scst.Transport.Iscsi.IscsiReceiveMode.ReceiveThreads;
     }
 }
