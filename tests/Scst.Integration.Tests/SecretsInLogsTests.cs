@@ -297,13 +297,13 @@ public sealed class SecretsInLogsTests : IAsyncLifetime
         List<KeyValuePair<string, string>> first = discoverySession
             ? [new("InitiatorName", name), new("SessionType", "Discovery"), new("AuthMethod", "CHAP,None")]
             : [new("InitiatorName", name), new("SessionType", "Normal"), new("TargetName", Target), new("AuthMethod", "CHAP,None")];
-        (LoginResponseHeader method, _) = await SecurityStepAsync(initiator, first, transit: true);
+        (LoginResponseHeader method, _) = await initiator.SecurityStepAsync(first, transit: true, Ct);
         if (method.Status != LoginStatus.Success)
         {
             return method.Status;
         }
 
-        (_, Dictionary<string, string> offered) = await SecurityStepAsync(initiator, [new("CHAP_A", "7,5")], transit: false);
+        (_, Dictionary<string, string> offered) = await initiator.SecurityStepAsync([new("CHAP_A", "7,5")], transit: false, Ct);
         byte identifier = byte.Parse(offered["CHAP_I"], CultureInfo.InvariantCulture);
         byte[] challenge = Convert.FromHexString(offered["CHAP_C"].AsSpan(2));
         byte[] response = SHA256.HashData([identifier, .. Encoding.UTF8.GetBytes(secret), .. challenge]);
@@ -317,7 +317,7 @@ public sealed class SecretsInLogsTests : IAsyncLifetime
             _chapValues.Add(Convert.ToHexString(mutualChallenge));
         }
 
-        (LoginResponseHeader final, Dictionary<string, string> proof) = await SecurityStepAsync(initiator, answer, transit: true);
+        (LoginResponseHeader final, Dictionary<string, string> proof) = await initiator.SecurityStepAsync(answer, transit: true, Ct);
         if (final.Status != LoginStatus.Success)
         {
             return final.Status;
@@ -336,28 +336,4 @@ public sealed class SecretsInLogsTests : IAsyncLifetime
         return (await initiator.LoginAsync(operational, Ct)).Status;
     }
 
-    private static async Task<(LoginResponseHeader Header, Dictionary<string, string> Keys)> SecurityStepAsync(
-        IscsiTestInitiator initiator, List<KeyValuePair<string, string>> keys, bool transit)
-    {
-        byte[] text = IscsiTestInitiator.EncodeKeys(keys);
-        var header = new LoginRequestHeader
-        {
-            Transit = transit,
-            CurrentStage = LoginStage.SecurityNegotiation,
-            NextStage = transit ? LoginStage.OperationalNegotiation : LoginStage.SecurityNegotiation,
-            DataSegmentLength = text.Length,
-            Isid = initiator.Isid,
-            InitiatorTaskTag = 0x4000,
-            CmdSn = initiator.CmdSn,
-            ExpStatSn = initiator.ExpStatSn,
-        };
-        byte[] bhs = new byte[Bhs.Length];
-        header.WriteTo(bhs);
-        await initiator.SendAsync(bhs, text, Ct);
-        ReceivedPdu pdu = await initiator.ReceiveAsync(Ct) ?? throw new IOException("The target closed the connection during the security stage.");
-        pdu.Opcode.Should().Be(IscsiOpcode.LoginResponse);
-        LoginResponseHeader response = pdu.Header.AsLoginResponse();
-        initiator.ExpStatSn = response.StatSn + 1;
-        return (response, IscsiTestInitiator.DecodeKeys(pdu.Data).ToDictionary(k => k.Key, k => k.Value));
-    }
 }

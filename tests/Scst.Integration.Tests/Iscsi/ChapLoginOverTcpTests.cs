@@ -199,7 +199,7 @@ public sealed class ChapLoginOverTcpTests(ChapTargetFixture fixture) : IClassFix
         List<KeyValuePair<string, string>> first = discovery
             ? [new("InitiatorName", initiatorName), new("SessionType", "Discovery"), new("AuthMethod", "CHAP,None")]
             : [new("InitiatorName", initiatorName), new("SessionType", "Normal"), new("TargetName", ScstTargetFixture.TargetName), new("AuthMethod", "CHAP,None")];
-        var (method, methodKeys) = await SecurityStepAsync(initiator, first, transit: true);
+        var (method, methodKeys) = await initiator.SecurityStepAsync(first, transit: true, Ct);
         if (method.Status != LoginStatus.Success)
         {
             return new ChapOutcome(method.Status, methodKeys, null);
@@ -207,7 +207,7 @@ public sealed class ChapLoginOverTcpTests(ChapTargetFixture fixture) : IClassFix
 
         methodKeys["AuthMethod"].Should().Be("CHAP");
         method.Transit.Should().BeFalse();
-        var (challengeStep, challengeKeys) = await SecurityStepAsync(initiator, [new("CHAP_A", "7,5")], transit: false);
+        var (challengeStep, challengeKeys) = await initiator.SecurityStepAsync([new("CHAP_A", "7,5")], transit: false, Ct);
         challengeKeys["CHAP_A"].Should().Be("7", "SHA-256 is listed first and accepted");
         byte identifier = byte.Parse(challengeKeys["CHAP_I"], CultureInfo.InvariantCulture);
         byte[] challenge = Convert.FromHexString(challengeKeys["CHAP_C"].AsSpan(2));
@@ -220,7 +220,7 @@ public sealed class ChapLoginOverTcpTests(ChapTargetFixture fixture) : IClassFix
             response.Add(new("CHAP_C", "0x" + Convert.ToHexStringLower(mutualChallenge)));
         }
 
-        var (final, finalKeys) = await SecurityStepAsync(initiator, response, transit: true);
+        var (final, finalKeys) = await initiator.SecurityStepAsync(response, transit: true, Ct);
         if (final.Status != LoginStatus.Success)
         {
             return new ChapOutcome(final.Status, finalKeys, null);
@@ -235,31 +235,6 @@ public sealed class ChapLoginOverTcpTests(ChapTargetFixture fixture) : IClassFix
             : [.. IscsiTestInitiator.NormalKeys(ScstTargetFixture.TargetName).Where(k => k.Key is not ("InitiatorName" or "SessionType" or "TargetName"))];
         var login = await initiator.LoginAsync(operational, Ct);
         return new ChapOutcome(login.Status, finalKeys, login);
-    }
-
-    private static async Task<(LoginResponseHeader Header, Dictionary<string, string> Keys)> SecurityStepAsync(
-        IscsiTestInitiator initiator, List<KeyValuePair<string, string>> keys, bool transit)
-    {
-        byte[] text = IscsiTestInitiator.EncodeKeys(keys);
-        var header = new LoginRequestHeader
-        {
-            Transit = transit,
-            CurrentStage = LoginStage.SecurityNegotiation,
-            NextStage = transit ? LoginStage.OperationalNegotiation : LoginStage.SecurityNegotiation,
-            DataSegmentLength = text.Length,
-            Isid = initiator.Isid,
-            InitiatorTaskTag = 0x4000,
-            CmdSn = initiator.CmdSn,
-            ExpStatSn = initiator.ExpStatSn,
-        };
-        byte[] bhs = new byte[Bhs.Length];
-        header.WriteTo(bhs);
-        await initiator.SendAsync(bhs, text, Ct);
-        var pdu = await initiator.ReceiveAsync(Ct) ?? throw new IOException("The target closed the connection during the security stage.");
-        pdu.Opcode.Should().Be(IscsiOpcode.LoginResponse);
-        var response = pdu.Header.AsLoginResponse();
-        initiator.ExpStatSn = response.StatSn + 1;
-        return (response, IscsiTestInitiator.DecodeKeys(pdu.Data).ToDictionary(k => k.Key, k => k.Value));
     }
 
     private static byte[] Sha256Response(byte identifier, string secret, byte[] challenge) =>

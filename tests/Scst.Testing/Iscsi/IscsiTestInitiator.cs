@@ -174,6 +174,40 @@ internal sealed class IscsiTestInitiator : IAsyncDisposable
     ];
 
     /// <summary>
+    /// Sends one Login Request of the security stage with <paramref name="keys"/> (CHAP steps, one at a time) and
+    /// returns the target's Login Response and its keys; <paramref name="transit"/> asks to go on to the operational
+    /// stage.
+    /// </summary>
+    public async Task<(LoginResponseHeader Header, Dictionary<string, string> Keys)> SecurityStepAsync(
+        List<KeyValuePair<string, string>> keys, bool transit, CancellationToken cancellationToken = default)
+    {
+        byte[] text = EncodeKeys(keys);
+        var header = new LoginRequestHeader
+        {
+            Transit = transit,
+            CurrentStage = LoginStage.SecurityNegotiation,
+            NextStage = transit ? LoginStage.OperationalNegotiation : LoginStage.SecurityNegotiation,
+            DataSegmentLength = text.Length,
+            Isid = Isid,
+            InitiatorTaskTag = 0x4000,
+            CmdSn = CmdSn,
+            ExpStatSn = ExpStatSn,
+        };
+        byte[] bhs = new byte[Bhs.Length];
+        header.WriteTo(bhs);
+        await SendAsync(bhs, text, cancellationToken);
+        ReceivedPdu pdu = await ReceiveAsync(cancellationToken) ?? throw new IOException("The target closed the connection during the security stage.");
+        if (pdu.Opcode != IscsiOpcode.LoginResponse)
+        {
+            throw new InvalidDataException($"Expected a Login Response, got {pdu.Opcode}.");
+        }
+
+        LoginResponseHeader response = pdu.Header.AsLoginResponse();
+        ExpStatSn = response.StatSn + 1;
+        return (response, DecodeKeys(pdu.Data).ToDictionary(k => k.Key, k => k.Value));
+    }
+
+    /// <summary>
     /// Logs in starting in the operational stage (no security stage, allowed by RFC 7143 section 6.3) and asks for the
     /// full feature phase. Returns at the first non-success status.
     /// </summary>
