@@ -52,7 +52,7 @@ internal sealed partial class IscsiConnection
         // in the socket (MSG_MORE) and pushed together when the batch closes: fewer TCP segments, fewer wake-ups of
         // the initiator. A response sent from anywhere else goes at once, and pushes what is held with it.
         bool more = SubmissionBatch.Join(this);
-        _held |= more;
+        _held = more; // a send without MSG_MORE pushes what was held before it
         if (!GatherSender.Send(_socket, _sendHeader, headerDigest, data, padding, dataDigest, _sendTimeoutMilliseconds, more))
         {
             Abort();

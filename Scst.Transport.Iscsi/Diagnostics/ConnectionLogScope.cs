@@ -22,36 +22,33 @@ internal sealed class ConnectionLogScope(long connectionId, IConnectionIdentity 
 
     public int Count => connection.Session is null ? BaseCount : SessionCount;
 
-    public KeyValuePair<string, object?> this[int index]
-    {
-        get
-        {
-            SessionIdentity? session = connection.Session;
-            return index switch
-            {
-                0 => new("ConnectionId", connectionId),
-                1 => new("Remote", connection.Remote?.ToString()),
-                2 => new("Portal", connection.Portal?.ToString()),
-                3 => new("Initiator", session?.Initiator ?? connection.LoginInitiator),
-                4 => new("Target", session is null ? null : session.Value.Target ?? "(discovery)"),
-                5 when session is { } s => new("Isid", s.Isid.ToString("x12", CultureInfo.InvariantCulture)),
-                6 when session is { } s => new("Tsih", s.Tsih),
-                7 when session is { } s => new("Cid", s.Cid),
-                _ => throw new ArgumentOutOfRangeException(nameof(index)),
-            };
-        }
-    }
+    public KeyValuePair<string, object?> this[int index] => Entry(index, connection.Session);
 
     public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
     {
-        int count = Count;
+        // One look at the session for the whole enumeration, so that its count and its entries agree.
+        SessionIdentity? session = connection.Session;
+        int count = session is null ? BaseCount : SessionCount;
         for (int i = 0; i < count; i++)
         {
-            yield return this[i];
+            yield return Entry(i, session);
         }
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private KeyValuePair<string, object?> Entry(int index, SessionIdentity? session) => index switch
+    {
+        0 => new("ConnectionId", connectionId),
+        1 => new("Remote", connection.Remote?.ToString()),
+        2 => new("Portal", connection.Portal?.ToString()),
+        3 => new("Initiator", session?.Initiator ?? connection.LoginInitiator),
+        4 => new("Target", session is null ? null : session.Value.Target ?? "(discovery)"),
+        5 => new("Isid", session?.Isid.ToString("x12", CultureInfo.InvariantCulture)),
+        6 => new("Tsih", session?.Tsih),
+        7 => new("Cid", session?.Cid),
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
+    };
 
     /// <summary>What a text formatter shows: <c>iSCSI connection 7 from 127.0.0.1:51234, iqn.a to iqn.b, ISID 23d000000001 TSIH 3 CID 0</c>.</summary>
     public override string ToString()
